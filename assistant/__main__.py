@@ -1,0 +1,90 @@
+"""Command line: ``python -m assistant ask "vraag" [--json]`` and ``python -m assistant eval``.
+
+The CLI may speak English in its logs; answers and user errors are Dutch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from assistant.errors import AssistantError
+from assistant.settings import load_settings
+
+
+def _print_answer(answer, stream=sys.stdout) -> None:  # noqa: ANN001
+    print(answer.text, file=stream)
+    if answer.citations:
+        print("\nBronnen:", file=stream)
+        for c in answer.citations:
+            title = c.chunk.title or c.chunk.source
+            print(f"[{c.n}] {title}, p. {c.chunk.page} ({c.chunk.source})", file=stream)
+            print(f"    „{c.quote}”", file=stream)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.service import Assistant
+
+    settings = load_settings()
+    assistant = Assistant.from_settings(settings)
+    stream = assistant.ask(args.question)
+    if not args.json:
+        for part in stream.tokens():
+            print(part, end="", flush=True, file=sys.stderr)
+        print(file=sys.stderr)
+    answer = stream.result()
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        if answer.query != answer.question:
+            print(f"(gezocht op: {answer.query})")
+        _print_answer(answer)
+        t = answer.timings
+        print(f"\n[{answer.model}; eerste token {t.get('first_token_s', 0):.1f} s, "
+              f"totaal {t.get('total_s', 0):.1f} s]", file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from assistant.evaluation import main as eval_main
+
+    return eval_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m assistant",
+                                     description="Dutch research assistant")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ask = sub.add_parser("ask", help="ask one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.set_defaults(func=cmd_ask)
+    ev = sub.add_parser("eval", help="evaluate on a gold file (JSONL)")
+    ev.add_argument("--gold", required=True)
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--retrieval-only", action="store_true")
+    ev.add_argument("--limit", type=int, default=None)
+    ev.add_argument("--types", default=None, help="comma-separated item types")
+    ev.add_argument("--modes", default="hybrid,dense,keyword",
+                    help="retrieval modes to compare (with --retrieval-only)")
+    ev.add_argument("--out", default=None, help="also write the full report to this file")
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except AssistantError as exc:
+        print(f"Fout: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

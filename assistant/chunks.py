@@ -1,0 +1,71 @@
+"""The unit the whole pipeline passes around: a chunk of one page of one document.
+
+A chunk's id is ``stem:page:index`` (stable across runs, so re-ingest is an idempotent upsert
+and an id is a citation). Chroma metadata must be flat scalars, so ``to_metadata`` /
+``from_metadata`` are the one place that maps between the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What a citation shows about a document (from its sidecar, the file, or its name)."""
+
+    source: str  # file name, e.g. "003_90755cba00074a80.pdf"
+    title: str
+    organisation: str = ""
+    date: str = ""
+    kind: str = ""
+    collection: str = "algemeen"  # access group; see the access issue
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str  # "stem:page:index"
+    text: str
+    source: str
+    page: int  # 1-based page number; 1 for formats without pages
+    index: int  # position of the chunk within its page
+    title: str = ""
+    organisation: str = ""
+    date: str = ""
+    kind: str = ""
+    collection: str = "algemeen"
+    heading: str = ""  # nearest heading above the chunk, if any
+    start: int = 0  # character offsets of ``text`` within the cleaned page text
+    end: int = 0
+    doc_hash: str = ""  # content hash of the whole source file
+
+    @property
+    def stem(self) -> str:
+        return self.id.split(":", 1)[0]
+
+    def to_metadata(self) -> dict[str, str | int]:
+        meta = asdict(self)
+        meta.pop("id")
+        meta.pop("text")
+        return meta
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, meta: dict) -> Chunk:
+        known = {f.name for f in fields(cls)} - {"id", "text"}
+        kwargs = {k: v for k, v in (meta or {}).items() if k in known}
+        return cls(id=chunk_id, text=text, **kwargs)
+
+
+def chunk_id(stem: str, page: int, index: int) -> str:
+    return f"{stem}:{page}:{index}"
+
+
+@dataclass
+class ScoredChunk:
+    """A retrieved chunk with the scores that ranked it."""
+
+    chunk: Chunk
+    score: float  # fused score used for ranking
+    dense: float | None = None  # cosine similarity from the vector search
+    keyword: float | None = None  # BM25 score
+    ranks: dict[str, int] = field(default_factory=dict)

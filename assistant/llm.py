@@ -1,0 +1,230 @@
+"""Language-model backends behind one method: ``stream(messages) -> Iterator[str]``.
+
+``llamacpp`` (default) runs the embedded GGUF in-process: one loaded instance per process,
+shared by every session and serialised by a FIFO gate, because llama.cpp's context is not
+re-entrant and two interleaved questions would each run at half speed anyway. llama-cpp-python
+reuses the KV cache for the longest common token prefix of consecutive prompts, so the fixed
+system prompt (always first, byte-identical) is evaluated once, not per question; we warm it
+at load. ``ollama`` talks to an Ollama server through langchain-ollama. ``fake`` is for tests.
+Backends are imported only when chosen.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any, Protocol
+
+from assistant.errors import BackendUnavailable
+from assistant.settings import LLMSettings
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
+
+
+class ChatModel(Protocol):
+    """What the assistant needs of a model: stream the answer to a chat, piece by piece."""
+
+    label: str
+    context_window: int
+
+    def stream(self, messages: list[Message]) -> Iterator[str]: ...
+
+
+class ModelGate:
+    """First-come-first-served access to one model instance, with queue positions.
+
+    ``position(ticket)`` lets the page show "u bent nummer 3 in de rij" while waiting.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._issued = 0  # tickets handed out so far
+        self._serving = 0  # the ticket allowed to run now
+        self._abandoned: set[int] = set()  # tickets that gave up waiting
+
+    def take_ticket(self) -> int:
+        with self._cond:
+            self._issued += 1
+            return self._issued - 1
+
+    def position(self, ticket: int) -> int:
+        """0 = running now; n = n questions ahead of this one."""
+        with self._cond:
+            return max(0, ticket - self._serving - sum(
+                1 for t in self._abandoned if self._serving <= t < ticket
+            ))
+
+    @property
+    def busy(self) -> int:
+        """Questions running or waiting."""
+        with self._cond:
+            return self._issued - self._serving - len(self._abandoned)
+
+    @contextmanager
+    def hold(
+        self, ticket: int, timeout_s: float, on_wait: Callable[[int], None] | None = None
+    ) -> Iterator[None]:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._serving != ticket:
+                self._skip_abandoned()
+                if self._serving == ticket:
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._abandoned.add(ticket)
+                    self._cond.notify_all()
+                    raise BackendUnavailable(
+                        "Het taalmodel is te druk bezet; probeer het over een minuut opnieuw."
+                    )
+                if on_wait is not None:
+                    on_wait(self.position(ticket))
+                self._cond.wait(timeout=min(remaining, 1.0))
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._serving += 1
+                self._skip_abandoned()
+                self._cond.notify_all()
+
+    def _skip_abandoned(self) -> None:
+        while self._serving in self._abandoned:
+            self._abandoned.discard(self._serving)
+            self._serving += 1
+
+
+class LlamaCppChat:
+    """The embedded model, in-process through llama-cpp-python."""
+
+    def __init__(self, settings: LLMSettings) -> None:
+        self.settings = settings
+        self.label = settings.label
+        self.context_window = settings.n_ctx
+        self.gate = _shared_gate(str(settings.model_file))
+
+    @property
+    def llama(self) -> Any:
+        return _load_llama(str(self.settings.model_file), self.settings.n_ctx,
+                           self.settings.n_threads)
+
+    def warm(self, messages: list[Message]) -> None:
+        """Evaluate a fixed prefix once so later prompts that start with it skip it."""
+        ticket = self.gate.take_ticket()
+        with self.gate.hold(ticket, self.settings.timeout_s):
+            self.llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
+
+    def stream(self, messages: list[Message], on_wait: Callable[[int], None] | None = None
+               ) -> Iterator[str]:
+        ticket = self.gate.take_ticket()
+        with self.gate.hold(ticket, self.settings.timeout_s, on_wait):
+            llama = self.llama
+            for part in llama.create_chat_completion(
+                messages=messages,
+                max_tokens=self.settings.max_answer_tokens,
+                temperature=self.settings.temperature,
+                repeat_penalty=1.1,
+                stream=True,
+            ):
+                delta = part["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    yield delta
+
+
+@lru_cache(maxsize=4)
+def _shared_gate(key: str) -> ModelGate:
+    return ModelGate()
+
+
+@lru_cache(maxsize=1)
+def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise BackendUnavailable(
+            "Het ingebouwde taalmodel is nog niet geïnstalleerd.",
+            hint="zet het klaar met `make model`",
+        )
+    try:
+        from llama_cpp import Llama
+    except ImportError as exc:
+        raise BackendUnavailable(
+            "llama-cpp-python is niet geïnstalleerd.", hint="installeer met `make install`"
+        ) from exc
+    log.info("loading %s (n_ctx=%d, threads=%d)", path, n_ctx, n_threads)
+    return Llama(
+        model_path=path,
+        n_ctx=n_ctx,
+        n_threads=n_threads,
+        n_threads_batch=n_threads,
+        n_batch=512,
+        verbose=False,
+    )
+
+
+class OllamaChat:
+    """A model served by Ollama (production: a larger model on a GPU host)."""
+
+    def __init__(self, settings: LLMSettings) -> None:
+        from langchain_ollama import ChatOllama
+
+        self.settings = settings
+        self.label = settings.label
+        self.context_window = settings.ollama_num_ctx
+        self._chat = ChatOllama(
+            model=settings.ollama_model,
+            base_url=settings.ollama_host,
+            num_ctx=settings.ollama_num_ctx,
+            num_predict=settings.max_answer_tokens,
+            temperature=settings.temperature,
+            client_kwargs={"timeout": settings.timeout_s},
+        )
+
+    def stream(self, messages: list[Message], on_wait: Callable[[int], None] | None = None
+               ) -> Iterator[str]:
+        try:
+            for chunk in self._chat.stream([(m["role"], m["content"]) for m in messages]):
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if text:
+                    yield text
+        except Exception as exc:  # httpx.ConnectError, ollama.ResponseError, timeouts
+            raise BackendUnavailable(
+                f"Het taalmodel is niet bereikbaar op {self.settings.ollama_host} "
+                f"({type(exc).__name__}).",
+                hint="controleer of Ollama draait en het model "
+                f"'{self.settings.ollama_model}' heeft (ollama pull)",
+            ) from exc
+
+
+class FakeChat:
+    """A scripted model for tests: ``reply(messages) -> str``, streamed word by word."""
+
+    def __init__(self, reply: Callable[[list[Message]], str] | None = None,
+                 context_window: int = 4096, delay_s: float = 0.0) -> None:
+        self.reply = reply or (lambda messages: "")
+        self.label = "testmodel (fake)"
+        self.context_window = context_window
+        self.delay_s = delay_s
+        self.calls: list[list[Message]] = []
+
+    def stream(self, messages: list[Message], on_wait: Callable[[int], None] | None = None
+               ) -> Iterator[str]:
+        self.calls.append(messages)
+        for word in self.reply(messages).split(" "):
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            yield word + " "
+
+
+def make_chat_model(settings: LLMSettings) -> ChatModel:
+    if settings.mode == "ollama":
+        return OllamaChat(settings)
+    if settings.mode == "fake":
+        return FakeChat()
+    return LlamaCppChat(settings)

@@ -1,0 +1,143 @@
+"""Build the model's messages from the prompt files, within a token budget.
+
+The prompt text lives in ``prompts/`` (Dutch), never in code. The system prompt comes first and
+never changes, so llama.cpp's prefix cache skips it after the first question; everything that
+varies (passages, history, question) goes in the user message after it. The budget is the
+model's context window minus room for the answer and a safety margin (cl100k counts within
+~15% of Qwen's tokenizer on Dutch): passages are added best-first until the passage budget is
+spent, a passage that does not fit whole is cut at a token boundary, and history is kept short
+(the last turns, truncated) because follow-ups are resolved before retrieval anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.chunks import Chunk
+from assistant.llm import Message
+from assistant.tokens import count_tokens, truncate_tokens
+
+SAFETY_MARGIN = 0.15  # cl100k vs the model's own tokenizer
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The prompt files, read once."""
+
+    system: str
+    answer: str
+    passage: str
+    history: str
+    refusal: str
+    fallback_intro: str
+    backend_down: str
+
+    @classmethod
+    def load(cls, folder: Path) -> Prompts:
+        return _load_prompts(folder.resolve())
+
+    def read(self, folder: Path, name: str) -> str:
+        return (folder / f"{name}.md").read_text(encoding="utf-8").strip()
+
+
+@lru_cache(maxsize=4)
+def _load_prompts(folder: Path) -> Prompts:
+    def read(name: str) -> str:
+        return (folder / f"{name}.md").read_text(encoding="utf-8").strip()
+
+    return Prompts(
+        system=read("system"),
+        answer=read("answer"),
+        passage=read("passage"),
+        history=read("history"),
+        refusal=read("refusal"),
+        fallback_intro=read("fallback_intro"),
+        backend_down=read("backend_down"),
+    )
+
+
+def format_passage(template: str, n: int, chunk: Chunk, text: str | None = None) -> str:
+    return template.format(
+        n=n,
+        title=chunk.title or chunk.source,
+        organisation=chunk.organisation or "onbekende organisatie",
+        date=chunk.date or "z.d.",
+        page=chunk.page,
+        text=(text if text is not None else chunk.text).strip(),
+    )
+
+
+def fit_passages(
+    template: str, chunks: list[Chunk], budget_tokens: int
+) -> list[tuple[Chunk, str]]:
+    """Best-first passages (chunk, formatted text) that fit ``budget_tokens`` together."""
+    out: list[tuple[Chunk, str]] = []
+    used = 0
+    for chunk in chunks:
+        n = len(out) + 1
+        block = format_passage(template, n, chunk)
+        cost = count_tokens(block) + 2
+        if used + cost > budget_tokens:
+            room = budget_tokens - used - count_tokens(format_passage(template, n, chunk, "")) - 2
+            if room < 40:  # a stub of a passage helps nobody
+                break
+            block = format_passage(template, n, chunk, truncate_tokens(chunk.text, room) + " …")
+            cost = count_tokens(block) + 2
+        out.append((chunk, block))
+        used += cost
+    return out
+
+
+def format_history(template: str, history: list[Message], max_tokens: int) -> str:
+    """The last turns of the conversation, newest kept, within ``max_tokens``."""
+    if not history or max_tokens <= 0:
+        return ""
+    lines: list[str] = []
+    used = 0
+    for turn in reversed(history[-4:]):
+        who = "Gebruiker" if turn["role"] == "user" else "Assistent"
+        line = f"{who}: {truncate_tokens(turn['content'].strip(), 120)}"
+        cost = count_tokens(line)
+        if used + cost > max_tokens:
+            break
+        lines.insert(0, line)
+        used += cost
+    return template.format(turns="\n".join(lines)) + "\n\n" if lines else ""
+
+
+def passage_budget(context_window: int, max_answer_tokens: int, configured: int,
+                   fixed_tokens: int) -> int:
+    """Tokens left for passages: the window minus answer room, fixed text and a margin."""
+    usable = int(context_window * (1 - SAFETY_MARGIN)) - max_answer_tokens - fixed_tokens
+    return max(0, min(configured, usable))
+
+
+def build_messages(
+    prompts: Prompts,
+    question: str,
+    chunks: list[Chunk],
+    *,
+    history: list[Message] | None = None,
+    context_window: int,
+    max_answer_tokens: int,
+    passage_tokens: int,
+) -> tuple[list[Message], list[Chunk]]:
+    """The chat messages for ``question`` and the chunks actually given, numbered from 1."""
+    history_text = format_history(prompts.history, history or [], max_tokens=200)
+    fixed = count_tokens(prompts.system) + count_tokens(
+        prompts.answer.format(passages="", history=history_text, question=question)
+    ) + 16  # chat-template tokens
+    budget = passage_budget(context_window, max_answer_tokens, passage_tokens, fixed)
+    fitted = fit_passages(prompts.passage, chunks, budget)
+    user = prompts.answer.format(
+        passages="\n\n".join(block for _, block in fitted),
+        history=history_text,
+        question=question.strip(),
+    )
+    messages: list[Message] = [
+        {"role": "system", "content": prompts.system},
+        {"role": "user", "content": user},
+    ]
+    return messages, [c for c, _ in fitted]

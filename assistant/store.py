@@ -1,0 +1,360 @@
+"""The one module that touches Chroma: open, read, search and write the persisted index.
+
+Layout. Every successful ingest writes a new *generation*: a Chroma collection
+``<base>-g<N>`` holding all chunks, plus a keyword index for it. A small manifest (JSON in the
+metadata of the collection ``<base>-manifest``) names the active generation and the documents
+in it. Switching generations is one metadata update, which Chroma commits atomically, so a
+reader (the chat page, another replica) sees the old index or the new one, never a mix; a
+failed or killed ingest leaves only an orphan collection that the next ingest removes.
+Trade-off: unchanged documents are copied (with their stored vectors, no re-embedding) into
+every new generation, which costs a little disk and time but keeps the switch atomic on both
+the embedded ``PersistentClient`` and a Chroma server (``chroma run``), where a local pointer
+file would not be shared between replicas.
+
+The keyword index is derived data: ingest builds it before the switch, and a reader that lacks
+it for the active generation (another machine) rebuilds it from the collection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.chunks import Chunk
+from assistant.errors import IndexMissing
+from assistant.settings import StoreSettings
+
+log = logging.getLogger(__name__)
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+_PAGE = 500  # rows per Chroma get() call when reading a whole collection
+
+
+@dataclass
+class DocumentEntry:
+    source: str
+    hash: str
+    chunks: int
+    title: str = ""
+    organisation: str = ""
+    date: str = ""
+    kind: str = ""
+    collection: str = "algemeen"
+    pages: int = 1
+    ingested_at: str = ""
+
+
+@dataclass
+class Manifest:
+    collection: str
+    generation: int
+    synced_at: str
+    embedding_model: str
+    documents: dict[str, DocumentEntry] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        data = {
+            "collection": self.collection,
+            "generation": self.generation,
+            "synced_at": self.synced_at,
+            "embedding_model": self.embedding_model,
+            "documents": {k: vars(v) for k, v in self.documents.items()},
+            "skipped": self.skipped,
+        }
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        docs = {k: DocumentEntry(**v) for k, v in data.get("documents", {}).items()}
+        return cls(
+            collection=data["collection"],
+            generation=int(data["generation"]),
+            synced_at=data.get("synced_at", ""),
+            embedding_model=data.get("embedding_model", ""),
+            documents=docs,
+            skipped=list(data.get("skipped", [])),
+        )
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(d.chunks for d in self.documents.values())
+
+
+def _where(collections: set[str] | None) -> dict[str, Any] | None:
+    if collections is None:
+        return None
+    return {"collection": {"$in": sorted(collections)}}
+
+
+class Store:
+    """Reader and writer of the index. Safe to share between threads of one process."""
+
+    def __init__(self, settings: StoreSettings, embeddings: Embeddings) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        self._client: Any = None
+        self._lock = threading.RLock()
+        self._manifest_cache: tuple[float, Manifest | None] | None = None
+
+    # -- connection -------------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client
+
+    def _connect(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if self.settings.chroma_host:
+            try:
+                return chromadb.HttpClient(
+                    host=self.settings.chroma_host,
+                    port=self.settings.chroma_port,
+                    settings=chroma_settings,
+                )
+            except Exception as exc:  # chromadb raises plain ValueError/ConnectionError
+                raise IndexMissing(
+                    f"De Chroma-server op {self.settings.chroma_host}:"
+                    f"{self.settings.chroma_port} is niet bereikbaar.",
+                    hint="controleer RAG_STORE__CHROMA_HOST en of `chroma run` draait",
+                ) from exc
+        self.settings.path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self.settings.path), settings=chroma_settings)
+
+    @property
+    def location(self) -> str:
+        if self.settings.chroma_host:
+            return f"Chroma-server {self.settings.chroma_host}:{self.settings.chroma_port}"
+        return str(self.settings.path)
+
+    # -- manifest ---------------------------------------------------------------------------
+    @property
+    def _manifest_name(self) -> str:
+        return f"{self.settings.collection}-manifest"
+
+    def manifest(self, max_age_s: float = 2.0) -> Manifest | None:
+        """The active manifest, or None when nothing was ingested yet (cached briefly)."""
+        now = time.monotonic()
+        cached = self._manifest_cache
+        if cached is not None and now - cached[0] < max_age_s:
+            return cached[1]
+        manifest = self._read_manifest()
+        self._manifest_cache = (now, manifest)
+        return manifest
+
+    def _read_manifest(self) -> Manifest | None:
+        if not self.settings.chroma_host and not (self.settings.path / "chroma.sqlite3").exists():
+            return None
+        try:
+            meta_col = self.client.get_collection(self._manifest_name)
+        except Exception:  # NotFoundError, or a server without the collection
+            return None
+        raw = (meta_col.metadata or {}).get("manifest")
+        return Manifest.from_json(raw) if raw else None
+
+    def require_manifest(self) -> Manifest:
+        manifest = self.manifest()
+        if manifest is None:
+            raise IndexMissing(
+                "Er is nog geen index van de documenten.",
+                hint="bouw hem met `make index` of `python -m ingest`",
+            )
+        return manifest
+
+    # -- reading ----------------------------------------------------------------------------
+    def _collection(self, name: str) -> Any:
+        try:
+            return self.client.get_collection(name)
+        except Exception as exc:
+            raise IndexMissing(
+                "De index is onvolledig of onleesbaar.",
+                hint="bouw hem opnieuw met `python -m ingest --rebuild`",
+            ) from exc
+
+    def active_collection(self) -> Any:
+        return self._collection(self.require_manifest().collection)
+
+    def vector_store(self, collection: str | None = None) -> Any:
+        """The LangChain ``Chroma`` view of a collection (the active one by default)."""
+        from langchain_chroma import Chroma
+
+        name = collection or self.require_manifest().collection
+        return Chroma(
+            client=self.client,
+            collection_name=name,
+            embedding_function=self.embeddings,
+            create_collection_if_not_exists=False,
+        )
+
+    def dense_search(
+        self, query: str, k: int, collections: set[str] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Top ``k`` chunks by cosine similarity to ``query`` (e5 "query: " embedding)."""
+        vector = self.embeddings.embed_query(query)
+        return self.dense_search_by_vector(vector, k, collections)
+
+    def dense_search_by_vector(
+        self, vector: list[float], k: int, collections: set[str] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        col = self.active_collection()
+        n = min(k, col.count())
+        if n == 0:
+            return []
+        res = col.query(
+            query_embeddings=[vector],
+            n_results=n,
+            where=_where(collections),
+            include=["documents", "metadatas", "distances"],
+        )
+        out = []
+        for cid, text, meta, dist in zip(
+            res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],
+            strict=True,
+        ):
+            out.append((Chunk.from_metadata(cid, text or "", meta or {}), 1.0 - float(dist)))
+        return out
+
+    def get_chunks(self, ids: list[str]) -> list[Chunk]:
+        if not ids:
+            return []
+        res = self.active_collection().get(ids=ids, include=["documents", "metadatas"])
+        by_id = {
+            cid: Chunk.from_metadata(cid, text or "", meta or {})
+            for cid, text, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def iter_chunks(
+        self, collection: str | None = None, where: dict[str, Any] | None = None,
+        with_embeddings: bool = False,
+    ) -> Iterator[tuple[Chunk, list[float] | None]]:
+        """Every chunk of a collection (the active one by default), page by page."""
+        col = self._collection(collection or self.require_manifest().collection)
+        include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+        offset = 0
+        while True:
+            res = col.get(where=where, include=include, limit=_PAGE, offset=offset)
+            ids = res["ids"]
+            if not ids:
+                return
+            embs = res.get("embeddings") if with_embeddings else None
+            for i, cid in enumerate(ids):
+                chunk = Chunk.from_metadata(cid, res["documents"][i] or "", res["metadatas"][i])
+                yield chunk, (list(map(float, embs[i])) if embs is not None else None)
+            offset += len(ids)
+
+    def all_chunks(self) -> list[Chunk]:
+        return [c for c, _ in self.iter_chunks()]
+
+    def keyword_dir(self, collection: str) -> Path:
+        return self.settings.path / "keyword" / collection
+
+    # -- writing (ingest only; one writer at a time is ingest's job) ---------------------------
+    def new_generation(self) -> Generation:
+        current = self.manifest(max_age_s=0)
+        number = (current.generation + 1) if current else 1
+        name = f"{self.settings.collection}-g{number}"
+        try:  # an orphan of a failed run with the same number
+            self.client.delete_collection(name)
+        except Exception:
+            pass
+        col = self.client.create_collection(name, configuration={"hnsw": {"space": "cosine"}})
+        return Generation(self, name, number, col, current)
+
+    def publish(self, manifest: Manifest) -> None:
+        """Make ``manifest`` (and its collection) the active index, atomically."""
+        payload = {"manifest": manifest.to_json()}
+        meta_col = self.client.get_or_create_collection(self._manifest_name, metadata=payload)
+        meta_col.modify(metadata=payload)
+        self._manifest_cache = None
+        self._drop_other_generations(keep=manifest.collection)
+
+    def _drop_other_generations(self, keep: str) -> None:
+        prefix = f"{self.settings.collection}-g"
+        for col in self.client.list_collections():
+            name = col if isinstance(col, str) else col.name
+            if name.startswith(prefix) and name != keep:
+                try:
+                    self.client.delete_collection(name)
+                except Exception as exc:  # a reader may still hold it; next run retries
+                    log.warning("could not drop old generation %s: %s", name, exc)
+        kw_root = self.settings.path / "keyword"
+        if kw_root.is_dir():
+            for d in kw_root.iterdir():
+                if d.name != keep:
+                    shutil.rmtree(d, ignore_errors=True)
+
+
+class Generation:
+    """A collection being filled by one ingest run; published or discarded at the end."""
+
+    def __init__(self, store: Store, name: str, number: int, col: Any, base: Manifest | None):
+        self.store = store
+        self.name = name
+        self.number = number
+        self._col = col
+        self.base = base
+
+    def copy_from_active(self, sources: Iterable[str]) -> int:
+        """Copy the chunks (with their vectors) of ``sources`` from the active generation."""
+        sources = sorted(set(sources))
+        if not sources or self.base is None:
+            return 0
+        copied = 0
+        rows = self.store.iter_chunks(
+            self.base.collection, where={"source": {"$in": sources}}, with_embeddings=True
+        )
+        batch: list[tuple[Chunk, list[float] | None]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= _PAGE:
+                copied += self._upsert(batch)
+                batch = []
+        copied += self._upsert(batch)
+        return copied
+
+    def add(self, chunks: list[Chunk], vectors: list[list[float]] | None = None) -> int:
+        """Upsert ``chunks``; embeds them (as passages) unless ``vectors`` are given."""
+        if not chunks:
+            return 0
+        if vectors is None:
+            vectors = self.store.embeddings.embed_documents([c.text for c in chunks])
+        return self._upsert(list(zip(chunks, vectors, strict=True)))
+
+    def _upsert(self, rows: list[tuple[Chunk, list[float] | None]]) -> int:
+        if not rows:
+            return 0
+        self._col.upsert(
+            ids=[c.id for c, _ in rows],
+            documents=[c.text for c, _ in rows],
+            metadatas=[c.to_metadata() for c, _ in rows],
+            embeddings=[v for _, v in rows],
+        )
+        return len(rows)
+
+    def count(self) -> int:
+        return self._col.count()
+
+    def discard(self) -> None:
+        try:
+            self.store.client.delete_collection(self.name)
+        except Exception as exc:
+            log.warning("could not remove unfinished generation %s: %s", self.name, exc)
+        shutil.rmtree(self.store.keyword_dir(self.name), ignore_errors=True)
