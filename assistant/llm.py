@@ -12,6 +12,7 @@ Backends are imported only when chosen.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -222,9 +223,23 @@ class FakeChat:
             yield word + " "
 
 
+def extractive_reply(messages: list[Message]) -> str:
+    """The fake backend's default: the first sentence of passage [1], cited.
+
+    Deterministic and grounded, so page tests and demos without a model show a real answer
+    shape (markers, sources) that the citation check accepts.
+    """
+    user = messages[-1]["content"] if messages else ""
+    match = re.search(r"^\[1\][^\n]*\n(.+?)(?:\n\[\d+\] |\n\n|$)", user, flags=re.M | re.S)
+    if not match:
+        return "De bronnen beantwoorden deze vraag niet."
+    first = re.split(r"(?<=[.!?])\s+", match.group(1).strip())[0]
+    return f"{first.rstrip()} [1]"
+
+
 def make_chat_model(settings: LLMSettings) -> ChatModel:
     if settings.mode == "ollama":
         return OllamaChat(settings)
     if settings.mode == "fake":
-        return FakeChat()
+        return FakeChat(extractive_reply)
     return LlamaCppChat(settings)

@@ -38,9 +38,6 @@ class Prompts:
     def load(cls, folder: Path) -> Prompts:
         return _load_prompts(folder.resolve())
 
-    def read(self, folder: Path, name: str) -> str:
-        return (folder / f"{name}.md").read_text(encoding="utf-8").strip()
-
 
 @lru_cache(maxsize=4)
 def _load_prompts(folder: Path) -> Prompts:
@@ -83,7 +80,8 @@ def fit_passages(
             room = budget_tokens - used - count_tokens(format_passage(template, n, chunk, "")) - 2
             if room < 40:  # a stub of a passage helps nobody
                 break
-            block = format_passage(template, n, chunk, truncate_tokens(chunk.text, room) + " …")
+            cut = truncate_tokens(chunk.text, room - 2) + " …"  # the ellipsis costs ≤ 2 tokens
+            block = format_passage(template, n, chunk, cut)
             cost = count_tokens(block) + 2
         out.append((chunk, block))
         used += cost
@@ -132,7 +130,7 @@ def build_messages(
     budget = passage_budget(context_window, max_answer_tokens, passage_tokens, fixed)
     fitted = fit_passages(prompts.passage, chunks, budget)
     user = prompts.answer.format(
-        passages="\n\n".join(block for _, block in fitted),
+        passages="\n".join(block for _, block in fitted),
         history=history_text,
         question=question.strip(),
     )

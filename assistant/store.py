@@ -284,7 +284,18 @@ class Store:
         meta_col = self.client.get_or_create_collection(self._manifest_name, metadata=payload)
         meta_col.modify(metadata=payload)
         self._manifest_cache = None
+        self._write_local_copy(manifest)
         self._drop_other_generations(keep=manifest.collection)
+
+    def _write_local_copy(self, manifest: Manifest) -> None:
+        """A readable copy next to the index, for `make` (is there an index?) and people.
+
+        Chroma's copy stays the one that counts; this one may lag on other replicas.
+        """
+        self.settings.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.settings.path / "manifest.json.tmp"
+        tmp.write_text(json.dumps(json.loads(manifest.to_json()), ensure_ascii=False, indent=2))
+        os.replace(tmp, self.settings.path / "manifest.json")
 
     def _drop_other_generations(self, keep: str) -> None:
         prefix = f"{self.settings.collection}-g"

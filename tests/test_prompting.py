@@ -1,0 +1,60 @@
+"""Prompt filling: the budget holds, passages are numbered, the system prompt comes first."""
+
+from assistant.chunks import Chunk
+from assistant.llm import extractive_reply
+from assistant.prompting import Prompts, build_messages, fit_passages, format_history
+from assistant.settings import load_settings
+from assistant.tokens import count_tokens
+
+
+def _chunk(i: int, words: int = 60) -> Chunk:
+    return Chunk(id=f"doc{i}:1:0", text=" ".join(f"woord{i}" for _ in range(words)),
+                 source=f"doc{i}.txt", page=1, index=0, title=f"Titel {i}",
+                 organisation="Org", date="2024")
+
+
+def test_passages_fit_budget_and_are_numbered() -> None:
+    prompts = Prompts.load(load_settings().prompts_dir)
+    chunks = [_chunk(i) for i in range(1, 10)]
+    fitted = fit_passages(prompts.passage, chunks, budget_tokens=300)
+    assert 0 < len(fitted) < 9
+    assert sum(count_tokens(b) + 2 for _, b in fitted) <= 300
+    assert [b.split("]")[0] for _, b in fitted] == [f"[{i}" for i in range(1, len(fitted) + 1)]
+
+
+def test_build_messages_respects_context_window() -> None:
+    prompts = Prompts.load(load_settings().prompts_dir)
+    chunks = [_chunk(i, words=200) for i in range(1, 8)]
+    messages, given = build_messages(prompts, "Wat staat erin?", chunks, context_window=2048,
+                                     max_answer_tokens=300, passage_tokens=5000)
+    assert messages[0] == {"role": "system", "content": prompts.system}
+    total = sum(count_tokens(m["content"]) for m in messages)
+    assert total + 300 <= 2048
+    assert given == chunks[: len(given)]
+    assert "Vraag: Wat staat erin?" in messages[1]["content"]
+
+
+def test_system_prompt_is_identical_between_questions() -> None:
+    """The prefix cache only helps when the fixed prefix is byte-identical."""
+    prompts = Prompts.load(load_settings().prompts_dir)
+    a, _ = build_messages(prompts, "Vraag één?", [_chunk(1)], context_window=4096,
+                          max_answer_tokens=300, passage_tokens=900)
+    b, _ = build_messages(prompts, "Vraag twee?", [_chunk(2)], context_window=4096,
+                          max_answer_tokens=300, passage_tokens=900)
+    assert a[0] == b[0]
+
+
+def test_history_keeps_newest_turns() -> None:
+    history = [{"role": "user", "content": f"vraag {i}"} for i in range(10)]
+    text = format_history("Eerder:\n{turns}", history, max_tokens=200)
+    assert "vraag 9" in text and "vraag 0" not in text
+    assert format_history("{turns}", [], max_tokens=200) == ""
+
+
+def test_fake_reply_quotes_first_passage() -> None:
+    prompts = Prompts.load(load_settings().prompts_dir)
+    chunk = Chunk(id="a:1:0", text="Slechts 26% doet mee. Meer tekst.", source="a.txt",
+                  page=1, index=0)
+    messages, _ = build_messages(prompts, "Hoeveel?", [chunk, _chunk(2)], context_window=4096,
+                                 max_answer_tokens=300, passage_tokens=900)
+    assert extractive_reply(messages) == "Slechts 26% doet mee. [1]"
