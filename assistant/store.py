@@ -309,8 +309,10 @@ class Store:
         kw_root = self.settings.path / "keyword"
         if kw_root.is_dir():
             for d in kw_root.iterdir():
-                if d.name != keep:
-                    shutil.rmtree(d, ignore_errors=True)
+                # KeywordIndex.save makes ``<name>`` a symlink to a hidden sibling
+                # ``.<name>.v-*`` (and ``.<name>.tmp-*`` while saving): those belong to ``keep``.
+                if d.name != keep and not d.name.startswith(f".{keep}."):
+                    _remove_path(d)
 
 
 class Generation:
@@ -322,6 +324,7 @@ class Generation:
         self.number = number
         self._col = col
         self.base = base
+        self._vector_store: Any = None
 
     def copy_from_active(self, sources: Iterable[str]) -> int:
         """Copy the chunks (with their vectors) of ``sources`` from the active generation."""
@@ -346,7 +349,16 @@ class Generation:
         if not chunks:
             return 0
         if vectors is None:
-            vectors = self.store.embeddings.embed_documents([c.text for c in chunks])
+            # Through LangChain's Chroma wrapper: it embeds with our ``Embeddings`` (e5
+            # "passage: ") and upserts, the same path a LangChain retriever reads back.
+            if self._vector_store is None:
+                self._vector_store = self.store.vector_store(self.name)
+            ids = self._vector_store.add_texts(
+                [c.text for c in chunks],
+                metadatas=[c.to_metadata() for c in chunks],
+                ids=[c.id for c in chunks],
+            )
+            return len(ids)
         return self._upsert(list(zip(chunks, vectors, strict=True)))
 
     def _upsert(self, rows: list[tuple[Chunk, list[float] | None]]) -> int:
@@ -368,4 +380,19 @@ class Generation:
             self.store.client.delete_collection(self.name)
         except Exception as exc:
             log.warning("could not remove unfinished generation %s: %s", self.name, exc)
-        shutil.rmtree(self.store.keyword_dir(self.name), ignore_errors=True)
+        kw_dir = self.store.keyword_dir(self.name)
+        _remove_path(kw_dir)
+        if kw_dir.parent.is_dir():  # the link's hidden version/temp siblings (see keyword.py)
+            for d in kw_dir.parent.glob(f".{self.name}.*"):
+                _remove_path(d)
+
+
+def _remove_path(path: Path) -> None:
+    """Remove a file, a symlink (not its target) or a directory tree; ignore errors."""
+    try:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+    except OSError as exc:
+        log.warning("could not remove %s: %s", path, exc)

@@ -6,7 +6,8 @@ The text is Dutch-like: stop words, the built-in word parts, two-part compounds 
 and without a linking "s") and made-up syllable words, drawn with a Zipf-like distribution so
 common terms have long posting lists, as in real reports. Queries are Dutch-style questions
 of 3-8 content words; half are filtered to two of five collections. Prints build time and
-p50/p95/max search latency (k=20), without and with the collection filter.
+p50/p95/max search latency (k=20), without and with the collection filter, on the index as
+loaded back from disk (save and load times are printed too).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import random
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -54,8 +56,9 @@ def make_chunks(rng: random.Random, n: int, words_per_chunk: int, vocab: list[st
         tokens = content + filler
         rng.shuffle(tokens)
         text = " ".join(tokens) + f" in {rng.randint(1990, 2030)}, {rng.randint(1, 99)}%."
-        chunks.append(Chunk(id=f"doc{i // 20}:{i % 20 + 1}:0", text=text, source=f"doc{i // 20}.pdf",
-                            page=i % 20 + 1, index=0, collection=rng.choice(COLLECTIONS)))
+        doc, page = f"doc{i // 20}", i % 20 + 1
+        chunks.append(Chunk(id=f"{doc}:{page}:0", text=text, source=f"{doc}.pdf", page=page,
+                            index=0, collection=rng.choice(COLLECTIONS)))
     return chunks
 
 
@@ -102,6 +105,15 @@ def main() -> None:
     print(f"chunks={len(index)} generate={t1 - t0:.1f}s build={t2 - t1:.1f}s "
           f"terms={len(index._bm25.vocab_dict)} corpus_words={len(index.splitter.corpus_words)}")
 
+    with tempfile.TemporaryDirectory() as tmp:
+        t3 = time.perf_counter()
+        index.save(Path(tmp) / "keyword")
+        t4 = time.perf_counter()
+        loaded = KeywordIndex.load(Path(tmp) / "keyword")
+        t5 = time.perf_counter()
+    print(f"save={t4 - t3:.1f}s load={t5 - t4:.1f}s")
+    index = loaded  # time the loaded index: that is what the app searches
+
     queries = make_queries(rng, args.queries, vocab)
     for q in queries[:10]:  # warm-up (caches, first numpy calls)
         index.search(q, args.k)
@@ -114,7 +126,8 @@ def main() -> None:
             hits += bool(results)
         print(f"{label:>9}: p50={percentile(latencies, 0.5):.2f} ms "
               f"p95={percentile(latencies, 0.95):.2f} ms max={max(latencies):.2f} ms "
-              f"mean={statistics.fmean(latencies):.2f} ms ({hits}/{len(queries)} queries with hits)")
+              f"mean={statistics.fmean(latencies):.2f} ms "
+              f"({hits}/{len(queries)} queries with hits)")
 
 
 if __name__ == "__main__":

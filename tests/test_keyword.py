@@ -125,7 +125,8 @@ def test_splitter_prefers_fewer_longer_parts() -> None:
     splitter = CompoundSplitter(["arbeidsmarkt", "krapte"])
     assert splitter.split("arbeidsmarktkrapte") == ("arbeidsmarkt", "krapte")
     # ... and the parts of parts are still indexed.
-    assert {"arbeidsmarkt", "arbeid", "markt", "krapte"} <= set(splitter.expand("arbeidsmarktkrapte"))
+    expanded = set(splitter.expand("arbeidsmarktkrapte"))
+    assert {"arbeidsmarkt", "arbeid", "markt", "krapte"} <= expanded
 
 
 # ---- index ---------------------------------------------------------------------------------
@@ -169,6 +170,27 @@ def test_results_sorted_positive_and_cut(index: KeywordIndex) -> None:
     assert len(results) == 2
     scores = [s for _, s in results]
     assert scores == sorted(scores, reverse=True) and all(s > 0 for s in scores)
+
+
+def test_scores_match_bm25s(index: KeywordIndex) -> None:
+    # Our posting-list scorer must agree with bm25s' own.
+    import numpy as np
+
+    for query in ["personeel digitalisering", "werk", "AI vaardigheden medewerkers"]:
+        terms = list(dict.fromkeys(t for t in index.analyse(query) if t in index._bm25.vocab_dict))
+        expected = index._bm25.get_scores(terms)
+        ids = [index._bm25.vocab_dict[t] for t in terms]
+        np.testing.assert_allclose(index._scores(ids), expected, rtol=1e-6)
+        got = dict(index.search(query, k=len(index)))
+        want = {index.ids[i]: float(s) for i, s in enumerate(expected) if s > 0}
+        assert got == pytest.approx(want)
+
+
+def test_joins_words_written_apart() -> None:
+    assert analyse("te kort") == ["kort", "tekort"]
+    splitter = CompoundSplitter(["zorgmedewerker", "personeelstekort"])
+    assert analyse("zorg medewerker", splitter)[-1] == stem("zorgmedewerker")
+    assert analyse("personeel tekort", splitter)[-1] == "personeelstekort"  # linking -s-
 
 
 def test_no_known_terms_returns_empty(index: KeywordIndex) -> None:

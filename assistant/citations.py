@@ -1,0 +1,806 @@
+"""Grounding check: every sentence of the model's answer must be backed by a passage.
+
+The model receives numbered passages [1]..[n] and writes a Dutch answer with inline markers.
+A tiny local model forgets markers, cites the wrong passage, copies the passage header, drifts
+into English or invents figures, so ``check_answer`` re-checks the answer sentence by sentence:
+
+* a sentence its cited passage supports stays (``ok``); a sentence another passage supports is
+  re-pointed (``added`` when the model wrote no marker, ``corrected`` when it was wrong);
+  a sentence no passage supports is dropped, or kept with " (niet gevonden in de bronnen)";
+* markers are renumbered 1..m in order of first appearance and each citation carries the exact
+  passage sentence (``quote``) that backs it;
+* an empty, English or wholly unsupported answer becomes a quote-only answer
+  (``quote_fallback``): the passage sentences that best match the question, verbatim.
+
+Trade-off: support is *lexical* (overlap of crudely stemmed content words, with a few
+acronym/expansion aliases such as AI = kunstmatige intelligentie), optionally blended with an
+embedding similarity the caller passes in. Lexical overlap is cheap, explainable (the quote
+shows why) and needs no model, but it misses real paraphrases; so the threshold is lenient
+(60% of the sentence's content words, numbers and names must be found in one passage sentence
+or two adjacent ones; prefixes and compound heads match: gebruik/gebruikt,
+omgeving/werkomgeving) and precision comes from a hard rule instead: every number (26%,
+"26 procent", 3,5, 2025) and every capitalised name or acronym that is not sentence-initial
+(KPN, Integron, Motivaction, also "Nederland") must occur in the passage, otherwise support is
+0. Invented figures and names are what hurts most in a research answer; a paraphrase that is
+dropped by mistake costs less, because the quote fallback still shows the user the right
+passage. Known misses: loose paraphrases ("spelen een rol") and number words in the answer
+("zeven") are not checked (only digits are; "zes" in a passage does match "6").
+
+Trivial sentences ("Ja.", headings, "Volgens de bronnen:": at most 3 content words, no
+number, no name, no marker) are kept unchecked and do not count in ``supported_rate``; a short
+line the model did cite ("- Personeelstekort [1]") is checked.
+
+Embedding blend: ``score = max(lexical, 0.5 * lexical + 0.5 * rescaled)`` where ``rescaled``
+maps the cosine from [SIM_FLOOR, SIM_CEIL] onto [0, 1] (values measured for
+multilingual-e5-small, whose cosines for unrelated Dutch sentences are already ~0.8). The blend
+can only raise a lexical score, never lower it, cannot override the hard rule, and cannot carry
+a sentence that shares almost no words with the passage (lexical < 2 * threshold - 1).
+
+All user-facing texts except the fixed suffix are parameters (they live in ``prompts/``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+from assistant.chunks import Chunk
+
+NOT_FOUND_SUFFIX = " (niet gevonden in de bronnen)"
+DEFAULT_THRESHOLD = 0.6  # lexical coverage needed; tuned on the cases in tests/test_citations.py
+TRIVIAL_MAX_CONTENT = 3  # a sentence with at most this many content words (and no number or
+# name) makes no checkable claim: "Ja.", a heading, "Volgens de bronnen:"
+SIM_FLOOR = 0.80  # e5 cosine at or below this counts as "unrelated" (rescaled 0)
+SIM_CEIL = 0.92  # e5 cosine at or above this counts as "same statement" (rescaled 1)
+WHOLE_PASSAGE_WEIGHT = 0.9  # a claim spread over a passage counts a little less than one window
+QUOTE_OPEN, QUOTE_CLOSE = "„", '"'
+
+Similarity = Callable[[list[str], list[str]], list[list[float]]]
+Status = Literal["ok", "added", "corrected", "unsupported"]
+Mode = Literal["answer", "quotes", "refusal"]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A numbered passage as given to the model."""
+
+    n: int
+    chunk: Chunk
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """The verdict on one sentence. ``cited`` and ``passage`` use the passage numbers given to
+    the model (``Passage.n``); ``text`` shows the renumbered markers of the final answer."""
+
+    text: str
+    cited: tuple[int, ...]
+    passage: int | None
+    quote: str
+    supported: bool
+    status: Status
+    trivial: bool = False  # no checkable claim; kept as is, not counted in supported_rate
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int  # marker number as shown in the final answer
+    chunk: Chunk
+    quote: str  # exact substring of chunk.text
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    text: str
+    sentences: tuple[SentenceCheck, ...]
+    citations: tuple[Citation, ...]
+    mode: Mode
+    # share of non-trivial sentences of the *model's* answer that are supported; 0.0 in the
+    # quotes/refusal modes (the fallback is only used when nothing was supported)
+    supported_rate: float
+
+
+# --------------------------------------------------------------------------- markers
+
+_NUMS = r"\d{1,3}(?:\s*(?:,|;|&|\ben\b|\band\b|-|–)\s*\d{1,3})*"
+_MARKER = (
+    rf"[\[【〔]\s*(?:(?:bronnen|bron|passages?|sources?|ref)\s*)?(?:{_NUMS})\s*[\]】〕]"
+    rf"|\(\s*(?:bronnen|bron|passages?)\s+(?:{_NUMS})\s*\)"
+)
+_MARKER_RE = re.compile(_MARKER, re.IGNORECASE)
+_MARKER_RUN_RE = re.compile(rf"(?:{_MARKER})(?:[ \t]*(?:{_MARKER}))*", re.IGNORECASE)
+_NUMS_IN_MARKER_RE = re.compile(r"(\d{1,3})(?:\s*[-–]\s*(\d{1,3}))?")
+
+
+def _marker_numbers(marker_text: str) -> list[int]:
+    out: list[int] = []
+    for m in _NUMS_IN_MARKER_RE.finditer(marker_text):
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
+        out.extend(range(lo, hi + 1) if 0 <= hi - lo <= 10 else (lo, hi))
+    return out
+
+
+def _dedupe(items: Iterable[int]) -> list[int]:
+    return list(dict.fromkeys(items))
+
+
+def parse_markers(text: str) -> list[int]:
+    """Passage numbers cited in ``text``, in order of first appearance, without duplicates.
+
+    Understands "[1]", "[1, 3]", "[1][2]", "[1] [2]", "[1-3]", "【1】", "[bron 2]", "(bron 2)".
+    Numbers of four digits ("[2025]") are not markers.
+    """
+    return _dedupe(n for m in _MARKER_RE.finditer(text) for n in _marker_numbers(m.group(0)))
+
+
+def _render(numbers: Sequence[int]) -> str:
+    return "".join(f"[{n}]" for n in numbers)
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    text = re.sub(r"[ \t]+([.,;:!?…])", r"\1", text)
+    return re.sub(r"[ \t]+\n", "\n", text).strip(" \t")
+
+
+def strip_invalid_markers(text: str, valid: set[int]) -> str:
+    """Remove marker numbers that point at no passage and normalise runs to "[1][3]"."""
+
+    def repl(m: re.Match[str]) -> str:
+        return _render([n for n in _dedupe(_marker_numbers(m.group(0))) if n in valid])
+
+    return _tidy(_MARKER_RUN_RE.sub(repl, text))
+
+
+def _remove_markers(text: str) -> str:
+    return _tidy(_MARKER_RUN_RE.sub("", text))
+
+
+# --------------------------------------------------------------------------- sentences
+
+_ABBREVIATIONS = frozenset(
+    """bijv bv b.v o.a ca nr nrs d.w.z m.a.w e.d enz etc i.p.v t.o.v incl excl resp mln mld mrd
+    dhr mevr drs dr prof ir mr ing jl vgl zgn z.g.n evt ong blz p pp pag art min max gem o.b.v
+    a.d.h.v m.b.t v.w.b t.a.v i.v.m i.h.k.v e.a c.q n.a.v t/m jan feb mrt apr jun jul aug sep
+    sept okt nov dec st vs z.o.z a.s o.m m.n i.e e.g fig tab hfst par red vnl n.v nl""".split()
+)
+_BULLET_RE = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+")
+_TERMINAL_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*")
+_AFTER_MARKERS_RE = re.compile(rf"(?:[ \t]*(?:{_MARKER}))+", re.IGNORECASE)
+
+
+def _is_boundary(line: str, m: re.Match[str]) -> int | None:
+    """End offset of the sentence if the terminal punctuation ``m`` ends one, else None."""
+    end = m.end()
+    trailing = _AFTER_MARKERS_RE.match(line, end)  # "… werk. [1]" belongs to "… werk."
+    if trailing:
+        end = trailing.end()
+    rest = line[end:]
+    if rest and not rest[0].isspace():
+        return None  # "3.5", "o.a.", "www.kpn.nl"
+    nxt = rest.lstrip()
+    if nxt and nxt[0].islower():
+        return None  # "ca. de helft": unknown abbreviation, not a new sentence
+    if m.group(0)[0] == ".":
+        head = line[: m.start()]
+        token = head.rsplit(None, 1)[-1] if head.strip() else ""
+        token = token.lstrip("(„“\"'‘").lower()
+        if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+            return None
+    return end
+
+
+def _line_spans(line: str) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of one line, stripped of surrounding whitespace."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _TERMINAL_RE.finditer(line):
+        if m.start() < start:
+            continue  # inside markers already consumed
+        end = _is_boundary(line, m)
+        if end is not None:
+            spans.append((start, end))
+            start = end
+    spans.append((start, len(line)))
+    out = []
+    for s, e in spans:
+        piece = line[s:e]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            out.append((s + lead, s + len(piece.rstrip())))
+    return out
+
+
+def _text_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans over a whole text: lines and list bullets are boundaries too."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.split("\n"):
+        bullet = _BULLET_RE.match(line)
+        skip = bullet.end() if bullet else 0
+        spans.extend((offset + skip + s, offset + skip + e) for s, e in _line_spans(line[skip:]))
+        offset += len(line) + 1
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    """Dutch-aware sentence split; bullets and newlines are boundaries, bullets are dropped.
+
+    Does not split on abbreviations ("bijv.", "o.a.", "ca.", "nr.", "d.w.z."), initials, decimals
+    ("3,5", "3.5") or before a lowercase word; "26%. Ook" does split. Markers after the full stop
+    ("… werk. [1]") stay with the sentence before them.
+    """
+    return [text[s:e] for s, e in _text_spans(text)]
+
+
+# --------------------------------------------------------------------------- words
+
+_STOPWORDS = frozenset(
+    """de het een en of maar want dus van in op aan met voor door bij naar uit over onder
+    tussen tot om te als dan dat die dit deze daar hier er wat wie welke waar wanneer hoe
+    waarom niet geen wel ook nog al zo zeer heel erg meer meest meeste minder veel weinig is
+    zijn was waren wordt worden werd werden word ben bent heeft hebben had hadden kan kunnen
+    kon konden zal zullen zou zouden moet moeten mag mogen wil willen gaat gaan doet doen
+    zich hun hen haar hij zij ze we wij ik je jij u uw ons onze mijn men iets niets alle alles
+    elk elke ieder iedere andere ander eigen volgens ongeveer circa ca bijna ruim slechts
+    vooral echter namelijk daarnaast bovendien tevens verder bijvoorbeeld bijv oa etc enz toch
+    steeds even nu reeds weer per sinds zonder tegen na vanaf via binnen buiten boven naast
+    blijkt blijken aldus waarbij waardoor daardoor hierdoor omdat terwijl indien zodat
+    hoeveel welk wanneer procent percent bron bronnen passage passages tekst onderzoek""".split()
+)
+_NUMBER_WORDS = {
+    "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8, "negen": 9,
+    "tien": 10, "elf": 11, "twaalf": 12, "twintig": 20, "dertig": 30, "veertig": 40,
+    "vijftig": 50, "zestig": 60, "zeventig": 70, "tachtig": 80, "negentig": 90,
+    "honderd": 100, "duizend": 1000,
+}
+# Acronyms that are common nouns, not names: exempt from the name rule. Each may be written
+# out in a passage; an alias makes either spelling match the other.
+_ALIASES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "ai": (("kunstmatige", "intelligentie"), ("artificiele", "intelligentie"),
+           ("artificial", "intelligence")),
+    "it": (("informatietechnologie",), ("ict",)),
+    "ict": (("informatietechnologie",), ("it",)),
+    "hr": (("human", "resources"), ("personeelszaken",)),
+    "mkb": (("midden", "kleinbedrijf"),),
+    "zzp": (("zelfstandige",), ("zzper",)),
+}
+_COMMON_ACRONYMS = frozenset(_ALIASES) | frozenset(
+    "ceo cio cto cfo kpi api ml roi fte saas it ict hr nb ok".split()
+)
+_WORD_RE = re.compile(r"[^\W\d_]+")
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+@lru_cache(maxsize=8192)
+def _stem(word: str) -> str:
+    """Crude Dutch stemming, consistent rather than correct: -heden, -en/-e, -s, undoubling."""
+    if len(word) > 6 and word.endswith("heden"):
+        word = word[:-5] + "heid"
+    for suffix in ("en", "e"):
+        if len(word) - len(suffix) >= 3 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]
+    if len(word) > 3 and word[-1] in "vz":
+        word = word[:-1] + {"v": "f", "z": "s"}[word[-1]]
+    return word
+
+
+def _words(text: str) -> list[str]:
+    return _WORD_RE.findall(_fold(text))
+
+
+def _content_stems(text: str) -> set[str]:
+    return {_stem(w) for w in _words(text) if len(w) > 1 and w not in _STOPWORDS}
+
+
+def _stems_match(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) >= 4 and long.startswith(short) and len(short) >= 0.6 * len(long):
+        return True  # gebruik / gebruikt
+    return len(short) >= 5 and long.endswith(short)  # omgeving / werkomgeving
+
+
+def _found(stem: str, stems: set[str]) -> bool:
+    return stem in stems or any(_stems_match(stem, s) for s in stems)
+
+
+_ALIAS_STEMS = {
+    acronym: [frozenset(_stem(w) for w in exp) for exp in expansions]
+    for acronym, expansions in _ALIASES.items()
+}
+
+
+def _with_aliases(stems: set[str]) -> set[str]:
+    """Add the acronym for a written-out term present in ``stems`` and vice versa."""
+    out = set(stems)
+    for acronym, expanded in _ALIAS_STEMS.items():
+        if acronym in stems:
+            for exp in expanded:
+                out |= exp
+        if any(exp <= stems for exp in expanded):
+            out.add(acronym)
+    return out
+
+
+def _number_value(raw: str) -> float:
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", raw):  # 1.000 / 10.000.000
+        raw = raw.replace(".", "")
+    elif "," in raw and "." in raw:  # 1.234,5
+        raw = raw.replace(".", "")
+    raw = raw.replace(",", ".")
+    try:
+        return round(float(raw), 6)
+    except ValueError:  # "1.2.3" and the like: compare as digits
+        return float(re.sub(r"\D", "", raw) or 0)
+
+
+def _numbers(text: str, *, words: bool = False) -> set[float]:
+    found = {_number_value(m.group(0)) for m in _NUMBER_RE.finditer(text)}
+    if words:
+        found |= {float(_NUMBER_WORDS[w]) for w in _words(text) if w in _NUMBER_WORDS}
+    return found
+
+
+_NAME_TOKEN_RE = re.compile(r"[^\W\d_][^\W_]*(?:[-'’][^\W_]+)*")
+_INITIAL_OPENERS = ":;„“\"'‘(*"
+
+
+def _names(text: str) -> set[str]:
+    """Folded capitalised names/acronyms that a passage must contain.
+
+    A capitalised word counts unless it starts the sentence (or follows a colon or an opening
+    quote); an all-caps acronym counts anywhere. Common-noun acronyms (AI, IT, HR) do not count.
+    """
+    names: set[str] = set()
+    for i, m in enumerate(_NAME_TOKEN_RE.finditer(text)):
+        before = text[: m.start()].rstrip()
+        initial = i == 0 or (before and before[-1] in _INITIAL_OPENERS)
+        for j, part in enumerate(re.split(r"[-'’]", m.group(0))):
+            if not part or not part[0].isupper():
+                continue
+            acronym = len(part) >= 2 and part.isupper()
+            folded = _fold(part)
+            if folded in _COMMON_ACRONYMS or (folded in _STOPWORDS and not acronym):
+                continue
+            if acronym or not (initial and j == 0):
+                names.add(folded)
+    return names
+
+
+# --------------------------------------------------------------------------- language
+
+_DUTCH_WORDS = frozenset(
+    """de het een en van dat die te voor met zijn niet aan er ook als bij om door maar naar
+    dan wordt worden uit dit deze ze hun wat meer nog kan zo tot wel geen hebben heeft werd
+    veel onder tussen volgens waar omdat zich zij vooral procent blijkt bijna ongeveer hoe
+    welke daarom echter op je wij mensen werknemers organisaties""".split()
+)
+_ENGLISH_WORDS = frozenset(
+    """the and to are that this with for it on be by from have has which not or but they
+    their these can than most also there what about employees would will were been its into
+    more only such other our we you your he she do does while used using because however
+    people organisations organizations""".split()
+)
+
+
+def _language_counts(text: str) -> tuple[int, int]:
+    words = _words(_remove_markers(text))
+    return (sum(w in _DUTCH_WORDS for w in words), sum(w in _ENGLISH_WORDS for w in words))
+
+
+def is_dutch(text: str) -> bool:
+    """Cheap language check: more common Dutch function words than English ones.
+
+    Loanwords (AI, cloud, hybride werken) are not function words, so they do not tip a Dutch
+    answer over; a text with no function words of either language counts as Dutch (the support
+    check decides about it). An empty text is not Dutch.
+    """
+    if not text.strip():
+        return False
+    nl, en = _language_counts(text)
+    return nl > en or nl == en == 0
+
+
+def _english_sentence(text: str) -> bool:
+    nl, en = _language_counts(text)
+    return en >= 2 and en > nl
+
+
+# --------------------------------------------------------------------------- support
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What a sentence asserts, in checkable form."""
+
+    stems: frozenset[str]
+    numbers: frozenset[float]
+    names: frozenset[str]
+
+    @classmethod
+    def of(cls, sentence: str) -> _Claim:
+        body = _remove_markers(sentence)
+        body = _BULLET_RE.sub("", body)
+        return cls(frozenset(_content_stems(body)), frozenset(_numbers(body)),
+                   frozenset(_names(body)))
+
+    @property
+    def size(self) -> int:
+        return len(self.stems) + len(self.numbers) + len(self.names)
+
+    @property
+    def trivial(self) -> bool:
+        return len(self.stems) <= TRIVIAL_MAX_CONTENT and not self.numbers and not self.names
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: int
+    end: int
+    stems: frozenset[str]
+    numbers: frozenset[float]
+    tokens: frozenset[str]  # every stemmed word, stop words included (for names)
+
+
+@dataclass
+class _PassageIndex:
+    text: str
+    windows: list[_Window] = field(default_factory=list)  # single sentences, then pairs
+    singles: int = 0
+    whole: _Window | None = None
+
+    @classmethod
+    def of(cls, text: str) -> _PassageIndex:
+        spans = _text_spans(text)
+        singles = [cls._window(text, s, e) for s, e in spans]
+        pairs = [cls._window(text, a[0], b[1]) for a, b in zip(spans, spans[1:], strict=False)]
+        whole = cls._window(text, 0, len(text))
+        return cls(text, singles + pairs, len(singles), whole)
+
+    @staticmethod
+    def _window(text: str, start: int, end: int) -> _Window:
+        piece = text[start:end]
+        return _Window(start, end, frozenset(_with_aliases(_content_stems(piece))),
+                       frozenset(_numbers(piece, words=True)),
+                       frozenset(_stem(w) for w in _words(piece)))
+
+
+def _rescale(similarity: float | None) -> float:
+    if similarity is None:
+        return 0.0
+    return min(1.0, max(0.0, (similarity - SIM_FLOOR) / (SIM_CEIL - SIM_FLOOR)))
+
+
+def _hard_rule_ok(claim: _Claim, whole: _Window) -> bool:
+    if not claim.numbers <= whole.numbers:
+        return False
+    return all(_found(_stem(name), set(whole.tokens)) for name in claim.names)
+
+
+def _coverage(claim: _Claim, window: _Window) -> float:
+    if claim.size == 0:
+        return 0.0
+    stems = set(window.stems)
+    hits = sum(_found(s, stems) for s in claim.stems)
+    hits += len(claim.numbers & window.numbers)
+    tokens = set(window.tokens)
+    hits += sum(_found(_stem(n), tokens) for n in claim.names)
+    return hits / claim.size
+
+
+def _support(claim: _Claim, index: _PassageIndex, similarity: float | None) -> tuple[float, str]:
+    if index.whole is None or claim.size == 0 or not _hard_rule_ok(claim, index.whole):
+        return 0.0, ""
+    best, quote = 0.0, ""
+    for w in index.windows:
+        score = _coverage(claim, w)
+        # prefer the shorter window on a tie: single sentences come first in ``windows``
+        if score > best:
+            best, quote = score, index.text[w.start : w.end]
+    lexical = max(best, WHOLE_PASSAGE_WEIGHT * _coverage(claim, index.whole))
+    score = max(lexical, 0.5 * lexical + 0.5 * _rescale(similarity))
+    if score > 0 and not quote and index.windows:  # raised by similarity alone
+        quote = index.text[index.windows[0].start : index.windows[0].end]
+    return score, quote
+
+
+def support(sentence: str, passage_text: str, similarity: float | None = None
+            ) -> tuple[float, str]:
+    """Support score in [0, 1] of ``sentence`` by ``passage_text``, and the best quote.
+
+    The score is the share of the sentence's content words, numbers and names found in the best
+    passage sentence or pair of adjacent sentences (the quote, an exact substring of
+    ``passage_text``). It is 0 when a number or a non-initial capitalised name of the sentence
+    does not occur in the passage. ``similarity`` (a cosine, e.g. from e5) can raise the score:
+    ``max(lexical, 0.5 * lexical + 0.5 * rescaled)``, so a sentence that shares almost no
+    words with the passage (lexical below ``2 * threshold - 1``) is never carried by it.
+    """
+    return _support(_Claim.of(sentence), _PassageIndex.of(passage_text), similarity)
+
+
+# --------------------------------------------------------------------------- checking
+
+_HEADER_ECHO_RE = re.compile(
+    r"^(\s*(?:[-*•]\s*)?)[\[【]\d{1,3}[\]】][^\n]{0,200}?,\s*(?:p|pag|blz|pagina)\.?\s*\d+"
+    r"\s*[:.–-]?[ \t]*",
+    re.IGNORECASE | re.MULTILINE,
+)
+_PREFIX_ECHO_RE = re.compile(
+    r"^(\s*)(?:antwoord|(?:bron)?passage\s*\d+|fragment\s*\d+)\s*:[ \t]*",
+    re.IGNORECASE | re.MULTILINE,
+)
+_DROP_LINE_RE = re.compile(r"^\s*(?:bronnen|bron|referenties|sources?|vraag)\s*:.*$",
+                           re.IGNORECASE | re.MULTILINE)
+_FINAL_PUNCT_RE = re.compile(r"^(.*?)([.!?…]+[\"'”’»)\]]*)?$", re.DOTALL)
+
+
+def _is_title_echo(line: str, titles: list[str]) -> bool:
+    """ "[2] Titel van het rapport (KPN, 2025)": a passage header copied without its page."""
+    line = _BULLET_RE.sub("", line).strip()
+    if not _MARKER_RE.match(line):
+        return False
+    body = _fold(_remove_markers(line))
+    return any(body.startswith(t) and len(body) <= len(t) + 60 for t in titles)
+
+
+def _clean(raw: str, passages: list[Passage]) -> str:
+    """Strip echoes of the passage headers and titles, "Bronnen:" lists, invalid markers."""
+    text = raw.replace("\r\n", "\n")
+    text = _HEADER_ECHO_RE.sub(r"\1", text)
+    text = _PREFIX_ECHO_RE.sub(r"\1", text)
+    text = _DROP_LINE_RE.sub("", text)
+    titles = [_fold(p.chunk.title.strip()) for p in passages if len(p.chunk.title.strip()) >= 8]
+    if titles:
+        text = "\n".join(ln for ln in text.split("\n") if not _is_title_echo(ln, titles))
+    return strip_invalid_markers(text, {p.n for p in passages})
+
+
+def _with_suffix(body: str, suffix: str) -> str:
+    """Put ``suffix`` (markers or the not-found note) before the final punctuation."""
+    m = _FINAL_PUNCT_RE.match(body)
+    assert m is not None  # the pattern matches any string
+    head, punct = m.group(1).rstrip(), m.group(2) or ""
+    return f"{head}{suffix}{punct}"
+
+
+def _trivial(sentence: str) -> bool:
+    """No checkable claim: few content words, no number or name, and no marker (a short line
+    the model did cite, like "- Personeelstekort en talentbehoud [1]", is checked)."""
+    claim = _Claim.of(sentence)
+    return claim.trivial and (len(claim.stems) <= 1 or not parse_markers(sentence))
+
+
+@dataclass
+class _Verdict:
+    body: str
+    cited: list[int]
+    trivial: bool
+    passages: list[int] = field(default_factory=list)  # backing passages, best first
+    quotes: dict[int, tuple[float, str]] = field(default_factory=dict)
+    status: Status = "unsupported"
+
+
+def _judge(v: _Verdict, scores: dict[int, tuple[float, str]], threshold: float) -> None:
+    v.quotes = scores
+    passing = [n for n in v.cited if scores.get(n, (0.0, ""))[0] >= threshold]
+    if passing:
+        v.passages = sorted(passing, key=lambda n: -scores[n][0])
+        v.status = "ok"
+        return
+    best = max(scores, key=lambda n: scores[n][0], default=None)
+    if best is not None and scores[best][0] >= threshold:
+        v.passages = [best]
+        v.status = "corrected" if v.cited else "added"
+
+
+def _similarities(similarity: Similarity | None, bodies: list[str],
+                  passages: list[Passage]) -> list[list[float | None]]:
+    if similarity is None or not bodies or not passages:
+        return [[None] * len(passages) for _ in bodies]
+    matrix = similarity(bodies, [p.chunk.text for p in passages])
+    return [list(row) for row in matrix]
+
+
+def _segment(text: str) -> list[tuple[str, list[str]]]:
+    """Lines as (bullet prefix, sentences); a blank line is ("", [])."""
+    lines: list[tuple[str, list[str]]] = []
+    for line in text.split("\n"):
+        bullet = _BULLET_RE.match(line)
+        prefix = bullet.group(0).strip() + " " if bullet else ""
+        rest = line[bullet.end():] if bullet else line
+        lines.append((prefix, [rest[s:e] for s, e in _line_spans(rest)]))
+    return lines
+
+
+def _assemble(lines: list[tuple[str, list[str | None]]]) -> str:
+    out: list[str] = []
+    for prefix, sentences in lines:
+        kept = [s for s in sentences if s]
+        if kept:
+            out.append(prefix + " ".join(kept))
+        elif not sentences and out and out[-1] != "":
+            out.append("")  # keep one blank line between paragraphs
+    return "\n".join(out).strip()
+
+
+def _renumber(verdicts: list[_Verdict]) -> dict[int, int]:
+    order = _dedupe(n for v in verdicts for n in v.passages)
+    return {n: i for i, n in enumerate(order, start=1)}
+
+
+def _shown(v: _Verdict, numbering: dict[int, int], drop_unsupported: bool) -> str | None:
+    if v.trivial:
+        return v.body
+    if v.passages:
+        return _with_suffix(v.body, " " + _render([numbering[n] for n in v.passages]))
+    return None if drop_unsupported else _with_suffix(v.body, NOT_FOUND_SUFFIX)
+
+
+def _citations(verdicts: list[_Verdict], numbering: dict[int, int],
+               by_n: dict[int, Passage]) -> tuple[Citation, ...]:
+    best: dict[int, tuple[float, str]] = {}
+    for v in verdicts:
+        for n in v.passages:
+            score, quote = v.quotes[n]
+            if n not in best or score > best[n][0]:
+                best[n] = (score, quote)
+    ordered = sorted(numbering, key=numbering.__getitem__)
+    return tuple(Citation(numbering[n], by_n[n].chunk, best[n][1]) for n in ordered)
+
+
+def check_answer(
+    raw: str,
+    passages: list[Passage],
+    *,
+    similarity: Similarity | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    drop_unsupported: bool = True,
+    question: str = "",
+    fallback_intro: str = "",
+    max_quotes: int = 3,
+) -> CheckedAnswer:
+    """Check the model's answer sentence by sentence against ``passages`` (see module doc).
+
+    Falls back to ``quote_fallback(question or raw, ...)`` with ``fallback_intro`` when the
+    answer is empty, not Dutch, or has no supported substantive sentence.
+    """
+    by_n = {p.n: p for p in passages}
+
+    def fallback() -> CheckedAnswer:
+        return quote_fallback(question or raw, passages, max_quotes=max_quotes,
+                              similarity=similarity, intro=fallback_intro)
+
+    text = _clean(raw or "", passages)
+    if not _remove_markers(text).strip() or not is_dutch(text):
+        return fallback()
+    lines = _segment(text)
+    verdicts = [
+        _Verdict(_remove_markers(s), [n for n in parse_markers(s) if n in by_n], _trivial(s))
+        for _, sentences in lines for s in sentences
+    ]
+    verdicts = [v for v in verdicts if v.body.strip()]
+    substantive = [v for v in verdicts if not v.trivial]
+    sims = _similarities(similarity, [v.body for v in substantive], passages)
+    indexes = [_PassageIndex.of(p.chunk.text) for p in passages]
+    for v, row in zip(substantive, sims, strict=True):
+        if _english_sentence(v.body):
+            continue
+        claim = _Claim.of(v.body)
+        scores = {p.n: _support(claim, idx, sim)
+                  for p, idx, sim in zip(passages, indexes, row, strict=True)}
+        _judge(v, scores, threshold)
+    supported = [v for v in substantive if v.passages]
+    if not supported:
+        return fallback()
+    numbering = _renumber(verdicts)
+    it = iter(verdicts)
+    shown_lines: list[tuple[str, list[str | None]]] = []
+    checks: list[SentenceCheck] = []
+    for prefix, sentences in lines:
+        shown: list[str | None] = []
+        for s in sentences:
+            if not _remove_markers(s).strip():
+                continue
+            v = next(it)
+            display = _shown(v, numbering, drop_unsupported)
+            shown.append(display)
+            best = v.passages[0] if v.passages else None
+            checks.append(SentenceCheck(
+                text=display if display is not None else v.body,
+                cited=tuple(v.cited), passage=best,
+                quote=v.quotes[best][1] if best is not None else "",
+                supported=v.trivial or best is not None,
+                status="ok" if v.trivial else v.status, trivial=v.trivial))
+        shown_lines.append((prefix, shown))
+    return CheckedAnswer(
+        text=_assemble(shown_lines),
+        sentences=tuple(checks),
+        citations=_citations(verdicts, numbering, by_n),
+        mode="answer",
+        supported_rate=len(supported) / len(substantive),
+    )
+
+
+# --------------------------------------------------------------------------- fallback
+
+
+def quote_fallback(
+    question: str,
+    passages: list[Passage],
+    *,
+    max_quotes: int = 3,
+    similarity: Similarity | None = None,
+    intro: str,
+) -> CheckedAnswer:
+    """Quote the passage sentences that best answer ``question`` verbatim, with markers.
+
+    Candidates are single passage sentences with a claim (not headings); the score is the share
+    of the question's content words they contain, blended with ``similarity`` like ``support``.
+    A candidate needs at least one question word (or a rescaled similarity of 0.75). Quotes
+    from a passage already quoted count a bit less, to spread quotes over passages. With no
+    candidate the result is mode "refusal" with an empty text (the caller shows its message).
+    """
+    claim = _Claim.of(question)
+    candidates: list[tuple[float, Passage, str]] = []
+    for p in passages:
+        index = _PassageIndex.of(p.chunk.text)
+        for w in index.windows[: index.singles]:
+            quote = p.chunk.text[w.start : w.end]
+            if "\n" in quote or _Claim.of(quote).trivial:
+                continue
+            candidates.append((_coverage(claim, w), p, quote))
+    sims: list[float | None] = [None] * len(candidates)
+    if similarity is not None and candidates and question.strip():
+        sims = list(similarity([question], [q for _, _, q in candidates])[0])
+    scored = []
+    for (lexical, p, quote), sim in zip(candidates, sims, strict=True):
+        rescaled = _rescale(sim)
+        if lexical > 0 or rescaled >= 0.75:
+            scored.append((max(lexical, 0.5 * lexical + 0.5 * rescaled), p, quote))
+    picked = _pick(scored, max_quotes)
+    if not picked:
+        return CheckedAnswer("", (), (), "refusal", 0.0)
+    numbering = {n: i for i, n in enumerate(_dedupe(p.n for p, _ in picked), start=1)}
+    checks, citations, seen = [], [], set()
+    for p, quote in picked:
+        line = f"{QUOTE_OPEN}{quote}{QUOTE_CLOSE} [{numbering[p.n]}]"
+        checks.append(SentenceCheck(line, (), p.n, quote, True, "ok"))
+        if p.n not in seen:
+            seen.add(p.n)
+            citations.append(Citation(numbering[p.n], p.chunk, quote))
+    body = "\n".join(f"- {c.text}" for c in checks)
+    text = f"{intro.strip()}\n\n{body}" if intro.strip() else body
+    return CheckedAnswer(text, tuple(checks), tuple(citations), "quotes", 0.0)
+
+
+def _pick(scored: list[tuple[float, Passage, str]], max_quotes: int) -> list[tuple[Passage, str]]:
+    """Greedy best-first, each earlier pick from the same passage discounting by 15%."""
+    remaining = list(scored)
+    picked: list[tuple[Passage, str]] = []
+    taken: dict[int, int] = {}
+    while remaining and len(picked) < max_quotes:
+        i = max(range(len(remaining)),
+                key=lambda k: remaining[k][0] * 0.85 ** taken.get(remaining[k][1].n, 0))
+        _, p, quote = remaining.pop(i)
+        if any(q == quote for _, q in picked):
+            continue
+        picked.append((p, quote))
+        taken[p.n] = taken.get(p.n, 0) + 1
+    return picked

@@ -1,0 +1,612 @@
+"""Read one file into raw pages of blocks, and find the document's metadata.
+
+Each loader returns a ``RawDocument``: pages (1-based numbers) of ``Block``s. What a block is
+depends on how much structure the format gives:
+
+* ``layout="lines"`` (PDF, hard-wrapped plain text): every block is one text *line*; an empty
+  line is a blank. ``ingest.clean`` rebuilds paragraphs, list items and headings from them
+  with heuristics, because a PDF's text layer has no structure.
+* ``layout="paragraphs"`` (plain text with one paragraph per line): paragraphs; ``clean``
+  only decides which short ones are headings.
+* ``layout="structured"`` (DOCX, HTML, Markdown): the format says what is a heading, a
+  paragraph or a list item; ``clean`` only normalises the text.
+
+A file that cannot be read raises ``LoadError`` with a short code and a one-line English
+reason (``ingest.sync`` shows a Dutch one from the code); anything else a loader raises is a
+bug in it or in a library, which ``sync`` also turns into a skip rather than a crash.
+
+Trade-offs: pypdf is pure Python (no poppler), robust and exact about page numbers but slower
+than poppler and blind to layout (columns, tables come out in content-stream order). DOCX
+"pages" exist only where the author put an explicit page break: Word computes real pages at
+render time, and the ``lastRenderedPageBreak`` hints are stale as often as not. Plain text is
+decoded as UTF-8 when it is valid UTF-8 (with or without BOM), else ``charset-normalizer``
+picks among the Western encodings (cp1252, ISO-8859-15, Latin-1, UTF-16): unrestricted, it
+guesses Central-European code pages for short Dutch text and turns "geïnteresseerd" into
+"geďnteresseerd".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.chunks import DocumentInfo
+
+log = logging.getLogger(__name__)
+
+SIDECAR_SUFFIX = ".meta.json"
+
+
+class LoadError(Exception):
+    """A file that cannot be indexed; ``code`` is stable, ``reason`` one line of English."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass
+class Block:
+    kind: str  # "line" | "heading" | "paragraph" | "list_item"
+    text: str
+    level: int = 0  # heading level (1 = top), 0 otherwise
+
+
+@dataclass
+class RawPage:
+    number: int
+    blocks: list[Block]
+
+
+@dataclass
+class RawDocument:
+    path: Path
+    layout: str  # "lines" | "paragraphs" | "structured"
+    pages: list[RawPage]
+    meta: dict[str, str] = field(default_factory=dict)  # title/date/organisation from the file
+    fmt: str = ""  # "pdf", "docx", "html", "md", "txt"
+
+
+# ----------------------------------------------------------------------------------------
+# Text decoding
+# ----------------------------------------------------------------------------------------
+
+_WESTERN = ["cp1252", "iso8859_15", "latin_1", "utf_16_le", "utf_16_be"]
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes of a text file as str, whatever common encoding it is in; never raises."""
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=_WESTERN).best()
+    if best is not None:
+        return str(best)
+    # cp1252 maps almost every byte; the rest become U+FFFD instead of an exception.
+    return data.decode("cp1252", errors="replace")
+
+
+_DATE_LINE = re.compile(r"\A[ \t]*date[ \t]+(\d{4}-\d{2}(?:-\d{2})?)\b[ \t]*\n?", re.IGNORECASE)
+
+
+def strip_date_line(text: str) -> tuple[str, str]:
+    """Remove a leading ``date YYYY-MM(-DD)`` line (exported web articles); return (text, date)."""
+    match = _DATE_LINE.match(text)
+    if not match:
+        return text, ""
+    return text[match.end() :], match.group(1)
+
+
+# ----------------------------------------------------------------------------------------
+# PDF
+# ----------------------------------------------------------------------------------------
+
+_JUNK_TITLES = re.compile(
+    r"^(untitled|naamloos|document\d*|presentation\d*|microsoft word - .*|.*\.(docx?|pdf|indd|odt|pptx?))$",
+    re.IGNORECASE,
+)
+
+
+def _pdf_date(value: object) -> str:
+    match = re.match(r"D?:?(\d{4})(\d{2})?(\d{2})?", str(value or ""))
+    if not match:
+        return ""
+    return "-".join(p for p in match.groups() if p)
+
+
+def load_pdf(path: Path) -> RawDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+
+    try:
+        reader = PdfReader(path, strict=False)
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise LoadError("corrupt", f"damaged or not a PDF ({_short(exc)})") from exc
+    if reader.is_encrypted:
+        # Many PDFs are "encrypted" only to restrict printing or copying, with an empty user
+        # password: those open fine and are indexed. A real password means we can't read it.
+        try:
+            opened = reader.decrypt("")
+        except (DependencyError, NotImplementedError) as exc:
+            raise LoadError("encrypted", f"encrypted PDF ({_short(exc)})") from exc
+        if not opened:
+            raise LoadError("encrypted", "encrypted PDF (password protected)")
+    try:
+        pdf_pages = list(reader.pages)
+    except FileNotDecryptedError as exc:
+        raise LoadError("encrypted", "encrypted PDF (password protected)") from exc
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise LoadError("corrupt", f"damaged PDF ({_short(exc)})") from exc
+    if not pdf_pages:
+        raise LoadError("corrupt", "damaged PDF (no pages)")
+
+    pages: list[RawPage] = []
+    failed = 0
+    for number, page in enumerate(pdf_pages, start=1):
+        try:
+            text = page.extract_text() or ""
+        except Exception as exc:  # one bad page (broken font, stream) must not lose the rest
+            log.warning("%s: page %d unreadable: %s", path.name, number, _short(exc))
+            failed += 1
+            text = ""
+        pages.append(RawPage(number, [Block("line", line) for line in text.splitlines()]))
+    if failed == len(pdf_pages):
+        raise LoadError("corrupt", "damaged PDF (no page could be read)")
+    if sum(len(b.text.strip()) for p in pages for b in p.blocks) < 20:
+        raise LoadError("no_text_layer", "no text layer (scanned?)")
+
+    meta: dict[str, str] = {}
+    try:
+        info = reader.metadata or {}
+        title = str(info.get("/Title") or "").strip()
+        if title and not _JUNK_TITLES.match(title):
+            meta["title"] = title
+        date = _pdf_date(info.get("/CreationDate"))
+        if date:
+            meta["date"] = date
+    except Exception as exc:  # metadata is a nicety; a broken info dict is not a broken file
+        log.debug("%s: unreadable PDF metadata: %s", path.name, exc)
+    return RawDocument(path, "lines", pages, meta, "pdf")
+
+
+# ----------------------------------------------------------------------------------------
+# DOCX
+# ----------------------------------------------------------------------------------------
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_HEADING_STYLE = re.compile(r"^(?:heading|kop)\s*(\d)$", re.IGNORECASE)
+
+
+def _docx_paragraph_parts(p_el: object) -> list[str | None]:
+    """The text of a ``w:p`` in order, with ``None`` where an explicit page break falls."""
+    parts: list[str | None] = []
+    ppr = p_el.find(f"{_W}pPr")  # type: ignore[attr-defined]
+    if ppr is not None and ppr.find(f"{_W}pageBreakBefore") is not None:
+        parts.append(None)
+    for el in p_el.iter():  # type: ignore[attr-defined]
+        tag = el.tag
+        if tag == f"{_W}t":
+            parts.append(el.text or "")
+        elif tag == f"{_W}tab":
+            parts.append("\t")
+        elif tag in (f"{_W}br", f"{_W}cr"):
+            parts.append(None if el.get(f"{_W}type") == "page" else "\n")
+        elif tag == f"{_W}noBreakHyphen":
+            parts.append("-")
+    return parts
+
+
+def load_docx(path: Path) -> RawDocument:
+    import zipfile
+
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(str(path))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise LoadError("corrupt", f"damaged or not a DOCX file ({_short(exc)})") from exc
+    except Exception as exc:  # python-docx raises assorted errors on odd packages
+        raise LoadError("corrupt", f"damaged DOCX file ({_short(exc)})") from exc
+
+    pages: list[RawPage] = [RawPage(1, [])]
+
+    def add(block: Block) -> None:
+        if block.text.strip():
+            pages[-1].blocks.append(block)
+
+    def new_page() -> None:
+        if pages[-1].blocks:  # a break at the very start or twice in a row makes no page
+            pages.append(RawPage(len(pages) + 1, []))
+
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            for row in item.rows:
+                cells: list[str] = []
+                for cell in row.cells:
+                    text = " ".join(cell.text.split())
+                    if text and (not cells or cells[-1] != text):  # merged cells repeat
+                        cells.append(text)
+                add(Block("paragraph", " | ".join(cells)))
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
+        match = _HEADING_STYLE.match(style.strip())
+        if match:
+            kind, level = "heading", int(match.group(1))
+        elif style.strip().lower() in ("title", "titel"):
+            kind, level = "heading", 1
+        elif (
+            style.lower().startswith(("list", "lijst"))
+            or item._p.find(f"{_W}pPr/{_W}numPr") is not None
+        ):
+            kind, level = "list_item", 0
+        else:
+            kind, level = "paragraph", 0
+        buf: list[str] = []
+        for part in _docx_paragraph_parts(item._p):
+            if part is None:
+                add(Block(kind, "".join(buf), level))
+                buf = []
+                new_page()
+            else:
+                buf.append(part)
+        add(Block(kind, "".join(buf), level))
+    if not pages[-1].blocks and len(pages) > 1:
+        pages.pop()
+
+    meta: dict[str, str] = {}
+    props = document.core_properties
+    if (props.title or "").strip() and not _JUNK_TITLES.match(props.title.strip()):
+        meta["title"] = props.title.strip()
+    if props.created is not None:
+        meta["date"] = props.created.date().isoformat()
+    return RawDocument(path, "structured", pages, meta, "docx")
+
+
+# ----------------------------------------------------------------------------------------
+# HTML
+# ----------------------------------------------------------------------------------------
+
+_DROP_TAGS = {
+    "script", "style", "nav", "noscript", "template", "svg", "form", "iframe", "button",
+    "footer", "aside", "head", "select", "canvas",
+}
+_BLOCK_TAGS = {
+    "p", "div", "section", "article", "main", "header", "blockquote", "pre", "table", "tr",
+    "ul", "ol", "dl", "dt", "dd", "figure", "figcaption", "address", "body", "html", "hr",
+    "caption", "thead", "tbody", "tfoot", "details", "summary",
+}
+_CELL_TAGS = {"td", "th"}
+
+
+def html_blocks(soup: object) -> list[Block]:
+    """Headings (h1–h3), list items and paragraphs of a parsed page, in document order.
+
+    h4–h6 become paragraphs: in web pages they are mostly styled labels, not sections.
+    """
+    from bs4 import Comment, NavigableString, Tag
+
+    blocks: list[Block] = []
+    buf: list[str] = []
+
+    def flush(kind: str = "paragraph") -> None:
+        text = "".join(buf)
+        buf.clear()
+        if text.strip():
+            blocks.append(Block(kind, text))
+
+    def walk(node: Tag, kind: str) -> None:
+        for child in node.children:
+            if isinstance(child, Comment):
+                continue
+            if isinstance(child, NavigableString):
+                buf.append(str(child))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = (child.name or "").lower()
+            if name in _DROP_TAGS:
+                continue
+            if name == "br":
+                buf.append("\n")
+            elif re.fullmatch(r"h[1-6]", name):
+                flush(kind)
+                text = child.get_text(" ", strip=True)
+                level = int(name[1])
+                if text:
+                    blocks.append(Block("heading", text, level) if level <= 3 else Block(kind, text))
+            elif name == "li":
+                flush(kind)
+                walk(child, "list_item")
+                flush("list_item")
+            elif name in _CELL_TAGS:
+                walk(child, kind)
+                buf.append(" | ")
+            elif name in _BLOCK_TAGS:
+                flush(kind)
+                walk(child, kind)
+                if name == "tr":
+                    while buf and not buf[-1].strip(" |"):
+                        buf.pop()
+                flush(kind)
+            else:
+                walk(child, kind)
+
+    walk(soup, "paragraph")  # type: ignore[arg-type]
+    flush()
+    return blocks
+
+
+def load_html(path: Path) -> RawDocument:
+    from bs4 import BeautifulSoup
+
+    data = path.read_bytes()
+    # BeautifulSoup honours a declared charset; without one, decode like plain text.
+    declared = re.search(rb"<meta[^>]+charset", data[:4096], re.IGNORECASE)
+    soup = BeautifulSoup(data if declared else decode_text(data), "lxml")
+    meta: dict[str, str] = {}
+
+    def meta_content(*names: str) -> str:
+        for name in names:
+            tag = soup.find("meta", attrs={"property": name}) or soup.find(
+                "meta", attrs={"name": name}
+            )
+            if tag is not None and str(tag.get("content") or "").strip():
+                return str(tag.get("content")).strip()
+        return ""
+
+    title = meta_content("og:title", "dc.title", "DC.title")
+    if not title and soup.title is not None:
+        title = soup.title.get_text(" ", strip=True)
+    if not title:
+        h1 = soup.find("h1")
+        title = h1.get_text(" ", strip=True) if h1 is not None else ""
+    if title:
+        meta["title"] = title
+    date = meta_content("article:published_time", "date", "dc.date", "DC.date", "dcterms.date")
+    if not date:
+        time_tag = soup.find("time", attrs={"datetime": True})
+        date = str(time_tag.get("datetime")) if time_tag is not None else ""
+    if re.match(r"\d{4}", date):
+        meta["date"] = date[:10]
+    org = meta_content("og:site_name", "publisher", "dc.publisher")
+    if org:
+        meta["organisation"] = org
+
+    body = soup.body or soup
+    return RawDocument(path, "structured", [RawPage(1, html_blocks(body))], meta, "html")
+
+
+# ----------------------------------------------------------------------------------------
+# Markdown
+# ----------------------------------------------------------------------------------------
+
+_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_MD_LIST = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+_MD_FENCE = re.compile(r"^\s*(```|~~~)")
+_MD_SETEXT = re.compile(r"^\s*(=+|-+)\s*$")
+_MD_RULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
+
+
+def md_inline(text: str) -> str:
+    """Markdown inline syntax to plain text: links, images, emphasis, code, HTML tags."""
+    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", text)
+    text = re.sub(r"<[^>\n]+>", "", text)
+    text = re.sub(r"(\*\*|__)(\S(?:.*?\S)?)\1", r"\2", text)
+    text = re.sub(r"(?<![\w*])\*(\S(?:.*?\S)?)\*(?![\w*])", r"\1", text)
+    text = re.sub(r"(?<!\w)_(\S(?:.*?\S)?)_(?!\w)", r"\1", text)
+    text = re.sub(r"`([^`]+)`", r"\1", text)
+    return text
+
+
+def markdown_blocks(text: str) -> tuple[list[Block], dict[str, str]]:
+    meta: dict[str, str] = {}
+    lines = text.split("\n")
+    if lines and lines[0].strip() == "---":  # YAML front matter: take simple key: value pairs
+        for end in range(1, min(len(lines), 60)):
+            if lines[end].strip() in ("---", "..."):
+                for line in lines[1:end]:
+                    key, sep, value = line.partition(":")
+                    key = key.strip().lower()
+                    if sep and key in ("title", "date", "organisation", "organization", "kind"):
+                        meta["organisation" if key == "organization" else key] = value.strip().strip("\"'")
+                lines = lines[end + 1 :]
+                break
+
+    blocks: list[Block] = []
+    buf: list[str] = []
+    kind = "paragraph"
+    in_fence = False
+
+    def flush() -> None:
+        nonlocal kind
+        joined = " ".join(s.strip() for s in buf if s.strip())
+        buf.clear()
+        if joined:
+            blocks.append(Block(kind, md_inline(joined) if kind != "code" else joined))
+        kind = "paragraph"
+
+    for i, line in enumerate(lines):
+        if _MD_FENCE.match(line):
+            flush()
+            in_fence = not in_fence
+            kind = "paragraph"
+            continue
+        if in_fence:
+            buf.append(line)
+            continue
+        heading = _MD_HEADING.match(line)
+        if heading:
+            flush()
+            blocks.append(Block("heading", md_inline(heading.group(2)), len(heading.group(1))))
+            continue
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.strip() and _MD_SETEXT.match(nxt) and not buf and not _MD_LIST.match(line):
+            flush()
+            blocks.append(Block("heading", md_inline(line.strip()), 1 if "=" in nxt else 2))
+            continue
+        if _MD_SETEXT.match(line) and blocks and blocks[-1].kind == "heading" and not buf:
+            continue  # the underline of a setext heading
+        if not line.strip() or _MD_RULE.match(line):
+            flush()
+            continue
+        if _MD_LIST.match(line):
+            flush()
+            kind = "list_item"
+            buf.append(_MD_LIST.sub("", line, count=1))
+            continue
+        buf.append(re.sub(r"^\s*>\s?", "", line))
+    flush()
+    return blocks, meta
+
+
+def load_markdown(path: Path) -> RawDocument:
+    text, date = strip_date_line(decode_text(path.read_bytes()))
+    blocks, meta = markdown_blocks(text.replace("\r\n", "\n").replace("\r", "\n"))
+    if date and "date" not in meta:
+        meta["date"] = date
+    if "title" not in meta:
+        first = next((b for b in blocks if b.kind == "heading" and b.level == 1), None)
+        if first is not None:
+            meta["title"] = first.text
+    return RawDocument(path, "structured", [RawPage(1, blocks)], meta, "md")
+
+
+# ----------------------------------------------------------------------------------------
+# Plain text
+# ----------------------------------------------------------------------------------------
+
+
+def text_layout(lines: list[str]) -> str:
+    """"lines" for hard-wrapped text (re-flow needed), "paragraphs" for a paragraph per line."""
+    lengths = sorted(len(line) for line in lines if line.strip())
+    if not lengths:
+        return "paragraphs"
+    median = lengths[len(lengths) // 2]
+    # Wrapped text has lines of a fixed width (≤ ~100); exported articles have long lines.
+    return "lines" if median <= 100 and lengths[-1] <= 160 else "paragraphs"
+
+
+def load_text(path: Path) -> RawDocument:
+    text, date = strip_date_line(decode_text(path.read_bytes()))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    page_texts = text.split("\f")  # pdftotext and some exports mark pages with a form feed
+    all_lines = [line for page in page_texts for line in page.split("\n")]
+    layout = text_layout(all_lines)
+    pages: list[RawPage] = []
+    for number, page_text in enumerate(page_texts, start=1):
+        lines = page_text.split("\n")
+        if layout == "lines":
+            blocks = [Block("line", line) for line in lines]
+        else:
+            blocks = [Block("paragraph", line) for line in lines if line.strip()]
+        pages.append(RawPage(number, blocks))
+    while len(pages) > 1 and not any(b.text.strip() for b in pages[-1].blocks):
+        pages.pop()  # a trailing form feed
+    meta = {"date": date} if date else {}
+    return RawDocument(path, layout, pages, meta, "txt")
+
+
+# ----------------------------------------------------------------------------------------
+# Dispatch and metadata
+# ----------------------------------------------------------------------------------------
+
+LOADERS: dict[str, Callable[[Path], RawDocument]] = {
+    ".pdf": load_pdf,
+    ".docx": load_docx,
+    ".html": load_html,
+    ".htm": load_html,
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".txt": load_text,
+    ".text": load_text,
+}
+SUPPORTED_EXTENSIONS = frozenset(LOADERS)
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in LOADERS
+
+
+def load(path: Path) -> RawDocument:
+    """Read ``path`` with the loader for its extension; ``LoadError`` if it can't be indexed."""
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise LoadError("unsupported", f"unsupported file type '{path.suffix.lower() or path.name}'")
+    if path.stat().st_size == 0:
+        raise LoadError("empty", "empty file")
+    return loader(path)
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.stem + SIDECAR_SUFFIX)
+
+
+def is_sidecar(path: Path) -> bool:
+    return path.name.lower().endswith(SIDECAR_SUFFIX)
+
+
+_SIDECAR_KEYS = {"title": "title", "organisation": "organisation", "organization": "organisation",
+                 "date": "date", "kind": "kind", "collection": "collection"}
+
+
+def read_sidecar(path: Path) -> dict[str, str]:
+    """The metadata of ``<stem>.meta.json`` next to ``path`` ({} if absent or unreadable)."""
+    side = sidecar_path(path)
+    if not side.is_file():
+        return {}
+    try:
+        data = json.loads(decode_text(side.read_bytes()))
+    except (OSError, ValueError) as exc:
+        log.warning("%s: ignoring unreadable sidecar: %s", side.name, _short(exc))
+        return {}
+    if not isinstance(data, dict):
+        log.warning("%s: ignoring sidecar that is not a JSON object", side.name)
+        return {}
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        field_name = _SIDECAR_KEYS.get(str(key).lower())
+        if field_name and value is not None and str(value).strip():
+            out[field_name] = str(value).strip()
+    return out
+
+
+def document_info(path: Path, sidecar: dict[str, str], file_meta: dict[str, str]) -> DocumentInfo:
+    """Sidecar first, then the file's own metadata, then the file name, field by field."""
+
+    def pick(key: str) -> str:
+        return sidecar.get(key) or file_meta.get(key) or ""
+
+    title = pick("title") or path.stem.replace("_", " ").strip() or path.name
+    return DocumentInfo(
+        source=path.name,
+        title=title,
+        organisation=pick("organisation"),
+        date=pick("date"),
+        kind=pick("kind"),
+        collection=sidecar.get("collection") or "algemeen",
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:120]

@@ -1,0 +1,412 @@
+"""Known-answer tests for the grounding check (assistant/citations.py). Pure logic, fast."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.chunks import Chunk
+from assistant.citations import (
+    DEFAULT_THRESHOLD,
+    NOT_FOUND_SUFFIX,
+    Passage,
+    check_answer,
+    is_dutch,
+    parse_markers,
+    quote_fallback,
+    split_sentences,
+    strip_invalid_markers,
+    support,
+)
+
+AI_TEXT = (
+    "Slechts 26% maakt actief gebruik van kunstmatige intelligentie in hun dagelijkse werk. "
+    "Bij de overheid ligt dat aandeel lager dan in de financiële dienstverlening."
+)
+SKILLS_TEXT = (
+    "85 procent van de ondervraagde professionals pleit voor meer ondersteuning bij het "
+    "ontwikkelen van digitale vaardigheden van medewerkers. Dat blijkt uit het Future of "
+    "Work-onderzoek van KPN en Motivaction onder 920 IT- en HR-professionals in zes sectoren."
+)
+HYBRID_TEXT = (
+    "Hybride werken is in 2024 de norm geworden.\n"
+    "De meeste organisaties bieden hun medewerkers een mix van thuiswerken en kantoorwerk; "
+    "gemiddeld werken zij 3,5 dag per week op kantoor."
+)
+INTRO = "Het model gaf geen controleerbaar antwoord; dit zijn de passages die de vraag het best beantwoorden:"  # noqa: E501
+
+SUPPORTED = "Ongeveer 26% van de werknemers gebruikt AI actief in het dagelijkse werk [1]."
+PARAPHRASE = "Een kwart van het personeel zet kunstmatige intelligentie in bij hun taken."
+INVENTED = "AI wordt vooral gebruikt voor het schrijven van e-mails en rapporten [1]."
+
+
+def chunk(stem: str, text: str, title: str = "", page: int = 1) -> Chunk:
+    return Chunk(id=f"{stem}:{page}:0", text=text, source=f"{stem}.pdf", page=page, index=0,
+                 title=title or f"Rapport {stem}", organisation="KPN", date="2025")
+
+
+@pytest.fixture
+def passages() -> list[Passage]:
+    return [
+        Passage(1, chunk("ai", AI_TEXT, "Future of Work 2025: AI op de werkvloer")),
+        Passage(2, chunk("skills", SKILLS_TEXT)),
+        Passage(3, chunk("hybride", HYBRID_TEXT)),
+    ]
+
+
+def statuses(result) -> list[str]:
+    return [s.status for s in result.sentences if not s.trivial]
+
+
+# --------------------------------------------------------------------------- markers
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("werk [1].", [1]),
+        ("werk [1, 3].", [1, 3]),
+        ("werk [1][2].", [1, 2]),
+        ("werk [1] [2].", [1, 2]),
+        ("werk 【2】.", [2]),
+        ("werk (bron 2).", [2]),
+        ("werk [bron 3].", [3]),
+        ("werk [1-3].", [1, 2, 3]),
+        ("werk [2] en meer [1] en weer [2].", [2, 1]),
+        ("het rapport [2025] telt niet", []),
+        ("geen markers", []),
+    ],
+)
+def test_parse_markers(text: str, expected: list[int]) -> None:
+    assert parse_markers(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("werk [1, 3].", "werk [1][3]."),
+        ("werk [1] [2].", "werk [1][2]."),
+        ("werk 【2】.", "werk [2]."),
+        ("werk (bron 2).", "werk [2]."),
+        ("werk [9].", "werk."),
+        ("werk [1, 9].", "werk [1]."),
+        ("werk [1][1].", "werk [1]."),
+    ],
+)
+def test_strip_invalid_markers(text: str, expected: str) -> None:
+    assert strip_invalid_markers(text, {1, 2, 3}) == expected
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dit geldt bijv. voor de zorg. Ook de overheid.",
+         ["Dit geldt bijv. voor de zorg.", "Ook de overheid."]),
+        ("Het gaat o.a. om KPN en Motivaction. Zij deden onderzoek.",
+         ["Het gaat o.a. om KPN en Motivaction.", "Zij deden onderzoek."]),
+        ("Dat is ca. 3,5 dag per week. Zie nr. 4 in de lijst.",
+         ["Dat is ca. 3,5 dag per week.", "Zie nr. 4 in de lijst."]),
+        ("Hybride werken, d.w.z. deels thuis, is de norm. Dat blijft zo.",
+         ["Hybride werken, d.w.z. deels thuis, is de norm.", "Dat blijft zo."]),
+        ("Slechts 26%. Ook 3.5 telt als decimaal.", ["Slechts 26%.", "Ook 3.5 telt als decimaal."]),
+        ("Het gebruik groeit. [1] Daarna volgt de zorg [2].",
+         ["Het gebruik groeit. [1]", "Daarna volgt de zorg [2]."]),
+        ("Zorgen:\n- personeelstekort\n- cybersecurity [2]\n1. AI",
+         ["Zorgen:", "personeelstekort", "cybersecurity [2]", "AI"]),
+        ("Volgens J. de Vries is dat zo. Klopt!", ["Volgens J. de Vries is dat zo.", "Klopt!"]),
+        ("", []),
+    ],
+)
+def test_split_sentences(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected
+
+
+# --------------------------------------------------------------------------- language
+
+
+@pytest.mark.parametrize(
+    ("text", "dutch"),
+    [
+        ("Ongeveer 26% van de werknemers gebruikt AI actief in het dagelijkse werk [1].", True),
+        ("Door hybride werken en de cloud is de digitale werkomgeving complexer geworden.", True),
+        ("AI en cybersecurity zijn de belangrijkste zorgen van organisaties [2].", True),
+        ("About 26% of employees actively use AI in their daily work [1].", False),
+        ("The most important concerns are AI and cybersecurity, according to the survey.", False),
+        ("", False),
+    ],
+)
+def test_is_dutch(text: str, dutch: bool) -> None:
+    assert is_dutch(text) is dutch
+
+
+# --------------------------------------------------------------------------- support
+
+
+def test_paraphrase_is_supported_with_the_right_quote() -> None:
+    score, quote = support(SUPPORTED, AI_TEXT)
+    assert score >= DEFAULT_THRESHOLD
+    assert quote == AI_TEXT.split(". ")[0] + "."
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Ongeveer 27% van de werknemers gebruikt AI actief in het dagelijkse werk.",  # wrong figure
+        "In 2023 gebruikte 26% van de werknemers AI actief in het dagelijkse werk.",  # added year
+        "Volgens Integron gebruikt 26% AI actief in het dagelijkse werk.",  # invented name
+    ],
+)
+def test_invented_number_or_name_gives_zero(sentence: str) -> None:
+    assert support(sentence, AI_TEXT) == (0.0, "")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "supported"),
+    [
+        ("Volgens KPN pleit 85% van de professionals voor meer ondersteuning bij digitale "
+         "vaardigheden.", True),  # "85%" == "85 procent", KPN occurs
+        ("Het onderzoek liep onder 920 professionals in 6 sectoren.", True),  # 6 == "zes"
+        ("Medewerkers werken gemiddeld 3,5 dag per week op kantoor.", True),
+        ("Medewerkers werken gemiddeld 3,6 dag per week op kantoor.", False),
+        ("Werknemers in de zorg maken zich grote zorgen over hun pensioen.", False),
+    ],
+)
+def test_support_known_answers(sentence: str, supported: bool) -> None:
+    text = SKILLS_TEXT + "\n" + HYBRID_TEXT
+    score, quote = support(sentence, text)
+    assert (score >= DEFAULT_THRESHOLD) is supported
+    assert quote in text
+
+
+def test_similarity_raises_but_never_overrides_the_number_rule() -> None:
+    low, _ = support(PARAPHRASE, AI_TEXT)
+    high, quote = support(PARAPHRASE, AI_TEXT, similarity=0.95)
+    assert low < DEFAULT_THRESHOLD <= high and quote.startswith("Slechts 26%")
+    # similarity cannot carry a sentence that shares (almost) no words with the passage
+    unrelated = "Een kwart van het personeel zet slimme software in bij het werk."
+    assert support(unrelated, AI_TEXT, similarity=1.0)[0] < DEFAULT_THRESHOLD
+    assert support("Slechts 30% gebruikt AI.", AI_TEXT, similarity=0.99)[0] == 0.0
+
+
+# --------------------------------------------------------------------------- check_answer
+
+
+def test_supported_sentence_is_kept(passages: list[Passage]) -> None:
+    result = check_answer(SUPPORTED, passages)
+    assert result.mode == "answer"
+    assert result.text == SUPPORTED
+    assert statuses(result) == ["ok"]
+    assert result.supported_rate == 1.0
+    (citation,) = result.citations
+    assert citation.n == 1 and citation.chunk.id == "ai:1:0"
+    assert citation.quote in AI_TEXT and citation.quote.startswith("Slechts 26%")
+
+
+@pytest.mark.parametrize("drop", [True, False])
+def test_unsupported_sentence_dropped_or_marked(passages: list[Passage], drop: bool) -> None:
+    result = check_answer(f"{SUPPORTED} {INVENTED}", passages, drop_unsupported=drop)
+    assert statuses(result) == ["ok", "unsupported"]
+    assert result.supported_rate == 0.5
+    if drop:
+        assert result.text == SUPPORTED
+    else:
+        assert result.text == (
+            SUPPORTED + " AI wordt vooral gebruikt voor het schrijven van e-mails en rapporten"
+            + NOT_FOUND_SUFFIX + "."
+        )
+    bad = result.sentences[1]
+    assert bad.passage is None and bad.quote == "" and not bad.supported and bad.cited == (1,)
+
+
+def test_wrong_marker_is_corrected(passages: list[Passage]) -> None:
+    result = check_answer(SUPPORTED.replace("[1]", "[2]"), passages)
+    (check,) = result.sentences
+    assert check.status == "corrected" and check.cited == (2,) and check.passage == 1
+    assert result.text == SUPPORTED
+    assert [c.chunk.id for c in result.citations] == ["ai:1:0"]
+
+
+def test_missing_marker_is_added(passages: list[Passage]) -> None:
+    result = check_answer(SUPPORTED.replace(" [1]", ""), passages)
+    (check,) = result.sentences
+    assert check.status == "added" and check.cited == () and check.passage == 1
+    assert result.text == SUPPORTED
+
+
+def test_number_mismatch_is_unsupported(passages: list[Passage]) -> None:
+    wrong = SUPPORTED.replace("26%", "27%")
+    hybrid = "Hybride werken is in 2024 de norm geworden [3]."
+    result = check_answer(f"{wrong} {hybrid}", passages)
+    assert statuses(result) == ["unsupported", "ok"]
+    assert "27%" not in result.text
+    assert result.text == "Hybride werken is in 2024 de norm geworden [1]."
+
+
+def test_invalid_marker_is_removed(passages: list[Passage]) -> None:
+    result = check_answer(SUPPORTED.replace("[1]", "[1][9]"), passages)
+    assert "[9]" not in result.text
+    assert result.text == SUPPORTED
+    assert result.sentences[0].cited == (1,)
+
+
+def test_markers_are_renumbered_in_order_of_appearance(passages: list[Passage]) -> None:
+    raw = "Hybride werken is in 2024 de norm geworden [3]. " + SUPPORTED
+    result = check_answer(raw, passages)
+    assert result.text == (
+        "Hybride werken is in 2024 de norm geworden [1]. " + SUPPORTED.replace("[1]", "[2]")
+    )
+    assert [(c.n, c.chunk.id) for c in result.citations] == [(1, "hybride:1:0"), (2, "ai:1:0")]
+    assert [s.passage for s in result.sentences] == [3, 1]  # model's numbering
+
+
+def test_marker_after_full_stop_belongs_to_the_sentence(passages: list[Passage]) -> None:
+    raw = ("Slechts 26% gebruikt kunstmatige intelligentie actief in het dagelijkse werk. [1] "
+           "Hybride werken is in 2024 de norm geworden. [3]")
+    result = check_answer(raw, passages)
+    assert statuses(result) == ["ok", "ok"]
+    assert result.text == (
+        "Slechts 26% gebruikt kunstmatige intelligentie actief in het dagelijkse werk [1]. "
+        "Hybride werken is in 2024 de norm geworden [2]."
+    )
+
+
+def test_two_supporting_markers_are_both_kept(passages: list[Passage]) -> None:
+    both = Passage(4, chunk("kopie", "Ook hier: " + AI_TEXT))
+    result = check_answer(SUPPORTED.replace("[1]", "[1, 4]"), [*passages, both])
+    assert result.text == SUPPORTED.replace("[1]", "[1][2]")
+    assert [c.chunk.id for c in result.citations] == ["ai:1:0", "kopie:1:0"]
+    assert all(c.quote in c.chunk.text for c in result.citations)
+
+
+def test_trivial_sentences_are_kept_and_not_counted(passages: list[Passage]) -> None:
+    raw = f"Ja.\nVolgens de bronnen:\n{SUPPORTED} {INVENTED}"
+    result = check_answer(raw, passages)
+    assert result.text == f"Ja.\nVolgens de bronnen:\n{SUPPORTED}"
+    assert [s.trivial for s in result.sentences] == [True, True, False, False]
+    assert result.supported_rate == 0.5
+
+
+def test_header_echo_and_source_list_are_stripped(passages: list[Passage]) -> None:
+    raw = (
+        "[1] Future of Work 2025: AI op de werkvloer (KPN, 2025), p. 1:\n"
+        f"{SUPPORTED}\n"
+        "Bronnen: [1] Future of Work 2025"
+    )
+    result = check_answer(raw, passages)
+    assert result.text == SUPPORTED
+
+
+def test_header_echo_without_page_is_stripped(passages: list[Passage]) -> None:
+    raw = f"[1] Future of Work 2025: AI op de werkvloer (KPN, 2025)\n{SUPPORTED}"
+    assert check_answer(raw, passages).text == SUPPORTED
+
+
+def test_english_sentence_in_dutch_answer_is_dropped(passages: list[Passage]) -> None:
+    hybrid = "Hybride werken is in 2024 de norm geworden [3]."
+    raw = f"{SUPPORTED} Only 26% of the employees use it in their daily work [1]. {hybrid}"
+    result = check_answer(raw, passages)
+    assert result.text == SUPPORTED + " " + hybrid.replace("[3]", "[2]")
+    assert statuses(result) == ["ok", "unsupported", "ok"]
+
+
+def test_list_answer_keeps_its_bullets(passages: list[Passage]) -> None:
+    raw = (
+        "De belangrijkste punten:\n"
+        f"- {SUPPORTED}\n"
+        f"- {INVENTED}\n"
+        "- Hybride werken is in 2024 de norm geworden [3]."
+    )
+    result = check_answer(raw, passages)
+    assert result.text == (
+        f"De belangrijkste punten:\n- {SUPPORTED}\n"
+        "- Hybride werken is in 2024 de norm geworden [2]."
+    )
+
+
+def test_similarity_callable_is_used(passages: list[Passage]) -> None:
+    raw = PARAPHRASE
+    calls: list[tuple[list[str], list[str]]] = []
+
+    def similarity(a: list[str], b: list[str]) -> list[list[float]]:
+        calls.append((a, b))
+        return [[0.95 if "Slechts 26%" in p else 0.7 for p in b] for _ in a]
+
+    assert check_answer(raw, passages, question="AI?", fallback_intro=INTRO).mode == "quotes"
+    result = check_answer(raw, passages, similarity=similarity)
+    assert result.mode == "answer" and result.sentences[0].passage == 1
+    assert calls and calls[0][0] == [raw]
+
+
+# --------------------------------------------------------------------------- fallback
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "About 26% of employees actively use AI in their daily work [1].",  # English
+        "",  # empty
+        "   \n [1] ",  # only a marker
+        INVENTED,  # nothing supported
+    ],
+)
+def test_unusable_answer_falls_back_to_quotes(passages: list[Passage], raw: str) -> None:
+    result = check_answer(raw, passages, question="Hoeveel werknemers gebruiken AI actief?",
+                          fallback_intro=INTRO)
+    assert result.mode == "quotes"
+    assert result.text.startswith(INTRO)
+    assert result.supported_rate == 0.0
+    assert result.citations and result.citations[0].chunk.id == "ai:1:0"
+    assert "„Slechts 26% maakt actief gebruik" in result.text
+
+
+def test_fallback_quotes_are_exact_substrings(passages: list[Passage]) -> None:
+    result = quote_fallback("Welke digitale vaardigheden en hybride werken?", passages,
+                            intro=INTRO, max_quotes=3)
+    assert result.mode == "quotes"
+    assert 1 <= len(result.sentences) <= 3
+    by_n = {p.n: p for p in passages}
+    for check in result.sentences:
+        assert check.passage is not None
+        assert check.quote and check.quote in by_n[check.passage].chunk.text
+        assert f"„{check.quote}\"" in result.text
+    for citation in result.citations:
+        assert citation.quote in citation.chunk.text
+    shown = parse_markers(result.text)
+    assert shown == list(range(1, len(result.citations) + 1))
+
+
+def test_fallback_without_intro_is_just_the_quotes(passages: list[Passage]) -> None:
+    result = quote_fallback("Hoeveel procent gebruikt kunstmatige intelligentie?", passages,
+                            intro="", max_quotes=1)
+    assert result.text == f"- „{AI_TEXT.split('. ')[0]}.\" [1]"
+
+
+@pytest.mark.parametrize("question", ["Wat is de hoofdstad van Frankrijk?", "", "?"])
+def test_refusal_when_nothing_overlaps(passages: list[Passage], question: str) -> None:
+    result = quote_fallback(question, passages, intro=INTRO)
+    assert result.mode == "refusal"
+    assert result.text == "" and result.citations == () and result.sentences == ()
+
+
+def test_refusal_without_passages() -> None:
+    result = check_answer(SUPPORTED, [], question="Hoeveel werknemers gebruiken AI?",
+                          fallback_intro=INTRO)
+    assert result.mode == "refusal" and result.text == ""
+
+
+def test_short_cited_list_items_are_checked(passages: list[Passage]) -> None:
+    raw = (
+        "De zorgen volgens de bronnen:\n"
+        "- Digitale vaardigheden van medewerkers [2]\n"
+        "- Pensioenen en salarissen [2]\n"
+        "- Hybride werken [3]"
+    )
+    result = check_answer(raw, passages)
+    assert result.text == (
+        "De zorgen volgens de bronnen:\n"
+        "- Digitale vaardigheden van medewerkers [1]\n"
+        "- Hybride werken [2]"
+    )
+    assert statuses(result) == ["ok", "unsupported", "ok"]
