@@ -86,10 +86,20 @@ class User:
     def can_read(self, collection: str) -> bool:
         return self.collections is None or collection in self.collections
 
-    @property
     def ask_collections(self) -> set[str] | None:
-        """What to pass to ``Assistant.ask(collections=...)`` (a copy; None = all)."""
-        return None if self.collections is None else set(self.collections)
+        """What to pass to ``Assistant.ask(collections=...)``: a copy, None = all.
+
+        Raises a Dutch ``AssistantError`` for a user with no collections at all: an empty
+        filter means "nothing", and Chroma rejects an empty ``$in`` list with a ValueError.
+        """
+        if self.collections is None:
+            return None
+        if not self.collections:
+            raise AssistantError(
+                "U heeft nog geen toegang tot documenten. Vraag een beheerder om u toegang "
+                "te geven tot een of meer collecties."
+            )
+        return set(self.collections)
 
 
 def can_manage(user: User | None) -> bool:

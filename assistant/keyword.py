@@ -9,7 +9,7 @@ The analyser (``analyse``) does, in order:
 1. accent folding and lower case (``efficiënt`` -> ``efficient``), via ``unicodedata``;
 2. tokenising on letters and digits; numbers stay (``26``, ``2025``, ``26%`` -> ``26``,
    ``3,5`` and ``3.5`` -> ``3,5``, ``1.000`` -> ``1000``); ``auto's`` -> ``auto``;
-3. dropping about 180 Dutch stop words, question words and auxiliaries included
+3. dropping about 210 Dutch stop words, question words and auxiliaries included
    (``hoeveel``, ``welke``, ``wordt``, ``hebben`` ...);
 4. compound splitting: a word yields its own stem *and* the stems of its parts, so
    ``personeelstekort`` -> ``personeelstekort personeel tekort``; hyphenated words yield their
@@ -26,7 +26,7 @@ as a 15 MB Python literal; ``dutch-words`` is a 10,000-word frequency list from 
 short everyday words would cause more false splits than they fix. Neither is "good and small",
 so ``CompoundSplitter`` tries every split point with the linking elements
 ``"", s, e, en, er`` and accepts a split only when every part is a known word: a built-in list
-of some 400 word parts for work, HR, care, education and technology, plus the words of the
+of some 470 word parts for work, HR, care, education and technology, plus the words of the
 indexed corpus that occur on their own (>= 4 letters, at least twice). Splitting is recursive
 (three-part compounds) and prefers fewer, then longer, parts.
 
@@ -179,6 +179,7 @@ MIN_SPLIT_WORD = 7  # shorter words are never split: the few real ones aren't wo
 MAX_SPLIT_WORD = 40  # longer "words" are OCR junk or URLs; don't search them
 VOCAB_MIN_COUNT = 2  # a corpus word must be seen this often to become a part (drops OCR junk)
 VOCAB_MIN_LEN = 4
+CACHE_LIMIT = 1_000_000  # per-splitter word caches are cleared past this (queries bring new words)
 
 # --------------------------------------------------------------------------------------------
 # Normalising and tokenising
@@ -296,6 +297,11 @@ class CompoundSplitter:
         self._expanded: dict[str, tuple[str, ...]] = {}
         self.terms_cache: dict[str, tuple[str, ...]] = {}  # word -> its terms (see analyse)
 
+    def clear_caches(self) -> None:
+        self._best.clear()
+        self._expanded.clear()
+        self.terms_cache.clear()
+
     def _part_ok(self, part: str) -> bool:
         return len(part) >= MIN_PART or part in SHORT_PARTS
 
@@ -390,6 +396,8 @@ def _analyse_piece(piece: str, splitter: CompoundSplitter) -> tuple[str, ...]:
     # Cached per splitter: a corpus has far fewer distinct words than tokens.
     terms = splitter.terms_cache.get(piece)
     if terms is None:
+        if len(splitter.terms_cache) > CACHE_LIMIT:
+            splitter.clear_caches()
         if piece in STOP_WORDS or (len(piece) < 2 and not piece.isdigit()):
             terms = ()
         elif not is_word(piece):
@@ -568,6 +576,7 @@ class KeywordIndex:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=parent))
         try:
+            tmp.chmod(0o755)  # mkdtemp makes it owner-only; the index is not a secret
             self._write(tmp)
             version = parent / f".{path.name}.v-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
             os.rename(tmp, version)

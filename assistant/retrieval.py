@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from assistant.chunks import Chunk, ScoredChunk
+from assistant.errors import IndexMissing
 from assistant.llm import Message
 from assistant.settings import RetrievalSettings
 from assistant.store import Store
@@ -137,7 +138,7 @@ class Retriever:
             path = self.store.keyword_dir(name)
             try:
                 index = KeywordIndex.load(path)
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, IndexMissing) as exc:
                 log.info("keyword index for %s missing (%s); rebuilding from Chroma", name, exc)
                 index = KeywordIndex.build(self.store.all_chunks())
                 index.save(path)

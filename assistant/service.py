@@ -11,6 +11,7 @@ honest refusal where the model failed). The checked answer replaces the streamed
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -158,6 +159,8 @@ class Assistant:
         self.embeddings = embeddings
         self.prompts = prompts
         self.retriever = Retriever(store, settings.retrieval)
+        self._vector_cache: dict[str, list[float]] = {}
+        self._vector_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
@@ -200,9 +203,20 @@ class Assistant:
     def answer(self, question: str, history: list[Message] | None = None, **kw: Any) -> Answer:
         return self.ask(question, history, **kw).result()
 
-    def _similarity(self, a: list[str], b: list[str]) -> list[list[float]]:
-        va = self.embeddings.embed_documents(a)
-        vb = self.embeddings.embed_documents(b)
+    def _vectors(self, texts: list[str]) -> list[list[float]]:
+        """Passage-style e5 vectors, cached: the same passages recur across questions."""
+        with self._vector_lock:  # sessions share this assistant
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vector_cache]
+            if missing:
+                vectors = self.embeddings.embed_documents(missing)
+                self._vector_cache.update(zip(missing, vectors, strict=True))
+                while len(self._vector_cache) > 2000:
+                    self._vector_cache.pop(next(iter(self._vector_cache)))
+            return [self._vector_cache[t] for t in texts]
+
+    def similarity(self, a: list[str], b: list[str]) -> list[list[float]]:
+        """Cosine similarities (vectors are normalised) between two lists of texts."""
+        va, vb = self._vectors(a), self._vectors(b)
         return [[sum(x * y for x, y in zip(u, v, strict=True)) for v in vb] for u in va]
 
     def _finish(self, stream: AnswerStream) -> Answer:
@@ -222,7 +236,7 @@ class Assistant:
                                           notice=notice, **base), stream)
             return self._timed(Answer(text=checked.text, mode="unavailable", checked=checked,
                                       notice=notice, **base), stream)
-        checked = check_answer(raw, passages, question=stream.query,
+        checked = check_answer(raw, passages, question=stream.query, similarity=self.similarity,
                                fallback_intro=self.prompts.fallback_intro)
         if checked.mode == "refusal":
             text = self.prompts.refusal.format(searched=stream.query)

@@ -6,7 +6,9 @@ What happens, in order:
    three of a page whose text, with every number replaced by ``#``, recurs at the top or bottom
    of at least half of the pages (and on two at least) is dropped there; so is a bare page
    number ("12", "- 12 -", "Pagina 12 van 40") at the top or bottom of any page. Only the
-   edges are touched, so a sentence that happens to repeat inside pages stays.
+   edges are touched, so a sentence that happens to repeat inside pages stays. Anywhere on a
+   page, a line made only of words of the document's title plus a page number is a running
+   footer that lost its place (``strip_title_lines``).
 2. **Characters**: NFKC compatibility folding (ligatures "ﬁ" -> "fi", "ĳ" -> "ij",
    non-breaking and typographic spaces -> space, full-width forms) except for superscripts,
    subscripts, fractions and circled characters, whose folding changes meaning ("m²" would
@@ -22,9 +24,9 @@ What happens, in order:
    shorter than the page's usual line width. Bullets ("•", "-", "→", "1.", "a)") start list
    items. A line is a heading when it is short (≤ 90 characters, ≤ 12 words), starts with a
    capital or a section number ("3.2 Methode"), does not end in ".,;:", stands after the end
-   of a paragraph (or at the top of the page), and the next line does not continue it in lower
-   case; a lower-case short line right after it is taken as its second line ("Conclusies en" /
-   "aanbevelingen").
+   of a paragraph (or at the top of the page), does not end in a function word ("en", "van"),
+   and the next line does not continue it in lower case; a lower-case short line right after
+   it is taken as its second line ("Conclusies en" / "aanbevelingen").
 
 Trade-off: these are heuristics on text without fonts or positions (pypdf's plain text). They
 are simple and predictable rather than clever: a short title-case line that is not a heading
@@ -152,6 +154,36 @@ def strip_running_lines(pages: list[RawPage]) -> list[RawPage]:
     return out
 
 
+_TITLE_AND_NUMBER = re.compile(r"^(?:\d{1,4}\s+(?P<a>\D.*)|(?P<b>.*\D)\s+\d{1,4})$")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_]+", normalise_chars(text).lower())
+
+
+def strip_title_lines(pages: list[RawPage], titles: list[str]) -> list[RawPage]:
+    """Drop "<words of the title> <page number>" lines anywhere on a page.
+
+    A running footer such as "Gevolgen digitalisering, informatisering en robotisering 30"
+    sometimes survives only on a page or two, in the middle of the text (a re-typeset or
+    re-flowed PDF), where recurrence at the edges can't find it. Its words (three at least)
+    all come from the title and it carries a page number: body text almost never does both.
+    """
+    title_words = {w for t in titles for w in _words(t)}
+    out: list[RawPage] = []
+    for page in pages:
+        kept = []
+        for b in page.blocks:
+            match = _TITLE_AND_NUMBER.match(" ".join(b.text.split()))
+            if match:
+                words = _words(match.group("a") or match.group("b") or "")
+                if len(words) >= 3 and set(words) <= title_words:
+                    continue
+            kept.append(b)
+        out.append(RawPage(page.number, kept))
+    return out
+
+
 # ----------------------------------------------------------------------------------------
 # Lines -> paragraphs, list items, headings
 # ----------------------------------------------------------------------------------------
@@ -161,6 +193,12 @@ _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\.?\s+(\S)")
 _SENTENCE_END = tuple('.!?:;"”’)')
 _KEEP_SPACE_AFTER_HYPHEN = {"en", "of", "tot", "noch", "als"}
 _VOWELS = set("aeiouy")
+# A line ending in one of these continues on the next line (a two-line heading is joined
+# before this check).
+_FUNCTION_WORDS = frozenset(
+    """de het een en of van voor met in op aan door te om die dat als bij tot naar uit over
+    onder tussen zijn is wordt worden hun haar ons onze deze dit ook maar the and of""".split()
+)
 
 
 def heading_level(line: str) -> int:
@@ -170,6 +208,11 @@ def heading_level(line: str) -> int:
         return 0
     if any(marker in s for marker in ("@", "http", "www.", "|")):
         return 0
+    words = s.lower().split()
+    if words[-1] in _FUNCTION_WORDS:
+        return 0  # "... uitgevoerd door X en": a wrapped sentence, not a heading
+    if s.endswith("?") and len(words) > 8:
+        return 0  # a short question can be a heading; a long one is a sentence
     letters = sum(ch.isalpha() for ch in s)
     if letters < 2 or letters < 0.5 * len(s.replace(" ", "")):
         return 0
@@ -254,27 +297,27 @@ def structure_lines(raw_lines: list[str]) -> list[Block]:
             prev_line = ""
             i += 1
             continue
-        level = heading_level(line)
         after_break = (
             not prev_line
             or prev_line.endswith(_SENTENCE_END)
             or len(prev_line) < short
             or (blocks and not cur and blocks[-1].kind == "heading")
         )
+        level, text, last = heading_level(line), line, i
+        j = next_filled(i)
+        if (
+            after_break
+            and j == i + 1
+            and _starts_lower(lines[j])
+            and len(lines[j]) <= 60
+            and len(line) + len(lines[j]) <= 90
+        ):
+            k = next_filled(j)
+            joined = f"{line} {lines[j]}"
+            if (k is None or not _starts_lower(lines[k])) and heading_level(joined):
+                # A heading wrapped onto two lines ("Conclusies en" / "aanbevelingen").
+                level, text, last = heading_level(joined), joined, j
         if level and after_break:
-            j = next_filled(i)
-            text, last = line, i
-            if (
-                j is not None
-                and j == i + 1
-                and _starts_lower(lines[j])
-                and len(lines[j]) <= 60
-                and lines[j][-1] not in ".,;:"
-                and len(line) + len(lines[j]) <= 120
-            ):
-                k = next_filled(j)
-                if k is not None and not _starts_lower(lines[k]):
-                    text, last = f"{line} {lines[j]}", j  # a heading wrapped onto two lines
             nxt = next_filled(last)
             if nxt is not None and not _starts_lower(lines[nxt]):
                 flush()
@@ -350,11 +393,19 @@ def assemble(number: int, blocks: list[Block]) -> CleanPage:
     return CleanPage(number, "".join(parts), spans)
 
 
-def clean_document(raw: RawDocument) -> list[CleanPage]:
-    """Cleaned pages of ``raw`` (pages without text stay, empty, to keep numbering)."""
+def clean_document(raw: RawDocument, title: str = "") -> list[CleanPage]:
+    """Cleaned pages of ``raw`` (pages without text stay, empty, to keep numbering).
+
+    ``title`` (the document's, from its sidecar or metadata) helps find running footers that
+    repeat it with a page number.
+    """
     pages = raw.pages
-    if raw.layout == "lines" and len(pages) >= 2:
-        pages = strip_running_lines(pages)
+    if raw.layout == "lines":
+        if len(pages) >= 2:
+            pages = strip_running_lines(pages)
+        titles = [t for t in (title, raw.meta.get("title", "")) if t]
+        if titles:
+            pages = strip_title_lines(pages, titles)
     out: list[CleanPage] = []
     for page in pages:
         if raw.layout == "lines":

@@ -1,0 +1,238 @@
+"""A briefing on a topic: cited points per section (aanleiding, kernpunten, cijfers,
+aanbevelingen) and a list of sources, built from ordinary assistant answers.
+
+For each section the assistant answers one to three sub-questions (``prompts/briefing.md``;
+the length setting picks how many). Every answer goes through the same retrieval and citation
+check as a chat answer (``Assistant.answer``), and only sentences that the check supported
+become points, each with the passage and the exact quote that backs it. Points repeated by
+several sub-questions are kept once. Sources are numbered over the whole briefing in order of
+first use.
+
+Trade-off: sub-questions instead of one long "write a briefing" prompt. A small local model
+cannot write a long structured text with reliable citations, but it answers a focused question
+in a few checkable sentences; the structure comes from the sections, not from the model.
+
+Restricting a briefing to chosen documents: ``Assistant.ask`` filters by access collection
+only. When it does not accept ``sources``, the passages are retrieved as usual with a larger
+``top_k``, those of other documents are dropped and the answer is generated and checked from
+the rest (same ``AnswerStream`` path as ``ask``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from assistant.errors import AssistantError
+from assistant.export import ExportDoc, Note, note_text, sanitize_model_output, source_label
+
+if TYPE_CHECKING:
+    from assistant.chunks import Chunk
+    from assistant.service import Answer, Assistant
+
+log = logging.getLogger(__name__)
+
+Length = Literal["kort", "normaal", "uitgebreid"]
+QUESTIONS_PER_SECTION: dict[str, int] = {"kort": 1, "normaal": 2, "uitgebreid": 3}
+POINTS_PER_SECTION: dict[str, int] = {"kort": 3, "normaal": 5, "uitgebreid": 8}
+MAX_TOPIC_CHARS = 200
+Progress = Callable[[int, int, str], None]  # (done, total, Dutch label)
+
+_MARKERS_RE = re.compile(r"\s*\[\d{1,3}\]")
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    key: str
+    title: str
+    questions: tuple[str, ...]
+
+
+def load_sections(prompts_dir: Path) -> list[SectionSpec]:
+    """The sections and their sub-questions from ``prompts/briefing.md``."""
+    path = Path(prompts_dir) / "briefing.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AssistantError(f"Het bestand met de briefingvragen ontbreekt ({path.name}).") from exc
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    sections: list[SectionSpec] = []
+    key = title = ""
+    questions: list[str] = []
+    for line in [*text.splitlines(), "## einde: einde"]:
+        head = re.match(r"^##\s*([\w-]+)\s*:\s*(.+?)\s*$", line)
+        if head:
+            if key and questions:
+                sections.append(SectionSpec(key, title, tuple(questions)))
+            key, title, questions = head.group(1), head.group(2), []
+        elif line.strip().startswith("- ") and key:
+            questions.append(line.strip()[2:].strip())
+    return sections
+
+
+@dataclass(frozen=True)
+class BriefingPoint:
+    text: str  # the checked sentence, markers removed (model text: sanitize before showing)
+    source: int  # number in ``Briefing.sources``
+    quote: str  # exact substring of the source passage that backs the point
+
+
+@dataclass
+class BriefingSection:
+    key: str
+    title: str
+    points: list[BriefingPoint] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+    searched: list[str] = field(default_factory=list)  # the queries actually searched
+
+
+@dataclass
+class BriefingSource:
+    n: int
+    chunk: Chunk
+    quotes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return source_label(self.chunk)
+
+
+@dataclass
+class Briefing:
+    topic: str
+    length: str
+    sections: list[BriefingSection]
+    sources: list[BriefingSource]
+    model: str = ""
+    documents: list[str] = field(default_factory=list)  # document titles it was limited to
+    notices: list[str] = field(default_factory=list)  # e.g. the model was unavailable
+    created_at: datetime = field(default_factory=datetime.now)
+    seconds: float = 0.0
+
+    @property
+    def point_count(self) -> int:
+        return sum(len(s.points) for s in self.sections)
+
+    def to_export(self) -> ExportDoc:
+        doc = ExportDoc(f"Briefing: {self.topic}")
+        scope = ", ".join(self.documents) if self.documents else "alle documenten"
+        doc.add("meta", f"Gemaakt op {self.created_at:%d-%m-%Y %H:%M} · lengte: {self.length}"
+                        f" · model: {self.model} · bronnen: {scope}")
+        doc.add("meta", "Elk punt is gecontroleerd tegen de geciteerde passage; de voetnoot "
+                        "geeft de bron en het letterlijke citaat.")
+        for notice in self.notices:
+            doc.add("meta", notice)
+        by_n = {s.n: s for s in self.sources}
+        for section in self.sections:
+            doc.add("heading", section.title)
+            if not section.points:
+                doc.add("meta", "De bronnen zeggen hier niets over.")
+            for p in section.points:
+                text = sanitize_model_output(p.text).replace("\\$", "$")
+                doc.add("bullet", text, Note(note_text(by_n[p.source].chunk, p.quote)))
+        if self.sources:
+            doc.add("heading", "Bronnen")
+            for s in self.sources:
+                doc.add("numbered", s.label)
+        return doc
+
+
+def points_of(answer: Answer) -> list[tuple[str, Chunk, str]]:
+    """(text, passage, quote) for each supported, substantive sentence of a checked answer."""
+    if answer.checked is None or answer.mode == "refusal":
+        return []
+    out: list[tuple[str, Chunk, str]] = []
+    for s in answer.checked.sentences:
+        if s.trivial or not s.supported or s.status == "unsupported" or not s.quote:
+            continue
+        if s.passage is None or not 1 <= s.passage <= len(answer.passages):
+            continue
+        text = _MARKERS_RE.sub("", s.text).strip()
+        if text:
+            out.append((text, answer.passages[s.passage - 1], s.quote))
+    return out
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", " ", text.casefold()).strip()
+
+
+def ask_limited(assistant: Assistant, question: str,
+                documents: Sequence[str] | None = None) -> Answer:
+    """``assistant.answer(question)``, limited to ``documents`` (source names) when given."""
+    if not documents:
+        return assistant.answer(question)
+    chosen = set(documents)
+    if "sources" in inspect.signature(assistant.ask).parameters:
+        return assistant.answer(question, sources=chosen)
+    from assistant.service import AnswerStream
+
+    t0 = time.perf_counter()
+    top_k = assistant.settings.retrieval.top_k
+    retrieval = assistant.retriever.retrieve(question, [], top_k=max(20, 5 * top_k))
+    kept = [p for p in retrieval.passages if p.chunk.source in chosen][:top_k]
+    retrieval = dataclasses.replace(retrieval, passages=kept,
+                                    relevant=retrieval.relevant and bool(kept))
+    return AnswerStream(assistant, question, retrieval, [], t0, None).result()
+
+
+def make_briefing(assistant: Assistant, topic: str, *, documents: Sequence[str] | None = None,
+                  length: str = "normaal", progress: Progress | None = None) -> Briefing:
+    """Build a briefing on ``topic`` (see module doc); ``progress(done, total, label)``."""
+    topic = " ".join(topic.split())
+    if not topic:
+        raise AssistantError("Geef een onderwerp voor de briefing.")
+    if len(topic) > MAX_TOPIC_CHARS:
+        raise AssistantError(f"Het onderwerp is te lang (maximaal {MAX_TOPIC_CHARS} tekens).")
+    if length not in QUESTIONS_PER_SECTION:
+        raise AssistantError("Kies als lengte kort, normaal of uitgebreid.")
+    t0 = time.perf_counter()
+    specs = load_sections(assistant.settings.prompts_dir)
+    per_section = QUESTIONS_PER_SECTION[length]
+    plan = [(spec, q.replace("{onderwerp}", topic)) for spec in specs
+            for q in spec.questions[:per_section]]
+    manifest = assistant.store.manifest()
+    titles = []
+    for name in documents or ():
+        entry = manifest.documents.get(name) if manifest else None
+        titles.append(entry.title if entry and entry.title else name)
+    briefing = Briefing(topic=topic, length=length, sections=[], sources=[],
+                        model=assistant.chat.label, documents=titles)
+    sections = {spec.key: BriefingSection(spec.key, spec.title) for spec in specs}
+    briefing.sections = list(sections.values())
+    sources: dict[str, BriefingSource] = {}
+    seen: set[str] = set()
+    limit = POINTS_PER_SECTION[length]
+    for i, (spec, question) in enumerate(plan):
+        if progress:
+            progress(i, len(plan), f"{spec.title}: vraag {i + 1} van {len(plan)}")
+        section = sections[spec.key]
+        section.questions.append(question)
+        answer = ask_limited(assistant, question, documents)
+        section.searched.append(answer.query)
+        if answer.mode == "unavailable" and answer.notice not in briefing.notices:
+            briefing.notices.append(answer.notice)
+        for text, chunk, quote in points_of(answer):
+            key = _key(text)
+            if key in seen or len(section.points) >= limit:
+                continue
+            seen.add(key)
+            source = sources.get(chunk.id)
+            if source is None:
+                source = sources[chunk.id] = BriefingSource(len(sources) + 1, chunk)
+            if quote not in source.quotes:
+                source.quotes.append(quote)
+            section.points.append(BriefingPoint(text, source.n, quote))
+    briefing.sources = list(sources.values())
+    briefing.seconds = time.perf_counter() - t0
+    if progress:
+        progress(len(plan), len(plan), "Klaar")
+    return briefing
