@@ -166,18 +166,21 @@ def _key(text: str) -> str:
 
 
 def ask_limited(assistant: Assistant, question: str,
-                documents: Sequence[str] | None = None) -> Answer:
-    """``assistant.answer(question)``, limited to ``documents`` (source names) when given."""
+                documents: Sequence[str] | None = None,
+                collections: set[str] | None = None) -> Answer:
+    """``assistant.answer(question)`` within the user's ``collections``, limited to
+    ``documents`` (source names) when given."""
     if not documents:
-        return assistant.answer(question)
+        return assistant.answer(question, collections=collections)
     chosen = set(documents)
     if "sources" in inspect.signature(assistant.ask).parameters:
-        return assistant.answer(question, sources=chosen)
+        return assistant.answer(question, collections=collections, sources=chosen)
     from assistant.service import AnswerStream
 
     t0 = time.perf_counter()
     top_k = assistant.settings.retrieval.top_k
-    retrieval = assistant.retriever.retrieve(question, [], top_k=max(20, 5 * top_k))
+    retrieval = assistant.retriever.retrieve(question, [], collections=collections,
+                                             top_k=max(20, 5 * top_k))
     kept = [p for p in retrieval.passages if p.chunk.source in chosen][:top_k]
     retrieval = dataclasses.replace(retrieval, passages=kept,
                                     relevant=retrieval.relevant and bool(kept))
@@ -185,8 +188,12 @@ def ask_limited(assistant: Assistant, question: str,
 
 
 def make_briefing(assistant: Assistant, topic: str, *, documents: Sequence[str] | None = None,
-                  length: str = "normaal", progress: Progress | None = None) -> Briefing:
-    """Build a briefing on ``topic`` (see module doc); ``progress(done, total, label)``."""
+                  length: str = "normaal", collections: set[str] | None = None,
+                  progress: Progress | None = None) -> Briefing:
+    """Build a briefing on ``topic`` (see module doc); ``progress(done, total, label)``.
+
+    ``collections`` are the user's access groups (None = all), as for ``Assistant.ask``.
+    """
     topic = " ".join(topic.split())
     if not topic:
         raise AssistantError("Geef een onderwerp voor de briefing.")
@@ -216,9 +223,9 @@ def make_briefing(assistant: Assistant, topic: str, *, documents: Sequence[str] 
             progress(i, len(plan), f"{spec.title}: vraag {i + 1} van {len(plan)}")
         section = sections[spec.key]
         section.questions.append(question)
-        answer = ask_limited(assistant, question, documents)
+        answer = ask_limited(assistant, question, documents, collections)
         section.searched.append(answer.query)
-        if answer.mode == "unavailable" and answer.notice not in briefing.notices:
+        if answer.mode == "unavailable" and answer.notice and answer.notice not in briefing.notices:
             briefing.notices.append(answer.notice)
         for text, chunk, quote in points_of(answer):
             key = _key(text)

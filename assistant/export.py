@@ -57,9 +57,9 @@ def sanitize_model_output(text: str) -> str:
     for _ in range(5):  # removing one construct can expose another: repeat until stable
         before = out
         out = _HTML_COMMENT_RE.sub("", out)
+        out = _AUTOLINK_RE.sub(lambda m: m.group(1), out)
         out = _HTML_TAG_RE.sub("", out)
         out = _MD_IMAGE_RE.sub("", out)
-        out = _AUTOLINK_RE.sub(lambda m: m.group(1), out)
         out = _MD_LINK_RE.sub(lambda m: m.group(1), out)
         out = _MD_REF_LINK_RE.sub(lambda m: m.group(1), out)
         out = _MD_LINK_DEF_RE.sub("", out)

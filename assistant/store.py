@@ -5,8 +5,10 @@ Layout. Every successful ingest writes a new *generation*: a Chroma collection
 metadata of the collection ``<base>-manifest``) names the active generation and the documents
 in it. Switching generations is one metadata update, which Chroma commits atomically, so a
 reader (the chat page, another replica) sees the old index or the new one, never a mix; a
-failed or killed ingest leaves only an orphan collection that the next ingest removes.
-Trade-off: unchanged documents are copied (with their stored vectors, no re-embedding) into
+failed or killed ingest leaves only an orphan collection that the next ingest removes. The
+generation a publish replaces stays until the next publish, so a reader holding the previous
+manifest (cached up to ``max_age_s``) finishes its query instead of hitting a dropped
+collection. Trade-off: unchanged documents are copied (with their stored vectors, no re-embedding) into
 every new generation, which costs a little disk and time but keeps the switch atomic on both
 the embedded ``PersistentClient`` and a Chroma server (``chroma run``), where a local pointer
 file would not be shared between replicas.
@@ -279,13 +281,22 @@ class Store:
         return Generation(self, name, number, col, current)
 
     def publish(self, manifest: Manifest) -> None:
-        """Make ``manifest`` (and its collection) the active index, atomically."""
+        """Make ``manifest`` (and its collection) the active index, atomically.
+
+        The generation it replaces is kept until the next publish: a reader that read the old
+        manifest a moment earlier (it is cached for ``max_age_s``; other replicas have their
+        own cache) can still finish its query there instead of failing on a dropped collection.
+        """
+        previous = self.manifest(max_age_s=0)
         payload = {"manifest": manifest.to_json()}
         meta_col = self.client.get_or_create_collection(self._manifest_name, metadata=payload)
         meta_col.modify(metadata=payload)
         self._manifest_cache = None
         self._write_local_copy(manifest)
-        self._drop_other_generations(keep=manifest.collection)
+        keep = {manifest.collection}
+        if previous is not None:
+            keep.add(previous.collection)
+        self._drop_other_generations(keep=keep)
 
     def _write_local_copy(self, manifest: Manifest) -> None:
         """A readable copy next to the index, for `make` (is there an index?) and people.
@@ -297,11 +308,12 @@ class Store:
         tmp.write_text(json.dumps(json.loads(manifest.to_json()), ensure_ascii=False, indent=2))
         os.replace(tmp, self.settings.path / "manifest.json")
 
-    def _drop_other_generations(self, keep: str) -> None:
+    def _drop_other_generations(self, keep: str | set[str]) -> None:
+        keep = {keep} if isinstance(keep, str) else set(keep)
         prefix = f"{self.settings.collection}-g"
         for col in self.client.list_collections():
             name = col if isinstance(col, str) else col.name
-            if name.startswith(prefix) and name != keep:
+            if name.startswith(prefix) and name not in keep:
                 try:
                     self.client.delete_collection(name)
                 except Exception as exc:  # a reader may still hold it; next run retries
@@ -311,7 +323,7 @@ class Store:
             for d in kw_root.iterdir():
                 # KeywordIndex.save makes ``<name>`` a symlink to a hidden sibling
                 # ``.<name>.v-*`` (and ``.<name>.tmp-*`` while saving): those belong to ``keep``.
-                if d.name != keep and not d.name.startswith(f".{keep}."):
+                if d.name not in keep and not any(d.name.startswith(f".{k}.") for k in keep):
                     _remove_path(d)
 
 

@@ -27,8 +27,9 @@ chunk — except a chunk that took a continuation from the next page: its ``end`
 its own page (``len(page_text)``) and its text is ``page_text[start:end]`` + separator + the
 first characters of the next page's text. Offsets therefore always point into the cited page.
 
-Heading. Each chunk carries the nearest heading at or above its start, looking back over
-earlier pages when its page has none above it.
+Heading. Each chunk carries the nearest heading above its first line of text (so a chunk
+that starts with two headings gets the second), looking back over earlier pages when its page
+has none above it.
 
 Trade-off: tiktoken's cl100k is not e5's tokenizer (e5 truncates at 512 of its own tokens);
 with the default 180 cl100k tokens a chunk stays far below that limit for Dutch text.
@@ -255,7 +256,10 @@ def split_document(
         page_records: list[dict] = []
         for i, j in pack(units, chunk_tokens, chunk_overlap):
             start, end = units[i].start, units[j - 1].end
-            above = [text for pos, text in headings if pos <= start]
+            # The heading of the chunk's first text: "# Rapport / ## Inleiding / text" is
+            # about "Inleiding".
+            body = next((u.start for u in units[i:j] if not u.heading), start)
+            above = [text for pos, text in headings if pos <= body]
             page_records.append(
                 {
                     "page": page.number,

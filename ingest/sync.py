@@ -1,0 +1,545 @@
+"""Sync the index with a folder: add new documents, replace changed ones, drop removed ones.
+
+How a run goes (``sync``):
+
+1. **Lock.** One writer at a time: ``fcntl.flock`` on ``<store.path>/ingest.lock``, which the
+   kernel releases when the process ends in any way (also ``kill -9``), so a stale lock can't
+   block the next run. Without ``wait`` a second writer gets ``IngestBusy`` at once (the CLI
+   exits with code 2). With a Chroma server the lock only serialises writers that share this
+   store folder; run ingest from one place.
+2. **Plan.** Every document file in the folder (top level; hidden files, sidecars
+   ``*.meta.json`` and folders are not documents) is checked without parsing: type, size,
+   empty, content hash (sha256 of the bytes), duplicate content, a name clash with another
+   extension (both would get the same chunk ids). Against the active manifest: same hash and
+   same sidecar values -> unchanged; else new or changed.
+3. **Prepare.** New and changed files are loaded, cleaned and chunked in memory (no
+   embedding yet). A file that fails is skipped with a one-line reason; the run goes on.
+4. **Nothing changed?** Then no new generation is written at all (only the manifest's list
+   of skipped files is refreshed when that changed, in place).
+5. **Build.** A complete new generation: unchanged documents are *copied* from the active
+   generation with their stored vectors (no embedding), new/changed ones are embedded and
+   added, then the keyword index is built from the new collection and saved beside it.
+6. **Publish.** ``store.publish`` switches the manifest to the new generation atomically;
+   readers (the chat page) keep using the old generation until that moment. Any exception
+   before it (including Ctrl-C) discards the new generation and re-raises: the old index is
+   untouched. A killed process leaves an orphan collection that the next run removes.
+
+Trade-offs: a complete generation per run copies every unchanged vector once (cheap next to
+embedding, ~1 s per 10k chunks locally), in exchange for an atomic switch and an index that is
+never half-updated. The embedding model is recorded in the manifest; when it changes,
+everything is re-embedded, because vectors of two models can't be compared. A changed sidecar
+re-ingests its document (the metadata is stored with every chunk). Removing a sidecar is not
+noticed until the document itself changes or ``--rebuild``. Chunking settings are not
+recorded: after changing ``chunk_tokens`` run ``--rebuild``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from assistant.chunks import Chunk, DocumentInfo
+from assistant.embeddings import embeddings_label
+from assistant.errors import AssistantError
+from assistant.settings import Settings
+from assistant.store import DocumentEntry, Manifest, Store
+from ingest import loaders
+from ingest.clean import clean_document
+from ingest.split import split_document
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "ingest.lock"
+ADD_BATCH = 64  # chunks per embedding + upsert call: progress granularity, bounded memory
+
+# Dutch wording of the skip reasons, by LoadError code (the English reason is in the report).
+REASONS_NL = {
+    "unsupported": "bestandstype wordt niet ondersteund",
+    "too_large": "te groot",
+    "empty": "leeg bestand",
+    "encrypted": "versleutelde PDF (wachtwoord nodig)",
+    "corrupt": "beschadigd of onleesbaar bestand",
+    "no_text_layer": "geen tekstlaag (gescand?)",
+    "no_text": "geen tekst gevonden",
+    "duplicate": "dubbel",
+    "name_clash": "zelfde naam als een ander document",
+    "unreadable": "kan het bestand niet lezen",
+    "error": "onverwachte fout bij het lezen",
+}
+
+
+class IngestBusy(AssistantError):
+    """Another ingest holds the lock."""
+
+    def __init__(self, pid: int | None) -> None:
+        who = f" (pid {pid})" if pid else ""
+        super().__init__(
+            f"Er loopt al een indexering{who}; probeer het straks opnieuw.",
+            hint="wacht tot die klaar is, of gebruik `python -m ingest --wait`",
+        )
+        self.pid = pid
+
+    @property
+    def english(self) -> str:
+        return f"another ingest is running (pid {self.pid or 'unknown'})"
+
+
+@dataclass
+class Skipped:
+    file: str
+    reason: str  # one line, English (CLI, JSON)
+    code: str = "error"
+    detail: str = ""  # for the Dutch line: the other file of a duplicate, the size ...
+
+    @property
+    def reason_nl(self) -> str:
+        text = REASONS_NL.get(self.code, REASONS_NL["error"])
+        return f"{text}: {self.detail}" if self.detail else text
+
+    def to_dict(self) -> dict[str, str]:
+        return {"file": self.file, "reason": self.reason}
+
+
+@dataclass
+class ProgressEvent:
+    """One step of a run, for a progress bar: ``done`` of ``total`` files are settled."""
+
+    file: str  # "" for steps that concern the whole index
+    status: str  # unchanged|skipped|reading|embedding|added|updated|removed|copying|keyword|publishing|done
+    done: int
+    total: int
+    detail: str = ""
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    published: bool = False  # a new generation was published
+    generation: int | None = None  # the active generation after the run
+    documents: int = 0  # documents in the active index after the run
+    chunks: int = 0  # chunks in the active index after the run
+    embedded: int = 0  # chunks embedded in this run
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.skipped else 0
+
+    def to_json_dict(self) -> dict:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "skipped": [s.to_dict() for s in self.skipped],
+            "published": self.published,
+            "generation": self.generation,
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "embedded": self.embedded,
+            "seconds": round(self.seconds, 2),
+        }
+
+    def summary_lines(self) -> list[str]:
+        """The report for the CLI, in English."""
+        lines = [
+            f"added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
+            f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}",
+        ]
+        for s in self.skipped:
+            lines.append(f"  skipped {s.file}: {s.reason}")
+        if self.published:
+            lines.append(
+                f"published generation {self.generation}: {self.documents} documents, "
+                f"{self.chunks} chunks ({self.embedded} embedded) in {self.seconds:.1f} s"
+            )
+        else:
+            lines.append(f"nothing changed; index left as it was ({self.chunks} chunks)")
+        return lines
+
+    def to_dutch_lines(self) -> list[str]:
+        """The report in Dutch, one line per item, for the beheer page."""
+
+        def docs(n: int) -> str:
+            return f"{n} document" if n == 1 else f"{n} documenten"
+
+        def files(n: int) -> str:
+            return f"{n} bestand" if n == 1 else f"{n} bestanden"
+
+        lines: list[str] = []
+        if self.added:
+            lines.append(f"{docs(len(self.added))} toegevoegd: {', '.join(self.added)}")
+        if self.updated:
+            lines.append(f"{docs(len(self.updated))} bijgewerkt: {', '.join(self.updated)}")
+        if self.removed:
+            lines.append(
+                f"{docs(len(self.removed))} uit de index gehaald: {', '.join(self.removed)}"
+            )
+        if self.unchanged:
+            lines.append(f"{docs(len(self.unchanged))} ongewijzigd")
+        if self.skipped:
+            lines.append(f"{files(len(self.skipped))} overgeslagen:")
+            lines.extend(f"• {s.file}: {s.reason_nl}" for s in self.skipped)
+        if self.published:
+            lines.append(
+                f"De index is bijgewerkt: {docs(self.documents)}, {self.chunks} passages "
+                f"(generatie {self.generation}), in {self.seconds:.0f} s."
+            )
+        else:
+            lines.append("Niets veranderd: de index is niet opnieuw opgebouwd.")
+        return lines
+
+
+# ----------------------------------------------------------------------------------------
+# Lock
+# ----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def ingest_lock(store_path: Path, wait: bool = False) -> Iterator[None]:
+    """Hold ``<store_path>/ingest.lock`` exclusively; ``IngestBusy`` if taken and not ``wait``."""
+    store_path.mkdir(parents=True, exist_ok=True)
+    path = store_path / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise IngestBusy(_lock_pid(fd)) from None
+        # The holder's pid, for the "another ingest is running (pid N)" message. The file
+        # itself is never deleted: unlinking a lock file races with the next locker.
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _lock_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        return int(text) if text.isdigit() else None
+    except OSError:
+        return None
+
+
+# ----------------------------------------------------------------------------------------
+# Planning
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    path: Path
+    hash: str
+    sidecar: dict[str, str]
+
+
+@dataclass
+class _Prepared:
+    path: Path
+    hash: str
+    info: DocumentInfo
+    chunks: list[Chunk]
+    pages: int
+
+
+def scan_folder(corpus_dir: Path) -> list[Path]:
+    """The document files of ``corpus_dir`` (top level), sorted by name."""
+    if not corpus_dir.is_dir():
+        raise AssistantError(
+            f"De documentenmap {corpus_dir} bestaat niet.",
+            hint="maak hem aan of geef een andere map met --corpus",
+        )
+    out = []
+    for path in corpus_dir.iterdir():
+        if path.name.startswith(".") or loaders.is_sidecar(path):
+            continue
+        if path.is_symlink() and not path.exists():
+            continue
+        if path.is_file():
+            out.append(path)
+    return sorted(out, key=lambda p: p.name)
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sidecar_matches(entry: DocumentEntry, sidecar: dict[str, str]) -> bool:
+    return all(getattr(entry, key, None) == value for key, value in sidecar.items())
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1_000_000:.1f} MB".replace(".0 MB", " MB")
+
+
+def prepare_document(path: Path, digest: str, sidecar: dict[str, str], settings: Settings) -> _Prepared:
+    """Load, clean and chunk one file (no embedding); ``LoadError`` if it yields nothing."""
+    raw = loaders.load(path)
+    info = loaders.document_info(path, sidecar, raw.meta)
+    pages = clean_document(raw, info.title)
+    chunks = split_document(
+        pages,
+        info,
+        stem=path.stem,
+        chunk_tokens=settings.ingest.chunk_tokens,
+        chunk_overlap=settings.ingest.chunk_overlap,
+        doc_hash=digest,
+    )
+    if not chunks:
+        if raw.fmt == "pdf":
+            raise loaders.LoadError("no_text_layer", "no text layer (scanned?)")
+        raise loaders.LoadError("no_text", "no text found")
+    return _Prepared(path, digest, info, chunks, len(pages))
+
+
+# ----------------------------------------------------------------------------------------
+# Sync
+# ----------------------------------------------------------------------------------------
+
+
+def sync(
+    settings: Settings,
+    store: Store,
+    corpus_dir: Path | None = None,
+    *,
+    rebuild: bool = False,
+    progress: ProgressCallback | None = None,
+    wait: bool = False,
+) -> SyncReport:
+    """Bring the index in line with ``corpus_dir`` (default: ``settings.ingest.corpus``).
+
+    Raises ``IngestBusy`` when another ingest runs (unless ``wait``). Any other exception
+    leaves the published index as it was.
+    """
+    corpus_dir = Path(corpus_dir or settings.ingest.corpus)
+    with ingest_lock(store.settings.path, wait=wait):
+        return _sync_locked(settings, store, corpus_dir, rebuild, progress or (lambda e: None))
+
+
+def _sync_locked(
+    settings: Settings,
+    store: Store,
+    corpus_dir: Path,
+    rebuild: bool,
+    progress: ProgressCallback,
+) -> SyncReport:
+    started = time.monotonic()
+    report = SyncReport()
+    previous = store.manifest(max_age_s=0)
+    label = embeddings_label(store.embeddings)
+    reuse = previous is not None and not rebuild
+    if reuse and previous.embedding_model != label:
+        log.warning(
+            "embedding model changed (%s -> %s): re-embedding every document",
+            previous.embedding_model, label,
+        )
+        reuse = False
+    if reuse:
+        try:
+            store.active_collection()
+        except AssistantError as exc:
+            log.warning("active collection unreadable (%s): rebuilding from scratch", exc)
+            reuse = False
+    old_docs = previous.documents if reuse and previous else {}
+
+    files = scan_folder(corpus_dir)
+    total = len(files)
+    done = 0
+    max_bytes = settings.ingest.max_file_mb * 1_000_000
+
+    def skip(name: str, code: str, reason: str, detail: str = "") -> None:
+        nonlocal done
+        report.skipped.append(Skipped(name, reason, code, detail))
+        done += 1
+        log.info("skipped %s: %s", name, reason)
+        progress(ProgressEvent(name, "skipped", done, total, reason))
+
+    # Who wins when two files have the same content (or the same stem): one already in the
+    # index, then one with a sidecar, then the older file (the copy is the newer one).
+    def precedence(p: Path) -> tuple:
+        try:
+            mtime = p.stat().st_mtime
+        except OSError:
+            mtime = float("inf")
+        return (p.name not in old_docs, not loaders.sidecar_path(p).is_file(), mtime, p.name)
+
+    ordered = sorted(files, key=precedence)
+    by_hash: dict[str, str] = {}
+    by_stem: dict[str, str] = {}
+    unchanged: list[str] = []
+    candidates: list[_Candidate] = []
+    for path in ordered:
+        name = path.name
+        if not loaders.is_supported(path):
+            ext = path.suffix.lower() or "(none)"
+            skip(name, "unsupported", f"unsupported file type {ext}", ext)
+            continue
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                limit = settings.ingest.max_file_mb * 1_000_000
+                skip(name, "too_large", f"too large: {_mb(size)} (limit {_mb(limit)})",
+                     f"{_mb(size)}, maximum {_mb(limit)}")
+                continue
+            if size == 0:
+                skip(name, "empty", "empty file")
+                continue
+            digest = file_hash(path)
+        except OSError as exc:
+            skip(name, "unreadable", f"cannot read file: {exc.strerror or exc}")
+            continue
+        if digest in by_hash:
+            other = by_hash[digest]
+            skip(name, "duplicate", f"duplicate of {other}", other)
+            continue
+        stem_key = path.stem.lower()
+        if stem_key in by_stem:
+            other = by_stem[stem_key]
+            skip(name, "name_clash", f"same name as {other} (its chunks would collide)", other)
+            continue
+        by_hash[digest] = name
+        by_stem[stem_key] = name
+        sidecar = loaders.read_sidecar(path)
+        entry = old_docs.get(name)
+        if entry is not None and entry.hash == digest and _sidecar_matches(entry, sidecar):
+            unchanged.append(name)
+            done += 1
+            progress(ProgressEvent(name, "unchanged", done, total))
+        else:
+            candidates.append(_Candidate(path, digest, sidecar))
+
+    prepared: list[_Prepared] = []
+    for cand in candidates:
+        name = cand.path.name
+        progress(ProgressEvent(name, "reading", done, total))
+        try:
+            prepared.append(prepare_document(cand.path, cand.hash, cand.sidecar, settings))
+        except loaders.LoadError as exc:
+            skip(name, exc.code, exc.reason)
+        except OSError as exc:
+            skip(name, "unreadable", f"cannot read file: {exc.strerror or exc}")
+        except Exception as exc:  # a bug in a parser must not stop the whole library
+            log.warning("unexpected error reading %s", name, exc_info=True)
+            skip(name, "error", f"could not read: {type(exc).__name__}: {loaders._short(exc)}")
+
+    kept = set(unchanged) | {p.path.name for p in prepared}
+    before = previous.documents if previous else {}
+    report.unchanged = sorted(unchanged)
+    report.removed = sorted(n for n in before if n not in kept)
+    for p in prepared:
+        (report.updated if p.path.name in old_docs else report.added).append(p.path.name)
+    report.added.sort()
+    report.updated.sort()
+    report.skipped.sort(key=lambda s: s.file)
+    skipped_rows = [s.to_dict() for s in report.skipped]
+
+    if previous is not None and reuse and not prepared and not report.removed:
+        if skipped_rows != previous.skipped:
+            # The index itself is unchanged; only the list of skipped files is refreshed.
+            previous.skipped = skipped_rows
+            previous.synced_at = _now()
+            store.publish(previous)
+        report.generation = previous.generation
+        report.documents = len(previous.documents)
+        report.chunks = previous.chunk_count
+        report.seconds = time.monotonic() - started
+        progress(ProgressEvent("", "done", total, total))
+        return report
+
+    gen = store.new_generation()
+    try:
+        documents: dict[str, DocumentEntry] = {}
+        if unchanged:
+            progress(ProgressEvent("", "copying", done, total, f"{len(unchanged)} unchanged"))
+            copied = gen.copy_from_active(unchanged)
+            expected = sum(old_docs[n].chunks for n in unchanged)
+            if copied != expected:
+                log.warning("copied %d chunks of unchanged documents, manifest says %d",
+                            copied, expected)
+            for name in unchanged:
+                documents[name] = old_docs[name]
+        now = _now()
+        for prep in prepared:
+            name = prep.path.name
+            status = "updated" if name in old_docs else "added"
+            for i in range(0, len(prep.chunks), ADD_BATCH):
+                progress(ProgressEvent(name, "embedding", done, total,
+                                       f"{i}/{len(prep.chunks)} chunks"))
+                gen.add(prep.chunks[i : i + ADD_BATCH])
+            report.embedded += len(prep.chunks)
+            documents[name] = DocumentEntry(
+                source=name,
+                hash=prep.hash,
+                chunks=len(prep.chunks),
+                title=prep.info.title,
+                organisation=prep.info.organisation,
+                date=prep.info.date,
+                kind=prep.info.kind,
+                collection=prep.info.collection,
+                pages=prep.pages,
+                ingested_at=now,
+            )
+            done += 1
+            progress(ProgressEvent(name, status, done, total, f"{len(prep.chunks)} chunks"))
+
+        progress(ProgressEvent("", "keyword", done, total))
+        from assistant.keyword import KeywordIndex
+
+        all_chunks = [c for c, _ in store.iter_chunks(gen.name)]
+        KeywordIndex.build(all_chunks).save(store.keyword_dir(gen.name))
+
+        manifest = Manifest(
+            collection=gen.name,
+            generation=gen.number,
+            synced_at=now,
+            embedding_model=label,
+            documents=dict(sorted(documents.items())),
+            skipped=skipped_rows,
+        )
+        progress(ProgressEvent("", "publishing", done, total))
+        store.publish(manifest)
+    except BaseException:
+        log.warning("ingest failed; discarding unfinished generation %s", gen.name)
+        gen.discard()
+        raise
+    for name in report.removed:
+        progress(ProgressEvent(name, "removed", done, total))
+    report.published = True
+    report.generation = gen.number
+    report.documents = len(documents)
+    report.chunks = len(all_chunks)
+    report.seconds = time.monotonic() - started
+    progress(ProgressEvent("", "done", total, total))
+    return report
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

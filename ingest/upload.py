@@ -1,0 +1,95 @@
+"""Save an uploaded file into the documents folder, safely (used by the beheer page).
+
+The page calls ``save_upload`` and then ``ingest.sync.sync`` with a progress callback, and
+shows ``SyncReport.to_dutch_lines()``.
+
+What ``save_upload`` guards against:
+
+* **Path traversal and odd names**: only the last path component is kept (both ``/`` and
+  ``\\`` count as separators, so "../../etc/passwd" and "C:\\map\\x.pdf" become "passwd" and
+  "x.pdf"); control and format characters are removed; characters that are unsafe in file
+  names on common systems become "_"; leading dots go (no hidden files, no "..").
+  Names are Unicode-normalised (NFC) and shortened to 120 characters, keeping the extension.
+* **Unsupported types and oversize files** are refused with an ``AssistantError`` whose
+  message is Dutch (shown as is on the page).
+* **Half-written files**: the data goes to a hidden temporary file in the same folder (which
+  ``sync`` ignores), is flushed to disk, and is then renamed onto the final name in one
+  atomic step. A file with the same name is replaced: that is how a new version of a document
+  is uploaded (``sync`` then reports it as updated).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from assistant.errors import AssistantError
+from ingest.loaders import SIDECAR_SUFFIX, SUPPORTED_EXTENSIONS
+
+MAX_NAME = 120
+_UNSAFE = re.compile(r'[<>:"/\\|?*]')
+
+
+def safe_filename(filename: str) -> str:
+    """A safe base name for ``filename`` (see the module docstring); ``AssistantError`` if none."""
+    name = unicodedata.normalize("NFC", str(filename or ""))
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = _UNSAFE.sub("_", name)
+    name = " ".join(name.split())  # no tabs/newlines (already gone) or runs of spaces
+    name = name.lstrip(". ").rstrip(". ")
+    stem, ext = os.path.splitext(name)
+    if not stem or not ext:
+        raise AssistantError(
+            "Ongeldige bestandsnaam: gebruik een naam met een extensie, zoals rapport.pdf."
+        )
+    if len(name) > MAX_NAME:
+        name = stem[: MAX_NAME - len(ext)].rstrip(". ") + ext
+    return name
+
+
+def save_upload(corpus_dir: Path, filename: str, data: bytes, max_bytes: int) -> Path:
+    """Write ``data`` as ``corpus_dir/<safe name>`` atomically; return the path written."""
+    name = safe_filename(filename)
+    ext = Path(name).suffix.lower()
+    allowed = ", ".join(sorted(SUPPORTED_EXTENSIONS))
+    if name.lower().endswith(SIDECAR_SUFFIX) or ext not in SUPPORTED_EXTENSIONS:
+        raise AssistantError(
+            f"Bestandstype '{ext}' wordt niet ondersteund. Toegestaan: {allowed}."
+        )
+    if len(data) > max_bytes:
+        raise AssistantError(
+            f"Het bestand is te groot: {_mb(len(data))} (maximum {_mb(max_bytes)})."
+        )
+    if not data:
+        raise AssistantError("Het bestand is leeg.")
+
+    corpus_dir = Path(corpus_dir)
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    target = corpus_dir / name
+    if target.resolve().parent != corpus_dir.resolve():  # belt and braces after sanitising
+        raise AssistantError("Ongeldige bestandsnaam.")
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=corpus_dir)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
+
+
+def _mb(n: int) -> str:
+    value = n / 1_000_000
+    text = f"{value:.1f}".replace(".", ",")
+    return f"{text.removesuffix(',0')} MB"

