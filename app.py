@@ -48,21 +48,31 @@ def main() -> None:
         return
     set_context(assistant, user)
     pages = [
-        st.Page("ui/page_chat.py", title="Chat", icon=":material/chat:", url_path="chat",
-                default=True),
-        st.Page("ui/page_briefing.py", title="Briefing", icon=":material/description:",
-                url_path="briefing"),
+        st.Page(
+            "ui/page_chat.py", title="Chat", icon=":material/chat:", url_path="chat", default=True
+        ),
+        st.Page(
+            "ui/page_briefing.py",
+            title="Briefing",
+            icon=":material/description:",
+            url_path="briefing",
+        ),
     ]
     if can_manage(user):
-        pages.append(st.Page("ui/page_beheer.py", title="Beheer",
-                             icon=":material/admin_panel_settings:", url_path="beheer"))
+        pages.append(
+            st.Page(
+                "ui/page_beheer.py",
+                title="Beheer",
+                icon=":material/admin_panel_settings:",
+                url_path="beheer",
+            )
+        )
     current = st.navigation(pages)
-    render_sidebar(assistant)
+    render_sidebar(assistant, user)
     current.run()
 
 
 # An emoji icon becomes a data: URL; a ":material/…:" page icon would make the browser fetch
 # the favicon from fonts.gstatic.com (found by tests/test_browser.py).
-st.set_page_config(page_title="Onderzoeksassistent", page_icon="📚",
-                   layout="wide")
+st.set_page_config(page_title="Onderzoeksassistent", page_icon="📚", layout="wide")
 run_page(main)

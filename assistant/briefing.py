@@ -124,10 +124,16 @@ class Briefing:
     def to_export(self) -> ExportDoc:
         doc = ExportDoc(f"Briefing: {self.topic}")
         scope = ", ".join(self.documents) if self.documents else "alle documenten"
-        doc.add("meta", f"Gemaakt op {self.created_at:%d-%m-%Y %H:%M} · lengte: {self.length}"
-                        f" · model: {self.model} · bronnen: {scope}")
-        doc.add("meta", "Elk punt is gecontroleerd tegen de geciteerde passage; de voetnoot "
-                        "geeft de bron en het letterlijke citaat.")
+        doc.add(
+            "meta",
+            f"Gemaakt op {self.created_at:%d-%m-%Y %H:%M} · lengte: {self.length}"
+            f" · model: {self.model} · bronnen: {scope}",
+        )
+        doc.add(
+            "meta",
+            "Elk punt is gecontroleerd tegen de geciteerde passage; de voetnoot "
+            "geeft de bron en het letterlijke citaat.",
+        )
         for notice in self.notices:
             doc.add("meta", notice)
         by_n = {s.n: s for s in self.sources}
@@ -165,9 +171,12 @@ def _key(text: str) -> str:
     return re.sub(r"\W+", " ", text.casefold()).strip()
 
 
-def ask_limited(assistant: Assistant, question: str,
-                documents: Sequence[str] | None = None,
-                collections: set[str] | None = None) -> Answer:
+def ask_limited(
+    assistant: Assistant,
+    question: str,
+    documents: Sequence[str] | None = None,
+    collections: set[str] | None = None,
+) -> Answer:
     """``assistant.answer(question)`` within the user's ``collections``, limited to
     ``documents`` (source names) when given."""
     if not documents:
@@ -179,17 +188,25 @@ def ask_limited(assistant: Assistant, question: str,
 
     t0 = time.perf_counter()
     top_k = assistant.settings.retrieval.top_k
-    retrieval = assistant.retriever.retrieve(question, [], collections=collections,
-                                             top_k=max(20, 5 * top_k))
+    retrieval = assistant.retriever.retrieve(
+        question, [], collections=collections, top_k=max(20, 5 * top_k)
+    )
     kept = [p for p in retrieval.passages if p.chunk.source in chosen][:top_k]
-    retrieval = dataclasses.replace(retrieval, passages=kept,
-                                    relevant=retrieval.relevant and bool(kept))
+    retrieval = dataclasses.replace(
+        retrieval, passages=kept, relevant=retrieval.relevant and bool(kept)
+    )
     return AnswerStream(assistant, question, retrieval, [], t0, None).result()
 
 
-def make_briefing(assistant: Assistant, topic: str, *, documents: Sequence[str] | None = None,
-                  length: str = "normaal", collections: set[str] | None = None,
-                  progress: Progress | None = None) -> Briefing:
+def make_briefing(
+    assistant: Assistant,
+    topic: str,
+    *,
+    documents: Sequence[str] | None = None,
+    length: str = "normaal",
+    collections: set[str] | None = None,
+    progress: Progress | None = None,
+) -> Briefing:
     """Build a briefing on ``topic`` (see module doc); ``progress(done, total, label)``.
 
     ``collections`` are the user's access groups (None = all), as for ``Assistant.ask``.
@@ -204,15 +221,24 @@ def make_briefing(assistant: Assistant, topic: str, *, documents: Sequence[str] 
     t0 = time.perf_counter()
     specs = load_sections(assistant.settings.prompts_dir)
     per_section = QUESTIONS_PER_SECTION[length]
-    plan = [(spec, q.replace("{onderwerp}", topic)) for spec in specs
-            for q in spec.questions[:per_section]]
+    plan = [
+        (spec, q.replace("{onderwerp}", topic))
+        for spec in specs
+        for q in spec.questions[:per_section]
+    ]
     manifest = assistant.store.manifest()
     titles = []
     for name in documents or ():
         entry = manifest.documents.get(name) if manifest else None
         titles.append(entry.title if entry and entry.title else name)
-    briefing = Briefing(topic=topic, length=length, sections=[], sources=[],
-                        model=assistant.chat.label, documents=titles)
+    briefing = Briefing(
+        topic=topic,
+        length=length,
+        sections=[],
+        sources=[],
+        model=assistant.chat.label,
+        documents=titles,
+    )
     sections = {spec.key: BriefingSection(spec.key, spec.title) for spec in specs}
     briefing.sections = list(sections.values())
     sources: dict[str, BriefingSource] = {}

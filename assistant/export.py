@@ -91,7 +91,7 @@ def xml_safe(text: str) -> str:
 
 
 def source_label(chunk: Chunk) -> str:
-    """"Titel (Organisatie, datum), p. 3" for a chunk."""
+    """ "Titel (Organisatie, datum), p. 3" for a chunk."""
     title = chunk.title or chunk.source
     extra = ", ".join(x for x in (chunk.organisation, chunk.date) if x)
     label = f"{title} ({extra})" if extra else title
@@ -189,8 +189,9 @@ def _sources_section(doc: ExportDoc, chunks: Iterable[Chunk]) -> None:
             doc.add("numbered", label)
 
 
-def conversation_doc(turns: Sequence[Answer], *, model: str = "",
-                     when: datetime | None = None) -> ExportDoc:
+def conversation_doc(
+    turns: Sequence[Answer], *, model: str = "", when: datetime | None = None
+) -> ExportDoc:
     """A conversation (the answers in order; each knows its question) as a document."""
     doc = ExportDoc("Gesprek met de onderzoeksassistent")
     meta = f"Geëxporteerd op {_stamp(when)}"
@@ -308,13 +309,16 @@ def _footnotes_xml(notes: list[tuple[int, Note]], text_style: str, ref_style: st
     from lxml import etree
 
     root = etree.Element(_w("footnotes"), nsmap={"w": W_NS, "r": R_NS})
-    for note_id, kind, mark in ((-1, "separator", "separator"),
-                                (0, "continuationSeparator", "continuationSeparator")):
+    for note_id, kind, mark in (
+        (-1, "separator", "separator"),
+        (0, "continuationSeparator", "continuationSeparator"),
+    ):
         fn = etree.SubElement(root, _w("footnote"), {_w("type"): kind, _w("id"): str(note_id)})
         p = etree.SubElement(fn, _w("p"))
         ppr = etree.SubElement(p, _w("pPr"))
-        etree.SubElement(ppr, _w("spacing"),
-                         {_w("after"): "0", _w("line"): "240", _w("lineRule"): "auto"})
+        etree.SubElement(
+            ppr, _w("spacing"), {_w("after"): "0", _w("line"): "240", _w("lineRule"): "auto"}
+        )
         r = etree.SubElement(p, _w("r"))
         etree.SubElement(r, _w(mark))
     for note_id, note in notes:
@@ -334,10 +338,23 @@ def _footnotes_xml(notes: list[tuple[int, Note]], text_style: str, ref_style: st
 
 
 _SETTINGS_AFTER_FOOTNOTEPR = (
-    "endnotePr", "compat", "docVars", "rsids", "attachedSchema", "themeFontLang",
-    "clrSchemeMapping", "doNotIncludeSubdocsInStats", "doNotAutoCompressPictures",
-    "forceUpgrade", "captions", "readModeInkLockDown", "smartTagType", "shapeDefaults",
-    "doNotEmbedSmartTags", "decimalSymbol", "listSeparator",
+    "endnotePr",
+    "compat",
+    "docVars",
+    "rsids",
+    "attachedSchema",
+    "themeFontLang",
+    "clrSchemeMapping",
+    "doNotIncludeSubdocsInStats",
+    "doNotAutoCompressPictures",
+    "forceUpgrade",
+    "captions",
+    "readModeInkLockDown",
+    "smartTagType",
+    "shapeDefaults",
+    "doNotEmbedSmartTags",
+    "decimalSymbol",
+    "listSeparator",
 )
 
 

@@ -71,9 +71,15 @@ class FeedbackStore:
     def from_settings(cls, settings: Settings) -> FeedbackStore:
         return cls(settings.app.data_dir)
 
-    def record(self, answer: Answer, rating: int | str, *, remark: str = "",
-               record_id: str | None = None,
-               history: list[dict[str, str]] | None = None) -> FeedbackRecord:
+    def record(
+        self,
+        answer: Answer,
+        rating: int | str,
+        *,
+        remark: str = "",
+        record_id: str | None = None,
+        history: list[dict[str, str]] | None = None,
+    ) -> FeedbackRecord:
         rec = FeedbackRecord(
             id=record_id or uuid.uuid4().hex,
             rating=rating_name(rating),
@@ -85,8 +91,14 @@ class FeedbackStore:
             model=answer.model,
             history=[{"role": t["role"], "content": t["content"]} for t in (history or [])],
             citations=[
-                {"n": c.n, "source": c.chunk.source, "page": c.chunk.page,
-                 "title": c.chunk.title, "quote": c.quote, "chunk_id": c.chunk.id}
+                {
+                    "n": c.n,
+                    "source": c.chunk.source,
+                    "page": c.chunk.page,
+                    "title": c.chunk.title,
+                    "quote": c.quote,
+                    "chunk_id": c.chunk.id,
+                }
                 for c in answer.citations
             ],
             at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -123,8 +135,10 @@ class FeedbackStore:
 
     def counts(self) -> dict[str, int]:
         records = self.all()
-        return {"up": sum(r.rating == "up" for r in records),
-                "down": sum(r.rating == "down" for r in records)}
+        return {
+            "up": sum(r.rating == "up" for r in records),
+            "down": sum(r.rating == "down" for r in records),
+        }
 
     def export_gold(self) -> str:
         """All feedback as gold-format JSONL items (see module doc)."""

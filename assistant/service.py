@@ -228,7 +228,7 @@ class Assistant:
             text = self.prompts.refusal.format(searched=stream.query)
             return self._timed(Answer(text=text, mode="refusal", checked=None, **base), stream)
         if stream._error is not None:
-            checked = quote_fallback(stream.query, passages,
+            checked = quote_fallback(stream.query, passages, similarity=self.similarity,
                                      intro=self.prompts.backend_down)
             notice = stream._error.message
             if checked.mode == "refusal":

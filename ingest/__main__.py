@@ -10,8 +10,8 @@ Progress (one line per file) and warnings go to stderr; the summary goes to stdo
 
 Exit codes: 0 every document file went in (or was unchanged); 1 some files were skipped (bad
 or unsupported files; the good ones are indexed); 2 another ingest holds the lock (use
-``--wait`` to wait for it); 3 the run failed (bad setting, unreachable Chroma server, ...;
-the published index is unchanged).
+``--wait`` to wait for it); 3 the run failed (bad setting, unreachable Chroma server, disk
+full, ...; the published index is unchanged).
 
 Settings come from ``load_settings()`` (environment ``RAG_*`` and ``.env``); ``--corpus`` and
 ``--store`` override the folder of the documents and of the index.
@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 from assistant.errors import AssistantError
-from ingest.sync import IngestBusy, ProgressEvent, SyncReport, sync
+from ingest.sync import IngestBusy, IngestDiskFull, ProgressEvent, SyncReport, sync
 
 log = logging.getLogger("ingest")
 
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         from assistant.store import Store
 
         settings = load_settings()
-        updates = {}
+        updates: dict[str, object] = {}
         if args.corpus is not None:
             updates["ingest"] = settings.ingest.model_copy(update={"corpus": args.corpus.resolve()})
         if args.store is not None:
@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     except IngestBusy as exc:
         print(f"error: {exc.english}; try again later or use --wait", file=sys.stderr)
         return 2
+    except IngestDiskFull as exc:
+        print(f"error: disk full ({exc.strerror}); the index is unchanged", file=sys.stderr)
+        return 3
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3

@@ -140,7 +140,9 @@ def strip_running_lines(pages: list[RawPage]) -> list[RawPage]:
             pages_with_text += 1
         counts.update({_line_key(lines[i]) for i in edges})
     threshold = max(2, math.ceil(RUNNING_SHARE * pages_with_text))
-    running = {k for k, n in counts.items() if n >= threshold and k} if pages_with_text >= 2 else set()
+    running = {k for k, n in counts.items() if n >= threshold and k}
+    if pages_with_text < 2:
+        running = set()
 
     out: list[RawPage] = []
     for page, lines in zip(pages, texts, strict=True):

@@ -18,7 +18,8 @@ bug in it or in a library, which ``sync`` also turns into a skip rather than a c
 Trade-offs: pypdf is pure Python (no poppler), robust and exact about page numbers but slower
 than poppler and blind to layout (columns, tables come out in content-stream order). DOCX
 "pages" exist only where the author put an explicit page break: Word computes real pages at
-render time, and the ``lastRenderedPageBreak`` hints are stale as often as not. Plain text is
+render time, and the ``lastRenderedPageBreak`` hints are stale as often as not; a DOCX that
+would unpack to more than 300 MB (or >100x its size) is refused as a likely zip bomb. Plain text is
 decoded as UTF-8 when it is valid UTF-8 (with or without BOM), else ``charset-normalizer``
 picks among the Western encodings (cp1252, ISO-8859-15, Latin-1, UTF-16): unrestricted, it
 guesses Central-European code pages for short Dutch text and turns "geïnteresseerd" into
@@ -33,6 +34,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from assistant.chunks import DocumentInfo
 
@@ -119,7 +121,8 @@ def strip_date_line(text: str) -> tuple[str, str]:
 # ----------------------------------------------------------------------------------------
 
 _JUNK_TITLES = re.compile(
-    r"^(untitled|naamloos|document\d*|presentation\d*|microsoft word - .*|.*\.(docx?|pdf|indd|odt|pptx?))$",
+    r"^(untitled|naamloos|document\d*|presentation\d*|microsoft word - .*"
+    r"|.*\.(docx?|pdf|indd|odt|pptx?))$",
     re.IGNORECASE,
 )
 
@@ -175,7 +178,7 @@ def load_pdf(path: Path) -> RawDocument:
 
     meta: dict[str, str] = {}
     try:
-        info = reader.metadata or {}
+        info: Any = reader.metadata or {}
         title = str(info.get("/Title") or "").strip()
         if title and not _JUNK_TITLES.match(title):
             meta["title"] = title
@@ -214,18 +217,76 @@ def _docx_paragraph_parts(p_el: object) -> list[str | None]:
     return parts
 
 
-def load_docx(path: Path) -> RawDocument:
+def _docx_kind(paragraph: object) -> tuple[str, int]:
+    """(kind, heading level) of a python-docx paragraph, from its style and numbering."""
+    style = getattr(paragraph, "style", None)
+    name = ((style.name if style is not None else "") or "").strip()
+    match = _HEADING_STYLE.match(name)
+    if match:
+        return "heading", int(match.group(1))
+    if name.lower() in ("title", "titel"):
+        return "heading", 1
+    numbered = paragraph._p.find(f"{_W}pPr/{_W}numPr") is not None  # type: ignore[attr-defined]
+    if name.lower().startswith(("list", "lijst")) or numbered:
+        return "list_item", 0
+    return "paragraph", 0
+
+
+def _docx_table_rows(table: object) -> list[str]:
+    rows = []
+    for row in table.rows:  # type: ignore[attr-defined]
+        cells: list[str] = []
+        for cell in row.cells:
+            text = " ".join(cell.text.split())
+            if text and (not cells or cells[-1] != text):  # merged cells repeat their text
+                cells.append(text)
+        rows.append(" | ".join(cells))
+    return rows
+
+
+# A DOCX is a zip: its packed size says little about what python-docx/lxml will unpack in
+# memory. Refuse archives that unpack beyond this, or far beyond their packed size.
+MAX_UNPACKED_BYTES = 300_000_000
+MAX_UNPACK_RATIO = 100
+
+
+def unpacked_size(source: Path | bytes) -> int:
+    """Total uncompressed size of a zip archive (``zipfile.BadZipFile`` if it is none)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
+        return sum(info.file_size for info in zf.infolist())
+
+
+def zip_bomb_reason(unpacked: int, packed: int, limit: int = MAX_UNPACKED_BYTES) -> str:
+    """Why an archive may not be unpacked ("" if it may)."""
+    if unpacked > limit or (unpacked > 20_000_000 and unpacked > MAX_UNPACK_RATIO * packed):
+        return f"unpacks to {unpacked / 1_000_000:.0f} MB (zip bomb?)"
+    return ""
+
+
+def _open_docx(path: Path) -> Any:
     import zipfile
 
     import docx
-    from docx.table import Table
 
     try:
-        document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        bomb = zip_bomb_reason(unpacked_size(path), path.stat().st_size)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise LoadError("corrupt", f"damaged or not a DOCX file ({_short(exc)})") from exc
+    if bomb:
+        raise LoadError("too_large", bomb)
+    try:
+        return docx.Document(str(path))
     except Exception as exc:  # python-docx raises assorted errors on odd packages
         raise LoadError("corrupt", f"damaged DOCX file ({_short(exc)})") from exc
+
+
+def load_docx(path: Path) -> RawDocument:
+    from docx.table import Table
+
+    document = _open_docx(path)
 
     pages: list[RawPage] = [RawPage(1, [])]
 
@@ -233,41 +294,21 @@ def load_docx(path: Path) -> RawDocument:
         if block.text.strip():
             pages[-1].blocks.append(block)
 
-    def new_page() -> None:
-        if pages[-1].blocks:  # a break at the very start or twice in a row makes no page
-            pages.append(RawPage(len(pages) + 1, []))
-
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            for row in item.rows:
-                cells: list[str] = []
-                for cell in row.cells:
-                    text = " ".join(cell.text.split())
-                    if text and (not cells or cells[-1] != text):  # merged cells repeat
-                        cells.append(text)
-                add(Block("paragraph", " | ".join(cells)))
+            for row in _docx_table_rows(item):
+                add(Block("paragraph", row))
             continue
-        style = (item.style.name if item.style is not None else "") or ""
-        match = _HEADING_STYLE.match(style.strip())
-        if match:
-            kind, level = "heading", int(match.group(1))
-        elif style.strip().lower() in ("title", "titel"):
-            kind, level = "heading", 1
-        elif (
-            style.lower().startswith(("list", "lijst"))
-            or item._p.find(f"{_W}pPr/{_W}numPr") is not None
-        ):
-            kind, level = "list_item", 0
-        else:
-            kind, level = "paragraph", 0
+        kind, level = _docx_kind(item)
         buf: list[str] = []
         for part in _docx_paragraph_parts(item._p):
-            if part is None:
-                add(Block(kind, "".join(buf), level))
-                buf = []
-                new_page()
-            else:
+            if part is not None:
                 buf.append(part)
+                continue
+            add(Block(kind, "".join(buf), level))
+            buf = []
+            if pages[-1].blocks:  # a break at the very start or twice in a row makes no page
+                pages.append(RawPage(len(pages) + 1, []))
         add(Block(kind, "".join(buf), level))
     if not pages[-1].blocks and len(pages) > 1:
         pages.pop()
@@ -297,62 +338,70 @@ _BLOCK_TAGS = {
 _CELL_TAGS = {"td", "th"}
 
 
+class _HtmlWalker:
+    """Collects blocks from a parsed page: inline text gathers in ``buf`` until a block ends."""
+
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.buf: list[str] = []
+
+    def flush(self, kind: str = "paragraph") -> None:
+        text = "".join(self.buf)
+        self.buf.clear()
+        if text.strip():
+            self.blocks.append(Block(kind, text))
+
+    def walk(self, node: object, kind: str) -> None:
+        from bs4 import Comment, NavigableString, Tag
+
+        for child in node.children:  # type: ignore[attr-defined]
+            if isinstance(child, Comment):
+                continue
+            if isinstance(child, NavigableString):
+                self.buf.append(str(child))
+            elif isinstance(child, Tag):
+                self.tag(child, kind)
+
+    def tag(self, child: object, kind: str) -> None:
+        name = (child.name or "").lower()  # type: ignore[attr-defined]
+        if name in _DROP_TAGS:
+            return
+        if name == "br":
+            self.buf.append("\n")
+        elif re.fullmatch(r"h[1-6]", name):
+            self.flush(kind)
+            text = child.get_text(" ", strip=True)  # type: ignore[attr-defined]
+            if text and int(name[1]) <= 3:
+                self.blocks.append(Block("heading", text, int(name[1])))
+            elif text:
+                self.blocks.append(Block(kind, text))
+        elif name == "li":
+            self.flush(kind)
+            self.walk(child, "list_item")
+            self.flush("list_item")
+        elif name in _CELL_TAGS:
+            self.walk(child, kind)
+            self.buf.append(" | ")
+        elif name in _BLOCK_TAGS:
+            self.flush(kind)
+            self.walk(child, kind)
+            if name == "tr":  # no dangling separator after the last cell
+                while self.buf and not self.buf[-1].strip(" |"):
+                    self.buf.pop()
+            self.flush(kind)
+        else:
+            self.walk(child, kind)
+
+
 def html_blocks(soup: object) -> list[Block]:
     """Headings (h1–h3), list items and paragraphs of a parsed page, in document order.
 
     h4–h6 become paragraphs: in web pages they are mostly styled labels, not sections.
     """
-    from bs4 import Comment, NavigableString, Tag
-
-    blocks: list[Block] = []
-    buf: list[str] = []
-
-    def flush(kind: str = "paragraph") -> None:
-        text = "".join(buf)
-        buf.clear()
-        if text.strip():
-            blocks.append(Block(kind, text))
-
-    def walk(node: Tag, kind: str) -> None:
-        for child in node.children:
-            if isinstance(child, Comment):
-                continue
-            if isinstance(child, NavigableString):
-                buf.append(str(child))
-                continue
-            if not isinstance(child, Tag):
-                continue
-            name = (child.name or "").lower()
-            if name in _DROP_TAGS:
-                continue
-            if name == "br":
-                buf.append("\n")
-            elif re.fullmatch(r"h[1-6]", name):
-                flush(kind)
-                text = child.get_text(" ", strip=True)
-                level = int(name[1])
-                if text:
-                    blocks.append(Block("heading", text, level) if level <= 3 else Block(kind, text))
-            elif name == "li":
-                flush(kind)
-                walk(child, "list_item")
-                flush("list_item")
-            elif name in _CELL_TAGS:
-                walk(child, kind)
-                buf.append(" | ")
-            elif name in _BLOCK_TAGS:
-                flush(kind)
-                walk(child, kind)
-                if name == "tr":
-                    while buf and not buf[-1].strip(" |"):
-                        buf.pop()
-                flush(kind)
-            else:
-                walk(child, kind)
-
-    walk(soup, "paragraph")  # type: ignore[arg-type]
-    flush()
-    return blocks
+    walker = _HtmlWalker()
+    walker.walk(soup, "paragraph")
+    walker.flush()
+    return walker.blocks
 
 
 def load_html(path: Path) -> RawDocument:
@@ -419,19 +468,25 @@ def md_inline(text: str) -> str:
     return text
 
 
-def markdown_blocks(text: str) -> tuple[list[Block], dict[str, str]]:
+def _front_matter(lines: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Simple ``key: value`` pairs of a YAML front matter block, and the lines after it."""
     meta: dict[str, str] = {}
-    lines = text.split("\n")
-    if lines and lines[0].strip() == "---":  # YAML front matter: take simple key: value pairs
-        for end in range(1, min(len(lines), 60)):
-            if lines[end].strip() in ("---", "..."):
-                for line in lines[1:end]:
-                    key, sep, value = line.partition(":")
-                    key = key.strip().lower()
-                    if sep and key in ("title", "date", "organisation", "organization", "kind"):
-                        meta["organisation" if key == "organization" else key] = value.strip().strip("\"'")
-                lines = lines[end + 1 :]
-                break
+    if not lines or lines[0].strip() != "---":
+        return meta, lines
+    for end in range(1, min(len(lines), 60)):
+        if lines[end].strip() in ("---", "..."):
+            for line in lines[1:end]:
+                key, sep, value = line.partition(":")
+                key = key.strip().lower()
+                if sep and key in ("title", "date", "organisation", "organization", "kind"):
+                    key = "organisation" if key == "organization" else key
+                    meta[key] = value.strip().strip("\"'")
+            return meta, lines[end + 1 :]
+    return meta, lines
+
+
+def markdown_blocks(text: str) -> tuple[list[Block], dict[str, str]]:
+    meta, lines = _front_matter(text.split("\n"))
 
     blocks: list[Block] = []
     buf: list[str] = []
@@ -552,7 +607,8 @@ def load(path: Path) -> RawDocument:
     """Read ``path`` with the loader for its extension; ``LoadError`` if it can't be indexed."""
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
-        raise LoadError("unsupported", f"unsupported file type '{path.suffix.lower() or path.name}'")
+        ext = path.suffix.lower() or path.name
+        raise LoadError("unsupported", f"unsupported file type '{ext}'")
     if path.stat().st_size == 0:
         raise LoadError("empty", "empty file")
     return loader(path)

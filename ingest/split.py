@@ -9,7 +9,9 @@ Packing. Units are packed greedily up to ``chunk_tokens`` (token counts of the u
 per gap between them). When the cut would fall inside a paragraph, it moves back to the last
 block boundary if the chunk is at least half full there: paragraph boundaries first, sentence
 boundaries second, a word boundary only inside a monster sentence. A chunk never ends on a
-heading (the heading moves to the next chunk, where it belongs). When a cut does fall inside a
+heading (the heading moves to the next chunk, where it belongs), and a crumb of under an eighth
+of a chunk at the end of a page joins the chunk before it (which may then run up to an eighth
+over ``chunk_tokens``) instead of standing alone. When a cut does fall inside a
 paragraph, the next chunk starts with the last whole sentences of the previous one, up to
 ``chunk_overlap`` tokens, so a fact split over two sentences can be found from either side;
 across paragraph boundaries there is no overlap (the context changes there anyway, and

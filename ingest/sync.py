@@ -30,7 +30,9 @@ never half-updated. The embedding model is recorded in the manifest; when it cha
 everything is re-embedded, because vectors of two models can't be compared. A changed sidecar
 re-ingests its document (the metadata is stored with every chunk). Removing a sidecar is not
 noticed until the document itself changes or ``--rebuild``. Chunking settings are not
-recorded: after changing ``chunk_tokens`` run ``--rebuild``.
+recorded: after changing ``chunk_tokens`` run ``--rebuild``. New and changed documents are
+chunked in memory before the first embedding (text only, about 1 KB per chunk), so a run
+that would skip every file never creates a generation.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from assistant.chunks import Chunk, DocumentInfo
 from assistant.embeddings import embeddings_label
 from assistant.errors import AssistantError
 from assistant.settings import Settings
-from assistant.store import DocumentEntry, Manifest, Store
+from assistant.store import DocumentEntry, Generation, Manifest, Store
 from ingest import loaders
 from ingest.clean import clean_document
 from ingest.split import split_document
@@ -93,6 +95,31 @@ class IngestBusy(AssistantError):
         return f"another ingest is running (pid {self.pid or 'unknown'})"
 
 
+class IngestDiskFull(AssistantError, OSError):
+    """The disk filled up while writing the new generation; the previous index stays.
+
+    Also an ``OSError`` with ``errno.ENOSPC``, so code that handles disk errors still does.
+    """
+
+    def __init__(self, cause: BaseException) -> None:
+        AssistantError.__init__(
+            self,
+            "De schijf is vol: de nieuwe index kon niet worden opgeslagen. "
+            "De vorige index blijft in gebruik.",
+            hint="maak schijfruimte vrij en start de indexering opnieuw",
+        )
+        self.errno = errno.ENOSPC
+        self.strerror = getattr(cause, "strerror", None) or os.strerror(errno.ENOSPC)
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    # Chroma reports SQLite's SQLITE_FULL as its own error type, with the text only.
+    text = str(exc).lower()
+    return "disk is full" in text or "no space left" in text
+
+
 @dataclass
 class Skipped:
     file: str
@@ -114,7 +141,9 @@ class ProgressEvent:
     """One step of a run, for a progress bar: ``done`` of ``total`` files are settled."""
 
     file: str  # "" for steps that concern the whole index
-    status: str  # unchanged|skipped|reading|embedding|added|updated|removed|copying|keyword|publishing|done
+    # unchanged | skipped | reading | embedding | added | updated | removed (per file);
+    # copying | keyword | publishing | done (whole index)
+    status: str
     done: int
     total: int
     detail: str = ""
@@ -297,10 +326,19 @@ def _sidecar_matches(entry: DocumentEntry, sidecar: dict[str, str]) -> bool:
 
 
 def _mb(n: float) -> str:
+    if n < 100_000:
+        return f"{n / 1000:.0f} KB"
     return f"{n / 1_000_000:.1f} MB".replace(".0 MB", " MB")
 
 
-def prepare_document(path: Path, digest: str, sidecar: dict[str, str], settings: Settings) -> _Prepared:
+def chunk_stem(path: Path) -> str:
+    """The stem used in chunk ids ("stem:page:index"); a ":" in a file name would break them."""
+    return path.stem.replace(":", "_")
+
+
+def prepare_document(
+    path: Path, digest: str, sidecar: dict[str, str], settings: Settings
+) -> _Prepared:
     """Load, clean and chunk one file (no embedding); ``LoadError`` if it yields nothing."""
     raw = loaders.load(path)
     info = loaders.document_info(path, sidecar, raw.meta)
@@ -308,7 +346,7 @@ def prepare_document(path: Path, digest: str, sidecar: dict[str, str], settings:
     chunks = split_document(
         pages,
         info,
-        stem=path.stem,
+        stem=chunk_stem(path),
         chunk_tokens=settings.ingest.chunk_tokens,
         chunk_overlap=settings.ingest.chunk_overlap,
         doc_hash=digest,
@@ -351,194 +389,256 @@ def _sync_locked(
     rebuild: bool,
     progress: ProgressCallback,
 ) -> SyncReport:
-    started = time.monotonic()
-    report = SyncReport()
-    previous = store.manifest(max_age_s=0)
-    label = embeddings_label(store.embeddings)
-    reuse = previous is not None and not rebuild
-    if reuse and previous.embedding_model != label:
-        log.warning(
-            "embedding model changed (%s -> %s): re-embedding every document",
-            previous.embedding_model, label,
-        )
-        reuse = False
-    if reuse:
+    run = _Run(settings, store, corpus_dir, rebuild, progress)
+    run.plan()
+    run.prepare()
+    if run.nothing_changed():
+        return run.keep_index()
+    return run.build_and_publish()
+
+
+class _Run:
+    """The state of one sync run; the steps are the methods, in the order ``sync`` calls them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        corpus_dir: Path,
+        rebuild: bool,
+        progress: ProgressCallback,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.corpus_dir = corpus_dir
+        self.progress = progress
+        self.started = time.monotonic()
+        self.report = SyncReport()
+        self.previous = store.manifest(max_age_s=0)
+        self.label = embeddings_label(store.embeddings)
+        self.reuse = self.previous is not None and not rebuild and self._can_reuse()
+        self.old_docs = self.previous.documents if self.reuse and self.previous else {}
+        self.files: list[Path] = []
+        self.total = 0
+        self.done = 0
+        self.unchanged: list[str] = []
+        self.candidates: list[_Candidate] = []
+        self.prepared: list[_Prepared] = []
+
+    def _can_reuse(self) -> bool:
+        """May unchanged documents be copied from the active generation?"""
+        assert self.previous is not None
+        if self.previous.embedding_model != self.label:
+            log.warning(
+                "embedding model changed (%s -> %s): re-embedding every document",
+                self.previous.embedding_model, self.label,
+            )
+            return False
         try:
-            store.active_collection()
+            self.store.active_collection()
         except AssistantError as exc:
             log.warning("active collection unreadable (%s): rebuilding from scratch", exc)
-            reuse = False
-    old_docs = previous.documents if reuse and previous else {}
+            return False
+        return True
 
-    files = scan_folder(corpus_dir)
-    total = len(files)
-    done = 0
-    max_bytes = settings.ingest.max_file_mb * 1_000_000
+    def event(self, file: str, status: str, detail: str = "") -> None:
+        self.progress(ProgressEvent(file, status, self.done, self.total, detail))
 
-    def skip(name: str, code: str, reason: str, detail: str = "") -> None:
-        nonlocal done
-        report.skipped.append(Skipped(name, reason, code, detail))
-        done += 1
+    def skip(self, name: str, code: str, reason: str, detail: str = "") -> None:
+        self.report.skipped.append(Skipped(name, reason, code, detail))
+        self.done += 1
         log.info("skipped %s: %s", name, reason)
-        progress(ProgressEvent(name, "skipped", done, total, reason))
+        self.event(name, "skipped", reason)
 
-    # Who wins when two files have the same content (or the same stem): one already in the
-    # index, then one with a sidecar, then the older file (the copy is the newer one).
-    def precedence(p: Path) -> tuple:
+    # -- 1. plan: cheap checks and the content hash, no parsing ------------------------------
+    def _precedence(self, path: Path) -> tuple:
+        # Who wins when two files have the same content (or the same stem): one already in
+        # the index, then one with a sidecar, then the older file (a copy is the newer one).
         try:
-            mtime = p.stat().st_mtime
+            mtime = path.stat().st_mtime
         except OSError:
             mtime = float("inf")
-        return (p.name not in old_docs, not loaders.sidecar_path(p).is_file(), mtime, p.name)
+        has_sidecar = loaders.sidecar_path(path).is_file()
+        return (path.name not in self.old_docs, not has_sidecar, mtime, path.name)
 
-    ordered = sorted(files, key=precedence)
-    by_hash: dict[str, str] = {}
-    by_stem: dict[str, str] = {}
-    unchanged: list[str] = []
-    candidates: list[_Candidate] = []
-    for path in ordered:
+    def plan(self) -> None:
+        self.files = scan_folder(self.corpus_dir)
+        self.total = len(self.files)
+        by_hash: dict[str, str] = {}
+        by_stem: dict[str, str] = {}
+        for path in sorted(self.files, key=self._precedence):
+            digest = self._check(path)
+            if digest is None:
+                continue
+            name = path.name
+            if digest in by_hash:
+                self.skip(name, "duplicate", f"duplicate of {by_hash[digest]}", by_hash[digest])
+                continue
+            stem_key = chunk_stem(path).lower()
+            other = by_stem.get(stem_key)
+            if other is not None:
+                self.skip(name, "name_clash", f"same name as {other} (its chunks would collide)",
+                          other)
+                continue
+            by_hash[digest] = by_stem[stem_key] = name
+            sidecar = loaders.read_sidecar(path)
+            entry = self.old_docs.get(name)
+            if entry is not None and entry.hash == digest and _sidecar_matches(entry, sidecar):
+                self.unchanged.append(name)
+                self.done += 1
+                self.event(name, "unchanged")
+            else:
+                self.candidates.append(_Candidate(path, digest, sidecar))
+
+    def _check(self, path: Path) -> str | None:
+        """The file's hash, or None after skipping it (type, size, empty, unreadable)."""
         name = path.name
         if not loaders.is_supported(path):
             ext = path.suffix.lower() or "(none)"
-            skip(name, "unsupported", f"unsupported file type {ext}", ext)
-            continue
+            self.skip(name, "unsupported", f"unsupported file type {ext}", ext)
+            return None
+        limit = self.settings.ingest.max_file_mb * 1_000_000
         try:
             size = path.stat().st_size
-            if size > max_bytes:
-                limit = settings.ingest.max_file_mb * 1_000_000
-                skip(name, "too_large", f"too large: {_mb(size)} (limit {_mb(limit)})",
-                     f"{_mb(size)}, maximum {_mb(limit)}")
-                continue
+            if size > limit:
+                self.skip(name, "too_large", f"too large: {_mb(size)} (limit {_mb(limit)})",
+                          f"{_mb(size)}, maximum {_mb(limit)}".replace(".", ","))
+                return None
             if size == 0:
-                skip(name, "empty", "empty file")
-                continue
-            digest = file_hash(path)
+                self.skip(name, "empty", "empty file")
+                return None
+            return file_hash(path)
         except OSError as exc:
-            skip(name, "unreadable", f"cannot read file: {exc.strerror or exc}")
-            continue
-        if digest in by_hash:
-            other = by_hash[digest]
-            skip(name, "duplicate", f"duplicate of {other}", other)
-            continue
-        stem_key = path.stem.lower()
-        if stem_key in by_stem:
-            other = by_stem[stem_key]
-            skip(name, "name_clash", f"same name as {other} (its chunks would collide)", other)
-            continue
-        by_hash[digest] = name
-        by_stem[stem_key] = name
-        sidecar = loaders.read_sidecar(path)
-        entry = old_docs.get(name)
-        if entry is not None and entry.hash == digest and _sidecar_matches(entry, sidecar):
-            unchanged.append(name)
-            done += 1
-            progress(ProgressEvent(name, "unchanged", done, total))
-        else:
-            candidates.append(_Candidate(path, digest, sidecar))
+            self.skip(name, "unreadable", f"cannot read file: {exc.strerror or exc}")
+            return None
 
-    prepared: list[_Prepared] = []
-    for cand in candidates:
-        name = cand.path.name
-        progress(ProgressEvent(name, "reading", done, total))
-        try:
-            prepared.append(prepare_document(cand.path, cand.hash, cand.sidecar, settings))
-        except loaders.LoadError as exc:
-            skip(name, exc.code, exc.reason)
-        except OSError as exc:
-            skip(name, "unreadable", f"cannot read file: {exc.strerror or exc}")
-        except Exception as exc:  # a bug in a parser must not stop the whole library
-            log.warning("unexpected error reading %s", name, exc_info=True)
-            skip(name, "error", f"could not read: {type(exc).__name__}: {loaders._short(exc)}")
+    # -- 2. prepare: load, clean, chunk new and changed files ---------------------------------
+    def prepare(self) -> None:
+        for cand in self.candidates:
+            name = cand.path.name
+            self.event(name, "reading")
+            try:
+                self.prepared.append(
+                    prepare_document(cand.path, cand.hash, cand.sidecar, self.settings))
+            except loaders.LoadError as exc:
+                self.skip(name, exc.code, exc.reason)
+            except OSError as exc:
+                self.skip(name, "unreadable", f"cannot read file: {exc.strerror or exc}")
+            except Exception as exc:  # a bug in a parser must not stop the whole library
+                log.warning("unexpected error reading %s", name, exc_info=True)
+                self.skip(name, "error",
+                          f"could not read: {type(exc).__name__}: {loaders._short(exc)}")
 
-    kept = set(unchanged) | {p.path.name for p in prepared}
-    before = previous.documents if previous else {}
-    report.unchanged = sorted(unchanged)
-    report.removed = sorted(n for n in before if n not in kept)
-    for p in prepared:
-        (report.updated if p.path.name in old_docs else report.added).append(p.path.name)
-    report.added.sort()
-    report.updated.sort()
-    report.skipped.sort(key=lambda s: s.file)
-    skipped_rows = [s.to_dict() for s in report.skipped]
+        report = self.report
+        kept = set(self.unchanged) | {p.path.name for p in self.prepared}
+        before = self.previous.documents if self.previous else {}
+        report.unchanged = sorted(self.unchanged)
+        report.removed = sorted(n for n in before if n not in kept)
+        for prep in self.prepared:
+            name = prep.path.name
+            (report.updated if name in self.old_docs else report.added).append(name)
+        report.added.sort()
+        report.updated.sort()
+        report.skipped.sort(key=lambda s: s.file)
 
-    if previous is not None and reuse and not prepared and not report.removed:
-        if skipped_rows != previous.skipped:
+    # -- 3a. nothing changed: keep the index ------------------------------------------------
+    def nothing_changed(self) -> bool:
+        return (
+            self.previous is not None
+            and self.reuse
+            and not self.prepared
+            and not self.report.removed
+        )
+
+    def keep_index(self) -> SyncReport:
+        previous = self.previous
+        assert previous is not None
+        rows = [s.to_dict() for s in self.report.skipped]
+        if rows != previous.skipped:
             # The index itself is unchanged; only the list of skipped files is refreshed.
-            previous.skipped = skipped_rows
+            previous.skipped = rows
             previous.synced_at = _now()
-            store.publish(previous)
-        report.generation = previous.generation
-        report.documents = len(previous.documents)
-        report.chunks = previous.chunk_count
-        report.seconds = time.monotonic() - started
-        progress(ProgressEvent("", "done", total, total))
-        return report
+            self.store.publish(previous)
+        self.report.generation = previous.generation
+        self.report.documents = len(previous.documents)
+        self.report.chunks = previous.chunk_count
+        return self._finish()
 
-    gen = store.new_generation()
-    try:
+    # -- 3b. build a complete new generation and publish it ---------------------------------
+    def build_and_publish(self) -> SyncReport:
+        try:
+            return self._build_and_publish()
+        except Exception as exc:
+            if _is_disk_full(exc) and not isinstance(exc, IngestDiskFull):
+                raise IngestDiskFull(exc) from exc
+            raise
+
+    def _build_and_publish(self) -> SyncReport:
+        store = self.store
+        gen = store.new_generation()
+        try:
+            documents = self._fill(gen)
+            self.event("", "keyword")
+            from assistant.keyword import KeywordIndex
+
+            all_chunks = [c for c, _ in store.iter_chunks(gen.name)]
+            KeywordIndex.build(all_chunks).save(store.keyword_dir(gen.name))
+            manifest = Manifest(
+                collection=gen.name,
+                generation=gen.number,
+                synced_at=_now(),
+                embedding_model=self.label,
+                documents=dict(sorted(documents.items())),
+                skipped=[s.to_dict() for s in self.report.skipped],
+            )
+            self.event("", "publishing")
+            store.publish(manifest)
+        except BaseException:
+            log.warning("ingest failed; discarding unfinished generation %s", gen.name)
+            gen.discard()
+            raise
+        for name in self.report.removed:
+            self.event(name, "removed")
+        self.report.published = True
+        self.report.generation = gen.number
+        self.report.documents = len(documents)
+        self.report.chunks = len(all_chunks)
+        return self._finish()
+
+    def _fill(self, gen: Generation) -> dict[str, DocumentEntry]:
+        """Copy the unchanged documents, embed and add the new and changed ones."""
         documents: dict[str, DocumentEntry] = {}
-        if unchanged:
-            progress(ProgressEvent("", "copying", done, total, f"{len(unchanged)} unchanged"))
-            copied = gen.copy_from_active(unchanged)
-            expected = sum(old_docs[n].chunks for n in unchanged)
+        if self.unchanged:
+            self.event("", "copying", f"{len(self.unchanged)} unchanged")
+            copied = gen.copy_from_active(self.unchanged)
+            expected = sum(self.old_docs[n].chunks for n in self.unchanged)
             if copied != expected:
                 log.warning("copied %d chunks of unchanged documents, manifest says %d",
                             copied, expected)
-            for name in unchanged:
-                documents[name] = old_docs[name]
+            documents.update({n: self.old_docs[n] for n in self.unchanged})
         now = _now()
-        for prep in prepared:
+        for prep in self.prepared:
             name = prep.path.name
-            status = "updated" if name in old_docs else "added"
             for i in range(0, len(prep.chunks), ADD_BATCH):
-                progress(ProgressEvent(name, "embedding", done, total,
-                                       f"{i}/{len(prep.chunks)} chunks"))
+                self.event(name, "embedding", f"{i}/{len(prep.chunks)} chunks")
                 gen.add(prep.chunks[i : i + ADD_BATCH])
-            report.embedded += len(prep.chunks)
+            self.report.embedded += len(prep.chunks)
+            info = prep.info
             documents[name] = DocumentEntry(
-                source=name,
-                hash=prep.hash,
-                chunks=len(prep.chunks),
-                title=prep.info.title,
-                organisation=prep.info.organisation,
-                date=prep.info.date,
-                kind=prep.info.kind,
-                collection=prep.info.collection,
-                pages=prep.pages,
-                ingested_at=now,
+                source=name, hash=prep.hash, chunks=len(prep.chunks), title=info.title,
+                organisation=info.organisation, date=info.date, kind=info.kind,
+                collection=info.collection, pages=prep.pages, ingested_at=now,
             )
-            done += 1
-            progress(ProgressEvent(name, status, done, total, f"{len(prep.chunks)} chunks"))
+            self.done += 1
+            status = "updated" if name in self.old_docs else "added"
+            self.event(name, status, f"{len(prep.chunks)} chunks")
+        return documents
 
-        progress(ProgressEvent("", "keyword", done, total))
-        from assistant.keyword import KeywordIndex
-
-        all_chunks = [c for c, _ in store.iter_chunks(gen.name)]
-        KeywordIndex.build(all_chunks).save(store.keyword_dir(gen.name))
-
-        manifest = Manifest(
-            collection=gen.name,
-            generation=gen.number,
-            synced_at=now,
-            embedding_model=label,
-            documents=dict(sorted(documents.items())),
-            skipped=skipped_rows,
-        )
-        progress(ProgressEvent("", "publishing", done, total))
-        store.publish(manifest)
-    except BaseException:
-        log.warning("ingest failed; discarding unfinished generation %s", gen.name)
-        gen.discard()
-        raise
-    for name in report.removed:
-        progress(ProgressEvent(name, "removed", done, total))
-    report.published = True
-    report.generation = gen.number
-    report.documents = len(documents)
-    report.chunks = len(all_chunks)
-    report.seconds = time.monotonic() - started
-    progress(ProgressEvent("", "done", total, total))
-    return report
+    def _finish(self) -> SyncReport:
+        self.report.seconds = time.monotonic() - self.started
+        self.done = self.total
+        self.event("", "done")
+        return self.report
 
 
 def _now() -> str:

@@ -11,7 +11,10 @@ What ``save_upload`` guards against:
   names on common systems become "_"; leading dots go (no hidden files, no "..").
   Names are Unicode-normalised (NFC) and shortened to 120 characters, keeping the extension.
 * **Unsupported types and oversize files** are refused with an ``AssistantError`` whose
-  message is Dutch (shown as is on the page).
+  message is Dutch (shown as is on the page); so is a DOCX (a zip) that would unpack to more
+  than ten times the upload limit (a zip bomb: the packed size says nothing about the memory
+  python-docx needs). The DOCX loader has the same guard for files put in the folder by hand.
+* **Symlinks**: an existing link with the target name is replaced, never written through.
 * **Half-written files**: the data goes to a hidden temporary file in the same folder (which
   ``sync`` ignores), is flushed to disk, and is then renamed onto the final name in one
   atomic step. A file with the same name is replaced: that is how a new version of a document
@@ -27,7 +30,13 @@ import unicodedata
 from pathlib import Path
 
 from assistant.errors import AssistantError
-from ingest.loaders import SIDECAR_SUFFIX, SUPPORTED_EXTENSIONS
+from ingest.loaders import (
+    MAX_UNPACKED_BYTES,
+    SIDECAR_SUFFIX,
+    SUPPORTED_EXTENSIONS,
+    unpacked_size,
+    zip_bomb_reason,
+)
 
 MAX_NAME = 120
 _UNSAFE = re.compile(r'[<>:"/\\|?*]')
@@ -66,11 +75,15 @@ def save_upload(corpus_dir: Path, filename: str, data: bytes, max_bytes: int) ->
         )
     if not data:
         raise AssistantError("Het bestand is leeg.")
+    if ext == ".docx":
+        _refuse_zip_bomb(data, max_bytes)
 
     corpus_dir = Path(corpus_dir)
     corpus_dir.mkdir(parents=True, exist_ok=True)
     target = corpus_dir / name
-    if target.resolve().parent != corpus_dir.resolve():  # belt and braces after sanitising
+    # Belt and braces after sanitising. The last component is not resolved: if it is a
+    # symlink, os.replace swaps the link itself and never writes through it.
+    if target.parent.resolve() != corpus_dir.resolve():
         raise AssistantError("Ongeldige bestandsnaam.")
     fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=corpus_dir)
     try:
@@ -87,6 +100,22 @@ def save_upload(corpus_dir: Path, filename: str, data: bytes, max_bytes: int) ->
             pass
         raise
     return target
+
+
+def _refuse_zip_bomb(data: bytes, max_bytes: int) -> None:
+    """A DOCX that unpacks far beyond the upload limit is refused before it reaches a parser."""
+    import zipfile
+
+    try:
+        unpacked = unpacked_size(data)
+    except zipfile.BadZipFile:
+        return  # not a zip at all: ingest skips it as a damaged file, with a reason
+    limit = min(MAX_UNPACKED_BYTES, 10 * max_bytes)
+    if zip_bomb_reason(unpacked, len(data), limit):
+        raise AssistantError(
+            f"Het bestand pakt uit tot {_mb(unpacked)}; dat is te groot "
+            f"(maximum {_mb(limit)} uitgepakt)."
+        )
 
 
 def _mb(n: int) -> str:

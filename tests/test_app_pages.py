@@ -23,8 +23,12 @@ TIMEOUT = 60
 
 DOCS = {
     "werk_ai.txt": (
-        {"title": "AI op de werkvloer", "organisation": "Integron", "date": "2025-03-01",
-         "kind": "rapport"},
+        {
+            "title": "AI op de werkvloer",
+            "organisation": "Integron",
+            "date": "2025-03-01",
+            "kind": "rapport",
+        },
         "26 procent van de Nederlandse werknemers gebruikt AI actief in het dagelijkse werk. "
         "Vooral jongere werknemers gebruiken chatbots voor het schrijven van teksten. "
         "Werkgevers bieden nog weinig training aan over verantwoord gebruik van AI.\n\n"
@@ -33,16 +37,24 @@ DOCS = {
         "vaardigheden.",
     ),
     "zorg_personeel.txt": (
-        {"title": "Zorgen in de zorgsector", "organisation": "KPN en Motivaction",
-         "date": "2025-09-04", "kind": "nieuwsartikel"},
+        {
+            "title": "Zorgen in de zorgsector",
+            "organisation": "KPN en Motivaction",
+            "date": "2025-09-04",
+            "kind": "nieuwsartikel",
+        },
         "In de zorgsector liggen professionals vooral wakker van het aantrekken en behouden "
         "van personeel. Het onderzoek werd gehouden onder 920 IT- en HR-professionals in zes "
         "sectoren. 85 procent van de ondervraagde professionals pleit voor meer ondersteuning "
         "bij digitale vaardigheden.",
     ),
     "thuiswerken.txt": (
-        {"title": "Hybride werken na de pandemie", "organisation": "CBS", "date": "2024-11-12",
-         "kind": "statistiek"},
+        {
+            "title": "Hybride werken na de pandemie",
+            "organisation": "CBS",
+            "date": "2024-11-12",
+            "kind": "statistiek",
+        },
         "In 2024 werkte 48 procent van de werkenden weleens thuis. Het aandeel thuiswerkers is "
         "het hoogst in de financiële dienstverlening. Werknemers die hybride werken zijn vaker "
         "tevreden over de balans tussen werk en privé.",
@@ -67,8 +79,11 @@ def indexed(tmp_settings, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN
     from ingest.sync import sync
 
     write_corpus(tmp_settings.ingest.corpus)
-    report = sync(tmp_settings, Store(tmp_settings.store, make_embeddings(tmp_settings.embeddings)),
-                  tmp_settings.ingest.corpus)
+    report = sync(
+        tmp_settings,
+        Store(tmp_settings.store, make_embeddings(tmp_settings.embeddings)),
+        tmp_settings.ingest.corpus,
+    )
     assert len(report.added) == 3, report.to_dutch_lines()
     monkeypatch.setenv("RAG_RETRIEVAL__RELEVANCE_FLOOR", "0.05")
     monkeypatch.setenv("RAG_APP__RATE_LIMIT_PER_MINUTE", "1000")
@@ -160,7 +175,8 @@ def test_feedback_and_remark_are_stored_locally(indexed) -> None:  # noqa: ANN00
     at.feedback[0].set_value(1).run()
     assert not at.exception
     at.text_input(key=f"fbr_{at.session_state['chat_messages'][-1]['id']}").input(
-        "Klopt, netjes geciteerd").run()
+        "Klopt, netjes geciteerd"
+    ).run()
     path = indexed.app.data_dir / "feedback.jsonl"
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert lines[-1]["rating"] == "up" and lines[-1]["remark"] == "Klopt, netjes geciteerd"
@@ -194,9 +210,11 @@ def test_model_output_cannot_show_images_or_links(indexed, monkeypatch) -> None:
     import assistant.llm as llm
 
     def reply(messages):  # noqa: ANN001, ANN202 - a scripted model reply
-        return ("26 procent van de Nederlandse werknemers gebruikt AI actief "
-                "![x](http://evil.example/p.png) <img src=http://evil.example/q.png> "
-                "[meer](http://evil.example) in het dagelijkse werk [1].")
+        return (
+            "26 procent van de Nederlandse werknemers gebruikt AI actief "
+            "![x](http://evil.example/p.png) <img src=http://evil.example/q.png> "
+            "[meer](http://evil.example) in het dagelijkse werk [1]."
+        )
 
     monkeypatch.setattr(llm, "extractive_reply", reply)
     at = start()
@@ -268,8 +286,12 @@ def test_briefing_is_made_with_cited_points(indexed) -> None:  # noqa: ANN001
     at.button[0].click().run()
     assert not at.exception, at.exception
     briefing = at.session_state["briefing_result"]
-    assert [s.key for s in briefing.sections] == ["aanleiding", "kernpunten", "cijfers",
-                                                  "aanbevelingen"]
+    assert [s.key for s in briefing.sections] == [
+        "aanleiding",
+        "kernpunten",
+        "cijfers",
+        "aanbevelingen",
+    ]
     assert briefing.point_count > 0 and briefing.sources
     for section in briefing.sections:
         for point in section.points:
@@ -329,8 +351,10 @@ def test_beheer_shows_counts_privacy_and_audit(indexed) -> None:  # noqa: ANN001
 
 def test_beheer_upload_adds_a_document(indexed) -> None:  # noqa: ANN001
     at = start("ui/page_beheer.py")
-    text = ("Uit het nieuwe onderzoek blijkt dat 12 procent van de teams wekelijks "
-            "samenwerkt met een digitale assistent.").encode()
+    text = (
+        b"Uit het nieuwe onderzoek blijkt dat 12 procent van de teams wekelijks "
+        b"samenwerkt met een digitale assistent."
+    )
     at.file_uploader[0].set_value(("nieuw_onderzoek.txt", text, "text/plain")).run()
     next(b for b in at.button if b.label == "Toevoegen en indexeren").click().run()
     assert not at.exception, at.exception
@@ -349,3 +373,30 @@ def test_beheer_reports_a_refused_upload(indexed) -> None:  # noqa: ANN001
     report = " ".join(markdown_texts(at)).replace("\\", "")
     assert "Niet opgeslagen: leeg.txt (Het bestand is leeg.)" in report
     assert {m.label: m.value for m in at.metric}["Documenten"] == "3"
+
+
+# --------------------------------------------------------------------------- login and roles
+
+
+def test_local_login_and_role_decide_the_pages(indexed, monkeypatch) -> None:  # noqa: ANN001
+    from assistant.access import UserStore
+
+    users = indexed.app.data_dir / "users.json"
+    UserStore(users).add_user("manager", "geheim-wachtwoord-1", "gebruiker", {"algemeen"})
+    monkeypatch.setenv("RAG_APP__AUTH", "local")
+    monkeypatch.setenv("RAG_APP__USERS_FILE", str(users))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert not at.chat_input  # nothing but the login form before logging in
+    at.text_input[0].input("manager")
+    at.text_input[1].input("fout-wachtwoord")
+    at.button[0].click().run()
+    assert any("onjuist wachtwoord" in e.value for e in at.error)
+    at.text_input[1].input("geheim-wachtwoord-1")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.chat_input and at.title[0].value == "Onderzoeksassistent"
+    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    assert last_answer(at).mode == "answer"
+    with pytest.raises(ValueError):  # a "gebruiker" gets no Beheer page
+        at.switch_page("ui/page_beheer.py")

@@ -82,8 +82,17 @@ def test_highlight_finds_quote_with_other_whitespace() -> None:
 
 
 def test_source_card_escapes_metadata_and_has_anchor() -> None:
-    chunk = Chunk(id="d:1:0", text="Tekst met 26 procent.", source="d.txt", page=2, index=0,
-                  title="<b>Titel</b>", organisation="Org & Co", date="2025", heading="Kop")
+    chunk = Chunk(
+        id="d:1:0",
+        text="Tekst met 26 procent.",
+        source="d.txt",
+        page=2,
+        index=0,
+        title="<b>Titel</b>",
+        organisation="Org & Co",
+        date="2025",
+        heading="Kop",
+    )
     card = source_card_html(SourceItem(1, chunk, ("26 procent",)), "m9")
     assert 'id="bron-m9-1"' in card
     assert "&lt;b&gt;Titel&lt;/b&gt;" in card and "Org &amp; Co" in card

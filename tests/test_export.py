@@ -27,19 +27,37 @@ from assistant.service import Answer
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
-CHUNK = Chunk(id="rapport:3:0", source="rapport.pdf", page=3, index=0,
-              text="Uit het onderzoek blijkt dat 26 procent AI gebruikt. Jongeren vaker.",
-              title="AI op de werkvloer", organisation="Integron", date="2025-03-01",
-              heading="Gebruik")
+CHUNK = Chunk(
+    id="rapport:3:0",
+    source="rapport.pdf",
+    page=3,
+    index=0,
+    text="Uit het onderzoek blijkt dat 26 procent AI gebruikt. Jongeren vaker.",
+    title="AI op de werkvloer",
+    organisation="Integron",
+    date="2025-03-01",
+    heading="Gebruik",
+)
 QUOTE = "Uit het onderzoek blijkt dat 26 procent AI gebruikt."
 
 
-def _answer(text: str = "Ongeveer 26 procent gebruikt AI [1].", question: str = "Hoeveel?",
-            query: str | None = None, mode: str = "answer") -> Answer:
+def _answer(
+    text: str = "Ongeveer 26 procent gebruikt AI [1].",
+    question: str = "Hoeveel?",
+    query: str | None = None,
+    mode: str = "answer",
+) -> Answer:
     sentence = SentenceCheck(text, (1,), 1, QUOTE, True, "ok")
     checked = CheckedAnswer(text, (sentence,), (Citation(1, CHUNK, QUOTE),), "answer", 1.0)
-    return Answer(question=question, query=query or question, text=text, mode=mode,
-                  checked=checked, passages=[CHUNK], model="testmodel")
+    return Answer(
+        question=question,
+        query=query or question,
+        text=text,
+        mode=mode,
+        checked=checked,
+        passages=[CHUNK],
+        model="testmodel",
+    )
 
 
 def test_markers_split_into_notes() -> None:
@@ -48,8 +66,9 @@ def test_markers_split_into_notes() -> None:
 
 
 def test_markdown_has_footnotes_and_sources() -> None:
-    doc = conversation_doc([_answer(), _answer(question="En jongeren?",
-                                                query="Hoeveel: jongeren?")])
+    doc = conversation_doc(
+        [_answer(), _answer(question="En jongeren?", query="Hoeveel: jongeren?")]
+    )
     md = to_markdown(doc)
     assert "## Vraag 1: Hoeveel?" in md
     assert "Ongeveer 26 procent gebruikt AI[^1]." in md
@@ -71,7 +90,8 @@ def test_docx_has_real_footnotes() -> None:
     refs = body.findall(f".//{W}footnoteReference")
     assert [r.get(f"{W}id") for r in refs] == ["1"]
     assert read_docx_footnotes(data) == [
-        f"AI op de werkvloer (Integron, 2025-03-01), p. 3: „{QUOTE}”"]
+        f"AI op de werkvloer (Integron, 2025-03-01), p. 3: „{QUOTE}”"
+    ]
     texts = [p.text for p in document.paragraphs]
     assert "Vraag 1: Hoeveel?" in texts and "Bronnen" in texts
     assert "Ongeveer 26 procent gebruikt AI." in texts  # the marker became the reference
@@ -100,8 +120,11 @@ def test_docx_survives_control_characters_and_markdown() -> None:
 
 
 def test_model_images_and_links_are_not_exported() -> None:
-    md = to_markdown(conversation_doc([_answer(
-        text="Zie ![x](http://evil.example/a.png) en [dit](http://evil.example) [1].")]))
+    md = to_markdown(
+        conversation_doc(
+            [_answer(text="Zie ![x](http://evil.example/a.png) en [dit](http://evil.example) [1].")]
+        )
+    )
     assert "evil.example" not in md
 
 
@@ -109,11 +132,17 @@ def test_feedback_roundtrip_and_gold_export(tmp_path) -> None:  # noqa: ANN001
     store = FeedbackStore(tmp_path)
     store.record(_answer(), 1, record_id="a1")
     store.record(_answer(), 0, remark="fout getal", record_id="a1")  # changed mind
-    store.record(_answer(text="De bronnen beantwoorden deze vraag niet.", mode="refusal"), "up",
-                 record_id="b2", history=[{"role": "user", "content": "eerder"}])
+    store.record(
+        _answer(text="De bronnen beantwoorden deze vraag niet.", mode="refusal"),
+        "up",
+        record_id="b2",
+        history=[{"role": "user", "content": "eerder"}],
+    )
     records = store.all()
-    assert [(r.id, r.rating, r.remark) for r in records] == [("a1", "down", "fout getal"),
-                                                             ("b2", "up", "")]
+    assert [(r.id, r.rating, r.remark) for r in records] == [
+        ("a1", "down", "fout getal"),
+        ("b2", "up", ""),
+    ]
     assert store.counts() == {"up": 1, "down": 1}
     items = [json.loads(line) for line in store.export_gold().splitlines()]
     assert items[0]["type"] == "feedback" and items[0]["needs_review"] is True
@@ -122,13 +151,29 @@ def test_feedback_roundtrip_and_gold_export(tmp_path) -> None:  # noqa: ANN001
     assert items[1]["type"] == "unanswerable" and items[1]["sources"] == []
     assert items[1]["history"] == [{"role": "user", "content": "eerder"}]
     for item in items:
-        assert {"id", "type", "question", "answer", "must_contain", "sources",
-                "evidence"} <= item.keys()
+        assert {
+            "id",
+            "type",
+            "question",
+            "answer",
+            "must_contain",
+            "sources",
+            "evidence",
+        } <= item.keys()
 
 
 def test_gold_item_thumbs_up_keeps_answer_without_markers() -> None:
-    rec = SimpleNamespace(id="x" * 32, rating="up", remark="", question="Hoeveel?",
-                          answer="26 procent [1].", mode="answer", model="m", at="t",
-                          history=[], citations=[{"source": "r.pdf", "quote": "q"}])
+    rec = SimpleNamespace(
+        id="x" * 32,
+        rating="up",
+        remark="",
+        question="Hoeveel?",
+        answer="26 procent [1].",
+        mode="answer",
+        model="m",
+        at="t",
+        history=[],
+        citations=[{"source": "r.pdf", "quote": "q"}],
+    )
     item = gold_item(rec)  # type: ignore[arg-type]
     assert item["answer"] == "26 procent." and item["id"] == "fb-" + "x" * 12

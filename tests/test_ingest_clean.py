@@ -107,8 +107,10 @@ def test_title_with_page_number_removed_anywhere(tmp_path: Path, make_pdf) -> No
 
 def test_recurring_body_sentence_is_kept(tmp_path: Path, make_pdf) -> None:  # noqa: ANN001
     # The same line in the middle of every page is content, not a header.
-    pages = [f"Pagina {chr(65 + i)} begint hier.\n{BODY}\n(focusgroep zorg)\n{BODY}\nEinde {chr(65 + i)}."
-             for i in range(4)]
+    pages = [
+        f"Deel {chr(65 + i)} begint hier.\n{BODY}\n(focusgroep zorg)\n{BODY}\nEinde {chr(65 + i)}."
+        for i in range(4)
+    ]
     path = make_pdf(tmp_path / "r.pdf", pages)
     for page in clean_document(load(path)):
         assert "(focusgroep zorg)" in page.text

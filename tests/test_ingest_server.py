@@ -94,3 +94,15 @@ def test_sync_and_dense_search_against_a_chroma_server(tmp_settings, chroma_serv
     assert third.updated == ["ai.txt"] and third.generation == 2
     hits = Store(settings.store, HashEmbeddings()).dense_search("robots maatwerkbedrijven", k=1)
     assert hits[0][0].source == "ai.txt" and "Robots" in hits[0][0].text
+
+
+def test_network_guard_allows_loopback_only() -> None:
+    from conftest import BlockedNetwork
+
+    with socket.socket() as s, pytest.raises(BlockedNetwork):
+        s.connect(("192.0.2.1", 80))  # TEST-NET-1: never reached
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        with socket.socket() as client:
+            client.connect(server.getsockname())  # loopback works

@@ -59,10 +59,12 @@ def assert_offsets(pages: list[CleanPage], chunks: list[Chunk]) -> int:
     return continued
 
 
-@pytest.mark.parametrize(
-    "name",
-    sorted(p.name for p in (PROJECT_ROOT / "corpus").iterdir() if not p.name.endswith(".meta.json")),
+CORPUS = sorted(
+    p.name for p in (PROJECT_ROOT / "corpus").iterdir() if not p.name.endswith(".meta.json")
 )
+
+
+@pytest.mark.parametrize("name", CORPUS)
 def test_corpus_chunks_respect_offsets_and_size(name: str) -> None:
     pages, chunks = chunk_file(PROJECT_ROOT / "corpus" / name)
     assert chunks

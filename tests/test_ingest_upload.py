@@ -82,3 +82,44 @@ def test_upload_then_sync_with_progress_and_dutch_report(tmp_settings) -> None: 
     lines = report.to_dutch_lines()
     assert lines[0] == "1 document toegevoegd: verslag.txt"
     assert lines[-1].startswith("De index is bijgewerkt: 1 document,")
+
+
+def _docx_bomb(unpacked_mb: int) -> bytes:
+    import io
+    import zipfile
+
+    para = b"<w:p><w:r><w:t>" + b"a " * 400 + b"</w:t></w:r></w:p>"
+    body = para * (unpacked_mb * 1_000_000 // len(para))
+    xml = (b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+           b"<w:body>" + body + b"</w:body></w:document>")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", xml)
+    return buf.getvalue()
+
+
+def test_zip_bomb_docx_is_refused_on_upload_and_skipped_in_the_folder(tmp_settings) -> None:  # noqa: ANN001
+    data = _docx_bomb(unpacked_mb=25)
+    assert len(data) < 100_000
+    corpus = tmp_settings.ingest.corpus
+    with pytest.raises(AssistantError, match="pakt uit tot"):
+        save_upload(corpus, "bom.docx", data, max_bytes=1_000_000)
+    assert list(corpus.iterdir()) == []
+    (corpus / "bom.docx").write_bytes(data)  # put there by hand
+    (corpus / "goed.txt").write_text(TEXT, encoding="utf-8")
+    report = sync(tmp_settings, Store(tmp_settings.store, HashEmbeddings()), corpus)
+    assert report.added == ["goed.txt"]
+    skipped = [(s.file, s.reason) for s in report.skipped]
+    assert skipped == [("bom.docx", "unpacks to 25 MB (zip bomb?)")]
+
+
+def test_a_symlink_with_the_same_name_is_replaced_not_written_through(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    outside = tmp_path / "geheim.txt"
+    outside.write_text("niet overschrijven", encoding="utf-8")
+    (corpus / "rapport.txt").symlink_to(outside)
+    path = save_upload(corpus, "rapport.txt", TEXT.encode(), max_bytes=10_000)
+    assert not path.is_symlink() and path.read_text(encoding="utf-8") == TEXT
+    assert outside.read_text(encoding="utf-8") == "niet overschrijven"

@@ -236,8 +236,34 @@ _SCRIPT = textwrap.dedent("""
     print("MODE", answer.mode)
 """)
 
-_CONNECT = re.compile(r"(connect|sendto|sendmsg)\(\d+, \{sa_family=(AF_INET6?),"
+_CONNECT = re.compile(r"\b(connect|sendto|sendmsg)\(\d+, .*?\{sa_family=(AF_INET6?),"
                       r"[^}]*?(?:inet_addr\(\"([^\"]+)\"\)|inet_pton\(AF_INET6, \"([^\"]+)\")")
+
+
+def _outside(trace_lines: list[str]) -> list[str]:
+    """The traced network calls to non-loopback addresses."""
+    out = []
+    for line in trace_lines:
+        m = _CONNECT.search(line)
+        if m and not _loopback_host(m.group(3) or m.group(4)):
+            out.append(line.strip())
+    return out
+
+
+def test_trace_parser_catches_outside_calls() -> None:
+    """The parser itself, on real strace lines (so an empty result means something)."""
+    lines = [
+        '1 connect(3, {sa_family=AF_INET, sin_port=htons(443), '
+        'sin_addr=inet_addr("192.0.2.1")}, 16) = -1 EINPROGRESS',
+        '1 connect(4, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), '
+        'inet_pton(AF_INET6, "2001:db8::1", &sin6_addr), sin6_scope_id=0}, 28) = -1',
+        '1 sendto(3, "x", 1, 0, {sa_family=AF_INET, sin_port=htons(53), '
+        'sin_addr=inet_addr("10.0.0.53")}, 16) = 1',
+        '1 sendto(3, "x", 1, 0, {sa_family=AF_INET, sin_port=htons(9), '
+        'sin_addr=inet_addr("127.0.0.1")}, 16) = 1',
+        '1 connect(5, {sa_family=AF_UNIX, sun_path="/run/x.sock"}, 110) = 0',
+    ]
+    assert len(_outside(lines)) == 3
 
 
 def _strace_run(tmp_settings: Settings, tmp_path: Path, llm_mode: str) -> tuple[str, list[str]]:
@@ -259,12 +285,7 @@ def _strace_run(tmp_settings: Settings, tmp_path: Path, llm_mode: str) -> tuple[
     if "PTRACE" in proc.stderr.upper() or "Operation not permitted" in proc.stderr:
         pytest.skip(f"ptrace not allowed here: {proc.stderr.strip()[:200]}")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    outside = []
-    for line in trace.read_text().splitlines():
-        m = _CONNECT.search(line)
-        if m and not _loopback_host(m.group(3) or m.group(4)):
-            outside.append(line.strip())
-    return proc.stdout, outside
+    return proc.stdout, _outside(trace.read_text().splitlines())
 
 
 def test_no_network_syscalls_from_ingest_and_answer(tmp_settings: Settings,

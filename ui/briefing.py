@@ -40,8 +40,11 @@ def _file_stem(briefing: Briefing) -> str:
 def render_briefing(briefing: Briefing) -> None:
     st.subheader(f"Briefing: {plain(briefing.topic)}")
     scope = ", ".join(briefing.documents) if briefing.documents else "alle documenten"
+    points = briefing.point_count
+    sources = len(briefing.sources)
     st.caption(
-        f"{briefing.point_count} punten uit {len(briefing.sources)} bronnen · lengte "
+        f"{points} {'punt' if points == 1 else 'punten'} uit {sources} "
+        f"{'bron' if sources == 1 else 'bronnen'} · lengte "
         f"{briefing.length} · {plain(scope)} · {plain(briefing.model)} · "
         f"{fmt_seconds(briefing.seconds)}"
     )
@@ -49,12 +52,25 @@ def render_briefing(briefing: Briefing) -> None:
         st.warning(plain(notice), icon=":material/cloud_off:")
     stem = _file_stem(briefing)
     row = st.container(horizontal=True, gap="small")
-    row.download_button("Word", data=lambda: to_docx(briefing.to_export()),
-                            file_name=f"{stem}.docx", mime=DOCX_MIME, on_click="ignore",
-                            icon=":material/download:", key="briefing_docx", type="primary")
-    row.download_button("Markdown", data=lambda: to_markdown(briefing.to_export()),
-                            file_name=f"{stem}.md", mime="text/markdown", on_click="ignore",
-                            icon=":material/download:", key="briefing_md")
+    row.download_button(
+        "Briefing als Word",
+        data=lambda: to_docx(briefing.to_export()),
+        file_name=f"{stem}.docx",
+        mime=DOCX_MIME,
+        on_click="ignore",
+        icon=":material/download:",
+        key="briefing_docx",
+        type="primary",
+    )
+    row.download_button(
+        "Briefing als Markdown",
+        data=lambda: to_markdown(briefing.to_export()),
+        file_name=f"{stem}.md",
+        mime="text/markdown",
+        on_click="ignore",
+        icon=":material/download:",
+        key="briefing_md",
+    )
     numbers = [s.n for s in briefing.sources]
     for section in briefing.sections:
         st.markdown(f"#### {plain(section.title)}")
@@ -62,13 +78,11 @@ def render_briefing(briefing: Briefing) -> None:
             st.caption("De bronnen zeggen hier niets over.")
             continue
         lines = [
-            "- " + link_markers(f"{sanitize_model_output(p.text)} [{p.source}]", PREFIX,
-                                numbers)
+            "- " + link_markers(f"{sanitize_model_output(p.text)} [{p.source}]", PREFIX, numbers)
             for p in section.points
         ]
         st.markdown("\n".join(lines))
-    render_sources([SourceItem(s.n, s.chunk, tuple(s.quotes)) for s in briefing.sources],
-                   PREFIX)
+    render_sources([SourceItem(s.n, s.chunk, tuple(s.quotes)) for s in briefing.sources], PREFIX)
 
 
 def _make(topic: str, documents: list[str], length: str) -> None:
@@ -80,9 +94,14 @@ def _make(topic: str, documents: list[str], length: str) -> None:
             bar.progress(min(1.0, done / total) if total else 1.0, text=plain(label))
             status.update(label=f"Briefing wordt gemaakt… ({done} van {total} deelvragen)")
 
-        briefing = make_briefing(assistant, topic, documents=documents or None, length=length,
-                                 collections=current_user().ask_collections(),
-                                 progress=progress)
+        briefing = make_briefing(
+            assistant,
+            topic,
+            documents=documents or None,
+            length=length,
+            collections=current_user().ask_collections(),
+            progress=progress,
+        )
         status.update(label="Briefing klaar", state="complete", expanded=False)
     st.session_state[RESULT] = briefing
 
@@ -91,25 +110,39 @@ def _body() -> None:
     assistant = current_assistant()
     page_style()
     st.title("Briefing maken")
-    st.caption("Een gestructureerde samenvatting over één onderwerp: aanleiding, kernpunten, "
-               "cijfers en aanbevelingen. Elk punt is gecontroleerd tegen de bron en krijgt "
-               "een voetnoot in de Word-versie.")
+    st.caption(
+        "Een gestructureerde samenvatting over één onderwerp: aanleiding, kernpunten, "
+        "cijfers en aanbevelingen. Elk punt is gecontroleerd tegen de bron en krijgt "
+        "een voetnoot in de Word-versie."
+    )
     manifest = assistant.store.manifest()
     user = current_user()
-    titles = {name: (d.title or name) for name, d in (manifest.documents.items()
-                                                      if manifest else ())
-              if user.can_read(d.collection)}
+    titles = {
+        name: (d.title or name)
+        for name, d in (manifest.documents.items() if manifest else ())
+        if user.can_read(d.collection)
+    }
     with st.form("briefing_form"):
-        topic = st.text_input("Onderwerp", max_chars=200,
-                              placeholder="bijvoorbeeld: AI op de werkvloer")
-        documents = st.multiselect("Alleen deze documenten (optioneel)", options=list(titles),
-                                   format_func=lambda name: titles.get(name, name),
-                                   placeholder="Alle documenten")
-        length = st.radio("Lengte", LENGTHS, index=1, horizontal=True,
-                          help="kort: één deelvraag per onderdeel; normaal: twee; "
-                               "uitgebreid: drie (duurt langer).")
-        submitted = st.form_submit_button("Maak briefing", type="primary",
-                                          icon=":material/auto_awesome:")
+        topic = st.text_input(
+            "Onderwerp", max_chars=200, placeholder="bijvoorbeeld: AI op de werkvloer"
+        )
+        documents = st.multiselect(
+            "Alleen deze documenten (optioneel)",
+            options=list(titles),
+            format_func=lambda name: titles.get(name, name),
+            placeholder="Alle documenten",
+        )
+        length = st.radio(
+            "Lengte",
+            LENGTHS,
+            index=1,
+            horizontal=True,
+            help="kort: één deelvraag per onderdeel; normaal: twee; "
+            "uitgebreid: drie (duurt langer).",
+        )
+        submitted = st.form_submit_button(
+            "Maak briefing", type="primary", icon=":material/auto_awesome:"
+        )
     if submitted:
         if not topic.strip():
             st.warning("Vul eerst een onderwerp in.")

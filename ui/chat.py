@@ -9,7 +9,9 @@ markers link to the source cards below it, where the quoted words are highlighte
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -58,19 +60,30 @@ def starter_questions(assistant: Assistant, user: User | None = None, k: int = 4
     manifest = assistant.store.manifest()
     if manifest is None:
         return []
-    docs = sorted((d for d in manifest.documents.values()
-                   if user is None or user.can_read(d.collection)),
-                  key=lambda d: d.date or "", reverse=True)
+    docs = sorted(
+        (d for d in manifest.documents.values() if user is None or user.can_read(d.collection)),
+        key=lambda d: d.date or "",
+        reverse=True,
+    )
     out: list[str] = []
     for i, doc in enumerate(docs[:k]):
-        title = " ".join((doc.title or "").split())
+        title = _short(doc.title or "", 70)
         if not title:
             continue
+        organisation = _short(re.sub(r"\s*\(.*?\)", "", doc.organisation or ""), 40)
         template = STARTER_TEMPLATES[i % len(STARTER_TEMPLATES)]
-        if "{organisation}" in template and not doc.organisation:
+        if "{organisation}" in template and not organisation:
             template = STARTER_TEMPLATES[0]
-        out.append(template.format(title=f"„{title}”", organisation=doc.organisation))
+        out.append(template.format(title=f"„{title}”", organisation=organisation))
     return out
+
+
+def _short(text: str, limit: int) -> str:
+    """``text`` on one line, cut at a word boundary before ``limit`` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:-–") + "…"
 
 
 def model_is_loaded(assistant: Assistant) -> bool:
@@ -115,8 +128,11 @@ def _save_feedback(mid: str) -> None:
     i, msg = found
     assistant = st.session_state[ASSISTANT_KEY]
     feedback_store(assistant.settings).record(
-        msg["answer"], rating, remark=st.session_state.get(f"fbr_{mid}", "") or "",
-        record_id=mid, history=_history(messages[: max(0, i - 1)]),
+        msg["answer"],
+        rating,
+        remark=st.session_state.get(f"fbr_{mid}", "") or "",
+        record_id=mid,
+        history=_history(messages[: max(0, i - 1)]),
     )
     msg["feedback_saved"] = True
 
@@ -136,15 +152,19 @@ def render_answer(msg: dict[str, Any]) -> None:
     if answer.mode == "refusal":
         st.info(f"**Geen bronnen gevonden.** {text}", icon=":material/search_off:")
     elif answer.mode == "unavailable":
-        st.warning(plain(answer.notice) or "Het taalmodel is niet beschikbaar.",
-                   icon=":material/cloud_off:")
+        st.warning(
+            plain(answer.notice) or "Het taalmodel is niet beschikbaar.",
+            icon=":material/cloud_off:",
+        )
         if text and answer.text.strip() != answer.notice.strip():
             st.markdown(link_markers(text, mid, numbers))
     else:
         st.markdown(link_markers(text, mid, numbers))
         if answer.mode == "quotes":
-            st.caption("Het model gaf geen antwoord dat aan de bronnen te controleren was; "
-                       "hierboven staan letterlijke citaten.")
+            st.caption(
+                "Het model gaf geen antwoord dat aan de bronnen te controleren was; "
+                "hierboven staan letterlijke citaten."
+            )
     if items:
         render_sources(items, mid)
     elif answer.mode == "unavailable" and answer.passages:
@@ -157,14 +177,18 @@ def render_answer(msg: dict[str, Any]) -> None:
 def _feedback_widgets(mid: str, msg: dict[str, Any]) -> None:
     cols = st.columns([1, 5], vertical_alignment="center")
     with cols[0]:
-        st.feedback("thumbs", key=f"fb_{mid}", on_change=safe_callback(_save_feedback),
-                    args=(mid,))
+        st.feedback("thumbs", key=f"fb_{mid}", on_change=safe_callback(_save_feedback), args=(mid,))
     if st.session_state.get(f"fb_{mid}") is not None:
         with cols[1]:
-            st.text_input("Toelichting (optioneel)", key=f"fbr_{mid}",
-                          placeholder="Wat klopte er wel of niet? Druk op Enter om op te slaan.",
-                          on_change=safe_callback(_save_feedback), args=(mid,),
-                          label_visibility="collapsed", max_chars=2000)
+            st.text_input(
+                "Toelichting (optioneel)",
+                key=f"fbr_{mid}",
+                placeholder="Wat klopte er wel of niet? Druk op Enter om op te slaan.",
+                on_change=safe_callback(_save_feedback),
+                args=(mid,),
+                label_visibility="collapsed",
+                max_chars=2000,
+            )
         if msg.get("feedback_saved"):
             st.caption("Bedankt, uw feedback is lokaal opgeslagen.")
 
@@ -177,6 +201,17 @@ def _replay(msg: dict[str, Any]) -> None:
             render_answer(msg)
 
 
+def _drafted(parts: Iterator[str], status: Any) -> Iterator[str]:
+    """The model's raw pieces as escaped plain text (unchecked draft), status kept current."""
+    first = True
+    for part in parts:
+        if first:
+            status.update(label="Antwoord wordt geschreven…")
+            first = False
+        yield plain_stream_text(part)
+    status.update(label="Antwoord wordt gecontroleerd tegen de bronnen…")
+
+
 def _answer(assistant: Assistant, question: str, messages: list[dict[str, Any]]) -> None:
     user = current_user()
     history = _history(messages)
@@ -187,27 +222,37 @@ def _answer(assistant: Assistant, question: str, messages: list[dict[str, Any]])
         status = status_slot.status("Bezig met zoeken…", expanded=False)
 
         def on_wait(position: int) -> None:
-            if position > 0:
+            if not model_is_loaded(assistant):
+                status.update(label="Model wordt geladen… (de eerste vraag duurt langer)")
+            elif position > 0:
                 status.update(label=f"U bent nummer {position} in de rij…")
             else:
                 status.update(label="Antwoord wordt geschreven…")
 
         rate_limiter(assistant.settings).check(user)
-        stream = assistant.ask(question, history, collections=user.ask_collections(),
-                               on_wait=on_wait)
+        stream = assistant.ask(
+            question, history, collections=user.ask_collections(), on_wait=on_wait
+        )
         draft = st.empty()
         if not stream.refused:
-            status.update(label="Antwoord wordt geschreven…" if model_is_loaded(assistant)
-                          else "Model wordt geladen… (de eerste vraag duurt langer)")
+            status.update(
+                label="Antwoord wordt geschreven…"
+                if model_is_loaded(assistant)
+                else "Model wordt geladen… (de eerste vraag duurt langer)"
+            )
             with draft.container():
-                st.write_stream(plain_stream_text(part) for part in stream.tokens())
+                st.write_stream(_drafted(stream.tokens(), status))
         answer = stream.result()
         status_slot.empty()
         draft.empty()
         audit_log(assistant.settings).safe_record_answer(user.name, answer)
         messages.append({"role": "user", "content": question})
-        msg = {"role": "assistant", "content": answer.text, "answer": answer,
-               "id": uuid.uuid4().hex[:12]}
+        msg = {
+            "role": "assistant",
+            "content": answer.text,
+            "answer": answer,
+            "id": uuid.uuid4().hex[:12],
+        }
         messages.append(msg)
         render_answer(msg)
 
@@ -215,34 +260,53 @@ def _answer(assistant: Assistant, question: str, messages: list[dict[str, Any]])
 def _starters(assistant: Assistant) -> None:
     questions = starter_questions(assistant, current_user())
     if not questions:
-        st.info("Er zijn nog geen documenten geïndexeerd. Voeg ze toe op de pagina Beheer.",
-                icon=":material/info:")
+        st.info(
+            "Er zijn nog geen documenten geïndexeerd. Voeg ze toe op de pagina Beheer.",
+            icon=":material/info:",
+        )
         return
     st.markdown("**Probeer bijvoorbeeld:**")
-    cols = st.columns(2)
     for i, q in enumerate(questions):
-        cols[i % 2].button(plain(q), key=f"starter_{i}", on_click=_ask_starter, args=(q,),
-                           width="stretch", icon=":material/lightbulb:")
+        st.button(
+            plain(q),
+            key=f"starter_{i}",
+            on_click=_ask_starter,
+            args=(q,),
+            icon=":material/lightbulb:",
+        )
 
 
 def _tools(assistant: Assistant, messages: list[dict[str, Any]]) -> None:
     answers = [m["answer"] for m in messages if m["role"] == "assistant"]
     row = st.container(horizontal=True, gap="small")
-    row.button("Nieuw gesprek", icon=":material/add_comment:", on_click=_new_conversation,
-               disabled=not messages, key="new_conversation")
+    row.button(
+        "Nieuw gesprek",
+        icon=":material/add_comment:",
+        on_click=_new_conversation,
+        disabled=not messages,
+        key="new_conversation",
+    )
     if not answers:
         return
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     model = assistant.chat.label
     row.download_button(
-        "Gesprek als Word", data=lambda: to_docx(conversation_doc(answers, model=model)),
-        file_name=f"gesprek-{stamp}.docx", mime=DOCX_MIME, icon=":material/download:",
-        on_click="ignore", key="export_docx",
+        "Gesprek als Word",
+        data=lambda: to_docx(conversation_doc(answers, model=model)),
+        file_name=f"gesprek-{stamp}.docx",
+        mime=DOCX_MIME,
+        icon=":material/download:",
+        on_click="ignore",
+        key="export_docx",
     )
     row.download_button(
-        "Gesprek als Markdown", data=lambda: to_markdown(conversation_doc(answers, model=model)),
-        file_name=f"gesprek-{stamp}.md", mime="text/markdown", icon=":material/download:",
-        on_click="ignore", key="export_md",
+        "Gesprek als Markdown",
+        data=lambda: to_markdown(conversation_doc(answers, model=model)),
+        file_name=f"gesprek-{stamp}.md",
+        mime="text/markdown",
+        icon=":material/download:",
+        on_click="ignore",
+        key="export_md",
     )
 
 
@@ -253,8 +317,10 @@ def _body() -> None:
     page_style()
     show_callback_error()
     st.title("Onderzoeksassistent")
-    st.caption("Vragen over de onderzoeksrapporten, beantwoord met bronvermelding. "
-               "Klik op een nummer zoals [1] om de passage te zien.")
+    st.caption(
+        "Vragen over de onderzoeksrapporten, beantwoord met bronvermelding. "
+        "Klik op een nummer zoals [1] om de passage te zien."
+    )
     messages: list[dict[str, Any]] = st.session_state.setdefault(MESSAGES, [])
     tools = st.container()
     starters = st.empty()

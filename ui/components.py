@@ -29,15 +29,28 @@ from assistant.errors import AssistantError
 from assistant.export import plain_stream_text, sanitize_model_output
 
 if TYPE_CHECKING:
+    from assistant.access import User
     from assistant.chunks import Chunk
     from assistant.service import Answer, Assistant
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "ASSISTANT_KEY", "GENERIC_ERROR", "SourceItem", "current_assistant", "highlight_html",
-    "link_markers", "plain", "render_sidebar", "render_sources", "run_page", "safe_callback",
-    "sanitize_model_output", "show_error", "source_card_html", "sources_of",
+    "ASSISTANT_KEY",
+    "GENERIC_ERROR",
+    "SourceItem",
+    "current_assistant",
+    "highlight_html",
+    "link_markers",
+    "plain",
+    "render_sidebar",
+    "render_sources",
+    "run_page",
+    "safe_callback",
+    "sanitize_model_output",
+    "show_error",
+    "source_card_html",
+    "sources_of",
 ]
 
 ASSISTANT_KEY = "assistant"
@@ -249,7 +262,7 @@ def page_style() -> None:
 # --------------------------------------------------------------------------- sidebar
 
 
-def render_sidebar(assistant: Assistant) -> None:
+def render_sidebar(assistant: Assistant, user: User | None = None) -> None:
     """Which model and which documents are in use, and that everything stays local."""
     with st.sidebar:
         st.markdown("**Taalmodel**")
@@ -259,7 +272,14 @@ def render_sidebar(assistant: Assistant) -> None:
             st.markdown("**Documenten**")
             st.caption("Nog geen index; IT kan documenten toevoegen op de pagina Beheer.")
         else:
-            docs = sorted(manifest.documents.values(), key=lambda d: (d.title or d.source))
+            docs = sorted(
+                (
+                    d
+                    for d in manifest.documents.values()
+                    if user is None or user.can_read(d.collection)
+                ),
+                key=lambda d: d.title or d.source,
+            )
             with st.expander(f"Documenten in gebruik: {len(docs)}"):
                 for d in docs:
                     st.caption("• " + plain(d.title or d.source))

@@ -35,8 +35,16 @@ log = logging.getLogger(__name__)
 
 USER_KEY = "user"
 
-__all__ = ["USER_KEY", "audit_log", "can_manage", "current_user", "feedback_store",
-           "login", "rate_limiter", "set_context"]
+__all__ = [
+    "USER_KEY",
+    "audit_log",
+    "can_manage",
+    "current_user",
+    "feedback_store",
+    "login",
+    "rate_limiter",
+    "set_context",
+]
 
 
 def set_context(assistant: Assistant, user: User) -> None:

@@ -22,7 +22,7 @@ upload = pytest.importorskip("ingest.upload", reason="ingest/upload.py not there
 save_upload = upload.save_upload
 
 MB = 1_000_000
-TEXT = "Van de medewerkers werkt 41 procent twee dagen per week thuis.\n".encode()
+TEXT = b"Van de medewerkers werkt 41 procent twee dagen per week thuis.\n"
 
 
 def _files(folder: Path) -> set[str]:
