@@ -227,10 +227,8 @@ def make_briefing(
         for q in spec.questions[:per_section]
     ]
     manifest = assistant.store.manifest()
-    titles = []
-    for name in documents or ():
-        entry = manifest.documents.get(name) if manifest else None
-        titles.append(entry.title if entry and entry.title else name)
+    by_source = {d.source: d for d in manifest.documents.values()} if manifest else {}
+    titles = [(by_source[n].title if n in by_source else "") or n for n in documents or ()]
     briefing = Briefing(
         topic=topic,
         length=length,

@@ -244,13 +244,13 @@ def to_markdown(doc: ExportDoc) -> str:
         elif block.kind == "subheading":
             lines += ["", f"### {text}", ""]
         elif block.kind == "meta":
-            lines += [f"_{text}_", ""]
+            lines += ["", f"_{text}_", ""]
         elif block.kind == "bullet":
             lines.append(f"- {text}")
         elif block.kind == "numbered":
             lines.append(f"{counter}. {text}")
-        else:
-            lines += [text, ""]
+        else:  # a blank line first, or the paragraph would continue a list item above it
+            lines += ["", text, ""]
     if notes:
         lines.append("")
         for n, note in notes:

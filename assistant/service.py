@@ -26,6 +26,7 @@ from assistant.errors import AssistantError, BackendUnavailable
 from assistant.llm import ChatModel, Message, make_chat_model
 from assistant.prompting import Prompts, build_messages
 from assistant.retrieval import Retrieval, Retriever
+from assistant.safety import strip_control_tokens
 from assistant.settings import Settings
 from assistant.store import Store
 
@@ -187,7 +188,8 @@ class Assistant:
     def ask(self, question: str, history: list[Message] | None = None, *,
             collections: set[str] | None = None,
             on_wait: Callable[[int], None] | None = None) -> AnswerStream:
-        question = question.strip()
+        question = strip_control_tokens(question).strip()
+        history = [{**t, "content": strip_control_tokens(t["content"])} for t in history or []]
         if not question:
             raise AssistantError("Stel een vraag.")
         limit = self.settings.app.max_question_chars

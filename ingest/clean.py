@@ -48,6 +48,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+from assistant.safety import strip_control_tokens
 from ingest.loaders import Block, RawDocument, RawPage
 
 EDGE_LINES = 3  # lines at the top and bottom of a page that may be running headers/footers
@@ -93,7 +94,7 @@ def _fold_char(ch: str) -> str:
 
 def normalise_chars(text: str) -> str:
     """Unicode clean-up (see the module docstring); keeps newlines."""
-    text = text.translate(_INVISIBLE)
+    text = strip_control_tokens(text.translate(_INVISIBLE))
     if not text.isascii():
         text = "".join(_fold_char(ch) if ord(ch) > 127 else ch for ch in text)
         text = unicodedata.normalize("NFC", text)

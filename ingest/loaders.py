@@ -441,7 +441,30 @@ def load_html(path: Path) -> RawDocument:
         meta["organisation"] = org
 
     body = soup.body or soup
+    drop_hidden_elements(body)
     return RawDocument(path, "structured", [RawPage(1, html_blocks(body))], meta, "html")
+
+
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d])|"
+    r"(?<![-\w])color\s*:\s*(?:#fff(?:fff)?\b|white\b|rgba?\(\s*255\s*,\s*255\s*,\s*255)",
+    re.IGNORECASE,
+)
+
+
+def drop_hidden_elements(root: Any) -> None:
+    """Remove what a reader never sees but a model would read: hidden or white text.
+
+    Trade-off: white text on a dark background is dropped too; in reports that is rare, and
+    hidden instructions aimed at the model are the worse risk.
+    """
+    for tag in root.find_all(True):
+        if tag.decomposed:
+            continue
+        style = str(tag.get("style") or "")
+        if (tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).lower() == "true"
+                or _HIDDEN_STYLE.search(style)):
+            tag.decompose()
 
 
 # ----------------------------------------------------------------------------------------

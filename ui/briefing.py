@@ -118,8 +118,8 @@ def _body() -> None:
     manifest = assistant.store.manifest()
     user = current_user()
     titles = {
-        name: (d.title or name)
-        for name, d in (manifest.documents.items() if manifest else ())
+        d.source: (d.title or d.source)
+        for d in (manifest.documents.values() if manifest else ())
         if user.can_read(d.collection)
     }
     with st.form("briefing_form"):

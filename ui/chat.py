@@ -20,6 +20,7 @@ import streamlit as st
 from assistant.export import conversation_doc, plain_stream_text, to_docx, to_markdown
 from ui.components import (
     ASSISTANT_KEY,
+    current_assistant,
     fmt_seconds,
     link_markers,
     page_style,
@@ -90,9 +91,12 @@ def model_is_loaded(assistant: Assistant) -> bool:
     """False only for the embedded model before its first load (the first question waits)."""
     from assistant import llm
 
-    if isinstance(assistant.chat, llm.LlamaCppChat):
+    if not isinstance(assistant.chat, llm.LlamaCppChat):
+        return True
+    try:  # llama.cpp's loader is an lru_cache: an entry means the model is in memory
         return llm._load_llama.cache_info().currsize > 0
-    return True
+    except AttributeError:
+        return True
 
 
 def _history(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -158,13 +162,8 @@ def render_answer(msg: dict[str, Any]) -> None:
         )
         if text and answer.text.strip() != answer.notice.strip():
             st.markdown(link_markers(text, mid, numbers))
-    else:
+    else:  # "answer", or "quotes" (whose text itself says they are literal quotes)
         st.markdown(link_markers(text, mid, numbers))
-        if answer.mode == "quotes":
-            st.caption(
-                "Het model gaf geen antwoord dat aan de bronnen te controleren was; "
-                "hierboven staan letterlijke citaten."
-            )
     if items:
         render_sources(items, mid)
     elif answer.mode == "unavailable" and answer.passages:
@@ -311,8 +310,6 @@ def _tools(assistant: Assistant, messages: list[dict[str, Any]]) -> None:
 
 
 def _body() -> None:
-    from ui.components import current_assistant
-
     assistant = current_assistant()
     page_style()
     show_callback_error()
@@ -328,8 +325,8 @@ def _body() -> None:
         _replay(msg)
     limit = assistant.settings.app.max_question_chars
     typed = st.chat_input(PLACEHOLDER, max_chars=limit, submit_mode="disable", key="question")
-    question = typed if isinstance(typed, str) else None
-    question = question or st.session_state.pop(PENDING, None)
+    pending = st.session_state.pop(PENDING, None)  # a starter question that was clicked
+    question = typed if isinstance(typed, str) and typed.strip() else pending
     if question and question.strip():
         starters.empty()
         run_page(lambda: _answer(assistant, question.strip(), messages))

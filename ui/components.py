@@ -65,8 +65,8 @@ T = TypeVar("T")
 
 def show_error(exc: BaseException) -> None:
     """The one place an error reaches the page: a Dutch message, never a traceback."""
-    if isinstance(exc, AssistantError):
-        st.error(exc.message, icon=":material/error:")
+    if isinstance(exc, AssistantError):  # messages may hold file names or user text: escaped
+        st.error(plain(exc.message), icon=":material/error:")
         if exc.hint:
             st.caption(f"Tip: {plain(exc.hint)}")
     else:
@@ -187,7 +187,8 @@ def highlight_html(text: str, quotes: Iterable[str]) -> str:
         out.append(f"<mark>{html.escape(text[start:end])}</mark>")
         pos = end
     out.append(html.escape(text[pos:]))
-    return re.sub(r"\s*\n\s*", "<br>", "".join(out).strip())
+    joined = re.sub(r"[ \t]*\n[ \t]*\n\s*", "<br><br>", "".join(out).strip())
+    return re.sub(r"\s*\n\s*", "<br>", joined)
 
 
 def source_meta(chunk: Chunk) -> str:
