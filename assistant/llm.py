@@ -111,6 +111,11 @@ class LlamaCppChat:
         self.gate = _shared_gate(str(settings.model_file))
 
     @property
+    def loaded(self) -> bool:
+        """False until the first question (or ``warm``) has loaded the model into memory."""
+        return _load_llama.cache_info().currsize > 0
+
+    @property
     def llama(self) -> Any:
         return _load_llama(str(self.settings.model_file), self.settings.n_ctx,
                            self.settings.n_threads)

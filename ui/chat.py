@@ -89,14 +89,7 @@ def _short(text: str, limit: int) -> str:
 
 def model_is_loaded(assistant: Assistant) -> bool:
     """False only for the embedded model before its first load (the first question waits)."""
-    from assistant import llm
-
-    if not isinstance(assistant.chat, llm.LlamaCppChat):
-        return True
-    try:  # llama.cpp's loader is an lru_cache: an entry means the model is in memory
-        return llm._load_llama.cache_info().currsize > 0
-    except AttributeError:
-        return True
+    return bool(getattr(assistant.chat, "loaded", True))
 
 
 def _history(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
