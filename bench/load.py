@@ -227,6 +227,7 @@ def check_health(url: str) -> None:
 
 async def _browser_sessions(url: str, questions: list[str], sessions: int, concurrency: int,
                             timeout_s: float, chromium: str) -> Report:
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
     from playwright.async_api import async_playwright
 
     report = Report("browser", url, sessions, concurrency, 0.0)
@@ -246,21 +247,35 @@ async def _browser_sessions(url: str, questions: list[str], sessions: int, concu
             context = await browser.new_context()
             await context.route("**/*", guard)
             page = await context.new_page()
-            t0 = time.perf_counter()
+            t0 = t_sent = time.perf_counter()
+            step = "loading the page"
             try:
                 await page.goto(url, wait_until="domcontentloaded")
                 box = page.locator('[data-testid="stChatInput"] textarea')
                 await box.wait_for(timeout=120_000)
                 before = await page.locator('[data-testid="stChatMessage"]').count()
-                await box.fill(q)
-                await box.press("Enter")
+                step = "sending the question"
+                for attempt in range(3):  # a keypress during a rerun can get lost: retry
+                    await box.fill(q)
+                    await box.press("Enter")
+                    try:
+                        await page.wait_for_function(
+                            "n => document.querySelectorAll("
+                            "'[data-testid=\"stChatMessage\"]').length > n",
+                            arg=before, timeout=20_000, polling=250)
+                        break
+                    except PlaywrightTimeout:
+                        if attempt == 2:
+                            raise
                 t_sent = time.perf_counter()
-                # the answer is done when a new message exists and the script stopped running
+                step = "waiting for the answer"
+                # done: question and answer are on the page and the script stopped running
                 await page.wait_for_function(
-                    """n => document.querySelectorAll('[data-testid="stChatMessage"]').length > n
+                    """n => document.querySelectorAll('[data-testid="stChatMessage"]').length
+                              >= n + 2
                          && !document.querySelector('[data-testid="stStatusWidget"]')""",
                     arg=before, timeout=timeout_s * 1000, polling=250)
-                await page.wait_for_timeout(300)  # a rerun right after the answer
+                await page.wait_for_timeout(500)  # a rerun right after the answer
                 await page.wait_for_function(
                     "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
                     timeout=timeout_s * 1000, polling=250)
@@ -269,7 +284,8 @@ async def _browser_sessions(url: str, questions: list[str], sessions: int, concu
                               "page" if errors == 0 else "error",
                               error="" if errors == 0 else "error box on page")
             except Exception as exc:
-                return Result(q, False, time.perf_counter() - t0, error=type(exc).__name__)
+                return Result(q, False, time.perf_counter() - t0,
+                              error=f"{type(exc).__name__} while {step}")
             finally:
                 await context.close()
 

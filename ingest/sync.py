@@ -135,6 +135,10 @@ class Skipped:
     def to_dict(self) -> dict[str, str]:
         return {"file": self.file, "reason": self.reason}
 
+    def to_manifest(self) -> dict[str, str]:
+        """As kept in the manifest: with the Dutch reason for the beheer page."""
+        return {**self.to_dict(), "reden": self.reason_nl}
+
 
 @dataclass
 class ProgressEvent:
@@ -553,7 +557,7 @@ class _Run:
     def keep_index(self) -> SyncReport:
         previous = self.previous
         assert previous is not None
-        rows = [s.to_dict() for s in self.report.skipped]
+        rows = [s.to_manifest() for s in self.report.skipped]
         if rows != previous.skipped:
             # The index itself is unchanged; only the list of skipped files is refreshed.
             previous.skipped = rows
@@ -589,7 +593,7 @@ class _Run:
                 synced_at=_now(),
                 embedding_model=self.label,
                 documents=dict(sorted(documents.items())),
-                skipped=[s.to_dict() for s in self.report.skipped],
+                skipped=[s.to_manifest() for s in self.report.skipped],
             )
             self.event("", "publishing")
             store.publish(manifest)
