@@ -4,8 +4,10 @@
 and MRR@10, where a hit is a retrieved chunk of one of the item's source documents (matched on
 the stem, so a PDF and its .txt are one document) that contains one of the evidence quotes
 after normalising whitespace (all whitespace removed, case folded: PDF and .txt wrap lines
-differently and join hyphenated words differently). Unanswerable items are scored by whether
-the relevance floor refused them. Without it, whole answers are generated and scored: key-fact
+differently and join hyphenated words differently). Ranks are those of the passages as given
+to the model (duplicates removed, soft per-document cap; see the comment above
+``retrieval_hit``); follow-ups get the previous turn's passages as the app passes them.
+Unanswerable items are scored by whether the relevance floor refused them. Without it, whole answers are generated and scored: key-fact
 coverage, citation precision, supported-sentence rate, refusals, injections, Dutch, timings.
 
 Gold data is for measuring only: nothing here feeds answers back into the pipeline.
@@ -77,19 +79,52 @@ def _by_type(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 # -- retrieval -------------------------------------------------------------------------------
+# A hit is scored on the passages exactly as the retriever orders them for the model: near-
+# duplicates removed and the per-document cap applied, asked for with top_k=10. The cap is soft
+# (passages over it are deferred, not dropped), so the list has 10 passages whenever 10
+# candidates exist and recall@k is what the model would get with top_k=k. ``fused_rank`` (the
+# rank before diversity) is kept per item, and ``fused_recall@10`` in the summary, to show what
+# the cap and the duplicate filter move. An item with sources but no evidence quotes (e.g. an
+# injection whose legitimate part is answerable) is scored at document level: a passage of one of
+# its sources is a hit; its row says ``"hit_level": "document"``.
+def retrieval_hit(chunk: Any, item: dict[str, Any]) -> bool:
+    if item.get("evidence"):
+        return is_hit(chunk.text, chunk.source, item)
+    return stem_of(chunk.source) in {stem_of(s) for s in item.get("sources", [])}
+
+
+def _previous_passages(retriever: Any, history: list[dict[str, str]], mode: str) -> list[Any]:
+    """The passages the previous turn's answer was given (as the app passes ``previous``)."""
+    users = [i for i, t in enumerate(history) if t.get("role") == "user"]
+    if not users:
+        return []
+    last = users[-1]
+    prev = retriever.retrieve(history[last]["content"], history[:last], mode=mode)
+    return [p.chunk for p in prev.passages]
+
+
 def retrieval_row(retriever: Any, item: dict[str, Any], mode: str) -> dict[str, Any]:
+    history = item.get("history") or []
+    previous = _previous_passages(retriever, history, mode) if history else None
     t = time.perf_counter()
-    res = retriever.retrieve(item["question"], item.get("history") or [], mode=mode, top_k=10)
+    res = retriever.retrieve(item["question"], history, mode=mode, top_k=10, previous=previous)
     latency = time.perf_counter() - t
+    answerable = bool(item.get("sources"))
     rank = next(
-        (i for i, p in enumerate(res.passages, start=1)
-         if is_hit(p.chunk.text, p.chunk.source, item)),
-        None,
-    )
+        (i for i, p in enumerate(res.passages, start=1) if retrieval_hit(p.chunk, item)), None
+    ) if answerable else None
+    fused_rank = None
+    if answerable and res.fused:
+        hits = {p.chunk.id for p in res.passages if retrieval_hit(p.chunk, item)}
+        fused_rank = next((i for i, cid in enumerate(res.fused[:10], start=1) if cid in hits),
+                          None)
     return {
-        "id": item["id"], "type": item["type"], "query": res.query, "rank": rank,
-        "refused": not res.relevant, "answerable": bool(item.get("sources")),
+        "id": item["id"], "type": item["type"], "question": item["question"],
+        "query": res.query, "rank": rank, "fused_rank": fused_rank,
+        "hit_level": "evidence" if item.get("evidence") else "document",
+        "refused": not res.relevant, "answerable": answerable, "reason": res.reason,
         "best_dense": round(res.best_dense, 4), "best_keyword": round(res.best_keyword, 3),
+        "coverage": round(res.coverage, 3), "named": res.named,
         "latency_s": latency,
         "top": [p.chunk.id for p in res.passages[:5]],
     }
@@ -103,6 +138,11 @@ def retrieval_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         out[f"recall@{k}"] = _mean(1.0 if r["rank"] and r["rank"] <= k else 0.0
                                    for r in answerable)
     out["mrr@10"] = _mean(1.0 / r["rank"] if r["rank"] else 0.0 for r in answerable)
+    out["fused_recall@10"] = _mean(
+        1.0 if (r["rank"] and r["rank"] <= 10) or r.get("fused_rank") else 0.0
+        for r in answerable
+    )
+    out["document_level_items"] = sum(r.get("hit_level") == "document" for r in answerable)
     out["answerable_refused"] = sum(r["refused"] for r in answerable)
     out["unanswerable_refused"] = f"{sum(r['refused'] for r in unanswerable)}/{len(unanswerable)}"
     lat = [r["latency_s"] for r in rows]
@@ -124,7 +164,9 @@ def run_retrieval(items: list[dict[str, Any]], modes: list[str]) -> dict[str, An
     settings = load_settings()
     store = Store(settings.store, make_embeddings(settings.embeddings))
     retriever = Retriever(store, settings.retrieval)
-    retriever.retrieve("opwarmen")  # load models and the keyword index outside the timings
+    # Load the embedder, Chroma and the keyword index outside the timings.
+    for warm in ("opwarmen", "Wat zeggen de rapporten over digitale vaardigheden?"):
+        retriever.retrieve(warm)
     report: dict[str, Any] = {"modes": {}, "items": {}}
     for mode in modes:
         rows = [retrieval_row(retriever, item, mode) for item in items]
@@ -230,16 +272,23 @@ def run_answers(items: list[dict[str, Any]], progress: bool = True) -> dict[str,
 
 def _print_table(report: dict[str, Any], retrieval_only: bool) -> None:
     if retrieval_only:
-        cols = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10",
-                "answerable_refused", "unanswerable_refused", "latency_p50_ms", "latency_p95_ms"]
-        print("mode      " + " ".join(f"{c:>12}" for c in cols))
+        cols = {"recall@1": "r@1", "recall@3": "r@3", "recall@5": "r@5", "recall@10": "r@10",
+                "mrr@10": "mrr@10", "fused_recall@10": "fused@10",
+                "answerable_refused": "ans.refused", "unanswerable_refused": "unans.refused",
+                "latency_p50_ms": "p50 ms", "latency_p95_ms": "p95 ms"}
+        print("mode     " + " ".join(f"{c:>13}" for c in cols.values()))
         for mode, s in report["modes"].items():
-            print(f"{mode:<9} " + " ".join(f"{s[c]!s:>12}" for c in cols))
+            print(f"{mode:<8} " + " ".join(f"{s[c]!s:>13}" for c in cols))
+        first = next(iter(report["modes"].values()), None)
+        if first is not None:
+            print(f"(answerable items: {first['answerable']}, of which "
+                  f"{first['document_level_items']} scored at document level: no evidence quotes)")
         for mode, s in report["modes"].items():
             print(f"\n{mode} by type:")
             for t, ts in s["by_type"].items():
-                print(f"  {t:<13} n={ts['n']:<3} r@5={ts['recall@5']:<6} mrr={ts['mrr@10']:<6} "
-                      f"refused(unans)={ts['unanswerable_refused']}")
+                print(f"  {t:<13} n={ts['n']:<3} r@1={ts['recall@1']:<6} r@5={ts['recall@5']:<6} "
+                      f"mrr={ts['mrr@10']:<6} refused: answerable {ts['answerable_refused']}, "
+                      f"unanswerable {ts['unanswerable_refused']}")
     else:
         print(f"model: {report['model']}")
         print(json.dumps(report["summary"], indent=2, ensure_ascii=False))

@@ -1,26 +1,64 @@
-"""Hybrid retrieval for Dutch questions: dense e5 search + Dutch BM25, fused by rank.
+"""Hybrid retrieval for Dutch questions: dense e5 search + Dutch BM25, fused by weighted RRF.
 
-Dense search (multilingual-e5-small) finds paraphrases ("AI inzetten" ~ "kunstmatige
-intelligentie gebruiken"); the keyword index (``assistant.keyword``: Dutch stemming, compound
-splitting) finds exact figures, names and rare terms that a 384-dimension embedding blurs.
-Reciprocal rank fusion combines the two rankings without calibrating their scores against each
-other. Then near-duplicates are dropped (the KPN survey is reported in two documents) and the
-passages per document are capped, so the context covers more than one passage's wording.
+Pipeline of ``Retriever.retrieve`` and the trade-offs behind each step:
 
-Relevance floor: e5 cosine similarities are compressed (unrelated Dutch text still scores
-~0.78), so the floor looks at the best dense score *and* at whether the keyword index matched
-the question's content words at all; only when both are weak is the question refused.
+1. **Follow-ups** (``rewrite_question``). A rule, not a model call: the 0.5B model rewrites
+   poorly and costs seconds. A question that leans on the conversation ("En in de zorg?",
+   "Wat zeggen ze daarover?", "En de tweede?", "Welke van die drie ...") becomes a standalone
+   question built from the previous (itself resolved) question: an elliptical fragment is merged
+   into it ("Hoeveel werknemers gebruiken AI in de zorg?"), a referring question is appended to it,
+   and a reference to the previous answer's list ("de tweede", "die drie") is filled in with the
+   items of that list. The result is what is searched *and* what the page shows ("Gezocht op").
+   The keyword search weighs the carried words below the new question's own words, so the new
+   part decides the ranking. When the follow-up refers back, the previous answer's passages
+   (``previous``, re-read from the index and access-checked) join the fusion as an extra ranking.
+   Risk: a new question that merely contains a pronoun ("... die AI gebruiken") is not treated
+   as a follow-up unless it is short; weak signals alone never trigger the rewrite.
+2. **Two retrievers.** Dense (multilingual-e5-small) finds paraphrases ("AI inzetten" ~
+   "kunstmatige intelligentie gebruiken"); the keyword index (``assistant.keyword``: Dutch
+   stemming, compound splitting) finds figures, names and rare terms a 384-d embedding blurs.
+   One embedding per question (the dominant cost); both searches return ``candidates`` each.
+3. **Document routing.** Many questions name the report ("volgens Integron", "het
+   HRM-rapport", "het VIVO-rapport"). Words of a document's title/organisation/kind that are rare
+   in the corpus and concentrated in that document are its *name terms*. When a question uses
+   them, both retrievers also search inside the named documents, with the name terms removed
+   from the keyword query (otherwise the introduction that repeats the report's name wins), and
+   those rankings join the fusion. It is a boost, not a filter: a wrong routing costs rank, not
+   recall. Generic title words (``ai``, ``zorg``, ``digitalisering``) are too common to name
+   anything and are ignored.
+4. **Fusion.** Weighted reciprocal rank fusion: no calibration between cosine and BM25 scales,
+   robust to either retriever failing on a question; ``rrf_k`` sets how much a first place
+   counts against agreement further down.
+5. **Diversity** (``diversify``). Near-duplicates (the KPN survey is reported in two
+   documents) are dropped and at most ``max_per_document`` passages per document are taken
+   while other documents still have candidates; passages over the cap are deferred, not
+   dropped, so ``top_k=10`` always returns 10 passages when there are 10 candidates. The cap does
+   not apply to documents the question names: then the answer is expected there.
+6. **Relevance floor** (``RelevanceSignal``). e5 cosines are compressed (unrelated Dutch text
+   still scores ~0.78, related ~0.85-0.90), so the best cosine alone separates poorly. The
+   floor also measures *coverage*: the IDF-weighted share of the question's content terms
+   (Dutch analysis, ``assistant.keyword.analyse``) that occur in the best passages, their
+   headings or their document's title; a term the corpus has never seen counts fully against.
+   Off-topic questions (recipes, salaries, another country's index) name things the sources
+   never mention, so coverage drops even when the cosine is middling. A question is refused
+   when the best cosine is below ``relevance_floor``, or when it is below
+   ``relevance_floor_strong`` *and* coverage is below ``min_coverage``. Topical questions the
+   sources cannot answer (a figure the report does not give) usually pass; the citation check
+   of the answer step catches those.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+import numpy as np
 
 from assistant.chunks import Chunk, ScoredChunk
 from assistant.errors import IndexMissing
@@ -30,8 +68,15 @@ from assistant.store import Store
 
 log = logging.getLogger(__name__)
 
-RRF_K = 60  # the constant from Cormack et al.; damps the weight of the very first ranks
+RRF_K = 60  # the constant from Cormack et al.; the setting ``rrf_k`` overrides it
 Mode = Literal["hybrid", "dense", "keyword"]
+
+CARRY_WEIGHT = 0.5  # keyword weight of words carried over from the previous question
+NAME_MAX_DF = 0.08  # a name term occurs in at most this share of all chunks ...
+NAME_MIN_LIFT = 3.0  # ... and this many times more often in its document than elsewhere
+ROUTE_MAX_DOCS = 4  # a question that "names" more documents than this names none
+NAME_WEIGHT = 0.25  # keyword weight of name terms when searching inside the named documents
+MAX_QUERY_CHARS = 600  # a chain of follow-ups must not grow the query without bound
 
 
 @dataclass
@@ -42,15 +87,35 @@ class Retrieval:
     best_dense: float = 0.0
     best_keyword: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    coverage: float = 0.0  # IDF-weighted share of the question's terms in the best passages
+    followup: bool = False  # the question was resolved against the conversation
+    named: list[str] = field(default_factory=list)  # sources the question names (routing)
+    reason: str = ""  # why the floor refused or accepted (logs, evaluation)
+    fused: list[str] = field(default_factory=list)  # chunk ids in fused order, before diversity
 
 
-def rrf(rankings: dict[str, list[str]], k: int = RRF_K) -> list[tuple[str, float, dict[str, int]]]:
-    """Reciprocal rank fusion: id → sum of 1/(k + rank) over the rankings it appears in."""
+# --------------------------------------------------------------------------------------------
+# Fusion and diversity
+# --------------------------------------------------------------------------------------------
+
+
+def rrf(
+    rankings: dict[str, list[str]],
+    k: int = RRF_K,
+    weights: dict[str, float] | None = None,
+) -> list[tuple[str, float, dict[str, int]]]:
+    """Weighted reciprocal rank fusion: id -> sum of w/(k + rank) over the rankings it is in.
+
+    Ties are broken by id, so the order is stable across runs.
+    """
     scores: dict[str, float] = {}
     ranks: dict[str, dict[str, int]] = {}
     for name, ids in rankings.items():
+        w = 1.0 if weights is None else weights.get(name, 1.0)
+        if w <= 0:
+            continue
         for rank, cid in enumerate(ids, start=1):
-            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
+            scores[cid] = scores.get(cid, 0.0) + w / (k + rank)
             ranks.setdefault(cid, {})[name] = rank
     ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     return [(cid, score, ranks[cid]) for cid, score in ordered]
@@ -70,52 +135,592 @@ def near_duplicate(a: str, b: str, threshold: float = 0.7) -> bool:
     return len(wa & wb) / len(wa | wb) >= threshold
 
 
-def diversify(items: list[ScoredChunk], top_k: int, max_per_document: int) -> list[ScoredChunk]:
-    """Best-first selection without near-duplicates and with a cap per document."""
+def diversify(
+    items: list[ScoredChunk],
+    top_k: int,
+    max_per_document: int,
+    uncapped: set[str] | frozenset[str] = frozenset(),
+) -> list[ScoredChunk]:
+    """Best-first selection without near-duplicates and with a soft cap per document.
+
+    A passage of a document that already has ``max_per_document`` passages is deferred: it is
+    taken only when no other document has a candidate left. So the result has ``top_k``
+    passages whenever that many distinct passages exist, and a shorter ``top_k`` gives a
+    prefix of a longer one. Documents whose stem is in ``uncapped`` are not capped.
+    """
     chosen: list[ScoredChunk] = []
+    words: list[set[str]] = []
+    deferred: list[ScoredChunk] = []
     per_doc: dict[str, int] = {}
+
+    def fresh(item: ScoredChunk) -> set[str] | None:
+        w = _words(item.chunk.text)
+        for other in words:
+            if w and other and len(w & other) / len(w | other) >= 0.7:
+                return None
+        return w
+
     for item in items:
-        stem = item.chunk.stem
-        if per_doc.get(stem, 0) >= max_per_document:
-            continue
-        if any(near_duplicate(item.chunk.text, c.chunk.text) for c in chosen):
-            continue
-        chosen.append(item)
-        per_doc[stem] = per_doc.get(stem, 0) + 1
         if len(chosen) >= top_k:
             break
+        stem = item.chunk.stem
+        if stem not in uncapped and per_doc.get(stem, 0) >= max_per_document:
+            deferred.append(item)
+            continue
+        w = fresh(item)
+        if w is None:
+            continue
+        chosen.append(item)
+        words.append(w)
+        per_doc[stem] = per_doc.get(stem, 0) + 1
+    for item in deferred:
+        if len(chosen) >= top_k:
+            break
+        w = fresh(item)
+        if w is not None:
+            chosen.append(item)
+            words.append(w)
     return chosen
 
 
-FOLLOWUP_START = re.compile(
-    r"^(en|maar|ook|dus|en wat|wat dan|hoe zit het|hoe dan|waarom dan|en hoe|en waarom)\b", re.I
-)
-REFERRING = re.compile(
-    r"\b(dat|dit|die|deze|daar|daarvan|daarbij|daarvoor|hun|zij|ze|het rapport|dat onderzoek|"
-    r"die sector|hetzelfde|zo'n|zulke)\b",
+# --------------------------------------------------------------------------------------------
+# Follow-up questions
+# --------------------------------------------------------------------------------------------
+
+_CONNECTIVE = re.compile(
+    r"^(?:en|maar|ook|dus|oké|ok|verder|tot slot|en verder|en wat|wat dan|hoe zit het"
+    r"(?: dan)?(?: met)?|hoe dan|waarom dan|en hoe|en waarom)\b[\s,]*",
     re.I,
 )
+# Pronominal adverbs and the like: they point at something said before.
+_STRONG_REF = re.compile(
+    r"\b(?:daar(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om|tegen|onder|naast|na)?|"
+    r"hier(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om)|hetzelfde|dezelfde|zo'n|zulke|"
+    r"diezelfde|datzelfde|eerstgenoemde|laatstgenoemde|bovenstaande|voornoemde)\b",
+    re.I,
+)
+# "in deze sector", "van die drie", "uit dat onderzoek"
+_DEMONSTRATIVE_NP = re.compile(
+    r"\b(?:van|in|bij|uit|over|voor|met|op|onder|tussen|aan|naar|volgens)\s+"
+    r"(?:die|deze|dat|dit)\s+\w+",
+    re.I,
+)
+_START_DEMONSTRATIVE = re.compile(r"^(?:die|deze|dat|dit|welke van (?:die|deze))\b", re.I)
+# "die drie", "deze twee": the items of the previous answer
+_COUNT_REF = re.compile(r"\b(?:die|deze)\s+(?:twee|drie|vier|vijf|zes|zeven)\b", re.I)
+# "dat" / "dit" as a pronoun: "Waarom is dat zo?", "Hoe komt dat?", "Geldt dat ook ...?"
+_PRONOUN = re.compile(
+    r"\b(?:dat|dit)\s*(?:[?.!]|$)|\b(?:dat|dit)\s+(?:zo|ook|dan|precies|eigenlijk|concreet)\b|"
+    r"\b(?:is|komt|geldt|betekent|zit|kan|moet|zou|wordt|waarom|hoe) (?:dat|dit)\b",
+    re.I,
+)
+_WEAK_REF = re.compile(r"\b(?:ze|zij|hen|hun|hem)\b", re.I)
+_ORDINALS = {
+    "eerste": 1, "tweede": 2, "derde": 3, "vierde": 4, "vijfde": 5, "zesde": 6,
+    "laatste": -1,
+}
+_ORDINAL = re.compile(r"\b(?:de|het|die|dat)\s+(eerste|tweede|derde|vierde|vijfde|zesde|laatste)\b",
+                      re.I)
+_PREPOSITIONS = (
+    "in", "bij", "onder", "voor", "op", "met", "van", "over", "tijdens", "volgens", "binnen",
+    "buiten", "tussen", "na", "sinds", "vanuit", "zonder", "tegen", "per", "rond",
+)
+_QUESTION_WORD = re.compile(
+    r"\b(?:wat|wie|welke?|waar\w*|wanneer|waarom|hoe\w*|hoeveel|in hoeverre)\b", re.I
+)
+_CITATION = re.compile(r"\[[^\]]{1,80}\]")
+_CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
+_CAPITALISED = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][a-z]*[A-Z]\w*|[A-Z]{2,}\w*|[A-Z][a-z]+)\b")
+
+
+# Instructions about the answer rather than questions about the sources ("Vertaal je antwoord
+# naar het Frans", "Gebruik gewoon je eigen kennis", "From now on, answer in English"). Their
+# words would steer both retrievers away from the actual question, so a sentence or clause with
+# one of these is left out of the search (never when it is all there is).
+_INSTRUCTION = re.compile(
+    r"\b(?:antwoord\w*|vertaal\w*|negeer\w*|instructies?|doe alsof|vanaf nu|vergeet|"
+    r"systeemprompt|prompt|eigen kennis|je zelf kent|gebruik (?:gewoon )?(?:je|jouw) eigen|"
+    r"laat (?:die|de|het|deze) \w+ (?:maar )?(?:even )?(?:zitten|rusten)|in het (?:engels|frans|"
+    r"duits|spaans)|from now on|answer|ignore|pretend|translate|english|please)\b",
+    re.I,
+)
+# Words about the sources or the shape of the answer, not about a topic ("Wat zeggen de
+# bronnen ...", "Zet de onderzoeken naast elkaar"): they do not count for the relevance floor's
+# coverage. (They stay in the search: they do steer e5 towards the passages that report.)
+META_WORDS: frozenset[str] = frozenset(
+    """bron bronnen onderzoek onderzoeken rapport rapporten document documenten tekst teksten
+    artikel artikelen studie studies publicatie zeggen zegt zeg vertellen vertelt staat staan
+    vermeld vermelden noemen noemt geef geven zet leg uit vat samen kort overzicht lijst
+    punten tabel vergelijk vergelijken naast elkaar verschillende eens even gewoon graag
+    alsjeblieft aub svp volgens schrijven schrijft beschrijf beschrijven""".split()
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+")
+
+
+def strip_instructions(question: str) -> str:
+    """``question`` without sentences that instruct rather than ask (see ``_INSTRUCTION``).
+
+    Only non-question parts are dropped, and only when a part with a question mark remains,
+    so a plain statement that sets the topic ("In de zorg lijkt digitale stress groter.
+    Wat zeggen de bronnen?") is kept.
+    """
+    q = " ".join(question.split())
+    parts = [p.strip() for p in _SENTENCE_END.split(q) if p.strip()]
+    if len(parts) < 2 or not any(p.endswith("?") for p in parts):
+        return q
+    kept = []
+    for part in parts:
+        if part.endswith("?"):
+            # "Vertaal je antwoord ...: hoeveel procent ...?" splits at the colon already.
+            kept.append(part)
+            continue
+        if _INSTRUCTION.search(part):
+            continue
+        kept.append(part)
+    out = " ".join(kept).strip()
+    if not _content_words(out):
+        return q
+    return out[0].upper() + out[1:]
+
+
+@dataclass
+class Rewrite:
+    """A question resolved against the conversation."""
+
+    query: str  # the standalone question: searched and shown to the user
+    focus: str  # the new question's own words (without what was carried over)
+    followup: bool = False
+    refers_back: bool = False  # points at the previous answer ("daarover", "de tweede")
+    carried: str = ""  # the previous question (and answer items) carried into ``query``
+
+
+def _content_words(text: str) -> list[str]:
+    from assistant.keyword import STOP_WORDS, fold
+
+    return [w for w in _CONTENT_WORD.findall(fold(text)) if w not in STOP_WORDS]
+
+
+def _has_name(text: str) -> bool:
+    """A proper name or acronym after the first word ("NLQF", "Integron", "SD Worx")."""
+    return bool(_CAPITALISED.search(text.strip()))
+
+
+def _signals(question: str) -> tuple[bool, bool]:
+    """(is a follow-up, refers back to the previous answer) from the question alone."""
+    q = question.strip()
+    n_content = len(_content_words(q))
+    connective = bool(_CONNECTIVE.match(q))
+    strong = bool(
+        _STRONG_REF.search(q) or _DEMONSTRATIVE_NP.search(q) or _START_DEMONSTRATIVE.match(q)
+        or _COUNT_REF.search(q) or _PRONOUN.search(q)
+    )
+    ordinal = bool(_ORDINAL.search(q)) and (connective or n_content <= 3)
+    weak = bool(_WEAK_REF.search(q)) and n_content <= 4
+    short = n_content == 0 or (n_content <= 2 and not _has_name(q))
+    refers = strong or ordinal or weak or (short and not connective)
+    return connective or refers or short, refers
 
 
 def is_followup(question: str, history: list[Message]) -> bool:
-    if not any(t["role"] == "user" for t in history):
+    """Does ``question`` lean on the conversation (see the module docstring)?"""
+    if not any(t.get("role") == "user" for t in history):
         return False
-    q = question.strip()
-    return bool(FOLLOWUP_START.match(q)) or len(_words(q)) <= 4 or bool(REFERRING.search(q))
+    return _signals(question)[0]
+
+
+def answer_items(answer: str) -> list[str]:
+    """The items of a list in an answer: numbered/bulleted lines, or "A, B en C" inline."""
+    text = _CITATION.sub("", answer)
+    items = []
+    for line in text.splitlines():
+        m = re.match(r"^\s*(?:\d{1,2}[.)]|[-•*])\s+(.+?)\s*$", line)
+        if m:
+            items.append(re.split(r"[:;.]", m.group(1))[0].strip())
+    if len(items) >= 2:
+        return [_trim_item(i) for i in items if i]
+    for sentence in re.split(r"(?<=[.!?])\s+", text.replace("\n", " ")):
+        part = sentence.split(":", 1)[1] if ":" in sentence else sentence
+        part = re.split(r"[.;]|,\s*(?:zoals|waarbij|maar|want|omdat|die|dat)\b", part)[0]
+        pieces = [p.strip() for p in re.split(r",\s*|\s+en\s+|\s+of\s+", part) if p.strip()]
+        if len(pieces) >= 3 and all(len(p.split()) <= 6 for p in pieces):
+            return [_trim_item(p) for p in pieces]
+    return []
+
+
+def _trim_item(item: str) -> str:
+    words = item.strip(" ,.'\"‘’“”").split()
+    return " ".join(words[:6])
+
+
+def _merge_fragment(previous: str, fragment: str) -> str:
+    """Put an elliptical fragment ("in de zorg") into the previous question.
+
+    A sentence-final phrase with the same preposition is replaced ("... AI in hun werk?" +
+    "in de zorg" -> "... AI in de zorg?"); otherwise the fragment is appended.
+    """
+    prev = previous.strip().rstrip("?.! ")
+    frag = fragment.strip().rstrip("?.! ")
+    prep = frag.split()[0].lower() if frag.split() else ""
+    if prep in _PREPOSITIONS:
+        m = re.search(rf"\s{re.escape(prep)}\s+[^,;:?]{{1,40}}$", prev, re.I)
+        if m and len(m.group(0).split()) <= 5:
+            return f"{prev[: m.start()]} {frag}?"
+    return f"{prev}, {frag}?"
+
+
+def rewrite_question(question: str, history: list[Message], _depth: int = 0) -> Rewrite:
+    """Resolve ``question`` against ``history`` (see the module docstring)."""
+    q = strip_instructions(question)
+    if not is_followup(q, history):
+        return Rewrite(query=q, focus=q)
+    last_user = max(i for i, t in enumerate(history) if t.get("role") == "user")
+    prev_q = history[last_user]["content"]
+    answer = next(
+        (t["content"] for t in history[last_user + 1 :] if t.get("role") == "assistant"), ""
+    )
+    earlier = history[:last_user]
+    if _depth < 2 and earlier:
+        prev_q = rewrite_question(prev_q, earlier, _depth + 1).query
+    prev_q = " ".join(prev_q.split())
+    if len(prev_q) > MAX_QUERY_CHARS // 2:
+        prev_q = prev_q[-(MAX_QUERY_CHARS // 2) :].split(" ", 1)[-1]
+    _, refers = _signals(q)
+    rest = _CONNECTIVE.sub("", q).strip()
+    items = answer_items(answer) if answer else []
+    insert = ""
+    ordinal = _ORDINAL.search(q)
+    if items and ordinal:
+        n = _ORDINALS[ordinal.group(1).lower()]
+        if n == -1 or n <= len(items):
+            insert = items[n - 1 if n > 0 else -1]
+    elif items and _COUNT_REF.search(q):
+        insert = ", ".join(items)
+    if insert:
+        refers = True
+        anchor = ordinal or _COUNT_REF.search(q)
+        end = anchor.end()
+        focus = f"{q[:end]} ({insert}){q[end:]}"
+        query = f"{_ensure_q(prev_q)} {focus}"
+        return Rewrite(query=_cap(query), focus=focus, followup=True, refers_back=True,
+                       carried=prev_q)
+    first = rest.split()[0].lower() if rest.split() else ""
+    elliptical = bool(_CONNECTIVE.match(q)) and not refers and (
+        first in _PREPOSITIONS or not _QUESTION_WORD.search(rest)
+    ) and len(rest.split()) <= 10
+    if elliptical and rest:
+        query = _merge_fragment(prev_q, rest)
+        return Rewrite(query=_cap(query), focus=rest, followup=True, refers_back=False,
+                       carried=prev_q)
+    query = f"{_ensure_q(prev_q)} {q}"
+    return Rewrite(query=_cap(query), focus=q, followup=True, refers_back=True, carried=prev_q)
+
+
+def _ensure_q(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith(("?", ".", "!")) else text + "?"
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= MAX_QUERY_CHARS else text[-MAX_QUERY_CHARS:].split(" ", 1)[-1]
 
 
 def standalone_question(question: str, history: list[Message]) -> str:
-    """Make a follow-up searchable on its own by prefixing the previous question's topic.
+    """The question as searched and shown: ``rewrite_question(...).query``."""
+    return rewrite_question(question, history).query
 
-    Trade-off: a rule, not a model call. The 0.5B model rewrites poorly and costs seconds;
-    prefixing the previous question keeps its topic words for both retrievers, and the new
-    question's words still rank first because they are the ones that differ.
+
+# --------------------------------------------------------------------------------------------
+# Keyword helpers over the BM25 index: weighted terms, masks, IDF, document name terms
+# --------------------------------------------------------------------------------------------
+
+
+def _name_words(text: str, skip_first: bool = False) -> list[str]:
+    """Words written as names: acronyms ("HRM", "KPN") and capitalised words ("Integron").
+
+    With ``skip_first`` the first word is ignored (a title starts with a capital anyway).
+    Hyphenated words count per part: "AI-toepassingen" gives "AI", not "toepassingen".
     """
-    if not is_followup(question, history):
-        return question.strip()
-    previous = next(t["content"] for t in reversed(history) if t["role"] == "user")
-    q = FOLLOWUP_START.sub("", question.strip()).lstrip(" ,")
-    return f"{previous.strip().rstrip('?')}: {q}".strip()
+    out = []
+    for i, word in enumerate(re.findall(r"[^\W_]+", text)):
+        if (word.isupper() and len(word) > 1) or any(ch.isupper() for ch in word[1:]):
+            out.append(word)
+        elif word[:1].isupper() and not (skip_first and i == 0):
+            out.append(word)
+    return out
+
+
+class KeywordView:
+    """Per-generation helpers around a ``KeywordIndex``.
+
+    Scores weighted term lists directly on the index's precomputed BM25 matrix (``bm25s``
+    stores per-term posting lists with the BM25 weight of each chunk), so a query can weigh
+    its terms and restrict itself to some documents without a second analysis pass. Falls back
+    to ``index.search`` (no weights, no routing) when the matrix is not available.
+    """
+
+    def __init__(self, index: Any, documents: dict[str, Any] | None = None) -> None:
+        self.index = index
+        self.n = len(index.ids)
+        bm25 = getattr(index, "_bm25", None)
+        scores = getattr(bm25, "scores", None) if bm25 is not None else None
+        self.ok = isinstance(scores, dict) and "indptr" in scores
+        self.vocab: dict[str, int] = bm25.vocab_dict if self.ok else {}
+        if self.ok:
+            self.data = scores["data"]
+            self.indices = scores["indices"]
+            self.indptr = scores["indptr"]
+            self.df = np.diff(self.indptr)
+        self.sources = sorted(set(index.sources))
+        self.source_code = {s: i for i, s in enumerate(self.sources)}
+        self.codes = np.array([self.source_code[s] for s in index.sources], dtype=np.int32)
+        self.per_source = np.bincount(self.codes, minlength=len(self.sources))
+        self.collections = sorted(set(index.collections))
+        self.collection_code = {c: i for i, c in enumerate(self.collections)}
+        self.ccodes = np.array([self.collection_code[c] for c in index.collections],
+                               dtype=np.int32)
+        self._masks: dict[tuple[frozenset[str] | None, frozenset[str] | None], np.ndarray] = {}
+        self._lock = threading.Lock()
+        self.name_terms: dict[str, dict[str, str]] = {}  # term -> {source: strong|weak}
+        self.doc_terms: dict[str, set[str]] = {}  # source -> its metadata terms
+        if documents:
+            self._build_names(documents)
+
+    # ---- analysis and statistics -----------------------------------------------------
+
+    def analyse(self, text: str) -> list[str]:
+        return self.index.analyse(text)
+
+    @property
+    def meta_terms(self) -> frozenset[str]:
+        """The terms of ``META_WORDS``: they say nothing about the topic of a question."""
+        terms = getattr(self, "_meta_terms", None)
+        if terms is None:
+            terms = self._meta_terms = frozenset(self.analyse(" ".join(sorted(META_WORDS))))
+        return terms
+
+    def idf(self, term: str) -> float:
+        """BM25 IDF; a term the corpus has never seen gets the IDF of a one-off term."""
+        df = int(self.df[self.vocab[term]]) if self.ok and term in self.vocab else 0
+        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
+
+    def _build_names(self, documents: dict[str, Any]) -> None:
+        """Name terms of each document, from its title, organisation and kind.
+
+        *Strong* terms name a document on their own: words of the organisation and the kind,
+        and title words written as names (acronyms, capitals after the first word: "HRM",
+        "Work"). *Weak* terms are the other title words; a question must use two of them
+        ("social profit", "mensgerichte ... werkomgeving") to name the document. Either kind
+        must be rare in the corpus (``NAME_MAX_DF``) and concentrated in the document
+        (``NAME_MIN_LIFT``), so generic title words ("ai", "zorg", "werkvloer" alone) name
+        nothing.
+        """
+        strong_by_doc: dict[str, set[str]] = {}
+        for source, doc in documents.items():
+            title = str(getattr(doc, "title", "") or "")
+            organisation = str(getattr(doc, "organisation", "") or "")
+            kind = str(getattr(doc, "kind", "") or "")
+            names = _name_words(title, skip_first=True) + _name_words(organisation)
+            strong = {t for t in self.analyse(" ".join([*names, kind])) if not t.isdigit()}
+            every = {t for t in self.analyse(f"{title} {organisation} {kind}")
+                     if not t.isdigit()}
+            self.doc_terms[source] = every
+            strong_by_doc[source] = strong
+        if self.n == 0:
+            return
+        counts: dict[str, int] = {}
+        for terms in self.doc_terms.values():
+            for t in terms:
+                counts[t] = counts.get(t, 0) + 1
+        for term in counts:
+            tid = self.vocab.get(term) if self.ok else None
+            having = [s for s, ts in self.doc_terms.items() if term in ts]
+            if tid is None:  # only in the metadata: unique to the documents that have it
+                named = set(having) if len(having) <= ROUTE_MAX_DOCS else set()
+            else:
+                df = int(self.df[tid])
+                if df / self.n > NAME_MAX_DF:
+                    continue
+                rows = self.indices[self.indptr[tid] : self.indptr[tid + 1]]
+                per_doc = np.bincount(self.codes[rows], minlength=len(self.sources))
+                named = set()
+                for source in having:
+                    code = self.source_code.get(source)
+                    if code is None:
+                        continue
+                    n_doc = int(self.per_source[code])
+                    in_doc = int(per_doc[code])
+                    rest = self.n - n_doc
+                    rate_rest = (df - in_doc) / rest if rest else 0.0
+                    if in_doc and in_doc / max(n_doc, 1) >= NAME_MIN_LIFT * rate_rest:
+                        named.add(source)
+            for source in named:
+                kind = "strong" if term in strong_by_doc[source] else "weak"
+                self.name_terms.setdefault(term, {})[source] = kind
+
+    # ---- routing ---------------------------------------------------------------------
+
+    def named_documents(self, text: str) -> tuple[list[str], set[str]]:
+        """(sources ``text`` names, best first; the name terms it used).
+
+        Counted per word of ``text``, so the parts of one compound ("werkomgeving" ->
+        "werkomgeving", "omgeving") are one weak match, not two.
+        """
+        strength: dict[str, float] = {}
+        strong: dict[str, int] = {}
+        weak: dict[str, int] = {}
+        used: dict[str, set[str]] = {}
+        for word in dict.fromkeys(re.findall(r"[^\W_]+(?:-[^\W_]+)*", text)):
+            best_kind: dict[str, str] = {}
+            best_idf: dict[str, float] = {}
+            for t in self.analyse(word):
+                for source, kind in self.name_terms.get(t, {}).items():
+                    if best_kind.get(source) != "strong":
+                        best_kind[source] = kind
+                    best_idf[source] = max(best_idf.get(source, 0.0), self.idf(t))
+                    used.setdefault(source, set()).add(t)
+            for source, kind in best_kind.items():
+                strength[source] = strength.get(source, 0.0) + best_idf[source]
+                counter = strong if kind == "strong" else weak
+                counter[source] = counter.get(source, 0) + 1
+        valid = {s for s in strength if strong.get(s, 0) >= 1 or weak.get(s, 0) >= 2}
+        if not valid:
+            return [], set()
+        best = max(strength[s] for s in valid)
+        named = sorted((s for s in valid if strength[s] >= 0.5 * best),
+                       key=lambda s: (-strength[s], s))
+        if len(named) > ROUTE_MAX_DOCS or len(named) >= len(self.sources):
+            return [], set()
+        return named, set().union(*(used[s] for s in named))
+
+    # ---- searching -------------------------------------------------------------------
+
+    def mask(self, collections: set[str] | None, sources: set[str] | None) -> np.ndarray | None:
+        if collections is None and sources is None:
+            return None
+        key = (frozenset(collections) if collections is not None else None,
+               frozenset(sources) if sources is not None else None)
+        with self._lock:
+            m = self._masks.get(key)
+            if m is None:
+                m = np.ones(self.n, dtype=bool)
+                if collections is not None:
+                    codes = [self.collection_code[c] for c in collections
+                             if c in self.collection_code]
+                    m &= np.isin(self.ccodes, np.asarray(codes, dtype=np.int32))
+                if sources is not None:
+                    codes = [self.source_code[s] for s in sources if s in self.source_code]
+                    m &= np.isin(self.codes, np.asarray(codes, dtype=np.int32))
+                if len(self._masks) > 256:
+                    self._masks.clear()
+                self._masks[key] = m
+        return m
+
+    def search(
+        self, terms: dict[str, float], k: int, mask: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """Top ``k`` (chunk id, weighted BM25), best first, score > 0, within ``mask``."""
+        ids = [(self.vocab[t], w) for t, w in terms.items() if t in self.vocab and w > 0]
+        if not ids or k <= 0:
+            return []
+        rows = np.concatenate([self.indices[self.indptr[t] : self.indptr[t + 1]] for t, _ in ids])
+        weights = np.concatenate(
+            [self.data[self.indptr[t] : self.indptr[t + 1]] * w for t, w in ids]
+        )
+        scores = np.bincount(rows, weights=weights, minlength=self.n)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        hits = np.flatnonzero(scores > 0)
+        if hits.size > k:
+            hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
+        order = np.lexsort((hits, -scores[hits]))
+        return [(self.index.ids[i], float(scores[i])) for i in hits[order]]
+
+
+# --------------------------------------------------------------------------------------------
+# Relevance floor
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RelevanceSignal:
+    best_dense: float | None  # best cosine of the dense search (None: no dense search)
+    coverage: float  # IDF-weighted share of question terms found in the best passages
+    best_keyword: float = 0.0
+
+
+def judge_relevance(signal: RelevanceSignal, settings: RetrievalSettings) -> tuple[bool, str]:
+    """(relevant, reason) by the rule in the module docstring.
+
+    ``relevance_floor`` 0 turns the floor off. Without a dense score (keyword mode) the
+    decision rests on coverage alone.
+    """
+    floor = settings.relevance_floor
+    if floor <= 0:
+        return True, "floor off"
+    cov, need = signal.coverage, settings.min_coverage
+    if signal.best_dense is None:
+        if signal.best_keyword <= 0:
+            return False, "no keyword match"
+        ok = cov >= need
+        return ok, f"coverage {cov:.2f} {'>=' if ok else '<'} {need:.2f}"
+    d = signal.best_dense
+    if d < floor:
+        return False, f"best cosine {d:.3f} < {floor:.3f}"
+    if d >= settings.relevance_floor_strong:
+        return True, f"best cosine {d:.3f} >= {settings.relevance_floor_strong:.3f}"
+    if cov < need:
+        return False, f"best cosine {d:.3f} and coverage {cov:.2f} < {need:.2f}"
+    return True, f"best cosine {d:.3f}, coverage {cov:.2f}"
+
+
+def coverage(question: str, passages: list[Chunk], view: KeywordView) -> float:
+    """IDF-weighted share of the question's content words found in ``passages``.
+
+    Counted per word of the question (stop words and ``META_WORDS`` left out), in the Dutch
+    analysis of the passages' text and headings and of their documents' title, organisation
+    and kind. A compound counts as found when at least half of its terms are (its parts:
+    "wervingsbureaus" is found in a text about "werving" by "bureaus"); a word's weight is the
+    mean IDF of its terms, so rare words weigh most and a word the corpus never saw weighs as
+    a one-off term.
+    """
+    words: list[list[str]] = []
+    for word in dict.fromkeys(re.findall(r"[^\W_]+(?:-[^\W_]+)*", question)):
+        terms = [t for t in dict.fromkeys(view.analyse(word)) if t not in view.meta_terms]
+        if terms:
+            words.append(terms)
+    if not words:
+        return 1.0  # nothing to check: a question of only stop words
+    found: set[str] = set()
+    seen_docs: set[str] = set()
+    for c in passages:
+        found.update(view.analyse(f"{c.heading}\n{c.text}"))
+        if c.source not in seen_docs:
+            seen_docs.add(c.source)
+            found.update(view.doc_terms.get(c.source)
+                         or view.analyse(f"{c.title} {c.organisation} {c.kind}"))
+    total = hit = 0.0
+    for terms in words:
+        weight = sum(view.idf(t) for t in terms) / len(terms)
+        total += weight
+        if 2 * sum(t in found for t in terms) >= len(terms):
+            hit += weight
+    return hit / total if total else 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# The retriever
+# --------------------------------------------------------------------------------------------
+
+
+def _where(collections: set[str] | None, sources: list[str] | None) -> dict[str, Any] | None:
+    clauses: list[dict[str, Any]] = []
+    if collections is not None:
+        clauses.append({"collection": {"$in": sorted(collections)}})
+    if sources:
+        clauses.append({"source": {"$in": sorted(sources)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class Retriever:
@@ -124,17 +729,24 @@ class Retriever:
     def __init__(self, store: Store, settings: RetrievalSettings) -> None:
         self.store = store
         self.settings = settings
-        self._keyword: tuple[str, object] | None = None
+        self._keyword: tuple[str, Any, KeywordView] | None = None
         self._lock = threading.Lock()
 
     def keyword_index(self):  # noqa: ANN201 - KeywordIndex, imported lazily
         """The keyword index of the active generation; rebuilt from Chroma when missing."""
+        return self._keyword_state()[0]
+
+    def keyword_view(self) -> KeywordView:
+        return self._keyword_state()[1]
+
+    def _keyword_state(self) -> tuple[Any, KeywordView]:
         from assistant.keyword import KeywordIndex
 
-        name = self.store.require_manifest().collection
+        manifest = self.store.require_manifest()
+        name = manifest.collection
         with self._lock:
             if self._keyword is not None and self._keyword[0] == name:
-                return self._keyword[1]
+                return self._keyword[1], self._keyword[2]
             path = self.store.keyword_dir(name)
             try:
                 index = KeywordIndex.load(path)
@@ -142,8 +754,34 @@ class Retriever:
                 log.info("keyword index for %s missing (%s); rebuilding from Chroma", name, exc)
                 index = KeywordIndex.build(self.store.all_chunks())
                 index.save(path)
-            self._keyword = (name, index)
-            return index
+            view = KeywordView(index, manifest.documents)
+            self._keyword = (name, index, view)
+            return index, view
+
+    # ---- dense ---------------------------------------------------------------------------
+
+    def _dense(
+        self, vector: list[float], k: int, collections: set[str] | None,
+        sources: list[str] | None = None,
+    ) -> list[tuple[Chunk, float]]:
+        if sources is None:
+            return self.store.dense_search_by_vector(vector, k, collections)
+        col = self.store.active_collection()
+        res = col.query(
+            query_embeddings=[vector],
+            n_results=max(1, k),
+            where=_where(collections, sources),
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (Chunk.from_metadata(cid, text or "", meta or {}), 1.0 - float(dist))
+            for cid, text, meta, dist in zip(
+                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],
+                strict=True,
+            )
+        ]
+
+    # ---- the query -----------------------------------------------------------------------
 
     def retrieve(
         self,
@@ -153,45 +791,134 @@ class Retriever:
         mode: Mode = "hybrid",
         collections: set[str] | None = None,
         top_k: int | None = None,
+        previous: list[Chunk] | None = None,
     ) -> Retrieval:
+        """Passages for ``question`` (see the module docstring).
+
+        ``collections``: only chunks of these collections (``None``: all); enforced in every
+        search and on ``previous``. ``previous``: the passages of the previous answer, used
+        when the question is a follow-up that refers back to it.
+        """
         t0 = time.perf_counter()
-        query = standalone_question(question, history or [])
-        k = self.settings.candidates
+        s = self.settings
+        rw = rewrite_question(question, history or [])
+        query = rw.query
+        k = s.candidates
         timings: dict[str, float] = {}
         rankings: dict[str, list[str]] = {}
+        weights: dict[str, float] = {}
         chunks: dict[str, Chunk] = {}
         dense_scores: dict[str, float] = {}
         kw_scores: dict[str, float] = {}
+        if collections is not None and not collections:
+            return Retrieval(query, [], False, followup=rw.followup, reason="no collections",
+                             timings={"retrieve_s": time.perf_counter() - t0})
+
+        t = time.perf_counter()
+        index, view = self._keyword_state()
+        terms = self._weighted_terms(view, rw)
+        named: list[str] = []
+        name_terms: set[str] = set()
+        if s.document_weight > 0 and view.name_terms:
+            named, name_terms = view.named_documents(rw.query)
+        if named and collections is not None:
+            allowed = view.mask(collections, None)
+            named = [src for src in named
+                     if allowed is None or bool(allowed[view.codes == view.source_code[src]].any())]
+        timings["analyse_s"] = time.perf_counter() - t
+
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            for chunk, sim in self.store.dense_search(query, k, collections):
+            vector = self.store.embeddings.embed_query(query)
+            timings["embed_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            hits = self._dense(vector, k, collections)
+            for chunk, sim in hits:
                 chunks[chunk.id] = chunk
                 dense_scores[chunk.id] = sim
-            rankings["dense"] = list(dense_scores)
+            rankings["dense"] = [c.id for c, _ in hits]
+            weights["dense"] = s.dense_weight
+            if named:
+                doc_hits = self._dense(vector, k, collections, named)
+                for chunk, sim in doc_hits:
+                    chunks.setdefault(chunk.id, chunk)
+                    dense_scores.setdefault(chunk.id, sim)
+                rankings["dense_doc"] = [c.id for c, _ in doc_hits]
+                weights["dense_doc"] = s.document_weight * s.dense_weight
             timings["dense_s"] = time.perf_counter() - t
+
         if mode in ("hybrid", "keyword"):
             t = time.perf_counter()
-            hits = self.keyword_index().search(query, k, collections)
-            kw_scores = dict(hits)
-            rankings["keyword"] = [cid for cid, _ in hits]
-            missing = [cid for cid in kw_scores if cid not in chunks]
-            for chunk in self.store.get_chunks(missing):
-                chunks[chunk.id] = chunk
+            mask = view.mask(collections, None)
+            if view.ok:
+                hits_kw = view.search(terms, k, mask)
+            else:
+                hits_kw = index.search(query, k, collections)
+            kw_scores = dict(hits_kw)
+            rankings["keyword"] = [cid for cid, _ in hits_kw]
+            weights["keyword"] = s.keyword_weight
+            if named and view.ok:
+                inner = {t_: w * (NAME_WEIGHT if t_ in name_terms else 1.0)
+                         for t_, w in terms.items()}
+                doc_mask = view.mask(collections, set(named))
+                doc_kw = view.search(inner, k, doc_mask)
+                rankings["keyword_doc"] = [cid for cid, _ in doc_kw]
+                weights["keyword_doc"] = s.document_weight * s.keyword_weight
+                for cid, score in doc_kw:
+                    kw_scores.setdefault(cid, score)
             timings["keyword_s"] = time.perf_counter() - t
+
+        if previous and rw.followup and s.previous_weight > 0:
+            prev_ids = list(dict.fromkeys(c.id for c in previous))[: max(k, 1)]
+            rankings["previous"] = prev_ids
+            weights["previous"] = s.previous_weight * (1.0 if rw.refers_back else 0.5)
+
+        t = time.perf_counter()
+        missing = [cid for ranking in rankings.values() for cid in ranking if cid not in chunks]
+        if missing:
+            for chunk in self.store.get_chunks(list(dict.fromkeys(missing))):
+                chunks[chunk.id] = chunk
+        allowed_ids = {
+            cid for cid, c in chunks.items() if collections is None or c.collection in collections
+        }
+        if "previous" in rankings:  # re-read from the index: access-checked, current text
+            rankings["previous"] = [cid for cid in rankings["previous"] if cid in allowed_ids]
         fused = [
             ScoredChunk(chunks[cid], score, dense_scores.get(cid), kw_scores.get(cid), ranks)
-            for cid, score, ranks in rrf(rankings)
-            if cid in chunks
+            for cid, score, ranks in rrf(rankings, s.rrf_k, weights)
+            if cid in allowed_ids
         ]
-        passages = diversify(fused, top_k or self.settings.top_k, self.settings.max_per_document)
+        uncapped = {src.rsplit(".", 1)[0] for src in named}
+        passages = diversify(fused, top_k or s.top_k, s.max_per_document, uncapped)
+        timings["fuse_s"] = time.perf_counter() - t
+
         best_dense = max(dense_scores.values(), default=0.0)
         best_kw = max(kw_scores.values(), default=0.0)
-        relevant = self.is_relevant(best_dense, best_kw, mode) and bool(passages)
+        cov = coverage(query, [p.chunk for p in passages[: s.top_k]], view)
+        signal = RelevanceSignal(best_dense if mode != "keyword" else None, cov, best_kw)
+        relevant, reason = judge_relevance(signal, s)
+        if not passages:
+            relevant, reason = False, "no passages"
         timings["retrieve_s"] = time.perf_counter() - t0
-        return Retrieval(query, passages, relevant, best_dense, best_kw, timings)
+        return Retrieval(
+            query, passages, relevant, best_dense, best_kw, timings, coverage=cov,
+            followup=rw.followup, named=named, reason=reason,
+            fused=[p.chunk.id for p in fused[: s.candidates]],
+        )
 
-    def is_relevant(self, best_dense: float, best_keyword: float, mode: Mode) -> bool:
-        floor = self.settings.relevance_floor
-        if mode == "keyword":
-            return best_keyword > 0
-        return best_dense >= floor
+    @staticmethod
+    def _weighted_terms(view: KeywordView, rw: Rewrite) -> dict[str, float]:
+        """Query terms with weights: the new question's words 1, carried-over words less."""
+        own = view.analyse(rw.focus)
+        terms = dict.fromkeys(own, 1.0)
+        if rw.followup:
+            for t in view.analyse(rw.query):
+                terms.setdefault(t, CARRY_WEIGHT)
+        return terms
+
+    def is_relevant(self, best_dense: float, best_keyword: float, mode: Mode,
+                    coverage: float = 1.0) -> bool:
+        """The floor's decision for given signals (see ``judge_relevance``)."""
+        signal = RelevanceSignal(None if mode == "keyword" else best_dense, coverage,
+                                 best_keyword)
+        return judge_relevance(signal, self.settings)[0]

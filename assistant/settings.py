@@ -136,17 +136,64 @@ class RetrievalSettings(BaseModel):
     model_config = ConfigDict(validate_default=True, extra='forbid')
 
     top_k: int = Field(4, ge=1, le=20, description="Passages given to the model.")
-    candidates: int = Field(30, ge=1, le=200, description="Candidates per retriever before fusion.")
-    max_per_document: int = Field(3, ge=1, le=20, description="Most passages from one document.")
+    candidates: int = Field(40, ge=1, le=200, description="Candidates per retriever before fusion.")
+    max_per_document: int = Field(
+        2,
+        ge=1,
+        le=20,
+        description="Most passages from one document while other documents still have "
+        "candidates (not applied to a document the question names).",
+    )
     context_tokens: int = Field(
         900, ge=100, le=16000, description="Token budget for the passages in the prompt."
     )
+    rrf_k: int = Field(
+        30,
+        ge=1,
+        le=1000,
+        description="Rank constant of reciprocal rank fusion: lower lets a first place count "
+        "more against agreement between the retrievers.",
+    )
+    dense_weight: float = Field(
+        1.5, ge=0.0, le=10.0, description="Weight of the dense (e5) ranking in the fusion."
+    )
+    keyword_weight: float = Field(
+        1.0, ge=0.0, le=10.0, description="Weight of the keyword (BM25) ranking in the fusion."
+    )
+    document_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=10.0,
+        description="Weight of the extra rankings within the documents a question names "
+        "('volgens Integron', 'het VIVO-rapport'); 0 turns this routing off.",
+    )
+    previous_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=10.0,
+        description="Weight of the previous answer's passages when a follow-up refers back "
+        "to them; 0 turns this off.",
+    )
     relevance_floor: float = Field(
-        0.80,
+        0.82,
         ge=0.0,
         le=1.0,
         description="Least cosine similarity (e5) of the best passage; below it the assistant "
-        "says the sources do not answer the question.",
+        "says the sources do not answer the question. 0 turns the floor off.",
+    )
+    relevance_floor_strong: float = Field(
+        0.85,
+        ge=0.0,
+        le=1.0,
+        description="Cosine similarity of the best passage above which the question passes "
+        "the floor whatever its term coverage.",
+    )
+    min_coverage: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Between the two cosine floors, the least IDF-weighted share of the "
+        "question's content words that must occur in the best passages.",
     )
 
 

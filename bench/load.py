@@ -250,7 +250,7 @@ async def _browser_sessions(url: str, questions: list[str], sessions: int, concu
             t0 = t_sent = time.perf_counter()
             step = "loading the page"
             try:
-                await page.goto(url, wait_until="domcontentloaded")
+                await page.goto(url, wait_until="domcontentloaded", timeout=120_000)
                 box = page.locator('[data-testid="stChatInput"] textarea')
                 await box.wait_for(timeout=120_000)
                 before = await page.locator('[data-testid="stChatMessage"]').count()

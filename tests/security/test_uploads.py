@@ -127,12 +127,9 @@ def _docx_bomb(unpacked_mb: int) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.xfail(strict=True, reason="no decompression limit: save_upload (and the DOCX "
-                   "loader) check only the packed size, so a 50 MB DOCX may unpack to tens of "
-                   "GB in python-docx/lxml. Refuse archives whose total file_size (zipfile "
-                   "infolist) exceeds a multiple of max_bytes, or whose ratio is absurd")
 def test_zip_bomb_docx_is_refused(tmp_path: Path) -> None:
     data = _docx_bomb(unpacked_mb=20)  # small enough to be harmless in a test run
     assert len(data) < MB // 10  # packed: well under the limit
-    with pytest.raises(AssistantError):
+    with pytest.raises(AssistantError):  # refused on the unpacked size, before any parser
         save_upload(tmp_path, "bom.docx", data, max_bytes=MB)
+    assert _files(tmp_path) == set()
