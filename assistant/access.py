@@ -223,8 +223,15 @@ class UserStore:
             entry = self._read().get(name)
         return _to_user(name, entry) if entry else None
 
-    def add_user(self, name: str, password: str, role: Role = "gebruiker",
-                 collections: set[str] | None = None, *, replace: bool = False) -> User:
+    def add_user(
+        self,
+        name: str,
+        password: str,
+        role: Role = "gebruiker",
+        collections: set[str] | None = None,
+        *,
+        replace: bool = False,
+    ) -> User:
         """Add a user (or, with ``replace``, reset an existing one). Never logs the password."""
         if not NAME_RE.match(name):
             raise AssistantError(
@@ -238,8 +245,11 @@ class UserStore:
             users = dict(self._read())
             if name in users and not replace:
                 raise AssistantError(f"Gebruiker '{name}' bestaat al.")
-            users[name] = {"hash": hashed, "role": role,
-                           "collections": _collections_to_json(collections)}
+            users[name] = {
+                "hash": hashed,
+                "role": role,
+                "collections": _collections_to_json(collections),
+            }
             self._write(users)
         log.info("user %s saved (role %s)", name, role)
         return User(name, role, None if collections is None else set(collections))
@@ -289,8 +299,13 @@ class RateLimiter:
     Only questions that pass are counted, so being told to wait does not extend the wait.
     """
 
-    def __init__(self, per_minute: int, *, window_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if per_minute < 1:
             raise ValueError("per_minute must be at least 1")
         self.per_minute = per_minute
@@ -382,8 +397,9 @@ def load_oidc_mapping(path: Path | str) -> dict[str, Any]:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise AssistantError("De rollentabel voor inloggen is onleesbaar.",
-                                 hint=f"controleer {p}") from exc
+            raise AssistantError(
+                "De rollentabel voor inloggen is onleesbaar.", hint=f"controleer {p}"
+            ) from exc
         mapping = {**DEFAULT_OIDC_MAPPING, **data}
         _mapping_cache[p] = (mtime, mapping)
         return mapping
@@ -443,10 +459,14 @@ def oidc_user(st_user: Any, mapping_file: Path | str | None = None) -> User:
     groups = _as_list(_claim(info, str(mapping.get("roles_claim", "roles"))))
     matched = [mapping["roles"][g] for g in groups if g in mapping.get("roles", {})]
     if not matched:
-        return _to_user(name, {"role": mapping.get("default_role", "gebruiker"),
-                               "collections": mapping.get("default_collections", ["algemeen"])})
-    role: Role = "beheerder" if any(m.get("role") == "beheerder" for m in matched) \
-        else "gebruiker"
+        return _to_user(
+            name,
+            {
+                "role": mapping.get("default_role", "gebruiker"),
+                "collections": mapping.get("default_collections", ["algemeen"]),
+            },
+        )
+    role: Role = "beheerder" if any(m.get("role") == "beheerder" for m in matched) else "gebruiker"
     collections: set[str] | None = set()
     for m in matched:
         c = parse_collections(m.get("collections", ALL))
@@ -487,11 +507,16 @@ def main(argv: list[str] | None = None) -> int:
     add = sub.add_parser("add-user", help="gebruiker toevoegen (of met --replace vervangen)")
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, default="gebruiker")
-    add.add_argument("--collections", default=None,
-                     help="kommagescheiden, of '*' voor alles (standaard: algemeen; "
-                     "beheerder: *)")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="lees het wachtwoord van de eerste regel van stdin")
+    add.add_argument(
+        "--collections",
+        default=None,
+        help="kommagescheiden, of '*' voor alles (standaard: algemeen; beheerder: *)",
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="lees het wachtwoord van de eerste regel van stdin",
+    )
     add.add_argument("--replace", action="store_true", help="bestaande gebruiker overschrijven")
     rm = sub.add_parser("remove-user", help="gebruiker verwijderen")
     rm.add_argument("name")
@@ -502,11 +527,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "add-user":
             default = ALL if args.role == "beheerder" else "algemeen"
             collections = parse_collections(args.collections or default)
-            user = store.add_user(args.name, _read_password(args), args.role, collections,
-                                  replace=args.replace)
+            user = store.add_user(
+                args.name, _read_password(args), args.role, collections, replace=args.replace
+            )
             shown = ALL if user.collections is None else ",".join(sorted(user.collections))
-            print(f"Gebruiker {user.name} opgeslagen ({user.role}; collecties: {shown}) "
-                  f"in {store.path}")
+            print(
+                f"Gebruiker {user.name} opgeslagen ({user.role}; collecties: {shown}) "
+                f"in {store.path}"
+            )
         elif args.command == "remove-user":
             if not store.remove_user(args.name):
                 print(f"Gebruiker {args.name} bestaat niet.", file=sys.stderr)

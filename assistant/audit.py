@@ -48,8 +48,16 @@ PURGE_INTERVAL_S = 3600.0  # purge at most once an hour from ``record``
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_COLUMNS = (
-    "id", "tijd", "gebruiker", "vraag", "zoekvraag", "passages_opgehaald", "passages_getoond",
-    "antwoord", "modus", "timings",
+    "id",
+    "tijd",
+    "gebruiker",
+    "vraag",
+    "zoekvraag",
+    "passages_opgehaald",
+    "passages_getoond",
+    "antwoord",
+    "modus",
+    "timings",
 )
 
 _SCHEMA = """
@@ -150,8 +158,7 @@ class AuditLog:
         self._maybe_purge(now)
         return row_id
 
-    def record_answer(self, user: str, answer: Any, retrieved: Sequence[str] | None = None
-                      ) -> int:
+    def record_answer(self, user: str, answer: Any, retrieved: Sequence[str] | None = None) -> int:
         """Record a ``service.Answer``.
 
         ``retrieved`` defaults to the passages given to the model; "shown" are the passages the
@@ -257,11 +264,23 @@ class AuditLog:
         writer.writerow(CSV_COLUMNS)
         n = 0
         for rec in self._iter_all():
-            writer.writerow([_cell(v) for v in (
-                rec["id"], rec["time"], rec["user"], rec["question"], rec["query"],
-                " ".join(rec["passages_retrieved"]), " ".join(rec["passages_shown"]),
-                rec["answer"], rec["mode"], json.dumps(rec["timings"]),
-            )])
+            writer.writerow(
+                [
+                    _cell(v)
+                    for v in (
+                        rec["id"],
+                        rec["time"],
+                        rec["user"],
+                        rec["question"],
+                        rec["query"],
+                        " ".join(rec["passages_retrieved"]),
+                        " ".join(rec["passages_shown"]),
+                        rec["answer"],
+                        rec["mode"],
+                        json.dumps(rec["timings"]),
+                    )
+                ]
+            )
             n += 1
         return n
 

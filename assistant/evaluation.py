@@ -7,8 +7,9 @@ after normalising whitespace (all whitespace removed, case folded: PDF and .txt 
 differently and join hyphenated words differently). Ranks are those of the passages as given
 to the model (duplicates removed, soft per-document cap; see the comment above
 ``retrieval_hit``); follow-ups get the previous turn's passages as the app passes them.
-Unanswerable items are scored by whether the relevance floor refused them. Without it, whole answers are generated and scored: key-fact
-coverage, citation precision, supported-sentence rate, refusals, injections, Dutch, timings.
+Unanswerable items are scored by whether the relevance floor refused them. Without it, whole
+answers are generated and scored: key-fact coverage, citation precision, supported-sentence
+rate, refusals, injections, Dutch, timings.
 
 Gold data is for measuring only: nothing here feeds answers back into the pipeline.
 """

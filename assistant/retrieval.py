@@ -73,10 +73,13 @@ Mode = Literal["hybrid", "dense", "keyword"]
 
 CARRY_WEIGHT = 0.5  # keyword weight of words carried over from the previous question
 NAME_MAX_DF = 0.08  # a name term occurs in at most this share of all chunks ...
+NAME_MIN_DF = 3  # ... (or in at most this many chunks: in a tiny corpus every word is "common")
 NAME_MIN_LIFT = 3.0  # ... and this many times more often in its document than elsewhere
 ROUTE_MAX_DOCS = 4  # a question that "names" more documents than this names none
 NAME_WEIGHT = 0.25  # keyword weight of name terms when searching inside the named documents
+KEYWORD_ONLY_COVERAGE = 0.3  # the floor without a dense score (keyword mode): coverage alone
 MAX_QUERY_CHARS = 600  # a chain of follow-ups must not grow the query without bound
+NEAR_DUPLICATE = 0.7  # Jaccard overlap of word sets above which two passages are one
 
 
 @dataclass
@@ -127,12 +130,13 @@ def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"\w+", folded) if len(w) > 2}
 
 
-def near_duplicate(a: str, b: str, threshold: float = 0.7) -> bool:
+def _similar(wa: set[str], wb: set[str], threshold: float = NEAR_DUPLICATE) -> bool:
+    return bool(wa) and bool(wb) and len(wa & wb) / len(wa | wb) >= threshold
+
+
+def near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE) -> bool:
     """Jaccard overlap of word sets; catches the same passage reported twice."""
-    wa, wb = _words(a), _words(b)
-    if not wa or not wb:
-        return False
-    return len(wa & wb) / len(wa | wb) >= threshold
+    return _similar(_words(a), _words(b), threshold)
 
 
 def diversify(
@@ -155,10 +159,7 @@ def diversify(
 
     def fresh(item: ScoredChunk) -> set[str] | None:
         w = _words(item.chunk.text)
-        for other in words:
-            if w and other and len(w & other) / len(w | other) >= 0.7:
-                return None
-        return w
+        return None if any(_similar(w, other) for other in words) else w
 
     for item in items:
         if len(chosen) >= top_k:
@@ -214,7 +215,7 @@ _PRONOUN = re.compile(
     r"\b(?:is|komt|geldt|betekent|zit|kan|moet|zou|wordt|waarom|hoe) (?:dat|dit)\b",
     re.I,
 )
-_WEAK_REF = re.compile(r"\b(?:ze|zij|hen|hun|hem)\b", re.I)
+_WEAK_REF = re.compile(r"\b(?:ze|zij|hen|hem)\b", re.I)  # not "hun": "AI in hun werk"
 _ORDINALS = {
     "eerste": 1, "tweede": 2, "derde": 3, "vierde": 4, "vijfde": 5, "zesde": 6,
     "laatste": -1,
@@ -305,8 +306,15 @@ def _has_name(text: str) -> bool:
     return bool(_CAPITALISED.search(text.strip()))
 
 
-def _signals(question: str) -> tuple[bool, bool]:
-    """(is a follow-up, refers back to the previous answer) from the question alone."""
+@dataclass(frozen=True)
+class _Signals:
+    followup: bool  # leans on the conversation
+    refers: bool  # points back at what was said ("daarover", "die drie", "Waarom?")
+    connective: bool  # starts with "En", "Maar", "Hoe zit het met" ...
+
+
+def _signals(question: str) -> _Signals:
+    """What the question alone says about being a follow-up (see the module docstring)."""
     q = question.strip()
     n_content = len(_content_words(q))
     connective = bool(_CONNECTIVE.match(q))
@@ -317,15 +325,17 @@ def _signals(question: str) -> tuple[bool, bool]:
     ordinal = bool(_ORDINAL.search(q)) and (connective or n_content <= 3)
     weak = bool(_WEAK_REF.search(q)) and n_content <= 4
     short = n_content == 0 or (n_content <= 2 and not _has_name(q))
-    refers = strong or ordinal or weak or (short and not connective)
-    return connective or refers or short, refers
+    first = q.split()[0].lower() if q.split() else ""
+    fragment = first in _PREPOSITIONS and not _QUESTION_WORD.search(q)  # "Bij directieleden?"
+    refers = strong or ordinal or weak or (short and not connective and not fragment)
+    return _Signals(connective or refers or short, refers, connective)
 
 
 def is_followup(question: str, history: list[Message]) -> bool:
     """Does ``question`` lean on the conversation (see the module docstring)?"""
     if not any(t.get("role") == "user" for t in history):
         return False
-    return _signals(question)[0]
+    return _signals(question).followup
 
 
 def answer_items(answer: str) -> list[str]:
@@ -335,16 +345,22 @@ def answer_items(answer: str) -> list[str]:
     for line in text.splitlines():
         m = re.match(r"^\s*(?:\d{1,2}[.)]|[-•*])\s+(.+?)\s*$", line)
         if m:
-            items.append(re.split(r"[:;.]", m.group(1))[0].strip())
+            items.append(_clause(m.group(1)))
     if len(items) >= 2:
         return [_trim_item(i) for i in items if i]
     for sentence in re.split(r"(?<=[.!?])\s+", text.replace("\n", " ")):
         part = sentence.split(":", 1)[1] if ":" in sentence else sentence
-        part = re.split(r"[.;]|,\s*(?:zoals|waarbij|maar|want|omdat|die|dat)\b", part)[0]
+        part = _clause(part)
         pieces = [p.strip() for p in re.split(r",\s*|\s+en\s+|\s+of\s+", part) if p.strip()]
         if len(pieces) >= 3 and all(len(p.split()) <= 6 for p in pieces):
             return [_trim_item(p) for p in pieces]
     return []
+
+
+def _clause(text: str) -> str:
+    """``text`` up to the first colon, full stop or subordinate clause ("..., zoals ...")."""
+    return re.split(r"[:.;]|,?\s+(?:zoals|waarbij|maar|want|omdat)\b|,\s*(?:die|dat)\b",
+                    text)[0].strip()
 
 
 def _trim_item(item: str) -> str:
@@ -360,6 +376,8 @@ def _merge_fragment(previous: str, fragment: str) -> str:
     """
     prev = previous.strip().rstrip("?.! ")
     frag = fragment.strip().rstrip("?.! ")
+    if len(frag) > 1 and frag[0].isupper() and frag[1].islower():
+        frag = frag[0].lower() + frag[1:]  # "Bij directieleden" inside a sentence
     prep = frag.split()[0].lower() if frag.split() else ""
     if prep in _PREPOSITIONS:
         m = re.search(rf"\s{re.escape(prep)}\s+[^,;:?]{{1,40}}$", prev, re.I)
@@ -381,33 +399,37 @@ def rewrite_question(question: str, history: list[Message], _depth: int = 0) -> 
     earlier = history[:last_user]
     if _depth < 2 and earlier:
         prev_q = rewrite_question(prev_q, earlier, _depth + 1).query
-    prev_q = " ".join(prev_q.split())
+    prev_q = strip_instructions(prev_q)
     if len(prev_q) > MAX_QUERY_CHARS // 2:
         prev_q = prev_q[-(MAX_QUERY_CHARS // 2) :].split(" ", 1)[-1]
-    _, refers = _signals(q)
-    rest = _CONNECTIVE.sub("", q).strip()
+    sig = _signals(q)
+    refers = sig.refers
+    connective = _CONNECTIVE.match(q)
+    rest = q[connective.end():].strip() if connective else q
     items = answer_items(answer) if answer else []
     insert = ""
-    ordinal = _ORDINAL.search(q)
-    if items and ordinal:
-        n = _ORDINALS[ordinal.group(1).lower()]
+    anchor = _ORDINAL.search(q)
+    if items and anchor:
+        n = _ORDINALS[anchor.group(1).lower()]
         if n == -1 or n <= len(items):
             insert = items[n - 1 if n > 0 else -1]
     elif items and _COUNT_REF.search(q):
+        anchor = _COUNT_REF.search(q)
         insert = ", ".join(items)
-    if insert:
-        refers = True
-        anchor = ordinal or _COUNT_REF.search(q)
-        end = anchor.end()
-        focus = f"{q[:end]} ({insert}){q[end:]}"
+    if insert and anchor is not None:
+        focus = f"{q[: anchor.end()]} ({insert}){q[anchor.end() :]}"
         query = f"{_ensure_q(prev_q)} {focus}"
         return Rewrite(query=_cap(query), focus=focus, followup=True, refers_back=True,
                        carried=prev_q)
-    first = rest.split()[0].lower() if rest.split() else ""
-    elliptical = bool(_CONNECTIVE.match(q)) and not refers and (
-        first in _PREPOSITIONS or not _QUESTION_WORD.search(rest)
-    ) and len(rest.split()) <= 10
-    if elliptical and rest:
+    words = rest.split()
+    first = words[0].lower() if words else ""
+    elliptical = (
+        not refers and 0 < len(words) <= 10 and (connective is not None or first in _PREPOSITIONS)
+        and (first in _PREPOSITIONS or not _QUESTION_WORD.search(rest))
+    )
+    if elliptical:
+        if first not in _PREPOSITIONS and connective and " met" in connective.group(0).lower():
+            rest = "wat betreft " + rest  # "Hoe zit het met de overheid?"
         query = _merge_fragment(prev_q, rest)
         return Rewrite(query=_cap(query), focus=rest, followup=True, refers_back=False,
                        carried=prev_q)
@@ -474,11 +496,16 @@ class KeywordView:
         self.source_code = {s: i for i, s in enumerate(self.sources)}
         self.codes = np.array([self.source_code[s] for s in index.sources], dtype=np.int32)
         self.per_source = np.bincount(self.codes, minlength=len(self.sources))
+        self.source_collections: dict[str, set[str]] = {}
+        for source, collection in zip(index.sources, index.collections, strict=True):
+            self.source_collections.setdefault(source, set()).add(collection)
         self.collections = sorted(set(index.collections))
         self.collection_code = {c: i for i, c in enumerate(self.collections)}
         self.ccodes = np.array([self.collection_code[c] for c in index.collections],
                                dtype=np.int32)
-        self._masks: dict[tuple[frozenset[str] | None, frozenset[str] | None], np.ndarray] = {}
+        self._masks: dict[frozenset[str], np.ndarray] = {}
+        self._order: np.ndarray | None = None  # chunk positions sorted by source (rows_of)
+        self._starts: np.ndarray | None = None
         self._lock = threading.Lock()
         self.name_terms: dict[str, dict[str, str]] = {}  # term -> {source: strong|weak}
         self.doc_terms: dict[str, set[str]] = {}  # source -> its metadata terms
@@ -538,7 +565,7 @@ class KeywordView:
                 named = set(having) if len(having) <= ROUTE_MAX_DOCS else set()
             else:
                 df = int(self.df[tid])
-                if df / self.n > NAME_MAX_DF:
+                if df > max(NAME_MAX_DF * self.n, NAME_MIN_DF):
                     continue
                 rows = self.indices[self.indptr[tid] : self.indptr[tid + 1]]
                 per_doc = np.bincount(self.codes[rows], minlength=len(self.sources))
@@ -592,48 +619,70 @@ class KeywordView:
             return [], set()
         return named, set().union(*(used[s] for s in named))
 
+    def readable(self, source: str, collections: set[str] | None) -> bool:
+        """Does ``source`` have chunks in the index that ``collections`` allows?"""
+        have = self.source_collections.get(source)
+        return bool(have) and (collections is None or bool(have & collections))
+
     # ---- searching -------------------------------------------------------------------
 
-    def mask(self, collections: set[str] | None, sources: set[str] | None) -> np.ndarray | None:
-        if collections is None and sources is None:
+    def mask(self, collections: set[str] | None) -> np.ndarray | None:
+        """Chunks of ``collections`` (``None``: all), cached: access groups are few."""
+        if collections is None:
             return None
-        key = (frozenset(collections) if collections is not None else None,
-               frozenset(sources) if sources is not None else None)
+        key = frozenset(collections)
         with self._lock:
             m = self._masks.get(key)
             if m is None:
-                m = np.ones(self.n, dtype=bool)
-                if collections is not None:
-                    codes = [self.collection_code[c] for c in collections
-                             if c in self.collection_code]
-                    m &= np.isin(self.ccodes, np.asarray(codes, dtype=np.int32))
-                if sources is not None:
-                    codes = [self.source_code[s] for s in sources if s in self.source_code]
-                    m &= np.isin(self.codes, np.asarray(codes, dtype=np.int32))
-                if len(self._masks) > 256:
+                codes = [self.collection_code[c] for c in key if c in self.collection_code]
+                m = np.isin(self.ccodes, np.asarray(codes, dtype=np.int32))
+                if len(self._masks) > 64:
                     self._masks.clear()
                 self._masks[key] = m
         return m
 
+    def rows_of(self, sources: list[str]) -> np.ndarray:
+        """Index positions of the chunks of ``sources``."""
+        if self._order is None:
+            self._order = np.argsort(self.codes, kind="stable")
+            self._starts = np.searchsorted(self.codes[self._order],
+                                           np.arange(len(self.sources) + 1))
+        parts = []
+        for source in sources:
+            code = self.source_code.get(source)
+            if code is not None:
+                parts.append(self._order[self._starts[code] : self._starts[code + 1]])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
     def search(
-        self, terms: dict[str, float], k: int, mask: np.ndarray | None = None
+        self, terms: dict[str, float], k: int, mask: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
     ) -> list[tuple[str, float]]:
-        """Top ``k`` (chunk id, weighted BM25), best first, score > 0, within ``mask``."""
+        """Top ``k`` (chunk id, weighted BM25), best first, score > 0.
+
+        ``mask``: only chunks where it is true (collections); ``rows``: only these chunks
+        (the documents a question names). Both apply before the top-k cut.
+        """
         ids = [(self.vocab[t], w) for t, w in terms.items() if t in self.vocab and w > 0]
         if not ids or k <= 0:
             return []
-        rows = np.concatenate([self.indices[self.indptr[t] : self.indptr[t + 1]] for t, _ in ids])
+        postings = np.concatenate(
+            [self.indices[self.indptr[t] : self.indptr[t + 1]] for t, _ in ids]
+        )
         weights = np.concatenate(
             [self.data[self.indptr[t] : self.indptr[t + 1]] * w for t, w in ids]
         )
-        scores = np.bincount(rows, weights=weights, minlength=self.n)
+        scores = np.bincount(postings, weights=weights, minlength=self.n)
+        if rows is not None:
+            candidates = rows[scores[rows] > 0]
+        else:
+            candidates = np.flatnonzero(scores > 0)
         if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        hits = np.flatnonzero(scores > 0)
-        if hits.size > k:
-            hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
-        order = np.lexsort((hits, -scores[hits]))
-        return [(self.index.ids[i], float(scores[i])) for i in hits[order]]
+            candidates = candidates[mask[candidates]]
+        if candidates.size > k:
+            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        order = np.lexsort((candidates, -scores[candidates]))
+        return [(self.index.ids[i], float(scores[i])) for i in candidates[order]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -661,6 +710,7 @@ def judge_relevance(signal: RelevanceSignal, settings: RetrievalSettings) -> tup
     if signal.best_dense is None:
         if signal.best_keyword <= 0:
             return False, "no keyword match"
+        need = KEYWORD_ONLY_COVERAGE
         ok = cov >= need
         return ok, f"coverage {cov:.2f} {'>=' if ok else '<'} {need:.2f}"
     d = signal.best_dense
@@ -721,6 +771,32 @@ def _where(collections: set[str] | None, sources: list[str] | None) -> dict[str,
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class _Candidates:
+    """The rankings of one query, with what is known about their chunks."""
+
+    rankings: dict[str, list[str]] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
+    chunks: dict[str, Chunk] = field(default_factory=dict)
+    dense: dict[str, float] = field(default_factory=dict)  # chunk id -> cosine
+    keyword: dict[str, float] = field(default_factory=dict)  # chunk id -> BM25
+    gone: set[str] = field(default_factory=set)  # ids no longer in the index
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, weight: float, hits: list[tuple[Chunk, float]]) -> None:
+        self.rankings[name] = [chunk.id for chunk, _ in hits]
+        self.weights[name] = weight
+        for chunk, sim in hits:
+            self.chunks.setdefault(chunk.id, chunk)
+            self.dense.setdefault(chunk.id, sim)
+
+    def add_keyword(self, name: str, weight: float, hits: list[tuple[str, float]]) -> None:
+        self.rankings[name] = [cid for cid, _ in hits]
+        self.weights[name] = weight
+        for cid, score in hits:
+            self.keyword.setdefault(cid, score)
 
 
 class Retriever:
@@ -797,123 +873,140 @@ class Retriever:
 
         ``collections``: only chunks of these collections (``None``: all); enforced in every
         search and on ``previous``. ``previous``: the passages of the previous answer, used
-        when the question is a follow-up that refers back to it.
+        when the question is a follow-up that refers back to it. ``top_k``: passages to
+        return (default ``settings.top_k``); the relevance floor always judges the first
+        ``settings.top_k``, the passages the model would get.
         """
         t0 = time.perf_counter()
         s = self.settings
         rw = rewrite_question(question, history or [])
-        query = rw.query
-        k = s.candidates
-        timings: dict[str, float] = {}
-        rankings: dict[str, list[str]] = {}
-        weights: dict[str, float] = {}
-        chunks: dict[str, Chunk] = {}
-        dense_scores: dict[str, float] = {}
-        kw_scores: dict[str, float] = {}
         if collections is not None and not collections:
-            return Retrieval(query, [], False, followup=rw.followup, reason="no collections",
+            return Retrieval(rw.query, [], False, followup=rw.followup, reason="no collections",
                              timings={"retrieve_s": time.perf_counter() - t0})
-
         t = time.perf_counter()
         index, view = self._keyword_state()
         terms = self._weighted_terms(view, rw)
-        named: list[str] = []
-        name_terms: set[str] = set()
-        if s.document_weight > 0 and view.name_terms:
-            named, name_terms = view.named_documents(rw.query)
-        if named and collections is not None:
-            allowed = view.mask(collections, None)
-            named = [src for src in named
-                     if allowed is None or bool(allowed[view.codes == view.source_code[src]].any())]
-        timings["analyse_s"] = time.perf_counter() - t
-
+        named, name_terms = self._route(view, rw.query, collections)
+        c = _Candidates(timings={"analyse_s": time.perf_counter() - t})
         if mode in ("hybrid", "dense"):
-            t = time.perf_counter()
-            vector = self.store.embeddings.embed_query(query)
-            timings["embed_s"] = time.perf_counter() - t
-            t = time.perf_counter()
-            hits = self._dense(vector, k, collections)
-            for chunk, sim in hits:
-                chunks[chunk.id] = chunk
-                dense_scores[chunk.id] = sim
-            rankings["dense"] = [c.id for c, _ in hits]
-            weights["dense"] = s.dense_weight
-            if named:
-                doc_hits = self._dense(vector, k, collections, named)
-                for chunk, sim in doc_hits:
-                    chunks.setdefault(chunk.id, chunk)
-                    dense_scores.setdefault(chunk.id, sim)
-                rankings["dense_doc"] = [c.id for c, _ in doc_hits]
-                weights["dense_doc"] = s.document_weight * s.dense_weight
-            timings["dense_s"] = time.perf_counter() - t
-
+            self._dense_rankings(c, rw.query, named, collections)
         if mode in ("hybrid", "keyword"):
-            t = time.perf_counter()
-            mask = view.mask(collections, None)
-            if view.ok:
-                hits_kw = view.search(terms, k, mask)
-            else:
-                hits_kw = index.search(query, k, collections)
-            kw_scores = dict(hits_kw)
-            rankings["keyword"] = [cid for cid, _ in hits_kw]
-            weights["keyword"] = s.keyword_weight
-            if named and view.ok:
-                inner = {t_: w * (NAME_WEIGHT if t_ in name_terms else 1.0)
-                         for t_, w in terms.items()}
-                doc_mask = view.mask(collections, set(named))
-                doc_kw = view.search(inner, k, doc_mask)
-                rankings["keyword_doc"] = [cid for cid, _ in doc_kw]
-                weights["keyword_doc"] = s.document_weight * s.keyword_weight
-                for cid, score in doc_kw:
-                    kw_scores.setdefault(cid, score)
-            timings["keyword_s"] = time.perf_counter() - t
-
-        if previous and rw.followup and s.previous_weight > 0:
-            prev_ids = list(dict.fromkeys(c.id for c in previous))[: max(k, 1)]
-            rankings["previous"] = prev_ids
-            weights["previous"] = s.previous_weight * (1.0 if rw.refers_back else 0.5)
+            self._keyword_rankings(c, index, view, rw.query, terms, named, name_terms,
+                                   collections)
+        if previous and rw.refers_back and s.previous_weight > 0:
+            # Only when the question points back ("daarover", "die drie"): after "En in de
+            # zorg?" the previous passages are about what the user moved away from.
+            c.rankings["previous"] = list(dict.fromkeys(p.id for p in previous))[: s.candidates]
+            c.weights["previous"] = s.previous_weight
 
         t = time.perf_counter()
-        missing = [cid for ranking in rankings.values() for cid in ranking if cid not in chunks]
-        if missing:
-            for chunk in self.store.get_chunks(list(dict.fromkeys(missing))):
-                chunks[chunk.id] = chunk
-        allowed_ids = {
-            cid for cid, c in chunks.items() if collections is None or c.collection in collections
-        }
-        if "previous" in rankings:  # re-read from the index: access-checked, current text
-            rankings["previous"] = [cid for cid in rankings["previous"] if cid in allowed_ids]
-        fused = [
-            ScoredChunk(chunks[cid], score, dense_scores.get(cid), kw_scores.get(cid), ranks)
-            for cid, score, ranks in rrf(rankings, s.rrf_k, weights)
-            if cid in allowed_ids
-        ]
-        uncapped = {src.rsplit(".", 1)[0] for src in named}
-        passages = diversify(fused, top_k or s.top_k, s.max_per_document, uncapped)
-        timings["fuse_s"] = time.perf_counter() - t
+        fused, passages = self._fuse(c, collections, named, top_k or s.top_k)
+        c.timings["fuse_s"] = time.perf_counter() - t
 
-        best_dense = max(dense_scores.values(), default=0.0)
-        best_kw = max(kw_scores.values(), default=0.0)
-        cov = coverage(query, [p.chunk for p in passages[: s.top_k]], view)
+        best_dense = max(c.dense.values(), default=0.0)
+        best_kw = max(c.keyword.values(), default=0.0)
+        cov = coverage(rw.query, [p.chunk for p in passages[: s.top_k]], view)
         signal = RelevanceSignal(best_dense if mode != "keyword" else None, cov, best_kw)
         relevant, reason = judge_relevance(signal, s)
         if not passages:
             relevant, reason = False, "no passages"
-        timings["retrieve_s"] = time.perf_counter() - t0
+        c.timings["retrieve_s"] = time.perf_counter() - t0
         return Retrieval(
-            query, passages, relevant, best_dense, best_kw, timings, coverage=cov,
+            rw.query, passages, relevant, best_dense, best_kw, c.timings, coverage=cov,
             followup=rw.followup, named=named, reason=reason,
             fused=[p.chunk.id for p in fused[: s.candidates]],
         )
 
+    def _route(
+        self, view: KeywordView, query: str, collections: set[str] | None
+    ) -> tuple[list[str], set[str]]:
+        """Documents the question names (that the user may read) and the name terms used."""
+        if self.settings.document_weight <= 0 or not view.name_terms:
+            return [], set()
+        named, name_terms = view.named_documents(query)
+        named = [src for src in named if view.readable(src, collections)]
+        return named, (name_terms if named else set())
+
+    def _dense_rankings(
+        self, c: _Candidates, query: str, named: list[str], collections: set[str] | None
+    ) -> None:
+        s = self.settings
+        t = time.perf_counter()
+        vector = self.store.embeddings.embed_query(query)
+        c.timings["embed_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        c.add("dense", s.dense_weight, self._dense(vector, s.candidates, collections))
+        if named:
+            c.add("dense_doc", s.document_weight * s.dense_weight,
+                  self._dense(vector, s.candidates, collections, named))
+        c.timings["dense_s"] = time.perf_counter() - t
+
+    def _keyword_rankings(
+        self, c: _Candidates, index: Any, view: KeywordView, query: str,
+        terms: dict[str, float], named: list[str], name_terms: set[str],
+        collections: set[str] | None,
+    ) -> None:
+        s = self.settings
+        t = time.perf_counter()
+        if view.ok:
+            hits = view.search(terms, s.candidates, view.mask(collections))
+        else:  # no access to the BM25 matrix: the index's own search, unweighted
+            hits = index.search(query, s.candidates, collections)
+        c.add_keyword("keyword", s.keyword_weight, hits)
+        if named and view.ok:
+            # Inside the named documents their names say nothing: weigh them down, or the
+            # introduction that repeats the report's name wins.
+            inner = {t_: w * (NAME_WEIGHT if t_ in name_terms else 1.0)
+                     for t_, w in terms.items()}
+            hits = view.search(inner, s.candidates, view.mask(collections), view.rows_of(named))
+            c.add_keyword("keyword_doc", s.document_weight * s.keyword_weight, hits)
+        c.timings["keyword_s"] = time.perf_counter() - t
+
+    def _fuse(
+        self, c: _Candidates, collections: set[str] | None, named: list[str], top_k: int
+    ) -> tuple[list[ScoredChunk], list[ScoredChunk]]:
+        """(fused candidates, the diversified passages) by weighted RRF.
+
+        Keyword hits and previous passages are only ids: their text and metadata are read
+        from Chroma, and checked against ``collections``, for a window at the head of the
+        ranking first (one small read), and for the rest only when diversity needs more.
+        """
+        s = self.settings
+        ranked = rrf(c.rankings, s.rrf_k, c.weights)
+        uncapped = {src.rsplit(".", 1)[0] for src in named}
+        window = 3 * top_k + 10
+        while True:
+            head = [cid for cid, _, _ in ranked[:window]]
+            missing = [cid for cid in head if cid not in c.chunks and cid not in c.gone]
+            if missing:
+                found = {ch.id: ch for ch in self.store.get_chunks(missing)}
+                c.chunks.update(found)
+                c.gone.update(cid for cid in missing if cid not in found)
+            fused = [
+                ScoredChunk(c.chunks[cid], score, c.dense.get(cid), c.keyword.get(cid), ranks)
+                for cid, score, ranks in ranked[:window]
+                if cid in c.chunks
+                and (collections is None or c.chunks[cid].collection in collections)
+            ]
+            passages = diversify(fused, top_k, s.max_per_document, uncapped)
+            if len(passages) >= top_k or window >= len(ranked):
+                return fused, passages
+            window *= 3
+
     @staticmethod
     def _weighted_terms(view: KeywordView, rw: Rewrite) -> dict[str, float]:
-        """Query terms with weights: the new question's words 1, carried-over words less."""
-        own = view.analyse(rw.focus)
-        terms = dict.fromkeys(own, 1.0)
+        """Query terms with weights: the new question's words 1, carried-over words less.
+
+        Carried words weigh ``CARRY_WEIGHT`` each, scaled down when they outnumber the new
+        words, so that together they never outweigh them ("En bij directieleden?" is about
+        directieleden first).
+        """
+        terms = dict.fromkeys(view.analyse(rw.focus), 1.0)
         if rw.followup:
-            for t in view.analyse(rw.query):
-                terms.setdefault(t, CARRY_WEIGHT)
+            carried = [t for t in dict.fromkeys(view.analyse(rw.query)) if t not in terms]
+            if carried:
+                w = CARRY_WEIGHT * min(1.0, max(len(terms), 1) / len(carried))
+                terms.update(dict.fromkeys(carried, w))
         return terms
 
     def is_relevant(self, best_dense: float, best_keyword: float, mode: Mode,

@@ -187,7 +187,10 @@ class Assistant:
 
     def ask(self, question: str, history: list[Message] | None = None, *,
             collections: set[str] | None = None,
-            on_wait: Callable[[int], None] | None = None) -> AnswerStream:
+            on_wait: Callable[[int], None] | None = None,
+            previous: list[Chunk] | None = None) -> AnswerStream:
+        """``previous``: the passages of the previous answer; a follow-up that refers back to
+        them ("Wat zeggen ze daarover?") gets them as extra candidates (access-checked)."""
         question = strip_control_tokens(question).strip()
         history = [{**t, "content": strip_control_tokens(t["content"])} for t in history or []]
         if not question:
@@ -199,7 +202,8 @@ class Assistant:
                 "Stel een kortere vraag; plak geen hele documenten in het vak."
             )
         t0 = time.perf_counter()
-        retrieval = self.retriever.retrieve(question, history or [], collections=collections)
+        retrieval = self.retriever.retrieve(question, history or [], collections=collections,
+                                            previous=previous)
         return AnswerStream(self, question, retrieval, history or [], t0, on_wait)
 
     def answer(self, question: str, history: list[Message] | None = None, **kw: Any) -> Answer:

@@ -48,8 +48,13 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # Same as the Makefile exports: no telemetry from anything this script starts.
-for _k, _v in {"ANONYMIZED_TELEMETRY": "False", "LANGCHAIN_TRACING_V2": "false",
-               "LANGSMITH_TRACING": "false", "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1"}.items():
+for _k, _v in {
+    "ANONYMIZED_TELEMETRY": "False",
+    "LANGCHAIN_TRACING_V2": "false",
+    "LANGSMITH_TRACING": "false",
+    "HF_HUB_OFFLINE": "1",
+    "DO_NOT_TRACK": "1",
+}.items():
     os.environ.setdefault(_k, _v)
 
 QUESTIONS = [
@@ -124,8 +129,12 @@ def _pct(values: list[float], p: float) -> float:
 def _stats(values: list[float]) -> dict[str, float] | None:
     if not values:
         return None
-    return {"p50": round(statistics.median(values), 2), "p95": round(_pct(values, 95), 2),
-            "mean": round(statistics.fmean(values), 2), "max": round(max(values), 2)}
+    return {
+        "p50": round(statistics.median(values), 2),
+        "p95": round(_pct(values, 95), 2),
+        "mean": round(statistics.fmean(values), 2),
+        "max": round(max(values), 2),
+    }
 
 
 # --------------------------------------------------------------------------- in-process
@@ -172,8 +181,11 @@ def run_inprocess(questions: list[str], n: int, concurrency: int, timeout_s: flo
     assistant.store.require_manifest()
     startup = time.perf_counter() - t
     timer = GateTimer(assistant.chat)
-    print(f"in-process: {assistant.chat.label}; start-up {startup:.1f} s; "
-          f"{n} questions, {concurrency} at once", file=sys.stderr)
+    print(
+        f"in-process: {assistant.chat.label}; start-up {startup:.1f} s; "
+        f"{n} questions, {concurrency} at once",
+        file=sys.stderr,
+    )
 
     def one(q: str) -> Result:
         positions = [0]
@@ -181,23 +193,37 @@ def run_inprocess(questions: list[str], n: int, concurrency: int, timeout_s: flo
         try:
             stream = assistant.ask(q, on_wait=lambda p: positions.append(p))
             answer = stream.result()
-            return Result(q, answer.mode != "unavailable", time.perf_counter() - t0,
-                          answer.mode, answer.timings.get("first_token_s"), timer.take(),
-                          max(positions), "" if answer.mode != "unavailable" else answer.notice)
+            return Result(
+                q,
+                answer.mode != "unavailable",
+                time.perf_counter() - t0,
+                answer.mode,
+                answer.timings.get("first_token_s"),
+                timer.take(),
+                max(positions),
+                "" if answer.mode != "unavailable" else answer.notice,
+            )
         except AssistantError as exc:
             return Result(q, False, time.perf_counter() - t0, error=exc.message)
         except Exception as exc:  # a bug: count it, keep going
             return Result(q, False, time.perf_counter() - t0, error=type(exc).__name__)
 
-    report = Report("in-process", assistant.chat.label, n, concurrency, 0.0,
-                    extra={"startup_s": round(startup, 2)})
+    report = Report(
+        "in-process",
+        assistant.chat.label,
+        n,
+        concurrency,
+        0.0,
+        extra={"startup_s": round(startup, 2)},
+    )
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="session")
     start = time.perf_counter()
     futures = {pool.submit(one, questions[i % len(questions)]) for i in range(n)}
     deadline = start + timeout_s
     while futures and time.perf_counter() < deadline:
-        done, futures = wait(futures, timeout=deadline - time.perf_counter(),
-                             return_when=FIRST_COMPLETED)
+        done, futures = wait(
+            futures, timeout=deadline - time.perf_counter(), return_when=FIRST_COMPLETED
+        )
         for f in done:
             report.results.append(f.result())
             print(f"  {len(report.results)}/{n} done", file=sys.stderr)
@@ -225,8 +251,9 @@ def check_health(url: str) -> None:
     print(f"health {url}: ok", file=sys.stderr)
 
 
-async def _browser_sessions(url: str, questions: list[str], sessions: int, concurrency: int,
-                            timeout_s: float, chromium: str) -> Report:
+async def _browser_sessions(
+    url: str, questions: list[str], sessions: int, concurrency: int, timeout_s: float, chromium: str
+) -> Report:
     from playwright.async_api import TimeoutError as PlaywrightTimeout
     from playwright.async_api import async_playwright
 
@@ -262,7 +289,10 @@ async def _browser_sessions(url: str, questions: list[str], sessions: int, concu
                         await page.wait_for_function(
                             "n => document.querySelectorAll("
                             "'[data-testid=\"stChatMessage\"]').length > n",
-                            arg=before, timeout=20_000, polling=250)
+                            arg=before,
+                            timeout=20_000,
+                            polling=250,
+                        )
                         break
                     except PlaywrightTimeout:
                         if attempt == 2:
@@ -274,46 +304,62 @@ async def _browser_sessions(url: str, questions: list[str], sessions: int, concu
                     """n => document.querySelectorAll('[data-testid="stChatMessage"]').length
                               >= n + 2
                          && !document.querySelector('[data-testid="stStatusWidget"]')""",
-                    arg=before, timeout=timeout_s * 1000, polling=250)
+                    arg=before,
+                    timeout=timeout_s * 1000,
+                    polling=250,
+                )
                 await page.wait_for_timeout(500)  # a rerun right after the answer
                 await page.wait_for_function(
                     "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                    timeout=timeout_s * 1000, polling=250)
+                    timeout=timeout_s * 1000,
+                    polling=250,
+                )
                 errors = await page.locator('[data-testid="stAlertContentError"]').count()
-                return Result(q, errors == 0, time.perf_counter() - t_sent,
-                              "page" if errors == 0 else "error",
-                              error="" if errors == 0 else "error box on page")
+                return Result(
+                    q,
+                    errors == 0,
+                    time.perf_counter() - t_sent,
+                    "page" if errors == 0 else "error",
+                    error="" if errors == 0 else "error box on page",
+                )
             except Exception as exc:
-                return Result(q, False, time.perf_counter() - t0,
-                              error=f"{type(exc).__name__} while {step}")
+                return Result(
+                    q, False, time.perf_counter() - t0, error=f"{type(exc).__name__} while {step}"
+                )
             finally:
                 await context.close()
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=chromium, headless=True,
-                                          args=["--no-sandbox"])
+        browser = await p.chromium.launch(
+            executable_path=chromium, headless=True, args=["--no-sandbox"]
+        )
         start = time.perf_counter()
-        tasks = [asyncio.ensure_future(one(browser, questions[i % len(questions)]))
-                 for i in range(sessions)]
+        tasks = [
+            asyncio.ensure_future(one(browser, questions[i % len(questions)]))
+            for i in range(sessions)
+        ]
         done, pending = await asyncio.wait(tasks, timeout=timeout_s)
         for t in pending:
             t.cancel()
         report.wall_s = time.perf_counter() - start
         report.results = [t.result() for t in done]
-        report.results += [Result("", False, timeout_s, error="timeout (benchmark)")
-                           for _ in pending]
+        report.results += [
+            Result("", False, timeout_s, error="timeout (benchmark)") for _ in pending
+        ]
         await browser.close()
     report.extra["blocked_external_requests"] = len(blocked)
     report.extra["blocked_examples"] = sorted(set(blocked))[:5]
     return report
 
 
-def run_browser(url: str, questions: list[str], sessions: int, concurrency: int,
-                timeout_s: float) -> Report | None:
+def run_browser(
+    url: str, questions: list[str], sessions: int, concurrency: int, timeout_s: float
+) -> Report | None:
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
-        print("browser sessions skipped: /usr/bin/chromium missing (make chromium)",
-              file=sys.stderr)
+        print(
+            "browser sessions skipped: /usr/bin/chromium missing (make chromium)", file=sys.stderr
+        )
         return None
     try:
         import playwright  # noqa: F401
@@ -321,8 +367,9 @@ def run_browser(url: str, questions: list[str], sessions: int, concurrency: int,
         print("browser sessions skipped: playwright not installed", file=sys.stderr)
         return None
     print(f"browser: {sessions} page sessions, {concurrency} at once", file=sys.stderr)
-    return asyncio.run(_browser_sessions(url, questions, sessions, concurrency, timeout_s,
-                                         chromium))
+    return asyncio.run(
+        _browser_sessions(url, questions, sessions, concurrency, timeout_s, chromium)
+    )
 
 
 # --------------------------------------------------------------------------- main
@@ -351,13 +398,17 @@ def _print(summary: dict[str, Any]) -> None:
         return "-" if not s else f"p50 {s['p50']} s, p95 {s['p95']} s, max {s['max']} s"
 
     print(f"\n== {summary['kind']}: {summary['backend']}")
-    print(f"questions {summary['questions']} (concurrency {summary['concurrency']}), "
-          f"ok {summary['ok']}, wall {summary['wall_s']} s, "
-          f"throughput {summary['throughput_per_min']} answers/min")
+    print(
+        f"questions {summary['questions']} (concurrency {summary['concurrency']}), "
+        f"ok {summary['ok']}, wall {summary['wall_s']} s, "
+        f"throughput {summary['throughput_per_min']} answers/min"
+    )
     print(f"latency      {fmt(summary['latency_s'])}")
     print(f"first token  {fmt(summary['first_token_s'])}")
-    print(f"queue wait   {fmt(summary['queue_wait_s'])}; "
-          f"deepest queue position {summary['max_queue_position']}")
+    print(
+        f"queue wait   {fmt(summary['queue_wait_s'])}; "
+        f"deepest queue position {summary['max_queue_position']}"
+    )
     print(f"modes {summary['modes']}; errors {summary['errors'] or 'none'}")
     if "blocked_external_requests" in summary:
         print(f"blocked external requests: {summary['blocked_external_requests']}")
@@ -367,12 +418,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=20, help="questions in total (default 20)")
     ap.add_argument("--concurrency", type=int, default=20, help="at once (default 20)")
-    ap.add_argument("--timeout", type=float, default=600.0,
-                    help="seconds for each phase in total (default 600)")
+    ap.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds for each phase in total (default 600)"
+    )
     ap.add_argument("--questions", help="file: one question per line, or JSONL with 'question'")
     ap.add_argument("--url", help="also drive the running page, e.g. http://127.0.0.1:8501")
-    ap.add_argument("--sessions", type=int, default=None,
-                    help="browser page sessions (default: --n)")
+    ap.add_argument(
+        "--sessions", type=int, default=None, help="browser page sessions (default: --n)"
+    )
     ap.add_argument("--browser-only", action="store_true", help="skip the in-process phase")
     ap.add_argument("--json", help="also write the summaries to this file")
     args = ap.parse_args(argv)
@@ -389,8 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         _print(summaries[-1])
     if args.url:
         sessions = max(1, min(args.sessions or n, 100))
-        browser = run_browser(args.url, questions, sessions, min(concurrency, sessions),
-                              args.timeout)
+        browser = run_browser(
+            args.url, questions, sessions, min(concurrency, sessions), args.timeout
+        )
         if browser is not None:
             summaries.append(browser.summary())
             _print(summaries[-1])

@@ -123,8 +123,19 @@ def test_remove_and_list(users: UserStore) -> None:
 def test_cli_add_user_with_password_stdin(tmp_path: Path, monkeypatch, capsys) -> None:
     path = tmp_path / "users.json"
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    rc = access.main(["--users-file", str(path), "add-user", "carla", "--role", "beheerder",
-                      "--collections", "algemeen,hr", "--password-stdin"])
+    rc = access.main(
+        [
+            "--users-file",
+            str(path),
+            "add-user",
+            "carla",
+            "--role",
+            "beheerder",
+            "--collections",
+            "algemeen,hr",
+            "--password-stdin",
+        ]
+    )
     out = capsys.readouterr()
     assert rc == 0
     assert "carla" in out.out and PASSWORD not in out.out + out.err
@@ -163,10 +174,18 @@ def test_roles_and_collections() -> None:
         parse_collections("HR Geheim")
 
 
-@pytest.mark.parametrize(("address", "role"), [
-    ("127.0.0.1", "beheerder"), ("localhost", "beheerder"), ("::1", "beheerder"),
-    ("0.0.0.0", "gebruiker"), ("10.1.2.3", "gebruiker"), ("", "gebruiker"), (None, "gebruiker"),
-])
+@pytest.mark.parametrize(
+    ("address", "role"),
+    [
+        ("127.0.0.1", "beheerder"),
+        ("localhost", "beheerder"),
+        ("::1", "beheerder"),
+        ("0.0.0.0", "gebruiker"),
+        ("10.1.2.3", "gebruiker"),
+        ("", "gebruiker"),
+        (None, "gebruiker"),
+    ],
+)
 def test_anonymous_user_manages_only_on_loopback(address, role) -> None:
     assert anonymous_user(address).role == role
 
@@ -228,11 +247,15 @@ def test_rate_limiter_is_thread_safe() -> None:
 
 def test_question_length_is_checked_by_the_service(tmp_path: Path) -> None:
     """``Assistant.ask`` refuses over-long questions before any search (not duplicated here)."""
-    settings = load_settings(app={"max_question_chars": 50},
-                             store={"path": tmp_path / "index"})
+    settings = load_settings(app={"max_question_chars": 50}, store={"path": tmp_path / "index"})
     chat = FakeChat(lambda m: "mag niet aangeroepen worden")
-    assistant = Assistant(settings, Store(settings.store, HashEmbeddings()), chat,
-                          HashEmbeddings(), Prompts.load(settings.prompts_dir))
+    assistant = Assistant(
+        settings,
+        Store(settings.store, HashEmbeddings()),
+        chat,
+        HashEmbeddings(),
+        Prompts.load(settings.prompts_dir),
+    )
     with pytest.raises(AssistantError) as info:
         assistant.ask("Wat " + "heel " * 20 + "lang?")
     assert "te lang" in info.value.message and "maximaal 50" in info.value.message
@@ -282,8 +305,11 @@ def _st(email: str, roles=None, **extra) -> FakeStUser:
 
 def test_oidc_roles_map_to_rights(mapping: Path) -> None:
     u = oidc_user(_st("p.de.vries@org.nl", ["hr", "finance", "onbekend"]), mapping)
-    assert (u.name, u.role, u.collections) == ("p.de.vries@org.nl", "gebruiker",
-                                               {"algemeen", "hr", "financien"})
+    assert (u.name, u.role, u.collections) == (
+        "p.de.vries@org.nl",
+        "gebruiker",
+        {"algemeen", "hr", "financien"},
+    )
     admin = oidc_user(_st("beheer@org.nl", ["hr", "rag-beheer"]), mapping)
     assert admin.role == "beheerder" and admin.collections is None
     nobody = oidc_user(_st("nieuw@org.nl"), mapping)
@@ -300,14 +326,14 @@ def test_oidc_refuses_other_domains_and_anonymous(mapping: Path) -> None:
 
 
 def test_oidc_without_mapping_file_gives_least_rights(tmp_path: Path) -> None:
-    u = oidc_user(_st("x@elders.nl", roles=["rag-beheer"], roles_flat="a"),
-                  tmp_path / "bestaat-niet.json")
+    u = oidc_user(
+        _st("x@elders.nl", roles=["rag-beheer"], roles_flat="a"), tmp_path / "bestaat-niet.json"
+    )
     assert u.role == "gebruiker" and u.collections == {"algemeen"}
 
 
 def test_oidc_roles_claim_as_string(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
-    path.write_text(json.dumps({"roles_claim": "groups",
-                                "roles": {"hr": {"collections": ["hr"]}}}))
+    path.write_text(json.dumps({"roles_claim": "groups", "roles": {"hr": {"collections": ["hr"]}}}))
     u = oidc_user(FakeStUser({"is_logged_in": True, "email": "a@b.nl", "groups": "hr, x"}), path)
     assert u.collections == {"hr"} and u.role == "gebruiker"

@@ -35,10 +35,17 @@ def settings(tmp_path: Path):
     return load_settings(app={"data_dir": tmp_path / "data", "audit_retention_days": 30})
 
 
-def _rec(log: AuditLog, user: str = "anna", question: str = "Hoeveel procent gebruikt AI?"
-         ) -> int:
-    return log.record(user, question, question, ["a:1:0", "b:2:1"], ["a:1:0"],
-                      "26% gebruikt AI [1].", "answer", {"total_s": 1.23456, "retrieve_s": 0.1})
+def _rec(log: AuditLog, user: str = "anna", question: str = "Hoeveel procent gebruikt AI?") -> int:
+    return log.record(
+        user,
+        question,
+        question,
+        ["a:1:0", "b:2:1"],
+        ["a:1:0"],
+        "26% gebruikt AI [1].",
+        "answer",
+        {"total_s": 1.23456, "retrieve_s": 0.1},
+    )
 
 
 def test_record_and_read_back(settings) -> None:
@@ -110,8 +117,9 @@ def test_record_purges_automatically_at_most_once_an_hour(settings, monkeypatch)
     log = AuditLog(settings, clock=clock)
     calls: list[int] = []
     original = log.purge
-    monkeypatch.setattr(log, "purge", lambda days, now=None: calls.append(days) or
-                        original(days, now=now))
+    monkeypatch.setattr(
+        log, "purge", lambda days, now=None: calls.append(days) or original(days, now=now)
+    )
     _rec(log, question="oud")  # first record: purge runs
     clock.t += 60
     _rec(log)  # within the hour: no purge
@@ -146,11 +154,22 @@ def test_concurrent_writers_from_threads(settings) -> None:
 def test_record_answer_takes_fields_from_an_answer(settings) -> None:
     c1 = Chunk(id="doc:1:0", text="26% gebruikt AI.", source="doc.txt", page=1, index=0)
     c2 = Chunk(id="doc:2:0", text="Iets anders.", source="doc.txt", page=2, index=0)
-    checked = CheckedAnswer(text="26% gebruikt AI [1].", sentences=(),
-                            citations=(Citation(n=1, chunk=c1, quote="26% gebruikt AI."),),
-                            mode="answer", supported_rate=1.0)
-    ans = Answer(question="AI?", query="AI?", text=checked.text, mode="answer",
-                 checked=checked, passages=[c1, c2], timings={"total_s": 2.0})
+    checked = CheckedAnswer(
+        text="26% gebruikt AI [1].",
+        sentences=(),
+        citations=(Citation(n=1, chunk=c1, quote="26% gebruikt AI."),),
+        mode="answer",
+        supported_rate=1.0,
+    )
+    ans = Answer(
+        question="AI?",
+        query="AI?",
+        text=checked.text,
+        mode="answer",
+        checked=checked,
+        passages=[c1, c2],
+        timings={"total_s": 2.0},
+    )
     log = AuditLog(settings)
     log.record_answer("anna", ans)
     (rec,) = log.recent()

@@ -31,11 +31,14 @@ from assistant.audit import AuditLog
 from assistant.settings import PROJECT_ROOT, Settings, load_settings
 
 QUESTION = "Hoeveel procent van de werknemers gebruikt AI in het werk?"
-DOC = ("Uit het onderzoek van Integron blijkt dat 26 procent van de werknemers AI actief "
-       "gebruikt in het werk. Grotere bedrijven omarmen AI meer dan het mkb.\n")
+DOC = (
+    "Uit het onderzoek van Integron blijkt dat 26 procent van de werknemers AI actief "
+    "gebruikt in het werk. Grotere bedrijven omarmen AI meer dan het mkb.\n"
+)
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None or shutil.which("tar") is None,
-                                reason="make and tar are needed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("make") is None or shutil.which("tar") is None, reason="make and tar are needed"
+)
 
 
 @pytest.fixture
@@ -66,16 +69,33 @@ def _settings() -> Settings:
 
 def _make(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     make_env = {**os.environ, **env, "RAG_STORE__PATH": "vectorstore"}  # relative to -C root
-    return subprocess.run(["make", "--no-print-directory", "-C", str(root), "-f",
-                           str(PROJECT_ROOT / "Makefile"), *args],
-                          env=make_env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-C",
+            str(root),
+            "-f",
+            str(PROJECT_ROOT / "Makefile"),
+            *args,
+        ],
+        env=make_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _ask(env: dict[str, str]) -> dict:
     """Ask in a fresh process (no Chroma state cached from before the restore)."""
-    proc = subprocess.run([sys.executable, "-m", "assistant", "ask", "--json", QUESTION],
-                          env={**os.environ, **env}, cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", "--json", QUESTION],
+        env={**os.environ, **env},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)
 

@@ -2,8 +2,8 @@
 
 Each test breaks one thing for real (a closed port, a model that is too slow, a tiny context
 window, a missing or corrupt index, a disk that fills up during ingest) and checks what the
-user sees. Tests marked ``xfail(strict=True)`` document a gap found here: they fail today and
-will turn into an "XPASS" failure the day the gap is fixed, so the marker gets removed.
+user sees. A test marked ``xfail(strict=True)`` documents a gap found here: it fails today and
+turns into an "XPASS" failure the day the gap is fixed, so the marker gets removed.
 """
 
 from __future__ import annotations
@@ -40,10 +40,12 @@ DOCS = {
 
 def _update(settings: Settings, **sections: dict) -> Settings:
     """A copy of ``settings`` with some fields of some sections changed."""
-    return settings.model_copy(update={
-        name: getattr(settings, name).model_copy(update=values)
-        for name, values in sections.items()
-    })
+    return settings.model_copy(
+        update={
+            name: getattr(settings, name).model_copy(update=values)
+            for name, values in sections.items()
+        }
+    )
 
 
 @pytest.fixture
@@ -74,8 +76,14 @@ def _closed_port() -> int:
 
 def test_ollama_down_gives_dutch_notice_and_the_passages(settings: Settings) -> None:
     _ingest(settings)
-    down = _update(settings, llm={"mode": "ollama", "timeout_s": 10.0,
-                                  "ollama_host": f"http://127.0.0.1:{_closed_port()}"})
+    down = _update(
+        settings,
+        llm={
+            "mode": "ollama",
+            "timeout_s": 10.0,
+            "ollama_host": f"http://127.0.0.1:{_closed_port()}",
+        },
+    )
     assistant = Assistant.from_settings(down)
     t = time.perf_counter()
     answer = assistant.answer(QUESTION)
@@ -103,14 +111,16 @@ class SlowLlama:
             yield {"choices": [{"delta": {"content": word + " "}}]}
 
 
-def test_slow_backend_beyond_gate_timeout_says_too_busy(settings: Settings, tmp_path: Path,
-                                                         monkeypatch) -> None:
+def test_slow_backend_beyond_gate_timeout_says_too_busy(
+    settings: Settings, tmp_path: Path, monkeypatch
+) -> None:
     _ingest(settings)
     slow = SlowLlama(delay_s=0.25)  # ~3 s for the whole answer
     monkeypatch.setattr("assistant.llm._load_llama", lambda *a: slow)
     # own models_dir: its own gate (gates are shared per model file within a process)
-    cfg = _update(settings, llm={"mode": "llamacpp", "timeout_s": 0.6,
-                                 "models_dir": tmp_path / "models"})
+    cfg = _update(
+        settings, llm={"mode": "llamacpp", "timeout_s": 0.6, "models_dir": tmp_path / "models"}
+    )
     assistant = Assistant.from_settings(cfg)
     first: list = []
     runner = threading.Thread(target=lambda: first.append(assistant.answer(QUESTION)))
@@ -142,24 +152,35 @@ def _qwen_tokenizer():  # noqa: ANN202
 
 def test_ollama_context_limit_is_respected(settings: Settings) -> None:
     long_docs = {
-        f"lang{i}.txt": "Digitalisering in de sector\n\n" + " ".join(
+        f"lang{i}.txt": "Digitalisering in de sector\n\n"
+        + " ".join(
             f"Zin {j} van rapport {i}: werknemers gebruiken AI en digitale systemen steeds "
-            f"vaker, blijkt uit meting {j}." for j in range(60)) + "\n"
+            f"vaker, blijkt uit meting {j}."
+            for j in range(60)
+        )
+        + "\n"
         for i in range(4)
     }
     _ingest(_update(settings, ingest={"chunk_tokens": 400, "chunk_overlap": 20}), long_docs)
     num_ctx, answer_tokens = 1024, 300
-    cfg = _update(settings,
-                  llm={"mode": "ollama", "ollama_num_ctx": num_ctx,
-                       "max_answer_tokens": answer_tokens,
-                       "ollama_host": f"http://127.0.0.1:{_closed_port()}"},
-                  retrieval={"relevance_floor": 0.0, "top_k": 8, "context_tokens": 16000})
+    cfg = _update(
+        settings,
+        llm={
+            "mode": "ollama",
+            "ollama_num_ctx": num_ctx,
+            "max_answer_tokens": answer_tokens,
+            "ollama_host": f"http://127.0.0.1:{_closed_port()}",
+        },
+        retrieval={"relevance_floor": 0.0, "top_k": 8, "context_tokens": 16000},
+    )
     assistant = Assistant.from_settings(cfg)
     # Ollama is told the window and the answer length, so it never truncates silently
     assert assistant.chat._chat.num_ctx == num_ctx
     assert assistant.chat._chat.num_predict == answer_tokens
-    history = [{"role": "user", "content": "Wat zeggen de rapporten over AI? " * 40},
-               {"role": "assistant", "content": "Werknemers gebruiken AI vaker [1]. " * 40}]
+    history = [
+        {"role": "user", "content": "Wat zeggen de rapporten over AI? " * 40},
+        {"role": "assistant", "content": "Werknemers gebruiken AI vaker [1]. " * 40},
+    ]
     qwen = _qwen_tokenizer()
     from assistant.tokens import count_tokens
 
@@ -172,8 +193,12 @@ def test_ollama_context_limit_is_respected(settings: Settings) -> None:
         cl100k = sum(count_tokens(m["content"]) + per_message for m in stream.messages)
         assert cl100k + answer_tokens <= num_ctx
         if qwen is not None:  # the model family's own count (Ollama's qwen2.5 shares it)
-            text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n"
-                           for m in stream.messages) + "<|im_start|>assistant\n"
+            text = (
+                "".join(
+                    f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in stream.messages
+                )
+                + "<|im_start|>assistant\n"
+            )
             n = len(qwen.tokenize(text.encode(), add_bos=False, special=True))
             assert n + answer_tokens <= num_ctx, f"{n} prompt + {answer_tokens} > {num_ctx}"
 
@@ -186,8 +211,9 @@ def test_missing_index_raises_index_missing_with_the_fix(settings: Settings) -> 
     with pytest.raises(IndexMissing) as info:
         assistant.answer(QUESTION)
     assert is_dutch(info.value.message)
-    assert info.value.hint and ("make index" in info.value.hint
-                                or "python -m ingest" in info.value.hint)
+    assert info.value.hint and (
+        "make index" in info.value.hint or "python -m ingest" in info.value.hint
+    )
 
 
 def _corrupt_copy(settings: Settings, tmp_path: Path) -> Settings:
@@ -199,8 +225,7 @@ def _corrupt_copy(settings: Settings, tmp_path: Path) -> Settings:
     return _update(settings, store={"path": broken})
 
 
-def test_unreadable_index_gives_a_clear_assistant_error(settings: Settings,
-                                                        tmp_path: Path) -> None:
+def test_unreadable_index_gives_a_clear_assistant_error(settings: Settings, tmp_path: Path) -> None:
     broken = _corrupt_copy(settings, tmp_path)
     assistant = Assistant.from_settings(broken)
     with pytest.raises(AssistantError) as info:  # not an sqlite/chroma traceback
@@ -209,12 +234,14 @@ def test_unreadable_index_gives_a_clear_assistant_error(settings: Settings,
     assert info.value.hint
 
 
-@pytest.mark.xfail(strict=True, reason="store._read_manifest swallows the Chroma error, so a "
-                   "corrupt index is reported as 'nog geen index' with hint `make index`, "
-                   "which fails on the corrupt file too; it should say the index is "
-                   "unreadable and point to `make restore` or removing the folder")
-def test_unreadable_index_is_not_reported_as_missing(settings: Settings,
-                                                     tmp_path: Path) -> None:
+@pytest.mark.xfail(
+    strict=True,
+    reason="store._read_manifest swallows the Chroma error, so a "
+    "corrupt index is reported as 'nog geen index' with hint `make index`, "
+    "which fails on the corrupt file too; it should say the index is "
+    "unreadable and point to `make restore` or removing the folder",
+)
+def test_unreadable_index_is_not_reported_as_missing(settings: Settings, tmp_path: Path) -> None:
     broken = _corrupt_copy(settings, tmp_path)
     with pytest.raises(AssistantError) as info:
         Assistant.from_settings(broken).answer(QUESTION)
@@ -243,12 +270,12 @@ def _fill_disk_on_upsert(monkeypatch, fail_on_call: int) -> list[int]:
     return calls
 
 
-NEW_DOC = {"nieuw.txt": "Thuiswerken\n\nVan de medewerkers werkt 41 procent twee dagen per "
-                        "week thuis.\n"}
+NEW_DOC = {
+    "nieuw.txt": "Thuiswerken\n\nVan de medewerkers werkt 41 procent twee dagen per week thuis.\n"
+}
 
 
-def test_disk_full_during_ingest_keeps_the_previous_index(settings: Settings,
-                                                          monkeypatch) -> None:
+def test_disk_full_during_ingest_keeps_the_previous_index(settings: Settings, monkeypatch) -> None:
     from ingest.sync import sync
 
     report = _ingest(settings)
@@ -259,9 +286,10 @@ def test_disk_full_during_ingest_keeps_the_previous_index(settings: Settings,
 
     (settings.ingest.corpus / "nieuw.txt").write_text(NEW_DOC["nieuw.txt"], encoding="utf-8")
     calls = _fill_disk_on_upsert(monkeypatch, fail_on_call=2)  # copy works, new doc fails
-    with pytest.raises(OSError) as info:
+    with pytest.raises(OSError) as info:  # still an OSError for code that handles those
         sync(settings, assistant.store)
     assert info.value.errno == errno.ENOSPC
+    assert isinstance(info.value, AssistantError)  # and a Dutch message for the page
     assert calls[0] == 2  # it really failed midway, after copying the unchanged documents
     monkeypatch.undo()
 
@@ -279,8 +307,9 @@ def test_disk_full_during_ingest_keeps_the_previous_index(settings: Settings,
     assert retry.published and retry.added == ["nieuw.txt"]
 
 
-def test_disk_full_cli_says_the_index_is_unchanged(settings: Settings, monkeypatch,
-                                                   capsys, caplog) -> None:
+def test_disk_full_cli_says_the_index_is_unchanged(
+    settings: Settings, monkeypatch, capsys, caplog
+) -> None:
     from ingest.__main__ import main
 
     _ingest(settings)
@@ -290,14 +319,12 @@ def test_disk_full_cli_says_the_index_is_unchanged(settings: Settings, monkeypat
     out = capsys.readouterr()
     assert rc == 3
     said = out.err + caplog.text
-    assert "index is unchanged" in said and "No space left on device" in said
+    assert "disk full" in said and "index is unchanged" in said
 
 
-@pytest.mark.xfail(strict=True, reason="ingest.sync re-raises the raw OSError(ENOSPC); the "
-                   "beheer page then shows only the generic error. It should raise an "
-                   "AssistantError in Dutch: disk full, the previous index stays in use")
-def test_disk_full_is_reported_in_dutch_for_the_beheer_page(settings: Settings,
-                                                            monkeypatch) -> None:
+def test_disk_full_is_reported_in_dutch_for_the_beheer_page(
+    settings: Settings, monkeypatch
+) -> None:
     from ingest.sync import sync
 
     _ingest(settings)
@@ -305,4 +332,5 @@ def test_disk_full_is_reported_in_dutch_for_the_beheer_page(settings: Settings,
     _fill_disk_on_upsert(monkeypatch, fail_on_call=2)
     with pytest.raises(AssistantError) as info:
         sync(settings, Store(settings.store, Assistant.from_settings(settings).embeddings))
-    assert "vol" in info.value.message and "vorige" in info.value.message
+    assert "vol" in info.value.message and "vorige index blijft" in info.value.message
+    assert info.value.hint and is_dutch(info.value.message)

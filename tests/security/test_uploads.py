@@ -29,19 +29,23 @@ def _files(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir()}
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("../../etc/passwd.txt", "passwd.txt"),
-    ("..\\..\\Windows\\system32\\evil.pdf", "evil.pdf"),
-    ("/etc/cron.d/job.txt", "job.txt"),
-    ("C:\\Users\\x\\rapport.docx", "rapport.docx"),
-    ("....//....//x.txt", "x.txt"),
-    (".verborgen.txt", "verborgen.txt"),
-    ("rap\x00port.txt", "rapport.txt"),
-    ("rapport\u202egnp.txt", "rapportgnp.txt"),  # right-to-left override removed
-    ("a<b>c|d?.txt", "a_b_c_d_.txt"),
-])
-def test_path_traversal_and_odd_names_stay_in_the_folder(tmp_path: Path, name: str,
-                                                         expected: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\Windows\\system32\\evil.pdf", "evil.pdf"),
+        ("/etc/cron.d/job.txt", "job.txt"),
+        ("C:\\Users\\x\\rapport.docx", "rapport.docx"),
+        ("....//....//x.txt", "x.txt"),
+        (".verborgen.txt", "verborgen.txt"),
+        ("rap\x00port.txt", "rapport.txt"),
+        ("rapport\u202egnp.txt", "rapportgnp.txt"),  # right-to-left override removed
+        ("a<b>c|d?.txt", "a_b_c_d_.txt"),
+    ],
+)
+def test_path_traversal_and_odd_names_stay_in_the_folder(
+    tmp_path: Path, name: str, expected: str
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     target = save_upload(corpus, name, TEXT, max_bytes=MB)
@@ -57,8 +61,10 @@ def test_names_without_a_usable_file_name_are_refused(tmp_path: Path, name: str)
     assert _files(tmp_path) == set()
 
 
-@pytest.mark.parametrize("name", ["script.sh", "x.exe", "pagina.svg", "a.pdf.exe",
-                                  "rapport.meta.json", "RAPPORT.META.JSON"])
+@pytest.mark.parametrize(
+    "name",
+    ["script.sh", "x.exe", "pagina.svg", "a.pdf.exe", "rapport.meta.json", "RAPPORT.META.JSON"],
+)
 def test_unsupported_types_and_sidecars_are_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(AssistantError) as info:
         save_upload(tmp_path, name, b"#!/bin/sh\necho hoi\n", max_bytes=MB)
@@ -88,8 +94,7 @@ def test_symlink_in_the_folder_is_not_followed(tmp_path: Path) -> None:
     assert outside.read_text() == "niet overschrijven"
 
 
-def test_malformed_uploads_are_skipped_and_the_index_keeps_working(tmp_settings: Settings
-                                                                  ) -> None:
+def test_malformed_uploads_are_skipped_and_the_index_keeps_working(tmp_settings: Settings) -> None:
     from assistant.embeddings import make_embeddings
     from assistant.service import Assistant
     from assistant.store import Store
@@ -107,8 +112,9 @@ def test_malformed_uploads_are_skipped_and_the_index_keeps_working(tmp_settings:
     skipped = {s.file: s for s in report.skipped}
     assert {"kapot.pdf", "nep.docx", "leeg.html"} <= set(skipped)
     assert all(s.reason_nl for s in skipped.values())  # a Dutch reason for the beheer page
-    settings = tmp_settings.model_copy(update={"retrieval": tmp_settings.retrieval.model_copy(
-        update={"relevance_floor": 0.0})})
+    settings = tmp_settings.model_copy(
+        update={"retrieval": tmp_settings.retrieval.model_copy(update={"relevance_floor": 0.0})}
+    )
     answer = Assistant.from_settings(settings).answer("Hoeveel procent werkt thuis?")
     assert "41 procent" in answer.text
 
@@ -117,9 +123,11 @@ def _docx_bomb(unpacked_mb: int) -> bytes:
     """A DOCX whose document.xml unpacks to ``unpacked_mb`` MB of paragraphs (~1000:1)."""
     para = b"<w:p><w:r><w:t>" + b"a " * 400 + b"</w:t></w:r></w:p>"
     body = para * (unpacked_mb * MB // len(para))
-    xml = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-           b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-           b"<w:body>" + body + b"</w:body></w:document>")
+    xml = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        b"<w:body>" + body + b"</w:body></w:document>"
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         zf.writestr("[Content_Types].xml", "<Types/>")

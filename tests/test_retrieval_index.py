@@ -1,0 +1,238 @@
+"""The hybrid retriever end to end on a real Chroma index in ``tmp_path``.
+
+Fake (hashing) embeddings keep it fast; with those, cosines of related Dutch text are ~0.2-0.6
+and of unrelated text ~0, so the floors are set for that scale here. The access filter
+(collections) must hold in every mode, for follow-ups with previous passages and for document
+routing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.chunks import Chunk
+from assistant.embeddings import make_embeddings
+from assistant.keyword import KeywordIndex
+from assistant.retrieval import Retriever
+from assistant.settings import Settings
+from assistant.store import DocumentEntry, Manifest, Store
+
+DOCS: dict[str, tuple[dict[str, str], list[str]]] = {
+    "integron.txt": (
+        {"title": "Welke rol speelt AI op de werkvloer?", "organisation": "Integron"},
+        [
+            "Slechts 26 procent van de Nederlandse werknemers gebruikt AI actief in het werk.",
+            "Bij directieleden ligt het gebruik veel hoger: 57 procent van de directieleden "
+            "gebruikt AI.",
+            "AI-gebruikers wisselen vaker van baan: 41 procent overweegt een nieuwe stap.",
+            "De meeste gebruikers zien zichzelf nog als beginner met AI.",
+        ],
+    ),
+    "kpn.txt": (
+        {"title": "Future of Work-onderzoek", "organisation": "KPN en Motivaction"},
+        [
+            "Het onderzoek werd in mei 2025 uitgevoerd door Motivaction onder 920 "
+            "professionals.",
+            "Zestig procent van de organisaties werkt aan het optimaliseren van de digitale "
+            "werkomgeving.",
+            "In de zorgsector liggen professionals wakker van het behouden van personeel.",
+            "Vijfentachtig procent wil meer ondersteuning bij digitale vaardigheden.",
+        ],
+    ),
+    "vivo.txt": (
+        {"title": "Digitalisering in de social profit", "organisation": "VIVO"},
+        [
+            "Klinisch redeneren wordt belangrijker voor verpleegkundigen door automatisering.",
+            "Organisaties in de social profit nemen zelden het voortouw bij innovatie.",
+            "Het voorwoord is ondertekend door de directeur van VIVO.",
+            "Zelfstandig werken en aanpassingsvermogen worden vaker gevraagd in vacatures.",
+        ],
+    ),
+    "salaris.txt": (
+        {"title": "Vertrouwelijk salarisoverzicht", "organisation": "Personeelszaken",
+         "collection": "hr"},
+        [
+            "Het gemiddelde salaris van een HR-manager bedraagt 5200 euro bruto per maand.",
+            "Directieleden ontvangen een bonus van 12 procent van het jaarsalaris.",
+        ],
+    ),
+}
+
+
+def _chunks() -> list[Chunk]:
+    out = []
+    for source, (meta, texts) in DOCS.items():
+        stem = source.rsplit(".", 1)[0]
+        for i, text in enumerate(texts):
+            out.append(Chunk(id=f"{stem}:1:{i}", text=text, source=source, page=1, index=i,
+                             **meta))
+    return out
+
+
+@pytest.fixture
+def settings(tmp_settings: Settings) -> Settings:
+    # Hash-embedding scale: related text ~0.2-0.6, unrelated ~0.
+    retrieval = tmp_settings.retrieval.model_copy(
+        update={"relevance_floor": 0.1, "relevance_floor_strong": 0.35, "min_coverage": 0.5}
+    )
+    return tmp_settings.model_copy(update={"retrieval": retrieval})
+
+
+@pytest.fixture
+def store(settings: Settings) -> Store:
+    """A published generation: Chroma collection + keyword index + manifest."""
+    store = Store(settings.store, make_embeddings(settings.embeddings))
+    gen = store.new_generation()
+    chunks = _chunks()
+    gen.add(chunks)
+    KeywordIndex.build(chunks).save(store.keyword_dir(gen.name))
+    documents = {}
+    for source, (meta, texts) in DOCS.items():
+        documents[source] = DocumentEntry(source=source, hash=source, chunks=len(texts),
+                                          kind="rapport", **meta)
+    store.publish(Manifest(collection=gen.name, generation=gen.number, synced_at="2025-01-01",
+                           embedding_model="hash", documents=documents))
+    return store
+
+
+@pytest.fixture
+def retriever(store: Store, settings: Settings) -> Retriever:
+    return Retriever(store, settings.retrieval)
+
+
+def _ids(res: Any) -> list[str]:
+    return [p.chunk.id for p in res.passages]
+
+
+def test_hybrid_finds_the_passage(retriever: Retriever) -> None:
+    res = retriever.retrieve("Hoeveel procent van de directieleden gebruikt AI volgens Integron?")
+    assert res.relevant, res.reason
+    assert _ids(res)[0] == "integron:1:1"
+    top = res.passages[0]
+    assert top.dense is not None and top.keyword is not None
+    assert {"dense", "keyword"} <= set(top.ranks)
+    assert res.named == ["integron.txt"]  # "Integron" names the document
+    assert res.query == "Hoeveel procent van de directieleden gebruikt AI volgens Integron?"
+    assert {"embed_s", "dense_s", "keyword_s", "retrieve_s"} <= set(res.timings)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])
+def test_each_mode_ranks_the_passage(retriever: Retriever, mode: str) -> None:
+    res = retriever.retrieve("Wanneer werd het onderzoek uitgevoerd door Motivaction?",
+                             mode=mode)
+    assert "kpn:1:0" in _ids(res)[:2]
+    if mode == "keyword":
+        assert all(p.dense is None for p in res.passages)
+    if mode == "dense":
+        assert all(p.keyword is None for p in res.passages)
+
+
+def test_top_k_10_returns_10_passages_despite_the_cap(retriever: Retriever) -> None:
+    res = retriever.retrieve("Wat zeggen de onderzoeken over AI, werk en digitale vaardigheden?",
+                             top_k=10)
+    assert len(res.passages) == 10
+    assert len(set(_ids(res))) == 10
+    default = retriever.retrieve("Wat zeggen de onderzoeken over AI, werk en digitale "
+                                 "vaardigheden?")
+    assert _ids(default) == _ids(res)[: retriever.settings.top_k]
+    per_doc: dict[str, int] = {}
+    for p in default.passages:
+        per_doc[p.chunk.source] = per_doc.get(p.chunk.source, 0) + 1
+    assert max(per_doc.values()) <= retriever.settings.max_per_document
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])
+def test_collections_filter_is_enforced_in_every_mode(retriever: Retriever, mode: str) -> None:
+    question = "Wat is het gemiddelde salaris van een HR-manager per maand?"
+    hidden = retriever.retrieve(question, mode=mode, collections={"algemeen"}, top_k=10)
+    assert all(p.chunk.collection == "algemeen" for p in hidden.passages)
+    assert not any(cid.startswith("salaris:") for cid in hidden.fused)
+    shown = retriever.retrieve(question, mode=mode, collections={"algemeen", "hr"})
+    assert shown.passages[0].chunk.id == "salaris:1:0"
+
+
+def test_naming_a_hidden_document_routes_nowhere(retriever: Retriever) -> None:
+    question = "Wat staat er in het vertrouwelijke salarisoverzicht van Personeelszaken?"
+    assert retriever.retrieve(question).named == ["salaris.txt"]
+    hidden = retriever.retrieve(question, collections={"algemeen"}, top_k=10)
+    assert hidden.named == []
+    assert all(p.chunk.source != "salaris.txt" for p in hidden.passages)
+
+
+def test_followup_uses_history_and_previous_passages(retriever: Retriever) -> None:
+    history = [
+        {"role": "user", "content": "Hoeveel Nederlandse werknemers gebruiken AI actief?"},
+        {"role": "assistant", "content": "Volgens Integron 26 procent [1]."},
+    ]
+    first = retriever.retrieve(history[0]["content"])
+    res = retriever.retrieve("En bij directieleden?", history,
+                             previous=[p.chunk for p in first.passages])
+    assert res.followup
+    assert res.query == "Hoeveel Nederlandse werknemers gebruiken AI actief, bij directieleden?"
+    assert "integron:1:1" in _ids(res)[:2]
+    # the keyword search weighs the new words above the carried ones
+    keyword = retriever.retrieve("En bij directieleden?", history, mode="keyword")
+    assert _ids(keyword)[0] == "integron:1:1"
+
+
+def test_referring_followup_carries_the_previous_passages(retriever: Retriever) -> None:
+    history = [
+        {"role": "user", "content": "Wie heeft het voorwoord ondertekend?"},
+        {"role": "assistant", "content": "De directeur van VIVO [1]."},
+    ]
+    previous = [c for c in _chunks() if c.id == "vivo:1:2"]
+    res = retriever.retrieve("Wat zegt hij daarover?", history, previous=previous, top_k=10)
+    assert "previous" in res.passages[0].ranks or any("previous" in p.ranks
+                                                       for p in res.passages)
+    assert "vivo:1:2" in _ids(res)[:3]
+
+
+def test_previous_passages_of_a_closed_collection_do_not_leak(retriever: Retriever) -> None:
+    history = [{"role": "user", "content": "Wat verdient een HR-manager per maand?"},
+               {"role": "assistant", "content": "5200 euro [1]."}]
+    leaked = retriever.retrieve(history[0]["content"], collections={"algemeen", "hr"})
+    res = retriever.retrieve("Waarom is dat zo?", history, collections={"algemeen"},
+                             previous=[p.chunk for p in leaked.passages], top_k=10)
+    assert all(p.chunk.collection == "algemeen" for p in res.passages)
+
+
+def test_off_topic_question_is_refused(retriever: Retriever) -> None:
+    res = retriever.retrieve("Hoe bak ik een appeltaart met kaneel?")
+    assert not res.relevant
+    assert res.reason
+
+
+def test_keyword_index_is_rebuilt_when_missing(store: Store, settings: Settings) -> None:
+    name = store.require_manifest().collection
+    path = store.keyword_dir(name)
+    target = path.resolve()
+    path.unlink()
+    shutil.rmtree(target)
+    retriever = Retriever(store, settings.retrieval)
+    res = retriever.retrieve("Wie heeft het voorwoord ondertekend?", mode="keyword")
+    assert _ids(res)[0] == "vivo:1:2"
+    assert Path(path).exists()
+
+
+def test_new_generation_is_picked_up(retriever: Retriever, store: Store) -> None:
+    before = retriever.retrieve("Wat vinden verpleegkundigen van klinisch redeneren?")
+    assert before.passages
+    gen = store.new_generation()
+    extra = Chunk(id="nieuw:1:0", text="Robots in de kinderopvang zijn een nieuw fenomeen.",
+                  source="nieuw.txt", page=1, index=0, title="Kinderopvang")
+    chunks = _chunks() + [extra]
+    gen.add(chunks)
+    KeywordIndex.build(chunks).save(store.keyword_dir(gen.name))
+    manifest = store.require_manifest()
+    docs = dict(manifest.documents)
+    docs["nieuw.txt"] = DocumentEntry(source="nieuw.txt", hash="n", chunks=1,
+                                      title="Kinderopvang")
+    store.publish(Manifest(collection=gen.name, generation=gen.number, synced_at="2025-01-02",
+                           embedding_model="hash", documents=docs))
+    store._manifest_cache = None  # the reader's short manifest cache, as after max_age_s
+    res = retriever.retrieve("Welke robots zijn er in de kinderopvang?")
+    assert _ids(res)[0] == "nieuw:1:0"
