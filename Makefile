@@ -34,6 +34,8 @@ LLAMA_DEPS := diskcache jinja2 numpy typing-extensions
 # Index location; follows RAG_STORE__PATH when it is set (relative to the project root).
 STORE_DIR := $(or $(RAG_STORE__PATH),vectorstore)
 MANIFEST := $(STORE_DIR)/manifest.json
+# Local state (audit log, feedback, users); follows RAG_APP__DATA_DIR (relative paths only).
+DATA_DIR := $(or $(RAG_APP__DATA_DIR),data)
 
 # With the Ollama backend the embedded GGUF model is not needed to run the app.
 RUN_MODEL := $(if $(filter ollama,$(RAG_LLM__MODE)),,model)
@@ -182,8 +184,8 @@ freeze: | $(PY)
 # Stop the app first: Chroma may be writing while the archive is made or swapped.
 
 backup:
-	@dirs=(); for d in "$(STORE_DIR)" data; do [ -d "$$d" ] && dirs+=("$$d"); done; \
-	[ $${#dirs[@]} -gt 0 ] || { echo "nothing to back up ($(STORE_DIR)/ and data/ missing)"; exit 1; }; \
+	@dirs=(); for d in "$(STORE_DIR)" "$(DATA_DIR)"; do [ -d "$$d" ] && dirs+=("$$d"); done; \
+	[ $${#dirs[@]} -gt 0 ] || { echo "nothing to back up ($(STORE_DIR)/ and $(DATA_DIR)/ missing)"; exit 1; }; \
 	mkdir -p backups; umask 077; \
 	out="backups/$$(date +%Y%m%d-%H%M%S).tar.gz"; \
 	[ ! -e "$$out" ] || { echo "$$out exists; try again in a second"; exit 1; }; \
@@ -199,7 +201,7 @@ restore:
 	@mkdir -p backups; \
 	tops=$$(tar -tzf "$(BACKUP)" | sed 's|^\./||' | cut -d/ -f1 | sort -u); \
 	for t in $$tops; do \
-		case "$$t" in "$(STORE_DIR)"|data) ;; \
+		case "$$t" in "$(STORE_DIR)"|"$(DATA_DIR)") ;; \
 		*) echo "refusing: unexpected entry '$$t' in $(BACKUP)"; exit 1;; esac; \
 	done; \
 	tmp=$$(mktemp -d backups/.restore.XXXXXX); \

@@ -98,6 +98,8 @@ class Manifest:
 def _where(collections: set[str] | None) -> dict[str, Any] | None:
     if collections is None:
         return None
+    if not collections:  # Chroma rejects an empty $in; match a name no chunk has instead
+        return {"collection": {"$eq": "\x00geen-toegang"}}
     return {"collection": {"$in": sorted(collections)}}
 
 
@@ -138,7 +140,15 @@ class Store:
                     hint="controleer RAG_STORE__CHROMA_HOST en of `chroma run` draait",
                 ) from exc
         self.settings.path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(self.settings.path), settings=chroma_settings)
+        try:
+            return chromadb.PersistentClient(path=str(self.settings.path),
+                                             settings=chroma_settings)
+        except Exception as exc:
+            raise IndexMissing(
+                f"De index in {self.settings.path} is beschadigd of onleesbaar.",
+                hint="zet een back-up terug met `make restore BACKUP=…`, of verwijder de map "
+                "en bouw opnieuw met `make index`",
+            ) from exc
 
     @property
     def location(self) -> str:
@@ -164,12 +174,23 @@ class Store:
     def _read_manifest(self) -> Manifest | None:
         if not self.settings.chroma_host and not (self.settings.path / "chroma.sqlite3").exists():
             return None
+        from chromadb.errors import NotFoundError
+
         try:
             meta_col = self.client.get_collection(self._manifest_name)
-        except Exception:  # NotFoundError, or a server without the collection
+            raw = (meta_col.metadata or {}).get("manifest")
+            return Manifest.from_json(raw) if raw else None
+        except NotFoundError:  # nothing ingested yet
             return None
-        raw = (meta_col.metadata or {}).get("manifest")
-        return Manifest.from_json(raw) if raw else None
+        except IndexMissing:
+            raise
+        except Exception as exc:  # a damaged sqlite file, a half-copied folder, bad JSON
+            log.error("index at %s is unreadable: %s", self.location, exc)
+            raise IndexMissing(
+                f"De index in {self.location} is beschadigd of onleesbaar.",
+                hint="zet een back-up terug met `make restore BACKUP=…`, of verwijder de map "
+                "en bouw opnieuw met `make index`",
+            ) from exc
 
     def require_manifest(self) -> Manifest:
         manifest = self.manifest()

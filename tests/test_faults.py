@@ -234,13 +234,6 @@ def test_unreadable_index_gives_a_clear_assistant_error(settings: Settings, tmp_
     assert info.value.hint
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store._read_manifest swallows the Chroma error, so a "
-    "corrupt index is reported as 'nog geen index' with hint `make index`, "
-    "which fails on the corrupt file too; it should say the index is "
-    "unreadable and point to `make restore` or removing the folder",
-)
 def test_unreadable_index_is_not_reported_as_missing(settings: Settings, tmp_path: Path) -> None:
     broken = _corrupt_copy(settings, tmp_path)
     with pytest.raises(AssistantError) as info:

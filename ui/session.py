@@ -93,18 +93,18 @@ def login(settings: Settings) -> User | None:
     if mode == "none":
         return anonymous_user(st.get_option("server.address"))
     if mode == "oidc":
-        return _oidc_login()
+        return _oidc_login(settings)
     return _local_login(settings)
 
 
-def _oidc_login() -> User | None:
+def _oidc_login(settings: Settings) -> User | None:
     if not st.user.is_logged_in:
         st.title("Onderzoeksassistent")
         st.write("Log in met uw organisatieaccount om vragen te stellen.")
         st.button("Inloggen", type="primary", on_click=st.login)
         return None
     try:
-        user = oidc_user(st.user)
+        user = oidc_user(st.user, settings.app.data_dir / "oidc_roles.json")
     except AssistantError as exc:
         show_error(exc)
         st.button("Uitloggen", on_click=st.logout)
@@ -124,6 +124,11 @@ def _local_login(settings: Settings) -> User | None:
         password = st.text_input("Wachtwoord", type="password", autocomplete="current-password")
         submitted = st.form_submit_button("Inloggen", type="primary")
     if submitted:
+        try:  # slows down password guessing: the same limit as questions, per account name
+            rate_limiter(settings).check(f"login:{name.strip().lower()}")
+        except AssistantError as exc:
+            show_error(exc)
+            return None
         found = UserStore.from_settings(settings).verify(name.strip(), password)
         if found is None:
             st.error("Onbekende gebruikersnaam of onjuist wachtwoord.")
