@@ -55,7 +55,10 @@ class LLMSettings(BaseModel):
         8192, ge=512, description="Context window Ollama is asked to use; prompts are kept under it."
     )
     timeout_s: float = Field(
-        180.0, gt=0, description="Seconds a question may wait for the model before giving up."
+        900.0,
+        gt=0,
+        description="Seconds a question may wait for the model (queue included) before giving "
+        "up; the embedded model answers ~3 questions a minute, so 20 at once need minutes.",
     )
 
     @field_validator("models_dir")

@@ -287,6 +287,11 @@ def test_judge_relevance(dense: float, cov: float, relevant: bool) -> None:
     assert ok is relevant and reason
 
 
+def test_judge_relevance_unknown_names_in_the_middle_band() -> None:
+    assert not judge_relevance(RelevanceSignal(0.83, 0.8, 3.0, ("Frankrijk",)), FLOOR)[0]
+    assert judge_relevance(RelevanceSignal(0.88, 0.8, 3.0, ("Frankrijk",)), FLOOR)[0]
+
+
 def test_judge_relevance_keyword_mode_and_off() -> None:
     assert judge_relevance(RelevanceSignal(None, 0.6, 2.0), FLOOR)[0]
     assert not judge_relevance(RelevanceSignal(None, 0.1, 2.0), FLOOR)[0]
@@ -335,6 +340,14 @@ def test_coverage_counts_question_words_in_the_passages(view: KeywordView) -> No
     assert coverage("Wat zeggen de bronnen over directieleden?", passages, view) == 1.0
     # the document's own title and organisation count as found
     assert coverage("Wat zegt Integron?", passages, view) == 1.0
+
+
+def test_unknown_names(view: KeywordView) -> None:
+    assert view.unknown_names("Hoe scoort Frankrijk op de index van de G20?") == [
+        "Frankrijk", "G20"]
+    # known names, the first word of a sentence and ordinary words are not flagged
+    assert view.unknown_names("Wat meldt Integron? Zelden gebruiken KPN en VIVO AI.") == []
+    assert view.unknown_names("Welke strijkplank gebruiken verpleegkundigen?") == []
 
 
 def test_named_documents(view: KeywordView) -> None:
@@ -426,7 +439,9 @@ def test_floor_refuses_when_nothing_scores_well(tmp_path: Path) -> None:
 def test_floor_middle_band_needs_the_question_words(tmp_path: Path) -> None:
     cos = {"int:1:1": 0.835}
     assert _retriever(tmp_path, cos).retrieve("Hoeveel directieleden gebruiken AI?").relevant
-    assert not _retriever(tmp_path, cos).retrieve("Wat verdient een piloot in Canada?").relevant
+    assert not _retriever(tmp_path, cos).retrieve("Wat verdient een piloot?").relevant
+    res = _retriever(tmp_path, cos).retrieve("Gebruiken directieleden in Canada AI?")
+    assert not res.relevant and "Canada" in res.reason
 
 
 def test_floor_passes_a_clear_match(tmp_path: Path) -> None:
