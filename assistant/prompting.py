@@ -11,7 +11,9 @@ spent, a passage that does not fit whole is cut at a token boundary, and history
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import unicodedata
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +35,11 @@ class Prompts:
     refusal: str
     fallback_intro: str
     backend_down: str
+    quotes_intro: str = ""
+    # prompts/guard.md: (key, pattern) of requests to change how the assistant works
+    guard: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    # prompts/declined.md: key -> the Dutch one-line remark shown when such a request is made
+    declined: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: Path) -> Prompts:
@@ -41,9 +48,18 @@ class Prompts:
 
 @lru_cache(maxsize=4)
 def _load_prompts(folder: Path) -> Prompts:
-    def read(name: str) -> str:
-        return (folder / f"{name}.md").read_text(encoding="utf-8").strip()
+    def read(name: str, default: str | None = None) -> str:
+        path = folder / f"{name}.md"
+        if default is not None and not path.is_file():
+            return default
+        return path.read_text(encoding="utf-8").strip()
 
+    guard = tuple(
+        (key, re.compile(line, re.IGNORECASE))
+        for key, lines in _sections(read("guard", "")).items() for line in lines
+    )
+    declined = {key: " ".join(lines) for key, lines in _sections(read("declined", ""),
+                                                                   bullets=False).items()}
     return Prompts(
         system=read("system"),
         answer=read("answer"),
@@ -52,7 +68,85 @@ def _load_prompts(folder: Path) -> Prompts:
         refusal=read("refusal"),
         fallback_intro=read("fallback_intro"),
         backend_down=read("backend_down"),
+        quotes_intro=read("quotes_intro", ""),
+        guard=guard,
+        declined=declined,
     )
+
+
+def _sections(text: str, *, bullets: bool = True) -> dict[str, list[str]]:
+    """ "## key" sections of a prompt data file: their "- " lines (or all lines), comments out."""
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
+    out: dict[str, list[str]] = {}
+    key = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("## "):
+            key = stripped[3:].strip()
+            out[key] = []
+        elif key is not None and stripped:
+            if bullets and stripped.startswith("- "):
+                out[key].append(stripped[2:].strip())
+            elif not bullets:
+                out[key].append(stripped)
+    return out
+
+
+# --------------------------------------------------------------------------- requests to decline
+
+_ASKS_RE = re.compile(  # a question or a request for information is left
+    r"\?|\b(?:wat|wie|welke?|hoe|hoeveel|waar\w*|wanneer|waarom|noem|geef|vertel|beschrijf|"
+    r"leg|vat|what|who|which|how|where|when|why|tell|list|name|give|describe|explain)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_END_RE = re.compile(r"(?<=[.!?:;])\s+|(?<=,)\s+|\n+")
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A question with the requests to change the assistant's rules taken out.
+
+    ``question`` is what the model is given ("" when nothing legitimate is left), ``declined``
+    the keys of prompts/guard.md that matched (in order), ``note`` the Dutch remark for the
+    user built from prompts/declined.md ("" when nothing was declined).
+    """
+
+    question: str
+    declined: tuple[str, ...] = ()
+    note: str = ""
+
+
+def screen_question(prompts: Prompts, question: str) -> Screened:
+    """Take the parts of ``question`` that ask to switch language, drop citations, use the
+    model's own knowledge, ignore the rules, reveal the system prompt or play a role out of it.
+
+    Trade-off: a cheap pattern list (prompts/guard.md) instead of trusting a 0.5B model to
+    resist. The question is cut into clauses at sentence marks, colons and commas; a clause
+    that matches a pattern is removed, the rest is kept in order. Misses are still caught
+    downstream (the citation check drops text no passage supports, and a non-Dutch answer
+    becomes a quote-only answer); a false match only costs a clause of the question.
+    """
+    text = unicodedata.normalize("NFKC", question).strip()
+    if not prompts.guard or not text:
+        return Screened(text)
+    pieces = [p for p in _CLAUSE_END_RE.split(text) if p.strip()]
+    kept: list[str] = []
+    found: list[str] = []
+    for piece in pieces:
+        keys = [key for key, pattern in prompts.guard if pattern.search(piece)]
+        if keys:
+            found.extend(k for k in keys if k not in found)
+        else:
+            kept.append(piece.strip())
+    if not found:
+        return Screened(text)
+    rest = " ".join(kept).strip(" ,;:")
+    if not _ASKS_RE.search(rest):
+        rest = ""  # the leftover of the request itself ("te beginnen met 'Je bent'")
+    if rest and rest[0].islower():
+        rest = rest[0].upper() + rest[1:]
+    note = " ".join(prompts.declined[k] for k in found if prompts.declined.get(k))
+    return Screened(rest, tuple(found), note)
 
 
 def format_passage(template: str, n: int, chunk: Chunk, text: str | None = None) -> str:

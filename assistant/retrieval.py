@@ -102,6 +102,8 @@ ROUTE_MAX_DOCS = 4  # a question that "names" more documents than this names non
 NAME_WEIGHT = 0.25  # keyword weight of name terms when searching inside the named documents
 KEYWORD_ONLY_COVERAGE = 0.3  # the floor without a dense score (keyword mode): coverage alone
 MAX_QUERY_CHARS = 600  # a chain of follow-ups must not grow the query without bound
+OVERFETCH_MAX = 300  # most dense hits fetched unfiltered to filter on collections here
+NAMED_EXACT_MAX = 2000  # named documents up to this many chunks are scored from their vectors
 NEAR_DUPLICATE = 0.7  # Jaccard overlap of word sets above which two passages are one
 
 
@@ -240,14 +242,38 @@ _PRONOUN = re.compile(
 )
 _WEAK_REF = re.compile(r"\b(?:ze|zij|hen|hem)\b", re.I)  # not "hun": "AI in hun werk"
 _ORDINALS = {
-    "eerste": 1, "tweede": 2, "derde": 3, "vierde": 4, "vijfde": 5, "zesde": 6,
+    "eerste": 1,
+    "tweede": 2,
+    "derde": 3,
+    "vierde": 4,
+    "vijfde": 5,
+    "zesde": 6,
     "laatste": -1,
 }
-_ORDINAL = re.compile(r"\b(?:de|het|die|dat)\s+(eerste|tweede|derde|vierde|vijfde|zesde|laatste)\b",
-                      re.I)
+_ORDINAL = re.compile(
+    r"\b(?:de|het|die|dat)\s+(eerste|tweede|derde|vierde|vijfde|zesde|laatste)\b", re.I
+)
 _PREPOSITIONS = (
-    "in", "bij", "onder", "voor", "op", "met", "van", "over", "tijdens", "volgens", "binnen",
-    "buiten", "tussen", "na", "sinds", "vanuit", "zonder", "tegen", "per", "rond",
+    "in",
+    "bij",
+    "onder",
+    "voor",
+    "op",
+    "met",
+    "van",
+    "over",
+    "tijdens",
+    "volgens",
+    "binnen",
+    "buiten",
+    "tussen",
+    "na",
+    "sinds",
+    "vanuit",
+    "zonder",
+    "tegen",
+    "per",
+    "rond",
 )
 _QUESTION_WORD = re.compile(
     r"\b(?:wat|wie|welke?|waar\w*|wanneer|waarom|hoe\w*|hoeveel|in hoeverre)\b", re.I
@@ -342,8 +368,11 @@ def _signals(question: str) -> _Signals:
     n_content = len(_content_words(q))
     connective = bool(_CONNECTIVE.match(q))
     strong = bool(
-        _STRONG_REF.search(q) or _DEMONSTRATIVE_NP.search(q) or _START_DEMONSTRATIVE.match(q)
-        or _COUNT_REF.search(q) or _PRONOUN.search(q)
+        _STRONG_REF.search(q)
+        or _DEMONSTRATIVE_NP.search(q)
+        or _START_DEMONSTRATIVE.match(q)
+        or _COUNT_REF.search(q)
+        or _PRONOUN.search(q)
     )
     ordinal = bool(_ORDINAL.search(q)) and (connective or n_content <= 3)
     weak = bool(_WEAK_REF.search(q)) and n_content <= 4
@@ -382,8 +411,9 @@ def answer_items(answer: str) -> list[str]:
 
 def _clause(text: str) -> str:
     """``text`` up to the first colon, full stop or subordinate clause ("..., zoals ...")."""
-    return re.split(r"[:.;]|,?\s+(?:zoals|waarbij|maar|want|omdat)\b|,\s*(?:die|dat)\b",
-                    text)[0].strip()
+    return re.split(r"[:.;]|,?\s+(?:zoals|waarbij|maar|want|omdat)\b|,\s*(?:die|dat)\b", text)[
+        0
+    ].strip()
 
 
 def _trim_item(item: str) -> str:
@@ -428,7 +458,7 @@ def rewrite_question(question: str, history: list[Message], _depth: int = 0) -> 
     sig = _signals(q)
     refers = sig.refers
     connective = _CONNECTIVE.match(q)
-    rest = q[connective.end():].strip() if connective else q
+    rest = q[connective.end() :].strip() if connective else q
     items = answer_items(answer) if answer else []
     insert = ""
     anchor = _ORDINAL.search(q)
@@ -442,20 +472,24 @@ def rewrite_question(question: str, history: list[Message], _depth: int = 0) -> 
     if insert and anchor is not None:
         focus = f"{q[: anchor.end()]} ({insert}){q[anchor.end() :]}"
         query = f"{_ensure_q(prev_q)} {focus}"
-        return Rewrite(query=_cap(query), focus=focus, followup=True, refers_back=True,
-                       carried=prev_q)
+        return Rewrite(
+            query=_cap(query), focus=focus, followup=True, refers_back=True, carried=prev_q
+        )
     words = rest.split()
     first = words[0].lower() if words else ""
     elliptical = (
-        not refers and 0 < len(words) <= 10 and (connective is not None or first in _PREPOSITIONS)
+        not refers
+        and 0 < len(words) <= 10
+        and (connective is not None or first in _PREPOSITIONS)
         and (first in _PREPOSITIONS or not _QUESTION_WORD.search(rest))
     )
     if elliptical:
         if first not in _PREPOSITIONS and connective and " met" in connective.group(0).lower():
             rest = "wat betreft " + rest  # "Hoe zit het met de overheid?"
         query = _merge_fragment(prev_q, rest)
-        return Rewrite(query=_cap(query), focus=rest, followup=True, refers_back=False,
-                       carried=prev_q)
+        return Rewrite(
+            query=_cap(query), focus=rest, followup=True, refers_back=False, carried=prev_q
+        )
     query = f"{_ensure_q(prev_q)} {q}"
     return Rewrite(query=_cap(query), focus=q, followup=True, refers_back=True, carried=prev_q)
 
@@ -506,11 +540,12 @@ class KeywordView:
     def __init__(self, index: Any, documents: dict[str, Any] | None = None) -> None:
         self.index = index
         self.n = len(index.ids)
-        bm25 = getattr(index, "_bm25", None)
-        scores = getattr(bm25, "scores", None) if bm25 is not None else None
+        bm25: Any = getattr(index, "_bm25", None)
+        scores: Any = getattr(bm25, "scores", None)
         self.ok = isinstance(scores, dict) and "indptr" in scores
-        self.vocab: dict[str, int] = bm25.vocab_dict if self.ok else {}
+        self.vocab: dict[str, int] = {}
         if self.ok:
+            self.vocab = bm25.vocab_dict
             self.data = scores["data"]
             self.indices = scores["indices"]
             self.indptr = scores["indptr"]
@@ -524,8 +559,7 @@ class KeywordView:
             self.source_collections.setdefault(source, set()).add(collection)
         self.collections = sorted(set(index.collections))
         self.collection_code = {c: i for i, c in enumerate(self.collections)}
-        self.ccodes = np.array([self.collection_code[c] for c in index.collections],
-                               dtype=np.int32)
+        self.ccodes = np.array([self.collection_code[c] for c in index.collections], dtype=np.int32)
         self._masks: dict[frozenset[str], np.ndarray] = {}
         self._order: np.ndarray | None = None  # chunk positions sorted by source (rows_of)
         self._starts: np.ndarray | None = None
@@ -599,8 +633,7 @@ class KeywordView:
             kind = str(getattr(doc, "kind", "") or "")
             names = _name_words(title, skip_first=True) + _name_words(organisation)
             strong = {t for t in self.analyse(" ".join([*names, kind])) if not t.isdigit()}
-            every = {t for t in self.analyse(f"{title} {organisation} {kind}")
-                     if not t.isdigit()}
+            every = {t for t in self.analyse(f"{title} {organisation} {kind}") if not t.isdigit()}
             self.doc_terms[source] = every
             strong_by_doc[source] = strong
         if self.n == 0:
@@ -664,15 +697,16 @@ class KeywordView:
         if not valid:
             return [], set()
         best = max(strength[s] for s in valid)
-        named = sorted((s for s in valid if strength[s] >= 0.5 * best),
-                       key=lambda s: (-strength[s], s))
+        named = sorted(
+            (s for s in valid if strength[s] >= 0.5 * best), key=lambda s: (-strength[s], s)
+        )
         if len(named) > ROUTE_MAX_DOCS or len(named) >= len(self.sources):
             return [], set()
         return named, set().union(*(used[s] for s in named))
 
     def readable(self, source: str, collections: set[str] | None) -> bool:
         """Does ``source`` have chunks in the index that ``collections`` allows?"""
-        have = self.source_collections.get(source)
+        have = self.source_collections.get(source, set())
         return bool(have) and (collections is None or bool(have & collections))
 
     # ---- searching -------------------------------------------------------------------
@@ -692,21 +726,32 @@ class KeywordView:
                 self._masks[key] = m
         return m
 
+    def share(self, collections: set[str] | None) -> float:
+        """Share of the index's chunks that ``collections`` allows (1.0 for ``None``)."""
+        if collections is None or self.n == 0:
+            return 1.0
+        mask = self.mask(collections)
+        return float(mask.mean()) if mask is not None else 1.0
+
     def rows_of(self, sources: list[str]) -> np.ndarray:
         """Index positions of the chunks of ``sources``."""
-        if self._order is None:
-            self._order = np.argsort(self.codes, kind="stable")
-            self._starts = np.searchsorted(self.codes[self._order],
-                                           np.arange(len(self.sources) + 1))
+        order, starts = self._order, self._starts
+        if order is None or starts is None:
+            order = np.argsort(self.codes, kind="stable")
+            starts = np.searchsorted(self.codes[order], np.arange(len(self.sources) + 1))
+            self._order, self._starts = order, starts
         parts = []
         for source in sources:
             code = self.source_code.get(source)
             if code is not None:
-                parts.append(self._order[self._starts[code] : self._starts[code + 1]])
+                parts.append(order[starts[code] : starts[code + 1]])
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def search(
-        self, terms: dict[str, float], k: int, mask: np.ndarray | None = None,
+        self,
+        terms: dict[str, float],
+        k: int,
+        mask: np.ndarray | None = None,
         rows: np.ndarray | None = None,
     ) -> list[tuple[str, float]]:
         """Top ``k`` (chunk id, weighted BM25), best first, score > 0.
@@ -775,8 +820,7 @@ def judge_relevance(signal: RelevanceSignal, settings: RetrievalSettings) -> tup
     if cov < need:
         return False, f"best cosine {d:.3f} and coverage {cov:.2f} < {need:.2f}"
     if signal.unknown:
-        return False, (f"best cosine {d:.3f} and not in the sources: "
-                       + ", ".join(signal.unknown))
+        return False, (f"best cosine {d:.3f} and not in the sources: " + ", ".join(signal.unknown))
     return True, f"best cosine {d:.3f}, coverage {cov:.2f}"
 
 
@@ -803,8 +847,9 @@ def coverage(question: str, passages: list[Chunk], view: KeywordView) -> float:
         found.update(view.analyse(f"{c.heading}\n{c.text}"))
         if c.source not in seen_docs:
             seen_docs.add(c.source)
-            found.update(view.doc_terms.get(c.source)
-                         or view.analyse(f"{c.title} {c.organisation} {c.kind}"))
+            found.update(
+                view.doc_terms.get(c.source) or view.analyse(f"{c.title} {c.organisation} {c.kind}")
+            )
     total = hit = 0.0
     for terms in words:
         weight = sum(view.idf(t) for t in terms) / len(terms)
@@ -848,6 +893,13 @@ class _Candidates:
         for chunk, sim in hits:
             self.chunks.setdefault(chunk.id, chunk)
             self.dense.setdefault(chunk.id, sim)
+
+    def add_scores(self, name: str, weight: float, hits: list[tuple[str, float]]) -> None:
+        """A dense ranking of ids only (their chunks are read when they are needed)."""
+        self.rankings[name] = [cid for cid, _ in hits]
+        self.weights[name] = weight
+        for cid, sim in hits:
+            self.dense.setdefault(cid, sim)
 
     def add_keyword(self, name: str, weight: float, hits: list[tuple[str, float]]) -> None:
         self.rankings[name] = [cid for cid, _ in hits]
@@ -894,25 +946,71 @@ class Retriever:
     # ---- dense ---------------------------------------------------------------------------
 
     def _dense(
-        self, vector: list[float], k: int, collections: set[str] | None,
-        sources: list[str] | None = None,
+        self, vector: list[float], k: int, collections: set[str] | None, view: KeywordView
     ) -> list[tuple[Chunk, float]]:
-        if sources is None:
-            return self.store.dense_search_by_vector(vector, k, collections)
-        col = self.store.active_collection()
-        res = col.query(
-            query_embeddings=[vector],
-            n_results=max(1, k),
-            where=_where(collections, sources),
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            (Chunk.from_metadata(cid, text or "", meta or {}), 1.0 - float(dist))
-            for cid, text, meta, dist in zip(
-                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],
-                strict=True,
+        """Top ``k`` chunks of ``collections`` by cosine.
+
+        Chroma applies a ``where`` filter by reading every matching row's metadata first: at
+        100,000 chunks a filter on two of five collections costs ~300 ms against ~10 ms
+        unfiltered. So when the allowed chunks are a large share, this over-fetches unfiltered
+        (k / share, x1.5) and filters here, on each hit's own collection metadata (as strict
+        as Chroma's filter); when they are a small share, or the over-fetch came back short, it
+        lets Chroma filter (cheap then: few matching rows).
+        """
+        share = view.share(collections)
+        if collections is None or share >= 1.0:
+            return self.store.dense_search_by_vector(vector, k, None)
+        fetch = math.ceil(1.5 * k / max(share, 1e-9)) + 10
+        if share > 0 and fetch <= OVERFETCH_MAX:
+            hits = self.store.dense_search_by_vector(vector, fetch, None)
+            allowed = [(c, sim) for c, sim in hits if c.collection in collections]
+            if len(allowed) >= k or len(hits) < fetch:  # enough, or the whole index seen
+                return allowed[:k]
+        return self.store.dense_search_by_vector(vector, k, collections)
+
+    def _dense_in(
+        self,
+        vector: list[float],
+        k: int,
+        collections: set[str] | None,
+        view: KeywordView,
+        named: list[str],
+    ) -> list[tuple[str, float]]:
+        """Top ``k`` (chunk id, cosine) inside the named documents.
+
+        Scored exactly from the chunks' stored vectors (one read by id, a few ms for a few
+        hundred chunks) rather than by a Chroma ``where`` on the source, which reads metadata
+        of the whole index (~180 ms at 100,000 chunks). Very long documents go to Chroma.
+        """
+        rows = view.rows_of(named)
+        mask = view.mask(collections)
+        if mask is not None:
+            rows = rows[mask[rows]]
+        if rows.size == 0:
+            return []
+        if rows.size > NAMED_EXACT_MAX:
+            col = self.store.active_collection()
+            res = col.query(
+                query_embeddings=[vector],
+                n_results=max(1, k),
+                where=_where(collections, named),
+                include=["distances"],
             )
-        ]
+            return [
+                (cid, 1.0 - float(d))
+                for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)
+            ]
+        ids = [view.index.ids[i] for i in rows]
+        res = self.store.active_collection().get(ids=ids, include=["embeddings"])
+        got = res.get("embeddings")
+        if got is None or len(got) == 0:
+            return []
+        matrix = np.asarray(got, dtype=np.float32)
+        q = np.asarray(vector, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(q) or 1.0)
+        sims = matrix @ q / np.where(norms > 0, norms, 1.0)
+        order = np.argsort(-sims, kind="stable")[:k]
+        return [(res["ids"][i], float(sims[i])) for i in order]
 
     # ---- the query -----------------------------------------------------------------------
 
@@ -938,18 +1036,23 @@ class Retriever:
         s = self.settings
         rw = rewrite_question(question, history or [])
         if collections is not None and not collections:
-            return Retrieval(rw.query, [], False, followup=rw.followup, reason="no collections",
-                             timings={"retrieve_s": time.perf_counter() - t0})
+            return Retrieval(
+                rw.query,
+                [],
+                False,
+                followup=rw.followup,
+                reason="no collections",
+                timings={"retrieve_s": time.perf_counter() - t0},
+            )
         t = time.perf_counter()
         index, view = self._keyword_state()
         terms = self._weighted_terms(view, rw)
         named, name_terms = self._route(view, rw.query, collections)
         c = _Candidates(timings={"analyse_s": time.perf_counter() - t})
         if mode in ("hybrid", "dense"):
-            self._dense_rankings(c, rw.query, named, collections)
+            self._dense_rankings(c, view, rw.query, named, collections)
         if mode in ("hybrid", "keyword"):
-            self._keyword_rankings(c, index, view, rw.query, terms, named, name_terms,
-                                   collections)
+            self._keyword_rankings(c, index, view, rw.query, terms, named, name_terms, collections)
         if previous and rw.refers_back and s.previous_weight > 0:
             # Only when the question points back ("daarover", "die drie"): after "En in de
             # zorg?" the previous passages are about what the user moved away from.
@@ -964,15 +1067,22 @@ class Retriever:
         best_kw = max(c.keyword.values(), default=0.0)
         cov = coverage(rw.query, [p.chunk for p in passages[: s.top_k]], view)
         unknown = tuple(view.unknown_names(rw.query))
-        signal = RelevanceSignal(best_dense if mode != "keyword" else None, cov, best_kw,
-                                 unknown)
+        signal = RelevanceSignal(best_dense if mode != "keyword" else None, cov, best_kw, unknown)
         relevant, reason = judge_relevance(signal, s)
         if not passages:
             relevant, reason = False, "no passages"
         c.timings["retrieve_s"] = time.perf_counter() - t0
         return Retrieval(
-            rw.query, passages, relevant, best_dense, best_kw, c.timings, coverage=cov,
-            followup=rw.followup, named=named, reason=reason,
+            rw.query,
+            passages,
+            relevant,
+            best_dense,
+            best_kw,
+            c.timings,
+            coverage=cov,
+            followup=rw.followup,
+            named=named,
+            reason=reason,
             fused=[p.chunk.id for p in fused[: s.candidates]],
         )
 
@@ -987,22 +1097,36 @@ class Retriever:
         return named, (name_terms if named else set())
 
     def _dense_rankings(
-        self, c: _Candidates, query: str, named: list[str], collections: set[str] | None
+        self,
+        c: _Candidates,
+        view: KeywordView,
+        query: str,
+        named: list[str],
+        collections: set[str] | None,
     ) -> None:
         s = self.settings
         t = time.perf_counter()
         vector = self.store.embeddings.embed_query(query)
         c.timings["embed_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        c.add("dense", s.dense_weight, self._dense(vector, s.candidates, collections))
+        c.add("dense", s.dense_weight, self._dense(vector, s.candidates, collections, view))
         if named:
-            c.add("dense_doc", s.document_weight * s.dense_weight,
-                  self._dense(vector, s.candidates, collections, named))
+            c.add_scores(
+                "dense_doc",
+                s.document_weight * s.dense_weight,
+                self._dense_in(vector, s.candidates, collections, view, named),
+            )
         c.timings["dense_s"] = time.perf_counter() - t
 
     def _keyword_rankings(
-        self, c: _Candidates, index: Any, view: KeywordView, query: str,
-        terms: dict[str, float], named: list[str], name_terms: set[str],
+        self,
+        c: _Candidates,
+        index: Any,
+        view: KeywordView,
+        query: str,
+        terms: dict[str, float],
+        named: list[str],
+        name_terms: set[str],
         collections: set[str] | None,
     ) -> None:
         s = self.settings
@@ -1015,8 +1139,7 @@ class Retriever:
         if named and view.ok:
             # Inside the named documents their names say nothing: weigh them down, or the
             # introduction that repeats the report's name wins.
-            inner = {t_: w * (NAME_WEIGHT if t_ in name_terms else 1.0)
-                     for t_, w in terms.items()}
+            inner = {t_: w * (NAME_WEIGHT if t_ in name_terms else 1.0) for t_, w in terms.items()}
             hits = view.search(inner, s.candidates, view.mask(collections), view.rows_of(named))
             c.add_keyword("keyword_doc", s.document_weight * s.keyword_weight, hits)
         c.timings["keyword_s"] = time.perf_counter() - t
@@ -1067,10 +1190,3 @@ class Retriever:
                 w = CARRY_WEIGHT * min(1.0, max(len(terms), 1) / len(carried))
                 terms.update(dict.fromkeys(carried, w))
         return terms
-
-    def is_relevant(self, best_dense: float, best_keyword: float, mode: Mode,
-                    coverage: float = 1.0) -> bool:
-        """The floor's decision for given signals (see ``judge_relevance``)."""
-        signal = RelevanceSignal(None if mode == "keyword" else best_dense, coverage,
-                                 best_keyword)
-        return judge_relevance(signal, self.settings)[0]

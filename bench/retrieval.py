@@ -108,8 +108,11 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run_queries(
-    retriever: Retriever, queries: list[str], mode: str,
-    filters: list[set[str] | None] | None = None, repeat: int = 1,
+    retriever: Retriever,
+    queries: list[str],
+    mode: str,
+    filters: list[set[str] | None] | None = None,
+    repeat: int = 1,
 ) -> dict[str, float]:
     latencies: list[float] = []
     parts: dict[str, list[float]] = {}
@@ -139,11 +142,16 @@ def run_queries(
 
 
 def show(label: str, r: dict[str, float]) -> None:
-    print(f"  {label:<24} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   "
-          f"mean {r['mean_ms']:7.1f} ms   max {r['max_ms']:7.1f} ms   "
-          f"(n={int(r['n'])}, refused {int(r['refused'])})")
-    split = [f"{name} {r[f'{name}_p50_ms']:.1f}/{r[f'{name}_p95_ms']:.1f}"
-             for name in ("embed", "dense", "keyword", "fuse") if f"{name}_p50_ms" in r]
+    print(
+        f"  {label:<24} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   "
+        f"mean {r['mean_ms']:7.1f} ms   max {r['max_ms']:7.1f} ms   "
+        f"(n={int(r['n'])}, refused {int(r['refused'])})"
+    )
+    split = [
+        f"{name} {r[f'{name}_p50_ms']:.1f}/{r[f'{name}_p95_ms']:.1f}"
+        for name in ("embed", "dense", "keyword", "fuse")
+        if f"{name}_p50_ms" in r
+    ]
     if split:
         print(f"  {'':<24} parts p50/p95 ms: " + ", ".join(split))
 
@@ -170,19 +178,24 @@ def bench_real(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     manifest = store.require_manifest()
     retriever = Retriever(store, settings.retrieval)
     questions = load_questions(args.questions)
-    print(f"real corpus: {manifest.chunk_count} chunks in {len(manifest.documents)} documents "
-          f"({store.location}); {len(questions)} questions x {args.repeat}")
+    print(
+        f"real corpus: {manifest.chunk_count} chunks in {len(manifest.documents)} documents "
+        f"({store.location}); {len(questions)} questions x {args.repeat}"
+    )
     t = time.perf_counter()
     for q in questions[:5]:  # warm-up: embedder, Chroma, keyword index, caches
         retriever.retrieve(q)
-    print(f"  warm-up {time.perf_counter() - t:.1f} s; memory after warm-up: "
-          "RSS {:.0f} MB (peak {:.0f} MB)".format(*rss_mb()))
+    print(
+        f"  warm-up {time.perf_counter() - t:.1f} s; memory after warm-up: "
+        "RSS {:.0f} MB (peak {:.0f} MB)".format(*rss_mb())
+    )
     results = {}
     for mode in ("hybrid", "dense", "keyword"):
         results[mode] = run_queries(retriever, questions, mode, repeat=args.repeat)
         show(mode, results[mode])
-    results["hybrid_filtered"] = run_queries(retriever, questions, "hybrid",
-                                             filters=[{"algemeen"}], repeat=args.repeat)
+    results["hybrid_filtered"] = run_queries(
+        retriever, questions, "hybrid", filters=[{"algemeen"}], repeat=args.repeat
+    )
     show("hybrid, collections set", results["hybrid_filtered"])
     print("  memory after the queries: RSS {:.0f} MB (peak {:.0f} MB)".format(*rss_mb()))
     return results
@@ -206,17 +219,31 @@ def synthetic_chunks(rng: random.Random, n: int) -> tuple[list[Chunk], dict[str,
         if source not in documents:
             words = rng.sample(vocab[:3000], 4)
             documents[source] = DocumentEntry(
-                source=source, hash=f"{d:064x}", chunks=0,
+                source=source,
+                hash=f"{d:064x}",
+                chunks=0,
                 title=f"{words[0].capitalize()} en {words[1]} in de {words[2]}",
-                organisation=f"Bureau{d:05d}", kind="rapport",
-                collection=COLLECTIONS[d % len(COLLECTIONS)], pages=CHUNKS_PER_DOC,
+                organisation=f"Bureau{d:05d}",
+                kind="rapport",
+                collection=COLLECTIONS[d % len(COLLECTIONS)],
+                pages=CHUNKS_PER_DOC,
             )
         doc = documents[source]
         doc.chunks += 1
         page = i % CHUNKS_PER_DOC + 1
-        chunks.append(Chunk(id=f"doc{d:05d}:{page}:0", text=c.text, source=source, page=page,
-                            index=0, title=doc.title, organisation=doc.organisation,
-                            kind=doc.kind, collection=doc.collection))
+        chunks.append(
+            Chunk(
+                id=f"doc{d:05d}:{page}:0",
+                text=c.text,
+                source=source,
+                page=page,
+                index=0,
+                title=doc.title,
+                organisation=doc.organisation,
+                kind=doc.kind,
+                collection=doc.collection,
+            )
+        )
     return chunks, documents
 
 
@@ -224,8 +251,11 @@ def build_synthetic(store: Store, n: int, seed: int) -> None:
     rng = random.Random(seed)
     t0 = time.perf_counter()
     chunks, documents = synthetic_chunks(rng, n)
-    print(f"  generated {len(chunks)} chunks in {len(documents)} documents "
-          f"({time.perf_counter() - t0:.1f} s)", flush=True)
+    print(
+        f"  generated {len(chunks)} chunks in {len(documents)} documents "
+        f"({time.perf_counter() - t0:.1f} s)",
+        flush=True,
+    )
     gen = store.new_generation()
     try:
         batch = min(5000, int(store.client.get_max_batch_size()))
@@ -240,14 +270,24 @@ def build_synthetic(store: Store, n: int, seed: int) -> None:
         gen.add(part, vectors.tolist())
         done = start + len(part)
         rate = done / max(time.perf_counter() - t1, 1e-9)
-        print(f"  chroma: {done}/{len(chunks)} chunks ({rate:.0f}/s, "
-              f"{(len(chunks) - done) / rate:.0f} s left)", flush=True)
+        print(
+            f"  chroma: {done}/{len(chunks)} chunks ({rate:.0f}/s, "
+            f"{(len(chunks) - done) / rate:.0f} s left)",
+            flush=True,
+        )
     t2 = time.perf_counter()
     KeywordIndex.build(chunks).save(store.keyword_dir(gen.name))
     t3 = time.perf_counter()
     print(f"  chroma {t2 - t1:.0f} s, keyword index {t3 - t2:.0f} s", flush=True)
-    store.publish(Manifest(collection=gen.name, generation=gen.number, synced_at="bench",
-                           embedding_model="random unit vectors", documents=documents))
+    store.publish(
+        Manifest(
+            collection=gen.name,
+            generation=gen.number,
+            synced_at="bench",
+            embedding_model="random unit vectors",
+            documents=documents,
+        )
+    )
 
 
 def synthetic_questions(store: Store, rng: random.Random, n: int) -> list[str]:
@@ -270,8 +310,9 @@ def bench_synthetic(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     else:
         tmp = tempfile.TemporaryDirectory(prefix="bench-retrieval-")
         root = Path(tmp.name)
-    settings = load_settings(store={"path": root, "collection": "bench"},
-                             embeddings=base.embeddings.model_dump())
+    settings = load_settings(
+        store={"path": root, "collection": "bench"}, embeddings=base.embeddings.model_dump()
+    )
     store = Store(settings.store, make_embeddings(settings.embeddings))
     try:
         manifest = store.manifest(max_age_s=0)

@@ -35,8 +35,7 @@ DOCS: dict[str, tuple[dict[str, str], list[str]]] = {
     "kpn.txt": (
         {"title": "Future of Work-onderzoek", "organisation": "KPN en Motivaction"},
         [
-            "Het onderzoek werd in mei 2025 uitgevoerd door Motivaction onder 920 "
-            "professionals.",
+            "Het onderzoek werd in mei 2025 uitgevoerd door Motivaction onder 920 professionals.",
             "Zestig procent van de organisaties werkt aan het optimaliseren van de digitale "
             "werkomgeving.",
             "In de zorgsector liggen professionals wakker van het behouden van personeel.",
@@ -53,8 +52,11 @@ DOCS: dict[str, tuple[dict[str, str], list[str]]] = {
         ],
     ),
     "salaris.txt": (
-        {"title": "Vertrouwelijk salarisoverzicht", "organisation": "Personeelszaken",
-         "collection": "hr"},
+        {
+            "title": "Vertrouwelijk salarisoverzicht",
+            "organisation": "Personeelszaken",
+            "collection": "hr",
+        },
         [
             "Het gemiddelde salaris van een HR-manager bedraagt 5200 euro bruto per maand.",
             "Directieleden ontvangen een bonus van 12 procent van het jaarsalaris.",
@@ -68,8 +70,7 @@ def _chunks() -> list[Chunk]:
     for source, (meta, texts) in DOCS.items():
         stem = source.rsplit(".", 1)[0]
         for i, text in enumerate(texts):
-            out.append(Chunk(id=f"{stem}:1:{i}", text=text, source=source, page=1, index=i,
-                             **meta))
+            out.append(Chunk(id=f"{stem}:1:{i}", text=text, source=source, page=1, index=i, **meta))
     return out
 
 
@@ -92,10 +93,18 @@ def store(settings: Settings) -> Store:
     KeywordIndex.build(chunks).save(store.keyword_dir(gen.name))
     documents = {}
     for source, (meta, texts) in DOCS.items():
-        documents[source] = DocumentEntry(source=source, hash=source, chunks=len(texts),
-                                          kind="rapport", **meta)
-    store.publish(Manifest(collection=gen.name, generation=gen.number, synced_at="2025-01-01",
-                           embedding_model="hash", documents=documents))
+        documents[source] = DocumentEntry(
+            source=source, hash=source, chunks=len(texts), kind="rapport", **meta
+        )
+    store.publish(
+        Manifest(
+            collection=gen.name,
+            generation=gen.number,
+            synced_at="2025-01-01",
+            embedding_model="hash",
+            documents=documents,
+        )
+    )
     return store
 
 
@@ -122,8 +131,7 @@ def test_hybrid_finds_the_passage(retriever: Retriever) -> None:
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])
 def test_each_mode_ranks_the_passage(retriever: Retriever, mode: str) -> None:
-    res = retriever.retrieve("Wanneer werd het onderzoek uitgevoerd door Motivaction?",
-                             mode=mode)
+    res = retriever.retrieve("Wanneer werd het onderzoek uitgevoerd door Motivaction?", mode=mode)
     assert "kpn:1:0" in _ids(res)[:2]
     if mode == "keyword":
         assert all(p.dense is None for p in res.passages)
@@ -132,12 +140,14 @@ def test_each_mode_ranks_the_passage(retriever: Retriever, mode: str) -> None:
 
 
 def test_top_k_10_returns_10_passages_despite_the_cap(retriever: Retriever) -> None:
-    res = retriever.retrieve("Wat zeggen de onderzoeken over AI, werk en digitale vaardigheden?",
-                             top_k=10)
+    res = retriever.retrieve(
+        "Wat zeggen de onderzoeken over AI, werk en digitale vaardigheden?", top_k=10
+    )
     assert len(res.passages) == 10
     assert len(set(_ids(res))) == 10
-    default = retriever.retrieve("Wat zeggen de onderzoeken over AI, werk en digitale "
-                                 "vaardigheden?")
+    default = retriever.retrieve(
+        "Wat zeggen de onderzoeken over AI, werk en digitale vaardigheden?"
+    )
     assert _ids(default) == _ids(res)[: retriever.settings.top_k]
     per_doc: dict[str, int] = {}
     for p in default.passages:
@@ -155,6 +165,13 @@ def test_collections_filter_is_enforced_in_every_mode(retriever: Retriever, mode
     assert shown.passages[0].chunk.id == "salaris:1:0"
 
 
+def test_a_small_collection_is_filtered_by_chroma(retriever: Retriever) -> None:
+    # 2 of 14 chunks: too small a share to over-fetch and filter here; Chroma filters
+    res = retriever.retrieve("Wat verdienen directieleden?", collections={"hr"}, top_k=10)
+    assert res.passages and all(p.chunk.collection == "hr" for p in res.passages)
+    assert _ids(res)[0] == "salaris:1:1"
+
+
 def test_naming_a_hidden_document_routes_nowhere(retriever: Retriever) -> None:
     question = "Wat staat er in het vertrouwelijke salarisoverzicht van Personeelszaken?"
     assert retriever.retrieve(question).named == ["salaris.txt"]
@@ -169,8 +186,9 @@ def test_followup_uses_history_and_previous_passages(retriever: Retriever) -> No
         {"role": "assistant", "content": "Volgens Integron 26 procent [1]."},
     ]
     first = retriever.retrieve(history[0]["content"])
-    res = retriever.retrieve("En bij directieleden?", history,
-                             previous=[p.chunk for p in first.passages])
+    res = retriever.retrieve(
+        "En bij directieleden?", history, previous=[p.chunk for p in first.passages]
+    )
     assert res.followup
     assert res.query == "Hoeveel Nederlandse werknemers gebruiken AI actief, bij directieleden?"
     assert "integron:1:1" in _ids(res)[:2]
@@ -186,17 +204,23 @@ def test_referring_followup_carries_the_previous_passages(retriever: Retriever) 
     ]
     previous = [c for c in _chunks() if c.id == "vivo:1:2"]
     res = retriever.retrieve("Wat zegt hij daarover?", history, previous=previous, top_k=10)
-    assert "previous" in res.passages[0].ranks or any("previous" in p.ranks
-                                                       for p in res.passages)
+    assert "previous" in res.passages[0].ranks or any("previous" in p.ranks for p in res.passages)
     assert "vivo:1:2" in _ids(res)[:3]
 
 
 def test_previous_passages_of_a_closed_collection_do_not_leak(retriever: Retriever) -> None:
-    history = [{"role": "user", "content": "Wat verdient een HR-manager per maand?"},
-               {"role": "assistant", "content": "5200 euro [1]."}]
+    history = [
+        {"role": "user", "content": "Wat verdient een HR-manager per maand?"},
+        {"role": "assistant", "content": "5200 euro [1]."},
+    ]
     leaked = retriever.retrieve(history[0]["content"], collections={"algemeen", "hr"})
-    res = retriever.retrieve("Waarom is dat zo?", history, collections={"algemeen"},
-                             previous=[p.chunk for p in leaked.passages], top_k=10)
+    res = retriever.retrieve(
+        "Waarom is dat zo?",
+        history,
+        collections={"algemeen"},
+        previous=[p.chunk for p in leaked.passages],
+        top_k=10,
+    )
     assert all(p.chunk.collection == "algemeen" for p in res.passages)
 
 
@@ -222,17 +246,29 @@ def test_new_generation_is_picked_up(retriever: Retriever, store: Store) -> None
     before = retriever.retrieve("Wat vinden verpleegkundigen van klinisch redeneren?")
     assert before.passages
     gen = store.new_generation()
-    extra = Chunk(id="nieuw:1:0", text="Robots in de kinderopvang zijn een nieuw fenomeen.",
-                  source="nieuw.txt", page=1, index=0, title="Kinderopvang")
+    extra = Chunk(
+        id="nieuw:1:0",
+        text="Robots in de kinderopvang zijn een nieuw fenomeen.",
+        source="nieuw.txt",
+        page=1,
+        index=0,
+        title="Kinderopvang",
+    )
     chunks = _chunks() + [extra]
     gen.add(chunks)
     KeywordIndex.build(chunks).save(store.keyword_dir(gen.name))
     manifest = store.require_manifest()
     docs = dict(manifest.documents)
-    docs["nieuw.txt"] = DocumentEntry(source="nieuw.txt", hash="n", chunks=1,
-                                      title="Kinderopvang")
-    store.publish(Manifest(collection=gen.name, generation=gen.number, synced_at="2025-01-02",
-                           embedding_model="hash", documents=docs))
+    docs["nieuw.txt"] = DocumentEntry(source="nieuw.txt", hash="n", chunks=1, title="Kinderopvang")
+    store.publish(
+        Manifest(
+            collection=gen.name,
+            generation=gen.number,
+            synced_at="2025-01-02",
+            embedding_model="hash",
+            documents=docs,
+        )
+    )
     store._manifest_cache = None  # the reader's short manifest cache, as after max_age_s
     res = retriever.retrieve("Welke robots zijn er in de kinderopvang?")
     assert _ids(res)[0] == "nieuw:1:0"
