@@ -85,7 +85,9 @@ def indexed(tmp_settings, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN
         tmp_settings.ingest.corpus,
     )
     assert len(report.added) == 3, report.to_dutch_lines()
+    # the hash embeddings are not calibrated like e5: floors that fit them
     monkeypatch.setenv("RAG_RETRIEVAL__RELEVANCE_FLOOR", "0.05")
+    monkeypatch.setenv("RAG_RETRIEVAL__RELEVANCE_FLOOR_STRONG", "0.05")
     monkeypatch.setenv("RAG_APP__RATE_LIMIT_PER_MINUTE", "1000")
     # auth "none" gives the local user the Beheer page only when the page listens on loopback
     previous = config.get_option("server.address")

@@ -57,6 +57,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[st
         "RAG_EMBEDDINGS__MODE": "fake",
         "RAG_LLM__MODE": "fake",
         "RAG_RETRIEVAL__RELEVANCE_FLOOR": "0.0",
+        "RAG_RETRIEVAL__RELEVANCE_FLOOR_STRONG": "0.0",
     }
     for k, v in env.items():
         monkeypatch.setenv(k, v)

@@ -104,6 +104,7 @@ def app_url(tmp_settings, tmp_path: Path) -> Iterator[str]:  # noqa: ANN001
     env = {
         **os.environ,  # holds the sandbox RAG_* values of tmp_settings
         "RAG_RETRIEVAL__RELEVANCE_FLOOR": "0.05",  # the hashing test embedder scores low
+        "RAG_RETRIEVAL__RELEVANCE_FLOOR_STRONG": "0.05",
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         "ANONYMIZED_TELEMETRY": "False",
     }

@@ -96,6 +96,14 @@ def _history(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
+def _previous_passages(messages: list[dict[str, Any]]) -> list[Any]:
+    """The passages of the last answer, for a follow-up that refers back to them."""
+    for m in reversed(messages):
+        if m.get("role") == "assistant" and m.get("answer") is not None:
+            return list(m["answer"].passages)
+    return []
+
+
 def _find(messages: list[dict[str, Any]], mid: str) -> tuple[int, dict[str, Any]] | None:
     for i, m in enumerate(messages):
         if m.get("id") == mid:
@@ -223,7 +231,11 @@ def _answer(assistant: Assistant, question: str, messages: list[dict[str, Any]])
 
         rate_limiter(assistant.settings).check(user)
         stream = assistant.ask(
-            question, history, collections=user.ask_collections(), on_wait=on_wait
+            question,
+            history,
+            collections=user.ask_collections(),
+            on_wait=on_wait,
+            previous=_previous_passages(messages),
         )
         draft = st.empty()
         if not stream.refused:
