@@ -184,15 +184,21 @@ freeze: | $(PY)
 # Stop the app first: Chroma may be writing while the archive is made or swapped.
 
 backup:
-	@dirs=(); for d in "$(STORE_DIR)" "$(DATA_DIR)"; do [ -d "$$d" ] && dirs+=("$$d"); done; \
-	[ $${#dirs[@]} -gt 0 ] || { echo "nothing to back up ($(STORE_DIR)/ and $(DATA_DIR)/ missing)"; exit 1; }; \
+	@args=(); \
+	for pair in "vectorstore=$(STORE_DIR)" "data=$(DATA_DIR)"; do \
+		name=$${pair%%=*}; dir=$${pair#*=}; dir=$${dir%/}; \
+		[ -d "$$dir" ] || continue; \
+		args+=(-C "$$(dirname "$$dir")" --transform "s|^$$(basename "$$dir")|$$name|" "$$(basename "$$dir")"); \
+	done; \
+	[ $${#args[@]} -gt 0 ] || { echo "nothing to back up ($(STORE_DIR)/ and $(DATA_DIR)/ missing)"; exit 1; }; \
 	mkdir -p backups; umask 077; \
 	out="backups/$$(date +%Y%m%d-%H%M%S).tar.gz"; \
 	[ ! -e "$$out" ] || { echo "$$out exists; try again in a second"; exit 1; }; \
-	tar -czf "$$out.part" "$${dirs[@]}"; \
+	tar -czf "$$out.part" "$${args[@]}"; \
 	mv "$$out.part" "$$out"; \
-	echo "backup written: $$out ($${dirs[*]})"
+	echo "backup written: $$out"
 
+# Archives hold the fixed names vectorstore/ and data/, mapped to STORE_DIR and DATA_DIR.
 # Extracts into a temp dir under backups/ (same filesystem), checks the contents, then swaps
 # each directory in with rename; what it replaced is kept under backups/replaced-<timestamp>/.
 restore:
@@ -201,7 +207,7 @@ restore:
 	@mkdir -p backups; \
 	tops=$$(tar -tzf "$(BACKUP)" | sed 's|^\./||' | cut -d/ -f1 | sort -u); \
 	for t in $$tops; do \
-		case "$$t" in "$(STORE_DIR)"|"$(DATA_DIR)") ;; \
+		case "$$t" in vectorstore|data) ;; \
 		*) echo "refusing: unexpected entry '$$t' in $(BACKUP)"; exit 1;; esac; \
 	done; \
 	tmp=$$(mktemp -d backups/.restore.XXXXXX); \
@@ -210,9 +216,11 @@ restore:
 	keep="backups/replaced-$$(date +%Y%m%d-%H%M%S)"; \
 	for t in $$tops; do \
 		[ -d "$$tmp/$$t" ] || continue; \
-		if [ -e "$$t" ]; then mkdir -p "$$keep"; mv "$$t" "$$keep/$$t"; fi; \
-		mv "$$tmp/$$t" "$$t"; \
-		echo "restored $$t/"; \
+		case "$$t" in vectorstore) dest="$(STORE_DIR)";; data) dest="$(DATA_DIR)";; esac; \
+		dest=$${dest%/}; \
+		if [ -e "$$dest" ]; then mkdir -p "$$keep"; mv "$$dest" "$$keep/$$t"; fi; \
+		mkdir -p "$$(dirname "$$dest")"; mv "$$tmp/$$t" "$$dest"; \
+		echo "restored $$t/ (into $$dest)"; \
 	done; \
 	[ ! -d "$$keep" ] || echo "previous contents kept in $$keep/ (delete when satisfied)"
 
