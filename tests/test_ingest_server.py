@@ -106,3 +106,51 @@ def test_network_guard_allows_loopback_only() -> None:
         server.listen(1)
         with socket.socket() as client:
             client.connect(server.getsockname())  # loopback works
+
+
+def test_app_answers_through_a_chroma_server_as_a_second_replica(
+    tmp_settings, chroma_server: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
+    """One machine ingests into the server; another replica (its own empty local folder, so
+    no keyword index) answers from it: the assistant and the page."""
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    from assistant.service import Assistant
+
+    corpus = tmp_settings.ingest.corpus
+    (corpus / "ai.txt").write_text(
+        "Slechts 26 procent van de werknemers gebruikt kunstmatige intelligentie actief. " * 3,
+        encoding="utf-8")
+    (corpus / "zorg.txt").write_text(
+        "In de zorgsector is het tekort aan personeel de grootste zorg van bestuurders. " * 3,
+        encoding="utf-8")
+    server = {"chroma_host": "127.0.0.1", "chroma_port": chroma_server}
+    writer = tmp_settings.model_copy(
+        update={"store": tmp_settings.store.model_copy(update=server)})
+    assert sync(writer, Store(writer.store, HashEmbeddings()), corpus).published
+
+    replica_dir = tmp_path / "replica-vectorstore"
+    replica = tmp_settings.model_copy(update={
+        "store": tmp_settings.store.model_copy(update={**server, "path": replica_dir}),
+        "retrieval": tmp_settings.retrieval.model_copy(
+            update={"relevance_floor": 0.0, "relevance_floor_strong": 0.0}),
+    })
+    answer = Assistant.from_settings(replica).answer("Hoeveel personeel is er te kort in de zorg?")
+    assert answer.mode == "answer", answer.text
+    assert answer.citations and answer.citations[0].chunk.source == "zorg.txt"
+    assert (replica_dir / "keyword").is_dir()  # rebuilt from the server's chunks
+
+    shutil.rmtree(replica_dir)
+    monkeypatch.setenv("RAG_STORE__CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("RAG_STORE__CHROMA_PORT", str(chroma_server))
+    monkeypatch.setenv("RAG_STORE__PATH", str(replica_dir))
+    monkeypatch.setenv("RAG_RETRIEVAL__RELEVANCE_FLOOR", "0.0")
+    monkeypatch.setenv("RAG_RETRIEVAL__RELEVANCE_FLOOR_STRONG", "0.0")
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    at.chat_input[0].set_value("Hoeveel personeel is er te kort in de zorg?").run()
+    assert not at.exception, at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    assert "tekort aan personeel" in shown
