@@ -510,11 +510,16 @@ def _support(claim: _Claim, index: _PassageIndex, similarity: float | None) -> t
         return 0.0, ""
     best, quote = 0.0, ""
     for w in index.windows:
+        if not claim.numbers <= w.numbers:
+            continue  # a figure must stand in the quote itself, not elsewhere in the passage
         score = _coverage(claim, w)
         # prefer the shorter window on a tie: single sentences come first in ``windows``
         if score > best:
             best, quote = score, index.text[w.start : w.end]
-    lexical = max(best, WHOLE_PASSAGE_WEIGHT * _coverage(claim, index.whole))
+    if claim.numbers and not quote:
+        return 0.0, ""  # the figures occur, but never together with the claim
+    lexical = best if claim.numbers else max(
+        best, WHOLE_PASSAGE_WEIGHT * _coverage(claim, index.whole))
     score = max(lexical, 0.5 * lexical + 0.5 * _rescale(similarity))
     if score > 0 and not quote and index.windows:  # raised by similarity alone
         quote = index.text[index.windows[0].start : index.windows[0].end]

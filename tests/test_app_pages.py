@@ -227,9 +227,9 @@ def test_model_output_cannot_show_images_or_links(indexed, monkeypatch) -> None:
     at = start()
     ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
     answer = last_answer(at)
-    assert answer.mode == "answer" and "evil.example" in answer.text  # the check kept it ...
+    assert answer.mode == "answer" and "evil.example" not in answer.text  # the service strips it
     texts = " ".join(markdown_texts(at))
-    assert "evil.example" not in texts  # ... the page did not show it
+    assert "evil.example" not in texts  # and the page (its own sanitizer, escaped draft) too
     assert any("26 procent" in t and "#bron-" in t for t in markdown_texts(at))
 
 
