@@ -118,7 +118,7 @@ class LlamaCppChat:
     @property
     def llama(self) -> Any:
         return _load_llama(str(self.settings.model_file), self.settings.n_ctx,
-                           self.settings.n_threads)
+                           self.settings.n_threads, self.settings.seed)
 
     def warm(self, messages: list[Message]) -> None:
         """Evaluate a fixed prefix once so later prompts that start with it skip it."""
@@ -149,7 +149,7 @@ def _shared_gate(key: str) -> ModelGate:
 
 
 @lru_cache(maxsize=1)
-def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
+def _load_llama(path: str, n_ctx: int, n_threads: int, seed: int = 42) -> Any:
     from pathlib import Path
 
     if not Path(path).is_file():
@@ -170,6 +170,7 @@ def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
         n_threads=n_threads,
         n_threads_batch=n_threads,
         n_batch=512,
+        seed=seed,
         verbose=False,
     )
 

@@ -46,7 +46,14 @@ class LLMSettings(BaseModel):
     max_answer_tokens: int = Field(
         300, ge=16, le=4096, description="Most tokens the model may generate for one answer."
     )
-    temperature: float = Field(0.1, ge=0.0, le=2.0, description="Sampling temperature.")
+    temperature: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="Sampling temperature; 0 = greedy, so the same question and passages give "
+        "the same answer (reproducible, and best for extracting facts).",
+    )
+    seed: int = Field(42, ge=0, description="Random seed for sampling when temperature > 0.")
     ollama_host: str = Field(
         "http://127.0.0.1:11434", description="Address of the Ollama server (mode 'ollama')."
     )
