@@ -63,14 +63,18 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
         log.close()
 
 
-def test_sync_and_dense_search_against_a_chroma_server(tmp_settings, chroma_server: int) -> None:  # noqa: ANN001
-    corpus = tmp_settings.ingest.corpus
+def write_two_documents(corpus: Path) -> None:
     (corpus / "ai.txt").write_text(
         "Slechts 26 procent van de werknemers gebruikt kunstmatige intelligentie actief. " * 3,
         encoding="utf-8")
     (corpus / "zorg.txt").write_text(
         "In de zorgsector is het tekort aan personeel de grootste zorg van bestuurders. " * 3,
         encoding="utf-8")
+
+
+def test_sync_and_dense_search_against_a_chroma_server(tmp_settings, chroma_server: int) -> None:  # noqa: ANN001
+    corpus = tmp_settings.ingest.corpus
+    write_two_documents(corpus)
     store_settings = tmp_settings.store.model_copy(
         update={"chroma_host": "127.0.0.1", "chroma_port": chroma_server})
     settings = tmp_settings.model_copy(update={"store": store_settings})
@@ -120,12 +124,7 @@ def test_app_answers_through_a_chroma_server_as_a_second_replica(
     from assistant.service import Assistant
 
     corpus = tmp_settings.ingest.corpus
-    (corpus / "ai.txt").write_text(
-        "Slechts 26 procent van de werknemers gebruikt kunstmatige intelligentie actief. " * 3,
-        encoding="utf-8")
-    (corpus / "zorg.txt").write_text(
-        "In de zorgsector is het tekort aan personeel de grootste zorg van bestuurders. " * 3,
-        encoding="utf-8")
+    write_two_documents(corpus)
     server = {"chroma_host": "127.0.0.1", "chroma_port": chroma_server}
     writer = tmp_settings.model_copy(
         update={"store": tmp_settings.store.model_copy(update=server)})
