@@ -162,7 +162,7 @@ def points_of(answer: Answer) -> list[tuple[str, Chunk, str]]:
         if s.passage is None or not 1 <= s.passage <= len(answer.passages):
             continue
         text = _MARKERS_RE.sub("", s.text).strip()
-        if text:
+        if text and not text.endswith(":"):  # "De bevindingen zijn:" introduces, says nothing
             out.append((text, answer.passages[s.passage - 1], s.quote))
     return out
 

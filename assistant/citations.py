@@ -41,6 +41,7 @@ All user-facing texts except the fixed suffix are parameters (they live in ``pro
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -60,6 +61,9 @@ WHOLE_PASSAGE_WEIGHT = 0.9  # a claim spread over a passage counts a little less
 QUOTE_OPEN, QUOTE_CLOSE = "„", '"'
 
 Similarity = Callable[[list[str], list[str]], list[list[float]]]
+# cosines between one question (embedded as a query) and candidate sentences (as passages)
+QuestionSimilarity = Callable[[str, list[str]], list[float]]
+Blocked = Callable[[str], bool]  # text that must never be shown (planted instruction, prompt)
 Status = Literal["ok", "added", "corrected", "unsupported"]
 Mode = Literal["answer", "quotes", "refusal"]
 
@@ -226,6 +230,11 @@ def _text_spans(text: str) -> list[tuple[int, int]]:
         spans.extend((offset + skip + s, offset + skip + e) for s, e in _line_spans(line[skip:]))
         offset += len(line) + 1
     return spans
+
+
+def split_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences of ``text`` (see ``split_sentences``)."""
+    return _text_spans(text)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -654,7 +663,10 @@ def _shown(v: _Verdict, numbering: dict[int, int], drop_unsupported: bool) -> st
     if v.trivial:
         return v.body
     if v.passages:
-        return _with_suffix(v.body, " " + _render([numbering[n] for n in v.passages]))
+        markers = _render([numbering[n] for n in v.passages])
+        if v.body.startswith(QUOTE_OPEN):  # a terse sentence shown as its quote
+            return f"{v.body} {markers}"
+        return _with_suffix(v.body, " " + markers)
     return None if drop_unsupported else _with_suffix(v.body, NOT_FOUND_SUFFIX)
 
 
@@ -670,27 +682,44 @@ def _citations(verdicts: list[_Verdict], numbering: dict[int, int],
     return tuple(Citation(numbering[n], by_n[n].chunk, best[n][1]) for n in ordered)
 
 
-def check_answer(
+def check_answer(  # noqa: C901 - one pass, steps in order (see docstring)
     raw: str,
     passages: list[Passage],
     *,
     similarity: Similarity | None = None,
+    question_similarity: QuestionSimilarity | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     drop_unsupported: bool = True,
     question: str = "",
     fallback_intro: str = "",
+    evidence_intro: str = "",
     max_quotes: int = 3,
+    blocked: Blocked | None = None,
+    compose: bool = True,
 ) -> CheckedAnswer:
     """Check the model's answer sentence by sentence against ``passages`` (see module doc).
 
     Falls back to ``quote_fallback(question or raw, ...)`` with ``fallback_intro`` when the
-    answer is empty, not Dutch, or has no supported substantive sentence.
+    answer is empty, not Dutch, or has no supported substantive sentence. With ``question``
+    and ``compose``, also when what is left does not answer the question (it shares too few of
+    its key terms, or lacks the figure, name or date the question asks for); and a terse
+    sentence ("43% [1]") is shown as the passage sentence that backs it, and a thin answer gets
+    the best matching passage sentence added after ``evidence_intro``. ``blocked(text)`` marks
+    text that must never be shown (an instruction planted in a passage, the system prompt):
+    a sentence that is, or is backed by, such text counts as unsupported.
     """
     by_n = {p.n: p for p in passages}
+    ranked: list[Quote] | None = None
+
+    def quotes() -> list[Quote]:
+        nonlocal ranked
+        if ranked is None:
+            ranked = rank_quotes(question or raw, passages, similarity=similarity,
+                                 question_similarity=question_similarity, blocked=blocked)
+        return ranked
 
     def fallback() -> CheckedAnswer:
-        return quote_fallback(question or raw, passages, max_quotes=max_quotes,
-                              similarity=similarity, intro=fallback_intro)
+        return _quote_answer(question or raw, quotes(), max_quotes, fallback_intro)
 
     text = _clean(raw or "", passages)
     if not _remove_markers(text).strip() or not is_dutch(text):
@@ -701,20 +730,41 @@ def check_answer(
         for _, sentences in lines for s in sentences
     ]
     verdicts = [v for v in verdicts if v.body.strip()]
+    if blocked is not None:
+        for v in verdicts:
+            if v.trivial and blocked(v.body):
+                v.trivial = False  # checked (and dropped) like any claim
     substantive = [v for v in verdicts if not v.trivial]
     sims = _similarities(similarity, [v.body for v in substantive], passages)
     indexes = [_PassageIndex.of(p.chunk.text) for p in passages]
     for v, row in zip(substantive, sims, strict=True):
-        if _english_sentence(v.body):
+        if _english_sentence(v.body) or (blocked is not None and blocked(v.body)):
             continue
         claim = _Claim.of(v.body)
         scores = {p.n: _support(claim, idx, sim)
                   for p, idx, sim in zip(passages, indexes, row, strict=True)}
+        if blocked is not None:
+            scores = {n: (0.0, "") if blocked(q) else (sc, q) for n, (sc, q) in scores.items()}
         _judge(v, scores, threshold)
     supported = [v for v in substantive if v.passages]
     if not supported:
         return fallback()
+    evidence: Quote | None = None
+    if question and compose:
+        if not _answer_relevant(question, supported, passages, similarity,
+                                question_similarity):
+            return fallback()  # supported, but about something else than the question
+        ask = asked(question)
+        if not provides(ask, question, " ".join(v.body for v in supported)):
+            return fallback()  # e.g. no figure for "hoeveel": quotes that give one, or refusal
+        for v in supported:
+            if _terse(v.body):
+                v.body = QUOTE_OPEN + v.quotes[v.passages[0]][1].strip() + QUOTE_CLOSE
+        evidence = _evidence(supported, quotes())
     numbering = _renumber(verdicts)
+    citations = list(_citations(verdicts, numbering, by_n))
+    if evidence is not None and evidence.passage.n not in numbering:
+        numbering[evidence.passage.n] = len(numbering) + 1
     it = iter(verdicts)
     shown_lines: list[tuple[str, list[str | None]]] = []
     checks: list[SentenceCheck] = []
@@ -734,16 +784,381 @@ def check_answer(
                 supported=v.trivial or best is not None,
                 status="ok" if v.trivial else v.status, trivial=v.trivial))
         shown_lines.append((prefix, shown))
+    body = _assemble(shown_lines)
+    if evidence is not None:
+        n = numbering[evidence.passage.n]
+        line = f"{QUOTE_OPEN}{evidence.text}{QUOTE_CLOSE} [{n}]"
+        body = f"{body}\n\n{evidence_intro.strip()} {line}".strip() if evidence_intro.strip() \
+            else f"{body}\n\n{line}"
+        checks.append(SentenceCheck(line, (), evidence.passage.n, evidence.text, True, "ok"))
+        if all(c.n != n for c in citations):
+            citations.append(Citation(n, evidence.passage.chunk, evidence.text))
     return CheckedAnswer(
-        text=_assemble(shown_lines),
+        text=body,
         sentences=tuple(checks),
-        citations=_citations(verdicts, numbering, by_n),
+        citations=tuple(citations),
         mode="answer",
         supported_rate=len(supported) / len(substantive),
     )
 
 
-# --------------------------------------------------------------------------- fallback
+def _answer_relevant(question: str, supported: list[_Verdict], passages: list[Passage],
+                     similarity: Similarity | None,
+                     question_similarity: QuestionSimilarity | None) -> bool:
+    """Whether one kept sentence (with the passage sentence backing it) is relevant to the
+    question by the same measure as a quote (``Quote.usable``)."""
+    order = {p.n: i for i, p in enumerate(passages)}
+    by_n = {p.n: p for p in passages}
+    texts = [f"{v.body} {v.quotes[v.passages[0]][1]}" for v in supported]
+    sims: list[float | None] = [None] * len(texts)
+    if question_similarity is not None:
+        sims = list(question_similarity(question, [v.body for v in supported]))
+    elif similarity is not None:
+        sims = [x - 0.03 for x in similarity([question], [v.body for v in supported])[0]]
+    for v, text, sim in zip(supported, texts, sims, strict=True):
+        n = v.passages[0]
+        rel = _relevance(question, text, _header(by_n[n]))
+        score, rescaled = _score(rel, sim, order[n])
+        if _relevant(score, rel, rescaled):
+            return True
+    return False
+
+
+def _terse(body: str) -> bool:
+    """ "43%", "Motivaction", "2025": a bare fact without what it is about."""
+    claim = _Claim.of(body)
+    return len(claim.stems) <= 2 and claim.size <= 3
+
+
+def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
+    """The best relevant passage sentence the answer does not already rest on, to add when
+    the model's answer is thin (one substantive sentence). Only near the best quote's score:
+    a weaker sentence is not worth the reader's time."""
+    if len(supported) > 1 or not ranked or not ranked[0].usable:
+        return None
+    own = {v.quotes[n][1].strip() for v in supported for n in v.passages}
+    used = " ".join([v.body for v in supported] + sorted(own))
+    # what the answer rests on, as ranked for the question: an added quote must rank higher
+    own_score = max((q.score for q in ranked if q.text in own or any(q.text in o for o in own)),
+                    default=-1.0)
+    for quote in ranked:
+        if not quote.usable or quote.score < ranked[0].score - EVIDENCE_MARGIN:
+            break
+        if quote.score <= own_score:
+            break
+        if quote.text not in used and _overlap(quote.text, used) < 0.7:
+            return quote
+    return None
+
+
+def _overlap(text: str, other: str) -> float:
+    """Share of ``text``'s content words and numbers that also occur in ``other``."""
+    claim, window = _Claim.of(text), _PassageIndex._window(other, 0, len(other))
+    return _coverage(claim, window)
+
+
+# --------------------------------------------------------------------------- what is asked
+
+_ASK_NUMBER_RE = re.compile(
+    r"\b(?:hoeveel|hoe\s+(?:groot|hoog|veel|vaak|lang|oud|duur|snel)|"
+    r"welke?\s+(?:percentage|aandeel|deel|bedrag|aantal|getal|cijfer|score|plaats|positie|"
+    r"omvang|salaris)|wat\s+(?:is|was|zijn|waren)\s+(?:het|de)\s+(?:percentage|aandeel|aantal|"
+    r"bedrag|omvang|salaris)|wat\s+(?:verdien\w*|kost\w*|strijk\w*)|op\s+welke\s+plaats|"
+    r"how\s+(?:many|much)|what\s+(?:percentage|share|proportion|number|amount))\b"
+)
+_ASK_NAME_RE = re.compile(
+    r"^(?:\W*)(?:(?:en|maar)\s+)?(?:wie|who)\b|\b(?:door|van|namens|bij)\s+wie\b|"
+    r"\bwelke?\s+(?:bureau|onderzoeksbureau|organisatie|bedrijf|instantie|auteur|blad|"
+    r"tijdschrift|krant|uitgever|persoon|minister)\b|\bwhich\s+(?:company|organisation|"
+    r"organization|agency|magazine)\b"
+)
+_ASK_DATE_RE = re.compile(r"\b(?:wanneer|in\s+welk\s+jaar|welke\s+datum|sinds\s+wanneer|when)\b")
+_UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that unit
+    "minuten": r"minu", "minuut": r"minu", "uur": r"\buur|\buren", "uren": r"\buur|\buren",
+    "dagen": r"\bdag", "weken": r"\bweek|\bweken", "maanden": r"\bmaand", "jaar": r"\bjaar",
+    "jaren": r"\bjaar|\bjaren", "euro": r"euro|€|\$|dollar|\bsalaris|\bloon", "seconden": r"second",
+    "kilometer": r"kilometer|\bkm\b", "procent": r"procent|percent|%",
+    "plaats": r"\bplaats|\bpositie|\bnummer\s+\d|\b\d+(?:e|ste|de)\b|\b(?:eerste|tweede|derde)\b",
+}
+# "Wat zeggen de bronnen over X?": X is the topic; an answer must be about it
+_TOPIC_RE = re.compile(
+    r"\b(?:zeg\w*|zei|vertel\w*|meld\w*|schrijf\w*|schrijv\w*|stel\w*|say\w*|tell\w*)\b"
+    r"[^?]*?\b(?:over|about)\s+(.+?)\s*(?:\?|$)"
+)
+_MONTHS_RE = re.compile(
+    r"\b(?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|"
+    r"december|voorjaar|najaar|zomer|winter)\b"
+)
+
+
+_AGENT_RE = re.compile(
+    r"\bdoor\b|\bby\b|auteur|schrijver|geschreven|ondertekend|directeur|voorzitter|"
+    r"uitgevoerd|gepubliceerd|verschenen|opgesteld|in\s+opdracht"
+)
+_PARTICIPLE_RE = re.compile(r"^(?:ge|uitge|opge|vastge|onderge)\w{3,}(?:d|t|en)$")
+
+
+def _names_agent(question: str, folded_text: str) -> bool:
+    """For "wie ...?": the text names someone *as* the one who did it ("uitgevoerd door X",
+    "gepubliceerd in Y", "X, directeur"), or uses the question's own participle."""
+    if _AGENT_RE.search(folded_text):
+        return True
+    verbs = {_stem(w) for w in _words(question) if _PARTICIPLE_RE.match(w)}
+    stems = _content_stems(folded_text)
+    return any(_found(v, stems) for v in verbs)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What kind of fact a question asks for, when it asks for a specific one."""
+
+    number: bool = False  # "hoeveel", "welk percentage", "hoe groot"
+    unit: str = ""  # "hoeveel minuten": the figure must come with the unit
+    name: bool = False  # "wie", "welk bureau", "in welk blad"
+    date: bool = False  # "wanneer", "in welk jaar"
+    topic: tuple[str, ...] = ()  # stems of X in "wat zeggen de bronnen over X"
+
+    @property
+    def specific(self) -> bool:
+        return self.number or self.name or self.date
+
+
+def asked(question: str) -> Asked:
+    """The kind of fact ``question`` asks for (a cheap Dutch/English pattern match)."""
+    q = _fold(question)
+    number = bool(_ASK_NUMBER_RE.search(q))
+    unit = ""
+    m = re.search(r"\bhoeveel\s+(\w+)", q)
+    if m and m.group(1) in _UNITS:
+        unit = m.group(1)
+    elif re.search(r"\b(?:welk|wat\s+is\s+het)\s+percentage\b|\bhoeveel\s+procent\b", q):
+        unit = "procent"
+    elif re.search(r"\b(?:verdien\w*|salaris\w*|loon|lonen|kost\w*|prijs)\b", q) and number:
+        unit = "euro"
+    elif re.search(r"\bop\s+welke\s+plaats\b|\bwelke\s+(?:plaats|positie)\b|\bhoeveelste\b", q):
+        unit = "plaats"
+    topic = _TOPIC_RE.search(q)
+    topic_terms = tuple(sorted(
+        s for s in _content_stems(topic.group(1)) if s not in _QUESTION_WORDS)) if topic else ()
+    return Asked(number=number, unit=unit, name=bool(_ASK_NAME_RE.search(q)),
+                 date=bool(_ASK_DATE_RE.search(q)), topic=topic_terms)
+
+
+def provides(ask: Asked, question: str, text: str) -> bool:
+    """Whether ``text`` gives a fact of the kind ``ask`` describes (any of the kinds asked)
+    and is about the question's topic ("over X": at least half of X's content words)."""
+    if ask.topic:
+        terms = _terms_of(text)
+        if 2 * sum(_found(t, terms) for t in ask.topic) < len(ask.topic):
+            return False
+    if not ask.specific:
+        return True
+    new_numbers = _numbers(text, words=True) - _numbers(question, words=True)
+    folded = _fold(text)
+    checks = []
+    if ask.number:
+        unit = _UNITS.get(ask.unit)
+        checks.append(bool(new_numbers) and (unit is None or bool(re.search(unit, folded))))
+    if ask.name:
+        new_name = bool(_names(text) - _names(question) - {_fold(w) for w in _words(question)})
+        checks.append(new_name and _names_agent(question, folded))
+    if ask.date:
+        checks.append(bool(new_numbers) or bool(_MONTHS_RE.search(folded)))
+    return any(checks)
+
+
+# --------------------------------------------------------------------------- relevance
+
+# Words of a question that say how to answer, not what about: never key terms.
+_QUESTION_WORDS = frozenset(
+    """zeg zegg zegt bronn bron rapport rapporten document documenten noem noemt genoemd
+    vertel vertellen beschrijf geef lat waarin waarom wat welke welk hoe wie waar wanneer
+    belangrijk belangrijkste verschil verschill verschillen samen elkaar naast eens
+    volgens gemiddeld ongeveer precies vooral daarover hierover erover""".split()
+)
+# A quote (or the model's answer) is relevant enough to show when it has CLEAR_RELEVANCE of the
+# question's key terms, or its score reaches MIN_SCORE and it has MIN_RELEVANCE of the key
+# terms or a rescaled similarity of MIN_SIMILARITY. Measured on the dev questions (retrieved
+# passages, e5): the sentence that answers scores 0.42-0.87 for most answerable questions
+# (paraphrased ones lower), the best candidates of unanswerable ones 0.30-0.46.
+MIN_SCORE = 0.40
+MIN_RELEVANCE = 0.25
+MIN_SIMILARITY = 0.5
+EVIDENCE_MARGIN = 0.1  # an added quote scores at most this much below the best one
+CLEAR_RELEVANCE = 0.45  # this share of the key terms is relevant enough on its own
+QUOTE_SIM_FLOOR = 0.78  # e5 query-passage cosine at or below this: unrelated (rescaled 0)
+QUOTE_SIM_CEIL = 0.90  # at or above this: as related as it gets (rescaled 1)
+
+
+# "volgens Integron", "in het HRM-rapport", "van KPN en Motivaction": where the answer should
+# come from, not what it says. Such terms weigh little; the passage header usually has them.
+_SOURCE_PHRASE_RE = re.compile(
+    r"\b(?:volgens|according\s+to)\s+((?:(?:het|de|een)\s+)?[\w'’-]+(?:\s+[\w'’-]+)?)"
+    r"|\b(?:in|uit|van)\s+(?:het|de)\s+([\w'’-]*(?:rapport|onderzoek|whitepaper|essay|"
+    r"artikel|studie))\b"
+)
+CONTEXT_WEIGHT = 0.3  # weight of a source term relative to a content term
+
+
+def _source_terms(question: str) -> set[str]:
+    found: set[str] = set()
+    for m in _SOURCE_PHRASE_RE.finditer(question):
+        found |= _content_stems(m.group(1) or m.group(2) or "")
+    return found
+
+
+def _key_terms(question: str) -> list[str]:
+    claim = _Claim.of(question)
+    stems = {s for s in claim.stems if s not in _QUESTION_WORDS and len(s) > 1}
+    stems |= {_stem(n) for n in claim.names}
+    return sorted(stems)
+
+
+def _terms_of(text: str) -> set[str]:
+    return _with_aliases(_content_stems(text))
+
+
+def sentence_scores(question: str, sentences: list[str]) -> list[float]:
+    """Weighted share of the question's key terms in each sentence (rare terms weigh more)."""
+    terms = _key_terms(question)
+    sets = [_terms_of(s) for s in sentences]
+    weights = _weights(terms, sets)
+    return [_relevance(question, s, "", weights) for s in sentences]
+
+
+def _weights(terms: list[str], sets: list[set[str]]) -> dict[str, float]:
+    """Rarity of each term among the candidate sentences: log((n + 1) / (df + 0.5)) + 0.5."""
+    n = len(sets)
+    return {t: math.log((n + 1) / (sum(_found(t, s) for s in sets) + 0.5)) + 0.5 for t in terms}
+
+
+def _header(p: Passage) -> str:
+    c = p.chunk
+    return " ".join(x for x in (c.title, c.organisation, c.heading) if x)
+
+
+def _relevance(question: str, text: str, header: str = "",
+               weights: dict[str, float] | None = None) -> float:
+    """Weighted share of the question's key terms found in ``text`` (full weight) or only in
+    the passage ``header`` (title, organisation: half weight; they say where, not what)."""
+    terms = _key_terms(question)
+    if not terms:
+        return 0.0
+    found, context = _terms_of(text), _terms_of(header) if header else set()
+    sources = _source_terms(question)
+    total = got = 0.0
+    for t in terms:
+        w = (weights or {}).get(t, 1.0)
+        if t in sources:
+            w *= CONTEXT_WEIGHT
+            if _found(t, context):
+                found = found | {t}  # named as the source, and the passage is from it
+        total += w
+        if _found(t, found):
+            got += w
+        elif context and _found(t, context):
+            got += 0.5 * w
+    return got / total if total else 0.0
+
+
+# --------------------------------------------------------------------------- quotes
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A passage sentence ranked as a quote for a question."""
+
+    passage: Passage
+    text: str  # exact substring of passage.chunk.text
+    score: float  # ranking score
+    relevance: float  # weighted share of the question's key terms (see ``_relevance``)
+    provides: bool  # gives the kind of fact the question asks for (always True if none)
+    similarity: float = 0.0  # rescaled embedding similarity to the question (0 if none)
+
+    @property
+    def usable(self) -> bool:
+        return self.provides and _relevant(self.score, self.relevance, self.similarity)
+
+
+def _relevant(score: float, relevance: float, similarity: float) -> bool:
+    if relevance >= CLEAR_RELEVANCE:
+        return True  # most of the question's key terms, whatever the embedding says
+    return score >= MIN_SCORE and (relevance >= MIN_RELEVANCE or similarity >= MIN_SIMILARITY)
+
+
+def _score(relevance: float, similarity: float | None, rank: int) -> tuple[float, float]:
+    """(ranking score, rescaled similarity) of a text for a question; ``rank`` is the
+    0-based retrieval rank of its passage."""
+    prior = max(0.0, 1.0 - 0.15 * rank)
+    if similarity is None:
+        return 0.9 * relevance + 0.1 * prior, 0.0
+    rescaled = min(1.0, max(0.0, (similarity - QUOTE_SIM_FLOOR)
+                            / (QUOTE_SIM_CEIL - QUOTE_SIM_FLOOR)))
+    return 0.5 * relevance + 0.4 * rescaled + 0.1 * prior, rescaled
+
+
+def _novelty(quote: str, q_terms: set[str], question: str) -> int:
+    """How much ``quote`` adds to the question: new content words, figures count double."""
+    new_stems = {s for s in _content_stems(quote) if not _found(s, q_terms)}
+    new_numbers = _numbers(quote) - _numbers(question)
+    return len(new_stems) + 2 * len(new_numbers)
+
+
+def _heading_like(sentence: str) -> bool:
+    return not re.search(r"[.!?…:]['\"”’»)]*\s*$", sentence) and len(sentence.split()) < 9
+
+
+def rank_quotes(
+    question: str,
+    passages: list[Passage],
+    *,
+    similarity: Similarity | None = None,
+    question_similarity: QuestionSimilarity | None = None,
+    blocked: Blocked | None = None,
+) -> list[Quote]:
+    """Passage sentences ranked as answers to ``question``, best first.
+
+    score = 0.5 * key-term share (terms weighted by rarity among the candidates; a term only in
+    the passage's title or organisation counts half) + 0.4 * embedding similarity to the
+    question (rescaled; ``question_similarity`` embeds the question as a query, else
+    ``similarity``) + 0.1 * retrieval rank prior (passage 1 = 1.0, then -0.15 a rank).
+    Without any similarity the lexical part weighs 0.9. Headings, sentences that only repeat
+    the question, ``blocked`` text and, when the question asks for a figure, name or date,
+    sentences without one are ranked last (``provides`` False).
+    """
+    terms = _key_terms(question)
+    ask = asked(question)
+    q_terms = _terms_of(question)
+    candidates: list[tuple[int, Passage, str]] = []
+    for rank, p in enumerate(passages):
+        index = _PassageIndex.of(p.chunk.text)
+        for w in index.windows[: index.singles]:
+            quote = p.chunk.text[w.start : w.end].strip()
+            if "\n" in quote or _Claim.of(quote).trivial or _heading_like(quote):
+                continue
+            if _novelty(quote, q_terms, question) < 2:
+                continue  # says nothing the question does not already say
+            if blocked is not None and blocked(quote):
+                continue
+            candidates.append((rank, p, quote))
+    if not candidates or not terms:
+        return []
+    weights = _weights(terms, [_terms_of(q) for _, _, q in candidates])
+    sims: list[float | None] = [None] * len(candidates)
+    if question.strip():
+        texts = [q for _, _, q in candidates]
+        if question_similarity is not None:
+            sims = list(question_similarity(question, texts))
+        elif similarity is not None:
+            sims = [s - 0.03 for s in similarity([question], texts)[0]]  # passage-style
+    out = []
+    for (rank, p, quote), sim in zip(candidates, sims, strict=True):
+        rel = _relevance(question, quote, _header(p), weights)
+        score, rescaled = _score(rel, sim, rank)
+        gives = provides(ask, question, quote)
+        out.append(Quote(p, quote, score if gives else score - 1.0, rel, gives, rescaled))
+    out.sort(key=lambda q: -q.score)
+    return out
 
 
 def quote_fallback(
@@ -752,60 +1167,55 @@ def quote_fallback(
     *,
     max_quotes: int = 3,
     similarity: Similarity | None = None,
+    question_similarity: QuestionSimilarity | None = None,
+    blocked: Blocked | None = None,
     intro: str,
 ) -> CheckedAnswer:
     """Quote the passage sentences that best answer ``question`` verbatim, with markers.
 
-    Candidates are single passage sentences with a claim (not headings); the score is the share
-    of the question's content words they contain, blended with ``similarity`` like ``support``.
-    A candidate needs at least one question word (or a rescaled similarity of 0.75). Quotes
-    from a passage already quoted count a bit less, to spread quotes over passages. With no
+    Candidates are ranked by ``rank_quotes``; only usable ones count: they contain at least
+    ``MIN_RELEVANCE`` of the question's key terms and, when the question asks for a figure,
+    name or date, give one. Quotes much weaker than the best one are left out, and quotes from
+    a passage already quoted count a bit less, to spread quotes over passages. With no usable
     candidate the result is mode "refusal" with an empty text (the caller shows its message).
     """
-    claim = _Claim.of(question)
-    candidates: list[tuple[float, Passage, str]] = []
-    for p in passages:
-        index = _PassageIndex.of(p.chunk.text)
-        for w in index.windows[: index.singles]:
-            quote = p.chunk.text[w.start : w.end]
-            if "\n" in quote or _Claim.of(quote).trivial:
-                continue
-            candidates.append((_coverage(claim, w), p, quote))
-    sims: list[float | None] = [None] * len(candidates)
-    if similarity is not None and candidates and question.strip():
-        sims = list(similarity([question], [q for _, _, q in candidates])[0])
-    scored = []
-    for (lexical, p, quote), sim in zip(candidates, sims, strict=True):
-        rescaled = _rescale(sim)
-        if lexical > 0 or rescaled >= 0.75:
-            scored.append((max(lexical, 0.5 * lexical + 0.5 * rescaled), p, quote))
-    picked = _pick(scored, max_quotes)
-    if not picked:
+    ranked = rank_quotes(question, passages, similarity=similarity,
+                         question_similarity=question_similarity, blocked=blocked)
+    return _quote_answer(question, ranked, max_quotes, intro)
+
+
+def _quote_answer(question: str, ranked: list[Quote], max_quotes: int,
+                  intro: str) -> CheckedAnswer:
+    usable = [q for q in ranked if q.usable]
+    if not usable or not question.strip():
         return CheckedAnswer("", (), (), "refusal", 0.0)
-    numbering = {n: i for i, n in enumerate(_dedupe(p.n for p, _ in picked), start=1)}
+    best = usable[0].score
+    picked = _pick([q for q in usable if q.score >= best - 0.2], max_quotes)
+    numbering = {n: i for i, n in enumerate(_dedupe(q.passage.n for q in picked), start=1)}
     checks, citations, seen = [], [], set()
-    for p, quote in picked:
-        line = f"{QUOTE_OPEN}{quote}{QUOTE_CLOSE} [{numbering[p.n]}]"
-        checks.append(SentenceCheck(line, (), p.n, quote, True, "ok"))
+    for q in picked:
+        p = q.passage
+        line = f"{QUOTE_OPEN}{q.text}{QUOTE_CLOSE} [{numbering[p.n]}]"
+        checks.append(SentenceCheck(line, (), p.n, q.text, True, "ok"))
         if p.n not in seen:
             seen.add(p.n)
-            citations.append(Citation(numbering[p.n], p.chunk, quote))
+            citations.append(Citation(numbering[p.n], p.chunk, q.text))
     body = "\n".join(f"- {c.text}" for c in checks)
     text = f"{intro.strip()}\n\n{body}" if intro.strip() else body
     return CheckedAnswer(text, tuple(checks), tuple(citations), "quotes", 0.0)
 
 
-def _pick(scored: list[tuple[float, Passage, str]], max_quotes: int) -> list[tuple[Passage, str]]:
+def _pick(ranked: list[Quote], max_quotes: int) -> list[Quote]:
     """Greedy best-first, each earlier pick from the same passage discounting by 15%."""
-    remaining = list(scored)
-    picked: list[tuple[Passage, str]] = []
+    remaining = list(ranked)
+    picked: list[Quote] = []
     taken: dict[int, int] = {}
     while remaining and len(picked) < max_quotes:
         i = max(range(len(remaining)),
-                key=lambda k: remaining[k][0] * 0.85 ** taken.get(remaining[k][1].n, 0))
-        _, p, quote = remaining.pop(i)
-        if any(q == quote for _, q in picked):
+                key=lambda k: remaining[k].score - 0.15 * taken.get(remaining[k].passage.n, 0))
+        q = remaining.pop(i)
+        if any(x.text == q.text for x in picked):
             continue
-        picked.append((p, quote))
-        taken[p.n] = taken.get(p.n, 0) + 1
+        picked.append(q)
+        taken[q.passage.n] = taken.get(q.passage.n, 0) + 1
     return picked

@@ -230,17 +230,28 @@ class FakeChat:
 
 
 def extractive_reply(messages: list[Message]) -> str:
-    """The fake backend's default: the first sentence of passage [1], cited.
+    """The fake backend's default: the passage sentence that shares most words with the
+    question (the first sentence of passage [1] on a tie), cited.
 
     Deterministic and grounded, so page tests and demos without a model show a real answer
-    shape (markers, sources) that the citation check accepts.
+    shape (markers, sources) that the citation check accepts, and one that is about the
+    question, as a real model's answer would be.
     """
     user = messages[-1]["content"] if messages else ""
-    match = re.search(r"^\[1\][^\n]*\n(.+?)(?:\n\[\d+\] |\n\n|$)", user, flags=re.M | re.S)
-    if not match:
+    blocks = re.findall(r"^\[(\d+)\][^\n]*\n(.+?)(?=\n\[\d+\] |\n\n|\Z)", user,
+                        flags=re.M | re.S)
+    if not blocks:
         return "De bronnen beantwoorden deze vraag niet."
-    first = re.split(r"(?<=[.!?])\s+", match.group(1).strip())[0]
-    return f"{first.rstrip()} [1]"
+    asked = re.search(r"^Vraag:\s*(.+)$", user, flags=re.M)
+    question = {w for w in re.findall(r"\w{4,}", (asked.group(1) if asked else "").lower())}
+    best: tuple[int, str, str] | None = None
+    for n, text in blocks:
+        for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+            overlap = len(question & set(re.findall(r"\w{4,}", sentence.lower())))
+            if sentence.strip(" …") and (best is None or overlap > best[0]):
+                best = (overlap, n, sentence.strip())
+    assert best is not None
+    return f"{best[2].rstrip()} [{best[1]}]"
 
 
 def make_chat_model(settings: LLMSettings) -> ChatModel:

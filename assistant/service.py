@@ -11,6 +11,7 @@ honest refusal where the model failed). The checked answer replaces the streamed
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,13 +25,18 @@ from assistant.citations import CheckedAnswer, Passage, check_answer, quote_fall
 from assistant.embeddings import embeddings_label, make_embeddings
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.llm import ChatModel, Message, make_chat_model
-from assistant.prompting import Prompts, build_messages
+from assistant.prompting import Prompts, Screened, build_messages, screen_question
 from assistant.retrieval import Retrieval, Retriever
 from assistant.safety import strip_active_markup, strip_control_tokens
 from assistant.settings import Settings
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def _shingles(text: str, n: int = 6) -> set[str]:
+    words = re.findall(r"\w+", text.lower())
+    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 @dataclass
@@ -109,24 +115,35 @@ class AnswerStream:
         self.timings: dict[str, float] = dict(retrieval.timings)
         self.messages: list[Message] = []
         self.passages: list[Chunk] = []
+        # requests to switch language, drop citations, use own knowledge ... are taken out
+        # before the model sees the question, and declined in a Dutch note (prompts/guard.md)
+        # (the original question for the note: retrieval may already have left them out)
+        asked_for = screen_question(assistant.prompts, question)
+        searched = screen_question(assistant.prompts, retrieval.query or question)
+        self.screened = searched if searched.declined or not asked_for.declined else Screened(
+            searched.question if asked_for.question else "", asked_for.declined,
+            asked_for.note)
         if retrieval.relevant:
             a = assistant
             self.messages, self.passages = build_messages(
                 a.prompts,
-                question if not retrieval.query else retrieval.query,
+                self.screened.question or self.query or question,
                 [p.chunk for p in retrieval.passages],
                 history=history,
                 context_window=a.chat.context_window,
                 max_answer_tokens=a.settings.llm.max_answer_tokens,
-                passage_tokens=a.settings.retrieval.context_tokens,
+                passage_tokens=min(a.settings.retrieval.context_tokens,
+                                   a.settings.llm.prompt_passage_tokens),
             )
+            if not self.screened.question:
+                self.messages = []  # nothing legitimate to ask the model; quotes or refusal
 
     @property
     def refused(self) -> bool:
         return not self.retrieval.relevant or not self.passages
 
     def tokens(self) -> Iterator[str]:
-        if self._done or self.refused:
+        if self._done or self.refused or not self.messages:
             self._done = True
             return
         start = time.perf_counter()
@@ -230,25 +247,75 @@ class Assistant:
         passages = [Passage(n=i, chunk=c) for i, c in enumerate(stream.passages, start=1)]
         base = dict(question=stream.question, query=stream.query, passages=stream.passages,
                     model=self.chat.label, raw=raw)
+        prompts = self.prompts
+        screened = stream.screened
+        question = screened.question or stream.query
+        checks = dict(similarity=self.similarity, question_similarity=self._question_similarity,
+                      blocked=self._blocked)
+
+        def noted(text: str) -> str:  # the Dutch note on declined requests goes first
+            return f"{screened.note}\n\n{text}".strip() if screened.note else text
+
+        def refusal(checked: CheckedAnswer | None) -> Answer:
+            text = noted(self._refusal_text(stream))
+            return self._timed(Answer(text=text, mode="refusal", checked=checked, **base), stream)
+
         if stream.refused:
-            text = self.prompts.refusal.format(searched=stream.query)
-            return self._timed(Answer(text=text, mode="refusal", checked=None, **base), stream)
+            return refusal(None)
         if stream._error is not None:
-            checked = quote_fallback(stream.query, passages, similarity=self.similarity,
-                                     intro=self.prompts.backend_down)
+            checked = quote_fallback(question, passages, intro=prompts.backend_down, **checks)
             notice = stream._error.message
             if checked.mode == "refusal":
                 return self._timed(Answer(text=notice, mode="unavailable", checked=checked,
                                           notice=notice, **base), stream)
             return self._timed(Answer(text=checked.text, mode="unavailable", checked=checked,
                                       notice=notice, **base), stream)
-        checked = check_answer(raw, passages, question=stream.query, similarity=self.similarity,
-                               fallback_intro=self.prompts.fallback_intro)
+        if not stream.messages:  # the whole question was a request to decline
+            checked = quote_fallback(stream.query, passages, intro=prompts.quotes_intro,
+                                     max_quotes=2, **checks)
+        else:
+            checked = check_answer(raw, passages, question=question,
+                                   fallback_intro=prompts.fallback_intro,
+                                   evidence_intro=prompts.evidence_intro, max_quotes=2, **checks)
         if checked.mode == "refusal":
-            text = self.prompts.refusal.format(searched=stream.query)
-            return self._timed(Answer(text=text, mode="refusal", checked=checked, **base), stream)
-        return self._timed(Answer(text=checked.text, mode=checked.mode, checked=checked, **base),
-                           stream)
+            return refusal(checked)
+        return self._timed(Answer(text=noted(checked.text), mode=checked.mode, checked=checked,
+                                  **base), stream)
+
+    def _refusal_text(self, stream: AnswerStream) -> str:
+        """The Dutch refusal: what was searched and, if any, where the nearest passages were."""
+        if not stream.screened.question and stream.screened.declined:
+            return self.prompts.refusal_declined  # do not echo a request that was declined
+        text = self.prompts.refusal.format(searched=stream.screened.question or stream.query)
+        titles = list(dict.fromkeys(
+            (p.chunk.title or p.chunk.source) for p in stream.retrieval.passages[:3]))
+        if titles and self.prompts.refusal_nearest:
+            text += " " + self.prompts.refusal_nearest.format(
+                titles="; ".join(f"„{t}\"" for t in titles))
+        return text
+
+    def _question_similarity(self, question: str, texts: list[str]) -> list[float]:
+        """Cosines between the question embedded as an e5 query and passage-style texts."""
+        key = "query: " + question
+        with self._vector_lock:
+            if key not in self._vector_cache:
+                self._vector_cache[key] = self.embeddings.embed_query(question)
+            q = self._vector_cache[key]
+        return [sum(x * y for x, y in zip(q, v, strict=True)) for v in self._vectors(texts)]
+
+    def _blocked(self, text: str) -> bool:
+        """Text never to show: an instruction (prompts/guard.md) or a piece of the system
+        prompt (a 6-word overlap), wherever it came from."""
+        return any(p.search(text) for _, p in self.prompts.guard) or bool(
+            _shingles(text) & self._system_shingles)
+
+    @property
+    def _system_shingles(self) -> set[str]:
+        cached = getattr(self, "_system_shingles_cache", None)
+        if cached is None or cached[0] != self.prompts.system:
+            cached = (self.prompts.system, _shingles(self.prompts.system))
+            self._system_shingles_cache = cached
+        return cached[1]
 
     def _timed(self, answer: Answer, stream: AnswerStream) -> Answer:
         answer.timings = {**stream.timings, "total_s": time.perf_counter() - stream._t0}

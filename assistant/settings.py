@@ -46,6 +46,13 @@ class LLMSettings(BaseModel):
     max_answer_tokens: int = Field(
         300, ge=16, le=4096, description="Most tokens the model may generate for one answer."
     )
+    prompt_passage_tokens: int = Field(
+        460, ge=100, le=16000,
+        description="Most passage tokens in the model's prompt (also capped by "
+        "retrieval.context_tokens); passages are narrowed to their sentences most related to "
+        "the question. Each 1,000 prompt tokens add ~8 s before the first answer token on "
+        "2 CPU threads.",
+    )
     temperature: float = Field(
         0.0,
         ge=0.0,
@@ -59,7 +66,8 @@ class LLMSettings(BaseModel):
     )
     ollama_model: str = Field("qwen2.5:7b-instruct", description="Ollama model name.")
     ollama_num_ctx: int = Field(
-        8192, ge=512, description="Context window Ollama is asked to use; prompts are kept under it."
+        8192, ge=512,
+        description="Context window Ollama is asked to use; prompts are kept under it.",
     )
     timeout_s: float = Field(
         900.0,

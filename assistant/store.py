@@ -8,10 +8,10 @@ reader (the chat page, another replica) sees the old index or the new one, never
 failed or killed ingest leaves only an orphan collection that the next ingest removes. The
 generation a publish replaces stays until the next publish, so a reader holding the previous
 manifest (cached up to ``max_age_s``) finishes its query instead of hitting a dropped
-collection. Trade-off: unchanged documents are copied (with their stored vectors, no re-embedding) into
-every new generation, which costs a little disk and time but keeps the switch atomic on both
-the embedded ``PersistentClient`` and a Chroma server (``chroma run``), where a local pointer
-file would not be shared between replicas.
+collection. Trade-off: unchanged documents are copied (with their stored vectors, no
+re-embedding) into every new generation, which costs a little disk and time but keeps the
+switch atomic on both the embedded ``PersistentClient`` and a Chroma server
+(``chroma run``), where a local pointer file would not be shared between replicas.
 
 The keyword index is derived data: ingest builds it before the switch, and a reader that lacks
 it for the active generation (another machine) rebuilds it from the collection.

@@ -30,7 +30,8 @@ DOCS = {
             "kind": "rapport",
         },
         "26 procent van de Nederlandse werknemers gebruikt AI actief in het dagelijkse werk. "
-        "Vooral jongere werknemers gebruiken chatbots voor het schrijven van teksten. "
+        "De aanleiding voor dit onderzoek naar AI op de werkvloer is de snelle opkomst van "
+        "chatbots. Vooral jongere werknemers gebruiken chatbots voor het schrijven van teksten. "
         "Werkgevers bieden nog weinig training aan over verantwoord gebruik van AI.\n\n"
         "Het rapport beveelt werkgevers aan om duidelijke richtlijnen op te stellen voor het "
         "gebruik van AI. Ook adviseert Integron om medewerkers te trainen in digitale "

@@ -18,7 +18,8 @@ from assistant.settings import PROJECT_ROOT, load_settings
 
 pytestmark = pytest.mark.e2e
 
-QUESTION = "Hoeveel procent van de Nederlandse werknemers gebruikt AI actief in het dagelijkse werk?"
+QUESTION = ("Hoeveel procent van de Nederlandse werknemers gebruikt AI actief in het "
+            "dagelijkse werk?")
 INTEGRON = "002_a5be9962150fe43e"
 
 

@@ -136,7 +136,8 @@ def test_app_answers_through_a_chroma_server_as_a_second_replica(
         "retrieval": tmp_settings.retrieval.model_copy(
             update={"relevance_floor": 0.0, "relevance_floor_strong": 0.0}),
     })
-    answer = Assistant.from_settings(replica).answer("Hoeveel personeel is er te kort in de zorg?")
+    answer = Assistant.from_settings(replica).answer(
+        "Wat is de grootste zorg van bestuurders in de zorgsector?")
     assert answer.mode == "answer", answer.text
     assert answer.citations and answer.citations[0].chunk.source == "zorg.txt"
     assert (replica_dir / "keyword").is_dir()  # rebuilt from the server's chunks
@@ -149,7 +150,7 @@ def test_app_answers_through_a_chroma_server_as_a_second_replica(
     monkeypatch.setenv("RAG_RETRIEVAL__RELEVANCE_FLOOR_STRONG", "0.0")
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception, at.exception
-    at.chat_input[0].set_value("Hoeveel personeel is er te kort in de zorg?").run()
+    at.chat_input[0].set_value("Wat is de grootste zorg van bestuurders in de zorgsector?").run()
     assert not at.exception, at.exception
     shown = " ".join(m.value for m in at.markdown)
     assert "tekort aan personeel" in shown

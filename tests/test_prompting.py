@@ -51,10 +51,21 @@ def test_history_keeps_newest_turns() -> None:
     assert format_history("{turns}", [], max_tokens=200) == ""
 
 
-def test_fake_reply_quotes_first_passage() -> None:
+def test_fake_reply_quotes_the_sentence_nearest_the_question() -> None:
     prompts = Prompts.load(load_settings().prompts_dir)
     chunk = Chunk(id="a:1:0", text="Slechts 26% doet mee. Meer tekst.", source="a.txt",
                   page=1, index=0)
-    messages, _ = build_messages(prompts, "Hoeveel?", [chunk, _chunk(2)], context_window=4096,
-                                 max_answer_tokens=300, passage_tokens=900)
+    messages, _ = build_messages(prompts, "Hoeveel doet mee?", [chunk, _chunk(2)],
+                                 context_window=4096, max_answer_tokens=300, passage_tokens=900)
     assert extractive_reply(messages) == "Slechts 26% doet mee. [1]"
+
+
+def test_fake_reply_cites_the_passage_that_matches_the_question() -> None:
+    prompts = Prompts.load(load_settings().prompts_dir)
+    first = Chunk(id="a:1:0", text="Het weer was goed. Niemand klaagde.", source="a.txt",
+                  page=1, index=0)
+    second = Chunk(id="b:1:0", text="Inleiding. Slechts 26% van de werknemers gebruikt AI.",
+                   source="b.txt", page=1, index=0)
+    messages, _ = build_messages(prompts, "Hoeveel werknemers gebruikt AI?", [first, second],
+                                 context_window=4096, max_answer_tokens=300, passage_tokens=900)
+    assert extractive_reply(messages) == "Slechts 26% van de werknemers gebruikt AI. [2]"

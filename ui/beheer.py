@@ -302,7 +302,8 @@ def _index_tab(assistant: Assistant) -> None:
         rows.append(
             {
                 "Document": skip.get("file", skip.get("source", "?")),
-                "Status": "overgeslagen (" + str(skip.get("reden") or skip.get("reason", "onbekend")) + ")",
+                "Status": "overgeslagen ("
+                + str(skip.get("reden") or skip.get("reason", "onbekend")) + ")",
             }
         )
     st.dataframe(rows, hide_index=True, width="stretch")
