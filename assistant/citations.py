@@ -967,6 +967,24 @@ def provides(ask: Asked, question: str, text: str) -> bool:
     return any(checks)
 
 
+def evidence_gap(question: str, passages: list[Passage]) -> str:
+    """Why no sentence of ``passages`` can answer ``question``, or "" when one may.
+
+    "topic": the question asks what the sources say *over X* and X occurs in none of the
+    passages. "kind": it asks for a figure (with its unit), a name or a date, and no passage
+    sentence that says something beyond the question gives one (``rank_quotes``' candidates,
+    lexical only: no embedding, so the retriever can afford it). Used by the retrieval floor;
+    the same measure as the answer check's, so floor and check agree.
+    """
+    ask = asked(question)
+    if ask.topic and not any(provides(Asked(topic=ask.topic), question, p.chunk.text)
+                             for p in passages):
+        return "topic"
+    if ask.specific and not any(q.provides for q in rank_quotes(question, passages)):
+        return "kind"
+    return ""
+
+
 # --------------------------------------------------------------------------- relevance
 
 # Words of a question that say how to answer, not what about: never key terms.

@@ -213,6 +213,12 @@ class RetrievalSettings(BaseModel):
         description="Between the two cosine floors, the least IDF-weighted share of the "
         "question's content words that must occur in the best passages.",
     )
+    evidence_floor: bool = Field(
+        True,
+        description="Also refuse, whatever the cosine, a question that asks for a figure, "
+        "name or date that no sentence of the best passages gives, or asks what the sources "
+        "say 'over X' where X occurs in none of them.",
+    )
 
 
 class AppSettings(BaseModel):

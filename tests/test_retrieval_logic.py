@@ -627,3 +627,48 @@ def test_document_routing_prefers_the_named_document(tmp_path: Path) -> None:
 def test_no_collections_allowed_returns_nothing(tmp_path: Path) -> None:
     res = _retriever(tmp_path, {"int:1:0": 0.95}).retrieve("AI?", collections=set())
     assert not res.relevant and not res.passages
+
+
+# --------------------------------------------------------------------------- evidence floor
+
+
+def _passages(*texts: str) -> list[Any]:
+    from assistant.citations import Passage
+
+    return [Passage(i, Chunk(id=f"d{i}:1:0", text=t, source=f"d{i}.txt", page=1, index=0))
+            for i, t in enumerate(texts, start=1)]
+
+
+ZORG_PASSAGES = _passages(
+    "Door de automatisering van de apotheek ligt de medicatie nu klaar per patiënt. "
+    "Verpleegkundigen hebben daardoor meer tijd voor de zorg zelf.",
+    "In de zorg gebruikt 31 procent van de medewerkers dagelijks een digitaal dossier.",
+)
+
+
+def test_evidence_gap_when_no_sentence_gives_the_asked_figure() -> None:
+    from assistant.citations import evidence_gap
+
+    question = "Hoeveel minuten per dienst winnen verpleegkundigen door de automatisering?"
+    assert evidence_gap(question, ZORG_PASSAGES) == "kind"  # a figure, but not in minutes
+    more = _passages("Verpleegkundigen winnen door de automatisering 25 minuten per dienst.")
+    assert evidence_gap(question, ZORG_PASSAGES + more) == ""
+
+
+def test_evidence_gap_for_names_and_topics() -> None:
+    from assistant.citations import evidence_gap
+
+    assert evidence_gap("Wie heeft het rapport over de zorg geschreven?", ZORG_PASSAGES) == "kind"
+    signed = _passages("Het rapport over de zorg is geschreven door Anna de Vries, directeur.")
+    assert evidence_gap("Wie heeft het rapport over de zorg geschreven?", signed) == ""
+    assert evidence_gap("Wat zeggen de bronnen over het onderwijs?", ZORG_PASSAGES) == "topic"
+    assert evidence_gap("Wat zeggen de bronnen over de automatisering?", ZORG_PASSAGES) == ""
+    # an open question asks for no particular kind of fact: never a gap
+    assert evidence_gap("Waarom hebben verpleegkundigen meer tijd?", ZORG_PASSAGES) == ""
+
+
+def test_evidence_gap_refuses_whatever_the_cosine() -> None:
+    ok, reason = judge_relevance(RelevanceSignal(0.93, 1.0, 3.0, (), "kind"), FLOOR)
+    assert not ok and "figure, name or date" in reason
+    off = FLOOR.model_copy(update={"evidence_floor": False})
+    assert judge_relevance(RelevanceSignal(0.93, 1.0, 3.0, (), "kind"), off)[0]
