@@ -36,7 +36,10 @@ mechanism and nothing is keyed to a gold item):
    down in the keyword query (else the introduction that repeats the report's name wins). A
    boost, not a filter: a wrong routing costs rank, not recall. This was the largest gain
    (recall@5 0.79 -> 0.87 in a sweep).
-5. **Fusion.** Weighted reciprocal rank fusion (``rrf_k`` 30, dense weight 1.5, keyword 1):
+5. **Fusion.** Weighted reciprocal rank fusion (``rrf_k`` 30, dense weight 1.5, keyword 1;
+   for a question that asks for a figure, name or date also an *answer-type* ranking, weight
+   1: the candidates with a sentence that gives one, by that sentence's share of the question's
+   key terms; on gold_dev MRR@10 0.69 -> 0.76, r@1 0.58 -> 0.67, the same on both halves):
    no calibration between cosine and BM25 scales, robust when either retriever misses. A tuned
    convex combination of normalised scores was tried and did no better; neither did a search
    on section headings. ``rrf_k``, the weights and the candidate count moved results by a
@@ -92,7 +95,7 @@ from typing import Any, Literal
 import numpy as np
 
 from assistant.chunks import Chunk, ScoredChunk
-from assistant.citations import Passage, evidence_gap
+from assistant.citations import Passage, answer_type_scores, asked, evidence_gap
 from assistant.errors import IndexMissing
 from assistant.llm import Message
 from assistant.settings import RetrievalSettings
@@ -1077,6 +1080,14 @@ class Retriever:
             c.rankings["previous"] = list(dict.fromkeys(p.id for p in previous))[: s.candidates]
             c.weights["previous"] = s.previous_weight
 
+        judged: list[ScoredChunk] | None = None
+        if s.answer_type_weight > 0 and asked(rw.query).specific:
+            t = time.perf_counter()
+            # The evidence floor judges the retrievers' own best passages: the answer-type
+            # ranking brings up *some* sentence with a figure or a name for any question.
+            _, judged = self._fuse(c, collections, named, s.top_k)
+            self._answer_type_ranking(c, rw.query)
+            c.timings["answer_type_s"] = time.perf_counter() - t
         t = time.perf_counter()
         fused, passages = self._fuse(c, collections, named, top_k or s.top_k)
         c.timings["fuse_s"] = time.perf_counter() - t
@@ -1085,8 +1096,8 @@ class Retriever:
         best_kw = max(c.keyword.values(), default=0.0)
         cov = coverage(rw.query, [p.chunk for p in passages[: s.top_k]], view)
         unknown = tuple(view.unknown_names(rw.query))
-        gap = evidence_gap(rw.query, [Passage(i, p.chunk)
-                                      for i, p in enumerate(passages[: s.top_k], start=1)])
+        gap = evidence_gap(rw.query, [Passage(i, p.chunk) for i, p in
+                                      enumerate((judged or passages)[: s.top_k], start=1)])
         signal = RelevanceSignal(best_dense if mode != "keyword" else None, cov, best_kw, unknown,
                                  gap)
         relevant, reason = judge_relevance(signal, s)
@@ -1106,6 +1117,26 @@ class Retriever:
             reason=reason,
             fused=[p.chunk.id for p in fused[: s.candidates]],
         )
+
+    def _answer_type_ranking(self, c: _Candidates, query: str) -> None:
+        """For "hoeveel / wie / wanneer ...?": the fused candidates whose sentences give the
+        kind of fact asked for, ranked by the key-term share of that sentence (a ranking of
+        its own in the fusion, weight ``answer_type_weight``). Only the current candidates are
+        re-ranked, so nothing the other rankings did not find (or may not be read) enters."""
+        s = self.settings
+        head = [cid for cid, _, _ in rrf(c.rankings, s.rrf_k, c.weights)[: s.candidates]]
+        missing = [cid for cid in head if cid not in c.chunks and cid not in c.gone]
+        if missing:
+            found = {ch.id: ch for ch in self.store.get_chunks(missing)}
+            c.chunks.update(found)
+            c.gone.update(cid for cid in missing if cid not in found)
+        ids = [cid for cid in head if cid in c.chunks]
+        scores = answer_type_scores(query, [c.chunks[cid].text for cid in ids])
+        if scores is None:
+            return
+        ranked = sorted((i for i, sc in enumerate(scores) if sc >= 0), key=lambda i: -scores[i])
+        c.rankings["answer_type"] = [ids[i] for i in ranked]
+        c.weights["answer_type"] = s.answer_type_weight
 
     def _route(
         self, view: KeywordView, query: str, collections: set[str] | None

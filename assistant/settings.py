@@ -213,6 +213,13 @@ class RetrievalSettings(BaseModel):
         description="Between the two cosine floors, the least IDF-weighted share of the "
         "question's content words that must occur in the best passages.",
     )
+    answer_type_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=10.0,
+        description="RRF weight of the answer-type ranking: for a question that asks for a "
+        "figure, name or date, the candidates whose sentences give one, best first (0: off).",
+    )
     evidence_floor: bool = Field(
         True,
         description="Also refuse, whatever the cosine, a question that asks for a figure, "

@@ -45,7 +45,8 @@ DOCS = {
     "werk_ai.txt": (
         {"title": "AI op de werkvloer", "organisation": "Integron", "date": "2025-03-01"},
         "26 procent van de Nederlandse werknemers gebruikt AI actief in het dagelijkse werk. "
-        "Vooral jongere werknemers gebruiken chatbots voor het schrijven van teksten. "
+        "De aanleiding voor dit onderzoek naar AI op de werkvloer is de snelle opkomst van "
+        "chatbots. Vooral jongere werknemers gebruiken chatbots voor het schrijven van teksten. "
         "Werkgevers bieden nog weinig training aan over verantwoord gebruik van AI.\n\n"
         "Het rapport beveelt werkgevers aan om duidelijke richtlijnen op te stellen voor het "
         "gebruik van AI.",

@@ -8,6 +8,7 @@ routing.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -272,3 +273,21 @@ def test_new_generation_is_picked_up(retriever: Retriever, store: Store) -> None
     store._manifest_cache = None  # the reader's short manifest cache, as after max_age_s
     res = retriever.retrieve("Welke robots zijn er in de kinderopvang?")
     assert _ids(res)[0] == "nieuw:1:0"
+
+
+def test_answer_type_ranking_for_a_figure_question(retriever: Retriever) -> None:
+    res = retriever.retrieve("Hoeveel procent van de werknemers gebruikt AI?", top_k=6)
+    ranked = [p for p in res.passages if "answer_type" in p.ranks]
+    assert ranked, "a 'hoeveel' question gets the answer-type ranking"
+    for p in res.passages:  # passages with a percentage are in it, passages without a figure not
+        if re.search(r"\d+ procent", p.chunk.text):
+            assert "answer_type" in p.ranks, p.chunk.text
+        if not re.search(r"\d|procent", p.chunk.text):
+            assert "answer_type" not in p.ranks, p.chunk.text
+    assert res.passages[0].chunk.id == "integron:1:0"
+
+
+def test_no_answer_type_ranking_for_an_open_question(retriever: Retriever) -> None:
+    res = retriever.retrieve("Waarom nemen organisaties in de social profit zelden het voortouw?")
+    assert all("answer_type" not in p.ranks for p in res.passages)
+    assert "answer_type_s" not in res.timings

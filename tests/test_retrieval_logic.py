@@ -672,3 +672,15 @@ def test_evidence_gap_refuses_whatever_the_cosine() -> None:
     assert not ok and "figure, name or date" in reason
     off = FLOOR.model_copy(update={"evidence_floor": False})
     assert judge_relevance(RelevanceSignal(0.93, 1.0, 3.0, (), "kind"), off)[0]
+
+
+def test_answer_type_scores() -> None:
+    from assistant.citations import answer_type_scores
+
+    texts = ["Verpleegkundigen winnen door de automatisering 25 minuten per dienst.",
+             "Door de automatisering hebben verpleegkundigen meer tijd voor de zorg.",
+             "In 2024 werkten 300 verpleegkundigen in het ziekenhuis."]
+    scores = answer_type_scores("Hoeveel minuten winnen verpleegkundigen per dienst?", texts)
+    assert scores is not None
+    assert scores[0] > 0 and scores[1] == -1.0 and scores[2] == -1.0  # no minutes: no figure
+    assert answer_type_scores("Waarom hebben verpleegkundigen meer tijd?", texts) is None
