@@ -331,8 +331,28 @@ def _stems_match(a: str, b: str) -> bool:
     return len(short) >= 5 and long.endswith(short)  # omgeving / werkomgeving
 
 
-def _found(stem: str, stems: set[str]) -> bool:
-    return stem in stems or any(_stems_match(stem, s) for s in stems)
+def _found(stem: str, stems: set[str] | frozenset[str]) -> bool:
+    if stem in stems:
+        return True
+    if isinstance(stems, frozenset):
+        return _found_in(stem, stems)
+    return any(_stems_match(stem, s) for s in stems)
+
+
+@lru_cache(maxsize=65536)
+def _found_in(stem: str, stems: frozenset[str]) -> bool:
+    """``_found`` for a frozen set, cached: the same terms are looked up in the same sentences
+    for every question about them (the retriever's answer-type ranking, the check).
+    ``_stems_match`` inlined: this is the hot loop of ranking ~40 passages per question."""
+    n = len(stem)
+    for s in stems:
+        m = len(s)
+        short, long, k = (s, stem, m) if m <= n else (stem, s, n)
+        if k >= 4 and k >= 0.6 * len(long) and long.startswith(short):
+            return True
+        if k >= 5 and long.endswith(short):
+            return True
+    return False
 
 
 _ALIAS_STEMS = {
@@ -376,17 +396,23 @@ _NAME_TOKEN_RE = re.compile(r"[^\W\d_][^\W_]*(?:[-'’][^\W_]+)*")
 _INITIAL_OPENERS = ":;„“\"'‘(*"
 
 
-def _names(text: str) -> set[str]:
+@lru_cache(maxsize=16384)
+def _names(text: str) -> frozenset[str]:
     """Folded capitalised names/acronyms that a passage must contain.
 
     A capitalised word counts unless it starts the sentence (or follows a colon or an opening
     quote); an all-caps acronym counts anywhere. Common-noun acronyms (AI, IT, HR) do not count.
+    Cached: the same sentences are read for many questions.
     """
     names: set[str] = set()
     for i, m in enumerate(_NAME_TOKEN_RE.finditer(text)):
-        before = text[: m.start()].rstrip()
-        initial = i == 0 or (before and before[-1] in _INITIAL_OPENERS)
-        for j, part in enumerate(re.split(r"[-'’]", m.group(0))):
+        k = m.start() - 1
+        while k >= 0 and text[k].isspace():
+            k -= 1
+        initial = i == 0 or (k >= 0 and text[k] in _INITIAL_OPENERS)
+        token = m.group(0)
+        parts = re.split(r"[-'’]", token) if any(c in token for c in "-'’") else [token]
+        for j, part in enumerate(parts):
             if not part or not part[0].isupper():
                 continue
             acronym = len(part) >= 2 and part.isupper()
@@ -395,7 +421,7 @@ def _names(text: str) -> set[str]:
                 continue
             if acronym or not (initial and j == 0):
                 names.add(folded)
-    return names
+    return frozenset(names)
 
 
 # --------------------------------------------------------------------------- language
@@ -1069,8 +1095,11 @@ def _key_terms(question: str) -> tuple[str, ...]:
     return tuple(sorted(stems))
 
 
-def _terms_of(text: str) -> set[str]:
-    return _with_aliases(_content_stems(text))
+@lru_cache(maxsize=16384)
+def _terms_of(text: str) -> frozenset[str]:
+    """Content stems of ``text`` with aliases; cached (candidate sentences recur across
+    questions, and a frozenset lets ``_found`` cache its answers)."""
+    return frozenset(_with_aliases(_content_stems(text)))
 
 
 def sentence_scores(question: str, sentences: list[str]) -> list[float]:
