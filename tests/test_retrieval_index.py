@@ -275,7 +275,9 @@ def test_new_generation_is_picked_up(retriever: Retriever, store: Store) -> None
     assert _ids(res)[0] == "nieuw:1:0"
 
 
-def test_answer_type_ranking_for_a_figure_question(retriever: Retriever) -> None:
+def test_answer_type_ranking_for_a_figure_question(store: Store, settings: Settings) -> None:
+    on = settings.retrieval.model_copy(update={"answer_type_weight": 1.0})
+    retriever = Retriever(store, on)
     res = retriever.retrieve("Hoeveel procent van de werknemers gebruikt AI?", top_k=6)
     ranked = [p for p in res.passages if "answer_type" in p.ranks]
     assert ranked, "a 'hoeveel' question gets the answer-type ranking"
@@ -287,7 +289,12 @@ def test_answer_type_ranking_for_a_figure_question(retriever: Retriever) -> None
     assert res.passages[0].chunk.id == "integron:1:0"
 
 
-def test_no_answer_type_ranking_for_an_open_question(retriever: Retriever) -> None:
-    res = retriever.retrieve("Waarom nemen organisaties in de social profit zelden het voortouw?")
+def test_no_answer_type_ranking_for_an_open_question_or_by_default(
+    store: Store, settings: Settings, retriever: Retriever
+) -> None:
+    on = Retriever(store, settings.retrieval.model_copy(update={"answer_type_weight": 1.0}))
+    res = on.retrieve("Waarom nemen organisaties in de social profit zelden het voortouw?")
     assert all("answer_type" not in p.ranks for p in res.passages)
     assert "answer_type_s" not in res.timings
+    default = retriever.retrieve("Hoeveel procent van de werknemers gebruikt AI?")
+    assert all("answer_type" not in p.ranks for p in default.passages)
