@@ -45,6 +45,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -331,7 +332,7 @@ def _stems_match(a: str, b: str) -> bool:
     return len(short) >= 5 and long.endswith(short)  # omgeving / werkomgeving
 
 
-def _found(stem: str, stems: set[str] | frozenset[str]) -> bool:
+def _found(stem: str, stems: AbstractSet[str]) -> bool:
     if stem in stems:
         return True
     if isinstance(stems, frozenset):
@@ -915,11 +916,15 @@ _ASK_NAME_RE = re.compile(
     r"organization|agency|magazine)\b"
 )
 _ASK_DATE_RE = re.compile(r"\b(?:wanneer|in\s+welk\s+jaar|welke\s+datum|sinds\s+wanneer|when)\b")
+_SHARE = (r"procent|percent|%|\bhelft|\bderde\b|\bkwart|\bvijfde|\bmeerderheid|\bminderheid|"
+          r"\bop\s+de\s+\w+")
 _UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that unit
     "minuten": r"minu", "minuut": r"minu", "uur": r"\buur|\buren", "uren": r"\buur|\buren",
     "dagen": r"\bdag", "weken": r"\bweek|\bweken", "maanden": r"\bmaand", "jaar": r"\bjaar",
     "jaren": r"\bjaar|\bjaren", "euro": r"euro|€|\$|dollar|\bsalaris|\bloon", "seconden": r"second",
     "kilometer": r"kilometer|\bkm\b", "procent": r"procent|percent|%",
+    # "welk aandeel": a share, as a percentage or a fraction ("de helft", "een op de vijf")
+    "aandeel": _SHARE,
     "plaats": r"\bplaats|\bpositie|\bnummer\s+\d|\b\d+(?:e|ste|de)\b|\b(?:eerste|tweede|derde)\b",
 }
 # "Wat zeggen de bronnen over X?": X is the topic; an answer must be about it
@@ -927,6 +932,7 @@ _TOPIC_RE = re.compile(
     r"\b(?:zeg\w*|zei|vertel\w*|meld\w*|schrijf\w*|schrijv\w*|stel\w*|say\w*|tell\w*)\b"
     r"[^?]*?\b(?:over|about)\s+(.+?)\s*(?:\?|$)"
 )
+_YEAR_RE = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]\d)")
 _MONTHS_RE = re.compile(
     r"\b(?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|"
     r"december|voorjaar|najaar|zomer|winter)\b"
@@ -976,6 +982,8 @@ def asked(question: str) -> Asked:
         unit = m.group(1)
     elif re.search(r"\b(?:welk|wat\s+is\s+het)\s+percentage\b|\bhoeveel\s+procent\b", q):
         unit = "procent"
+    elif re.search(r"\b(?:welke?|wat\s+is\s+het)\s+(?:aandeel|deel)\b", q):
+        unit = "aandeel"
     elif re.search(r"\b(?:verdien\w*|salaris\w*|loon|lonen|kost\w*|prijs)\b", q) and number:
         unit = "euro"
     elif re.search(r"\bop\s+welke\s+plaats\b|\bwelke\s+(?:plaats|positie)\b|\bhoeveelste\b", q):
@@ -1001,7 +1009,12 @@ def provides(ask: Asked, question: str, text: str) -> bool:
     checks = []
     if ask.number:
         unit = _UNITS.get(ask.unit)
-        checks.append(bool(new_numbers) and (unit is None or bool(re.search(unit, folded))))
+        # a year ("in 2025") is no answer to "hoeveel" / "welk aandeel", unless years are asked
+        amounts = new_numbers if ask.unit in ("jaar", "jaren") else (
+            _numbers(_YEAR_RE.sub(" ", text), words=True) - _numbers(question, words=True))
+        # for "welk aandeel" a fraction word ("de helft") is an amount too
+        amount = bool(amounts) or (ask.unit == "aandeel" and bool(re.search(_SHARE, folded)))
+        checks.append(amount and (unit is None or bool(re.search(unit, folded))))
     if ask.name:
         new_name = bool(_names(text) - _names(question) - {_fold(w) for w in _words(question)})
         checks.append(new_name and _names_agent(question, folded))
@@ -1110,7 +1123,7 @@ def sentence_scores(question: str, sentences: list[str]) -> list[float]:
     return [_relevance(question, s, "", weights) for s in sentences]
 
 
-def _weights(terms: list[str], sets: list[set[str]]) -> dict[str, float]:
+def _weights(terms: Sequence[str], sets: Sequence[AbstractSet[str]]) -> dict[str, float]:
     """Rarity of each term among the candidate sentences: log((n + 1) / (df + 0.5)) + 0.5."""
     n = len(sets)
     return {t: math.log((n + 1) / (sum(_found(t, s) for s in sets) + 0.5)) + 0.5 for t in terms}
@@ -1181,7 +1194,7 @@ def _score(relevance: float, similarity: float | None, rank: int) -> tuple[float
     return 0.5 * relevance + 0.4 * rescaled + 0.1 * prior, rescaled
 
 
-def _novelty(quote: str, q_terms: set[str], question: str) -> int:
+def _novelty(quote: str, q_terms: AbstractSet[str], question: str) -> int:
     """How much ``quote`` adds to the question: new content words, figures count double."""
     new_stems = {s for s in _content_stems(quote) if not _found(s, q_terms)}
     new_numbers = _numbers(quote) - _numbers(question)

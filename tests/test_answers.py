@@ -366,6 +366,12 @@ def test_prompt_texts_share_nothing_with_the_system_prompt() -> None:
     ("Wat zeggen de bronnen over het onderwijs?", "Het onderzoek liep in zes sectoren.", False),
     ("Wat zeggen de bronnen over het onderwijs?", "Het onderwijs kampt met uitval.", True),
     ("Waarom is dat zo?", "Omdat het zo is.", True),
+    ("Welk aandeel overweegt een nieuwe stap?", "Dat staat in het whitepaper van 2025.", False),
+    ("Welk aandeel overweegt een nieuwe stap?", "Daarnaast overweegt 41% een nieuwe stap.", True),
+    ("Welk aandeel overweegt een nieuwe stap?", "Ruim de helft overweegt een stap.", True),
+    ("Hoeveel mensen werken er in de sector?", "In 2024 werkten er veel mensen.", False),
+    ("Hoeveel mensen werken er in de sector?", "Er werken 300.000 mensen.", True),
+    ("Hoeveel jaar duurt de opleiding?", "De opleiding duurt 3 jaar.", True),
 ])
 def test_what_is_asked(question: str, text: str, ok: bool) -> None:
     assert provides(asked(question), question, text) is ok
