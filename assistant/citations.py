@@ -917,7 +917,7 @@ _ASK_NAME_RE = re.compile(
 )
 _ASK_DATE_RE = re.compile(r"\b(?:wanneer|in\s+welk\s+jaar|welke\s+datum|sinds\s+wanneer|when)\b")
 _SHARE = (r"procent|percent|%|\bhelft|\bderde\b|\bkwart|\bvijfde|\bmeerderheid|\bminderheid|"
-          r"\bop\s+de\s+\w+")
+          r"\b\w+\s+op\s+de\s+(?:\d+|twee|drie|vier|vijf|zes|zeven|acht|negen|tien)\b")
 _UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that unit
     "minuten": r"minu", "minuut": r"minu", "uur": r"\buur|\buren", "uren": r"\buur|\buren",
     "dagen": r"\bdag", "weken": r"\bweek|\bweken", "maanden": r"\bmaand", "jaar": r"\bjaar",

@@ -369,6 +369,9 @@ def test_prompt_texts_share_nothing_with_the_system_prompt() -> None:
     ("Welk aandeel overweegt een nieuwe stap?", "Dat staat in het whitepaper van 2025.", False),
     ("Welk aandeel overweegt een nieuwe stap?", "Daarnaast overweegt 41% een nieuwe stap.", True),
     ("Welk aandeel overweegt een nieuwe stap?", "Ruim de helft overweegt een stap.", True),
+    ("Welk aandeel overweegt een nieuwe stap?", "Een op de vijf overweegt een stap.", True),
+    ("Welk aandeel overweegt een nieuwe stap?", "Wie AI gebruikt op de werkvloer, overweegt "
+     "een stap.", False),
     ("Hoeveel mensen werken er in de sector?", "In 2024 werkten er veel mensen.", False),
     ("Hoeveel mensen werken er in de sector?", "Er werken 300.000 mensen.", True),
     ("Hoeveel jaar duurt de opleiding?", "De opleiding duurt 3 jaar.", True),
