@@ -39,10 +39,10 @@ mechanism and nothing is keyed to a gold item):
 5. **Fusion.** Weighted reciprocal rank fusion (``rrf_k`` 30, dense weight 1.5, keyword 1;
    optionally, for a question that asks for a figure, name or date, an *answer-type* ranking:
    the candidates with a sentence that gives one, by that sentence's share of the question's
-   key terms. With ``answer_type_weight`` 1 gold_dev MRR@10 goes 0.69 -> 0.75 and r@1 0.58 ->
-   0.65, alike on both halves, but the generated answers did not improve (key facts 0.67 ->
-   0.63, citation precision 0.91 -> 0.89: passages with *a* figure displace the model's
-   context), so it is off by default):
+   key terms. With ``answer_type_weight`` 1 gold_dev MRR@10 goes 0.69 -> 0.76 and r@1 0.58 ->
+   0.67, but the generated answers did not improve (key facts 0.67 -> 0.63, citation
+   precision 0.91 -> 0.89: passages with *a* figure displace the model's context), so it is
+   off by default):
    no calibration between cosine and BM25 scales, robust when either retriever misses. A tuned
    convex combination of normalised scores was tried and did no better; neither did a search
    on section headings. ``rrf_k``, the weights and the candidate count moved results by a
