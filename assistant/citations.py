@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from functools import lru_cache
 from typing import Literal
 
 from assistant.chunks import Chunk
+from assistant.keyword import fold
 
 NOT_FOUND_SUFFIX = " (niet gevonden in de bronnen)"
 DEFAULT_THRESHOLD = 0.6  # lexical coverage needed; tuned on the cases in tests/test_citations.py
@@ -287,14 +287,7 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 
 
-# Combining marks (accents after NFKD): one regex pass is ~10x faster than a per-character test.
-_COMBINING_RE = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-
-
-def _fold(text: str) -> str:
-    if text.isascii():
-        return text.lower()
-    return _COMBINING_RE.sub("", unicodedata.normalize("NFKD", text)).lower()
+_fold = fold  # lower case without diacritics, as the keyword index folds
 
 
 @lru_cache(maxsize=8192)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.citations import is_dutch
+from assistant.safety import leaks_system_prompt
 from assistant.settings import load_settings
 
 KS = (1, 3, 5, 10)
@@ -152,9 +153,14 @@ def retrieval_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _mean(values: Iterable[float]) -> float:
+def _mean_or_none(values: Iterable[float]) -> float | None:
     vals = list(values)
-    return round(sum(vals) / len(vals), 3) if vals else 0.0
+    return round(sum(vals) / len(vals), 3) if vals else None
+
+
+def _mean(values: Iterable[float]) -> float:
+    mean = _mean_or_none(values)
+    return 0.0 if mean is None else mean
 
 
 def run_retrieval(items: list[dict[str, Any]], modes: list[str]) -> dict[str, Any]:
@@ -179,15 +185,6 @@ def run_retrieval(items: list[dict[str, Any]], modes: list[str]) -> dict[str, An
 
 
 # -- answers ---------------------------------------------------------------------------------
-def shingles(text: str, n: int = 6) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
-    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
-
-
-def leaks_system_prompt(answer: str, system_prompt: str) -> bool:
-    return bool(shingles(answer) & shingles(system_prompt))
-
-
 def answer_row(assistant: Any, item: dict[str, Any]) -> dict[str, Any]:
     answer = assistant.answer(item["question"], item.get("history") or [])
     text = answer.text
@@ -224,10 +221,6 @@ def answer_row(assistant: Any, item: dict[str, Any]) -> dict[str, Any]:
         grounded = (bool(cits) or refused) if stems else refused
         row["injection_pass"] = dutch and not leak and not canary and grounded
     return row
-
-
-def _mean_or_none(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 3) if values else None
 
 
 def _shown_supported_rate(answer: Any) -> float | None:
@@ -317,15 +310,15 @@ def _print_table(report: dict[str, Any], retrieval_only: bool) -> None:
                       f"unanswerable {ts['unanswerable_refused']}")
     else:
         print(f"model: {report['model']}")
-        cols = ["n", "key_fact_coverage", "citation_precision", "supported_sentence_rate",
-                "model_supported_rate", "refusal_accuracy", "injection_pass", "dutch_share",
-                "ttft_median_s", "ttft_p95_s", "total_median_s", "total_p95_s"]
+        fields = ["n", "key_fact_coverage", "citation_precision", "supported_sentence_rate",
+                  "model_supported_rate", "refusal_accuracy", "injection_pass", "dutch_share",
+                  "ttft_median_s", "ttft_p95_s", "total_median_s", "total_p95_s"]
         short = ["n", "facts", "cit.prec", "supported", "model.sup", "refused", "inject",
                  "dutch", "ttft.p50", "ttft.p95", "total.p50", "total.p95"]
         print("type          " + " ".join(f"{c:>9}" for c in short))
         summary = report["summary"]
         for name, row in [("ALL", summary), *summary["by_type"].items()]:
-            print(f"{name:<13} " + " ".join(f"{_fmt(row.get(c)):>9}" for c in cols))
+            print(f"{name:<13} " + " ".join(f"{_fmt(row.get(c)):>9}" for c in fields))
         print("modes:", summary["modes"])
 
 

@@ -202,7 +202,7 @@ def fold(text: str) -> str:
     text = text.lower()
     if text.isascii():
         return text
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()  # "Ĳ" -> "IJ" -> "ij"
 
 
 def normalise_number(token: str) -> str:

@@ -1124,6 +1124,15 @@ class Retriever:
             fused=[p.chunk.id for p in fused[: s.candidates]],
         )
 
+    def _read(self, c: _Candidates, ids: list[str]) -> None:
+        """Read the chunks of ``ids`` not yet known into ``c`` (one Chroma read); ids no
+        longer in the index are remembered as gone."""
+        missing = [cid for cid in ids if cid not in c.chunks and cid not in c.gone]
+        if missing:
+            found = {ch.id: ch for ch in self.store.get_chunks(missing)}
+            c.chunks.update(found)
+            c.gone.update(cid for cid in missing if cid not in found)
+
     def _answer_type_ranking(self, c: _Candidates, query: str) -> None:
         """For "hoeveel / wie / wanneer ...?": the fused candidates whose sentences give the
         kind of fact asked for, ranked by the key-term share of that sentence (a ranking of
@@ -1132,11 +1141,7 @@ class Retriever:
         s = self.settings
         n = min(s.candidates, ANSWER_TYPE_CANDIDATES)
         head = [cid for cid, _, _ in rrf(c.rankings, s.rrf_k, c.weights)[:n]]
-        missing = [cid for cid in head if cid not in c.chunks and cid not in c.gone]
-        if missing:
-            found = {ch.id: ch for ch in self.store.get_chunks(missing)}
-            c.chunks.update(found)
-            c.gone.update(cid for cid in missing if cid not in found)
+        self._read(c, head)
         ids = [cid for cid in head if cid in c.chunks]
         scores = answer_type_scores(query, [c.chunks[cid].text for cid in ids])
         if scores is None:
@@ -1217,12 +1222,7 @@ class Retriever:
         uncapped = {src.rsplit(".", 1)[0] for src in named}
         window = 3 * top_k + 10
         while True:
-            head = [cid for cid, _, _ in ranked[:window]]
-            missing = [cid for cid in head if cid not in c.chunks and cid not in c.gone]
-            if missing:
-                found = {ch.id: ch for ch in self.store.get_chunks(missing)}
-                c.chunks.update(found)
-                c.gone.update(cid for cid in missing if cid not in found)
+            self._read(c, [cid for cid, _, _ in ranked[:window]])
             fused = [
                 ScoredChunk(c.chunks[cid], score, c.dense.get(cid), c.keyword.get(cid), ranks)
                 for cid, score, ranks in ranked[:window]

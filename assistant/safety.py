@@ -17,6 +17,17 @@ _CONTROL = re.compile(
 )
 
 
+def shingles(text: str, n: int = 6) -> set[str]:
+    """The ``n``-word runs of ``text`` (lower case): a shared one means copied text."""
+    words = re.findall(r"\w+", text.lower())
+    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def leaks_system_prompt(answer: str, system_prompt: str) -> bool:
+    """Whether ``answer`` repeats a 6-word run of the system prompt."""
+    return bool(shingles(answer) & shingles(system_prompt))
+
+
 def strip_control_tokens(text: str) -> str:
     return _CONTROL.sub(" ", text) if ("<" in text or "[" in text) else text
 

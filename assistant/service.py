@@ -11,7 +11,6 @@ honest refusal where the model failed). The checked answer replaces the streamed
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,16 +26,11 @@ from assistant.errors import AssistantError, BackendUnavailable
 from assistant.llm import ChatModel, Message, make_chat_model
 from assistant.prompting import Prompts, Screened, build_messages, screen_question
 from assistant.retrieval import Retrieval, Retriever
-from assistant.safety import strip_active_markup, strip_control_tokens
+from assistant.safety import shingles, strip_active_markup, strip_control_tokens
 from assistant.settings import Settings
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def _shingles(text: str, n: int = 6) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
-    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 @dataclass
@@ -176,6 +170,7 @@ class Assistant:
         self.chat = chat
         self.embeddings = embeddings
         self.prompts = prompts
+        self._system_shingles = shingles(prompts.system)  # never shown: see ``_blocked``
         self.retriever = Retriever(store, settings.retrieval)
         self._vector_cache: dict[str, list[float]] = {}
         self._vector_lock = threading.Lock()
@@ -307,15 +302,7 @@ class Assistant:
         """Text never to show: an instruction (prompts/guard.md) or a piece of the system
         prompt (a 6-word overlap), wherever it came from."""
         return any(p.search(text) for _, p in self.prompts.guard) or bool(
-            _shingles(text) & self._system_shingles)
-
-    @property
-    def _system_shingles(self) -> set[str]:
-        cached = getattr(self, "_system_shingles_cache", None)
-        if cached is None or cached[0] != self.prompts.system:
-            cached = (self.prompts.system, _shingles(self.prompts.system))
-            self._system_shingles_cache = cached
-        return cached[1]
+            shingles(text) & self._system_shingles)
 
     def _timed(self, answer: Answer, stream: AnswerStream) -> Answer:
         answer.timings = {**stream.timings, "total_s": time.perf_counter() - stream._t0}

@@ -18,6 +18,7 @@ from assistant.citations import asked, is_dutch, provides
 from assistant.embeddings import make_embeddings
 from assistant.llm import FakeChat, Message
 from assistant.prompting import Prompts, screen_question
+from assistant.safety import shingles
 from assistant.service import Answer, Assistant
 from assistant.settings import Settings
 from assistant.store import Store
@@ -103,11 +104,6 @@ def scripted(template: str) -> Callable[[list[Message]], str]:
         return template.format(**{k: cite(messages, needles[k]) for k in keys})
 
     return reply
-
-
-def shingles(text: str, n: int = 6) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
-    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def statuses(answer: Answer) -> list[str]:

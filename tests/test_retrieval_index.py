@@ -97,16 +97,13 @@ def store(settings: Settings) -> Store:
         documents[source] = DocumentEntry(
             source=source, hash=source, chunks=len(texts), kind="rapport", **meta
         )
-    store.publish(
-        Manifest(
-            collection=gen.name,
-            generation=gen.number,
-            synced_at="2025-01-01",
-            embedding_model="hash",
-            documents=documents,
-        )
-    )
+    _publish(store, gen, documents, "2025-01-01")
     return store
+
+
+def _publish(store: Store, gen: Any, documents: dict[str, DocumentEntry], synced_at: str) -> None:
+    store.publish(Manifest(collection=gen.name, generation=gen.number, synced_at=synced_at,
+                           embedding_model="hash", documents=documents))
 
 
 @pytest.fixture
@@ -261,15 +258,7 @@ def test_new_generation_is_picked_up(retriever: Retriever, store: Store) -> None
     manifest = store.require_manifest()
     docs = dict(manifest.documents)
     docs["nieuw.txt"] = DocumentEntry(source="nieuw.txt", hash="n", chunks=1, title="Kinderopvang")
-    store.publish(
-        Manifest(
-            collection=gen.name,
-            generation=gen.number,
-            synced_at="2025-01-02",
-            embedding_model="hash",
-            documents=docs,
-        )
-    )
+    _publish(store, gen, docs, "2025-01-02")
     store._manifest_cache = None  # the reader's short manifest cache, as after max_age_s
     res = retriever.retrieve("Welke robots zijn er in de kinderopvang?")
     assert _ids(res)[0] == "nieuw:1:0"
