@@ -267,8 +267,25 @@ _NUMBER_WORDS = {
     "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8, "negen": 9,
     "tien": 10, "elf": 11, "twaalf": 12, "twintig": 20, "dertig": 30, "veertig": 40,
     "vijftig": 50, "zestig": 60, "zeventig": 70, "tachtig": 80, "negentig": 90,
-    "honderd": 100, "duizend": 1000,
+    "honderd": 100, "duizend": 1000, "dertien": 13, "veertien": 14, "vijftien": 15,
+    "zestien": 16, "zeventien": 17, "achttien": 18, "negentien": 19,
 }
+# "vijfentachtig", "tweeënveertig" (folded "tweeenveertig"): a unit, "en", a ten
+_COMPOUND_NUMBER_RE = re.compile(
+    r"(een|twee|drie|vier|vijf|zes|zeven|acht|negen)en(twintig|dertig|veertig|vijftig|zestig|"
+    r"zeventig|tachtig|negentig)"
+)
+
+
+def _number_word(word: str) -> int | None:
+    """The value of a written-out Dutch number (folded): "zestig", "vijfentachtig"."""
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
+    m = _COMPOUND_NUMBER_RE.fullmatch(word)
+    if m:
+        units = 1 if m.group(1) == "een" else _NUMBER_WORDS[m.group(1)]
+        return units + _NUMBER_WORDS[m.group(2)]
+    return None
 # Acronyms that are common nouns, not names: exempt from the name rule. Each may be written
 # out in a passage; an alias makes either spelling match the other.
 _ALIASES: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -382,7 +399,7 @@ def _number_value(raw: str) -> float:
 def _numbers(text: str, *, words: bool = False) -> set[float]:
     found = {_number_value(m.group(0)) for m in _NUMBER_RE.finditer(text)}
     if words:
-        found |= {float(_NUMBER_WORDS[w]) for w in _words(text) if w in _NUMBER_WORDS}
+        found |= {float(n) for w in _words(text) if (n := _number_word(w)) is not None}
     return found
 
 
@@ -925,6 +942,7 @@ _TOPIC_RE = re.compile(
     r"\b(?:zeg\w*|zei|vertel\w*|meld\w*|schrijf\w*|schrijv\w*|stel\w*|say\w*|tell\w*)\b"
     r"[^?]*?\b(?:over|about)\s+(.+?)\s*(?:\?|$)"
 )
+_TOPIC_PHRASE_RE = re.compile(_TOPIC_RE.pattern, re.IGNORECASE)
 _YEAR_RE = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]\d)")
 _MONTHS_RE = re.compile(
     r"\b(?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|"
@@ -934,15 +952,21 @@ _MONTHS_RE = re.compile(
 
 _AGENT_RE = re.compile(
     r"\bdoor\b|\bby\b|auteur|schrijver|geschreven|ondertekend|directeur|voorzitter|"
-    r"uitgevoerd|gepubliceerd|verschenen|opgesteld|in\s+opdracht"
+    r"uitgevoerd|opgesteld|in\s+opdracht"
 )
+# Where something appeared: a name after it is a venue ("gepubliceerd in Management Scope"),
+# an answer to "in welk blad ...?" but not to "wie heeft ... geschreven?".
+_VENUE_RE = re.compile(r"gepubliceerd|verschenen")
 _PARTICIPLE_RE = re.compile(r"^(?:ge|uitge|opge|vastge|onderge)\w{3,}(?:d|t|en)$")
 
 
 def _names_agent(question: str, folded_text: str) -> bool:
-    """For "wie ...?": the text names someone *as* the one who did it ("uitgevoerd door X",
-    "gepubliceerd in Y", "X, directeur"), or uses the question's own participle."""
+    """For a name question: the text names someone *as* the one who did it ("uitgevoerd
+    door X", "X, directeur"), or, unless the question asks "wie", where it appeared
+    ("gepubliceerd in Y"); or it uses the question's own participle."""
     if _AGENT_RE.search(folded_text):
+        return True
+    if _VENUE_RE.search(folded_text) and not re.search(r"\bwie\b", _fold(question)):
         return True
     verbs = {_stem(w) for w in _words(question) if _PARTICIPLE_RE.match(w)}
     stems = _content_stems(folded_text)
@@ -988,6 +1012,12 @@ def asked(question: str) -> Asked:
                  date=bool(_ASK_DATE_RE.search(q)), topic=topic_terms)
 
 
+def topic_phrase(question: str) -> str:
+    """X of "wat zeggen de bronnen over X?" as the user wrote it, or ""."""
+    m = _TOPIC_PHRASE_RE.search(" ".join(question.split()))
+    return m.group(1).strip() if m else ""
+
+
 def provides(ask: Asked, question: str, text: str) -> bool:
     """Whether ``text`` gives a fact of the kind ``ask`` describes (any of the kinds asked)
     and is about the question's topic ("over X": at least half of X's content words)."""
@@ -995,8 +1025,11 @@ def provides(ask: Asked, question: str, text: str) -> bool:
         terms = _terms_of(text)
         if 2 * sum(_found(t, terms) for t in ask.topic) < len(ask.topic):
             return False
-    if not ask.specific:
-        return True
+    return not ask.specific or any(_kinds_given(ask, question, text))
+
+
+def _kinds_given(ask: Asked, question: str, text: str) -> list[bool]:
+    """Per kind of fact ``ask`` asks for (figure, name, date): whether ``text`` gives one."""
     new_numbers = _numbers(text, words=True) - _numbers(question, words=True)
     folded = _fold(text)
     checks = []
@@ -1013,7 +1046,7 @@ def provides(ask: Asked, question: str, text: str) -> bool:
         checks.append(new_name and _names_agent(question, folded))
     if ask.date:
         checks.append(bool(new_numbers) or bool(_MONTHS_RE.search(folded)))
-    return any(checks)
+    return checks
 
 
 def evidence_gap(question: str, passages: list[Passage]) -> str:
@@ -1070,6 +1103,7 @@ MIN_SCORE = 0.40
 MIN_RELEVANCE = 0.25
 MIN_SIMILARITY = 0.5
 EVIDENCE_MARGIN = 0.1  # an added quote scores at most this much below the best one
+ALL_KINDS_BONUS = 0.2  # score added to a sentence that gives every kind of fact asked for
 CLEAR_RELEVANCE = 0.45  # this share of the key terms is relevant enough on its own
 QUOTE_SIM_FLOOR = 0.78  # e5 query-passage cosine at or below this: unrelated (rescaled 0)
 QUOTE_SIM_CEIL = 0.90  # at or above this: as related as it gets (rescaled 1)
@@ -1164,6 +1198,7 @@ class Quote:
     relevance: float  # weighted share of the question's key terms (see ``_relevance``)
     provides: bool  # gives the kind of fact the question asks for (always True if none)
     similarity: float = 0.0  # rescaled embedding similarity to the question (0 if none)
+    complete: bool = False  # gives every kind of fact a two-part question asks for
 
     @property
     def usable(self) -> bool:
@@ -1190,7 +1225,7 @@ def _score(relevance: float, similarity: float | None, rank: int) -> tuple[float
 def _novelty(quote: str, q_terms: AbstractSet[str], question: str) -> int:
     """How much ``quote`` adds to the question: new content words, figures count double."""
     new_stems = {s for s in _content_stems(quote) if not _found(s, q_terms)}
-    new_numbers = _numbers(quote) - _numbers(question)
+    new_numbers = _numbers(quote, words=True) - _numbers(question, words=True)
     return len(new_stems) + 2 * len(new_numbers)
 
 
@@ -1214,18 +1249,22 @@ def rank_quotes(
     ``similarity``) + 0.1 * retrieval rank prior (passage 1 = 1.0, then -0.15 a rank).
     Without any similarity the lexical part weighs 0.9. Headings, sentences that only repeat
     the question, ``blocked`` text and, when the question asks for a figure, name or date,
-    sentences without one are ranked last (``provides`` False).
+    sentences without one are ranked last (``provides`` False); when it asks for more than one
+    kind, a sentence that gives them all scores ``ALL_KINDS_BONUS`` more.
     """
     terms = _key_terms(question)
     ask = asked(question)
+    multi_kind = ask.number + ask.name + ask.date > 1
     q_terms = _terms_of(question)
     candidates: list[tuple[int, Passage, str]] = []
     for rank, p in enumerate(passages):
         index = _PassageIndex.of(p.chunk.text)
         for w in index.windows[: index.singles]:
             quote = p.chunk.text[w.start : w.end].strip()
-            if "\n" in quote or _Claim.of(quote).trivial or _heading_like(quote):
+            if "\n" in quote or _heading_like(quote):
                 continue
+            if _Claim.of(quote).trivial and not _numbers(quote, words=True):
+                continue  # short and says no figure ("Vijfentachtig procent wil dat." does)
             if _novelty(quote, q_terms, question) < 2:
                 continue  # says nothing the question does not already say
             if blocked is not None and blocked(quote):
@@ -1246,7 +1285,11 @@ def rank_quotes(
         rel = _relevance(question, quote, _header(p), weights)
         score, rescaled = _score(rel, sim, rank)
         gives = provides(ask, question, quote)
-        out.append(Quote(p, quote, score if gives else score - 1.0, rel, gives, rescaled))
+        # "Wanneer ..., en welk bureau ...?": a sentence that gives both beats one that gives a
+        # year and repeats the question's words
+        complete = gives and multi_kind and all(_kinds_given(ask, question, quote))
+        score += ALL_KINDS_BONUS if complete else 0.0 if gives else -1.0
+        out.append(Quote(p, quote, score, rel, gives, rescaled, complete))
     out.sort(key=lambda q: -q.score)
     return out
 
@@ -1279,6 +1322,8 @@ def _quote_answer(question: str, ranked: list[Quote], max_quotes: int,
     usable = [q for q in ranked if q.usable]
     if not usable or not question.strip():
         return CheckedAnswer("", (), (), "refusal", 0.0)
+    if usable[0].complete:  # one sentence answers every part: partial ones add only noise
+        usable = [q for q in usable if q.complete]
     best = usable[0].score
     picked = _pick([q for q in usable if q.score >= best - 0.2], max_quotes)
     numbering = {n: i for i, n in enumerate(_dedupe(q.passage.n for q in picked), start=1)}

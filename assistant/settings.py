@@ -214,13 +214,18 @@ class RetrievalSettings(BaseModel):
         "question's content words that must occur in the best passages.",
     )
     answer_type_weight: float = Field(
-        0.0,
+        1.0,
         ge=0.0,
         le=10.0,
         description="RRF weight of the answer-type ranking: for a question that asks for a "
-        "figure, name or date, the candidates whose sentences give one, best first (0: off). "
-        "1 ranks the answering passage higher (gold_dev MRR@10 0.69 -> 0.76) but did not "
-        "make the answers better, so it is off by default.",
+        "figure, name or date, the candidates whose sentences give one, best first (0: off).",
+    )
+    topic_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=10.0,
+        description="For 'wat zeggen de bronnen over X?': weight, relative to dense_weight, of "
+        "a second dense search on X alone (0: off).",
     )
     evidence_floor: bool = Field(
         True,

@@ -107,6 +107,11 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
 
 
+# Parts of ``Retrieval.timings`` shown; "dense_topic" and "answer_type" run only for some
+# questions ("over X", "hoeveel/wie/wanneer"), so their percentiles are over those questions.
+PARTS = ("embed_s", "dense_s", "dense_topic_s", "keyword_s", "answer_type_s", "fuse_s")
+
+
 def run_queries(
     retriever: Retriever,
     queries: list[str],
@@ -134,7 +139,7 @@ def run_queries(
         "max_ms": max(latencies),
         "refused": refused,
     }
-    for key in ("embed_s", "dense_s", "keyword_s", "fuse_s"):
+    for key in PARTS:
         if key in parts:
             out[f"{key[:-2]}_p50_ms"] = percentile(parts[key], 50)
             out[f"{key[:-2]}_p95_ms"] = percentile(parts[key], 95)
@@ -149,7 +154,7 @@ def show(label: str, r: dict[str, float]) -> None:
     )
     split = [
         f"{name} {r[f'{name}_p50_ms']:.1f}/{r[f'{name}_p95_ms']:.1f}"
-        for name in ("embed", "dense", "keyword", "fuse")
+        for name in (key[:-2] for key in PARTS)
         if f"{name}_p50_ms" in r
     ]
     if split:

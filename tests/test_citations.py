@@ -410,3 +410,37 @@ def test_short_cited_list_items_are_checked(passages: list[Passage]) -> None:
         "- Hybride werken [2]"
     )
     assert statuses(result) == ["ok", "unsupported", "ok"]
+
+
+def test_a_two_part_question_prefers_the_sentence_that_answers_both() -> None:
+    from assistant.citations import rank_quotes
+
+    passages = [
+        Passage(1, Chunk(id="a:1:0", source="a.txt", page=1, index=0, text=(
+            "Uit het Future of Work 2025-onderzoek van KPN blijkt dat 60 procent van de "
+            "organisaties werkt aan de digitale werkomgeving."))),
+        Passage(2, Chunk(id="b:1:0", source="b.txt", page=1, index=0, text=(
+            "Het onderzoek werd in mei 2025 uitgevoerd door het bureau Motivaction "
+            "International."))),
+    ]
+    question = "Wanneer is het Future of Work-onderzoek gehouden, en welk bureau voerde het uit?"
+    ranked = rank_quotes(question, passages)
+    assert ranked[0].text.startswith("Het onderzoek werd in mei 2025")  # date and agent
+    assert ranked[1].provides  # a year alone still gives a date: kept, ranked lower
+    assert ranked[0].complete and not ranked[1].complete
+    shown = quote_fallback(question, passages, intro="")
+    assert [c.chunk.id for c in shown.citations] == ["b:1:0"]  # the partial one adds only noise
+
+
+def test_written_out_dutch_numbers_count_as_figures() -> None:
+    from assistant.citations import _numbers, asked, evidence_gap, provides
+
+    assert _numbers("Vijfentachtig procent en tweeënveertig mensen", words=True) == {85.0, 42.0}
+    assert _numbers("zeventien of eenendertig", words=True) == {17.0, 31.0}
+    assert _numbers("een man en een vrouw", words=True) == set()  # "een" is an article
+    question = "Hoeveel procent wil meer ondersteuning?"
+    assert provides(asked(question), question, "Vijfentachtig procent wil meer ondersteuning.")
+    # the sentence that only adds the figure to the question's words is the answer
+    assert evidence_gap(question, [Passage(1, Chunk(
+        id="k:1:0", source="k.txt", page=1, index=0,
+        text="Vijfentachtig procent van de professionals wil meer ondersteuning."))]) == ""

@@ -278,12 +278,57 @@ def test_answer_type_ranking_for_a_figure_question(store: Store, settings: Setti
     assert res.passages[0].chunk.id == "integron:1:0"
 
 
-def test_no_answer_type_ranking_for_an_open_question_or_by_default(
+def test_no_answer_type_ranking_for_an_open_question_or_when_off(
     store: Store, settings: Settings, retriever: Retriever
 ) -> None:
-    on = Retriever(store, settings.retrieval.model_copy(update={"answer_type_weight": 1.0}))
-    res = on.retrieve("Waarom nemen organisaties in de social profit zelden het voortouw?")
+    res = retriever.retrieve("Waarom nemen organisaties in de social profit zelden het voortouw?")
     assert all("answer_type" not in p.ranks for p in res.passages)
     assert "answer_type_s" not in res.timings
     default = retriever.retrieve("Hoeveel procent van de werknemers gebruikt AI?")
-    assert all("answer_type" not in p.ranks for p in default.passages)
+    assert any("answer_type" in p.ranks for p in default.passages)  # on by default
+    off = Retriever(store, settings.retrieval.model_copy(update={"answer_type_weight": 0.0}))
+    res = off.retrieve("Hoeveel procent van de werknemers gebruikt AI?")
+    assert all("answer_type" not in p.ranks for p in res.passages)
+
+
+def test_a_topic_question_also_searches_the_topic_alone(
+    store: Store, settings: Settings, retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedded: list[str] = []
+    embed = store.embeddings.embed_query
+    monkeypatch.setattr(store.embeddings, "embed_query",
+                        lambda text: embedded.append(text) or embed(text))
+    question = "Wat zeggen de onderzoeken van KPN en Motivaction over digitale vaardigheden?"
+    res = retriever.retrieve(question)
+    assert embedded == [question, "digitale vaardigheden"]
+    assert any("dense_topic" in p.ranks for p in res.passages)
+    assert any("dense_topic_doc" in p.ranks for p in res.passages)  # KPN is named: inside it too
+    assert "dense_topic_s" in res.timings
+    assert _ids(res)[0] == "kpn:1:3"
+
+    embedded.clear()
+    retriever.retrieve("Hoeveel procent van de directieleden gebruikt AI?")
+    assert len(embedded) == 1  # no "over X": one embedding
+    embedded.clear()
+    off = Retriever(store, settings.retrieval.model_copy(update={"topic_weight": 0.0}))
+    res = off.retrieve(question)
+    assert embedded == [question]
+    assert all("dense_topic" not in p.ranks for p in res.passages)
+
+
+@pytest.mark.parametrize("answer_type_weight", [0.0, 1.0])
+def test_the_floor_does_not_depend_on_how_many_passages_are_asked(
+    store: Store, settings: Settings, answer_type_weight: float
+) -> None:
+    """The app asks for top_k passages, the evaluation for 10: the verdict must be the same."""
+    retriever = Retriever(store, settings.retrieval.model_copy(
+        update={"answer_type_weight": answer_type_weight, "top_k": 1}))
+    for question in ("Hoeveel procent van de werknemers gebruikt AI?",
+                     # the figure is in the second passage, the floor reads top_k + 1
+                     "Hoeveel procent van de gebruikers ziet zichzelf als beginner?",
+                     "Wie heeft het voorwoord van het VIVO-rapport ondertekend?",
+                     "Hoeveel minuten per dienst winnen verpleegkundigen?",
+                     "Wat zeggen de bronnen over het onderwijs?"):
+        few, many = retriever.retrieve(question), retriever.retrieve(question, top_k=10)
+        assert (few.relevant, few.reason) == (many.relevant, many.reason), question
+        assert [p.chunk.id for p in many.passages[:1]] == [p.chunk.id for p in few.passages]

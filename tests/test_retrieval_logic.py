@@ -667,6 +667,28 @@ def test_evidence_gap_for_names_and_topics() -> None:
     assert evidence_gap("Waarom hebben verpleegkundigen meer tijd?", ZORG_PASSAGES) == ""
 
 
+def test_a_venue_answers_in_welk_blad_but_not_wie() -> None:
+    from assistant.citations import evidence_gap
+
+    venue = _passages("Dit essay is gepubliceerd in Management Scope, een zakenblad.")
+    # "gepubliceerd in X" names where it appeared, not who wrote it
+    assert evidence_gap("Wie heeft het essay over de werkplek geschreven?", venue) == "kind"
+    assert evidence_gap("In welk tijdschrift is het essay over de werkplek verschenen?",
+                        venue) == ""
+    byline = _passages("Het essay over de werkplek is geschreven door Jan Jansen.")
+    assert evidence_gap("Wie heeft het essay over de werkplek geschreven?", byline) == ""
+
+
+def test_topic_phrase_is_what_follows_over() -> None:
+    from assistant.citations import topic_phrase
+
+    assert topic_phrase("Wat zeggen de onderzoeken in de deskresearch van het HRM-rapport over "
+                        "de productiviteitswinst van AI?") == "de productiviteitswinst van AI"
+    assert topic_phrase("Wat vertellen de bronnen  over\nhet onderwijs?") == "het onderwijs"
+    assert topic_phrase("Hoeveel werknemers gebruiken AI?") == ""
+    assert topic_phrase("Hoe denken managers over AI?") == ""  # no "zeggen/vertellen ... over"
+
+
 def test_evidence_gap_refuses_whatever_the_cosine() -> None:
     ok, reason = judge_relevance(RelevanceSignal(0.93, 1.0, 3.0, (), "kind"), FLOOR)
     assert not ok and "figure, name or date" in reason
