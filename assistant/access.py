@@ -467,12 +467,11 @@ def oidc_user(st_user: Any, mapping_file: Path | str | None = None) -> User:
             },
         )
     role: Role = "beheerder" if any(m.get("role") == "beheerder" for m in matched) else "gebruiker"
-    collections: set[str] | None = set()
+    collections: set[str] = set()
     for m in matched:
         c = parse_collections(m.get("collections", ALL))
-        if c is None:
-            collections = None
-            break
+        if c is None:  # one matched role may read everything
+            return User(name, role, None)
         collections |= c
     return User(name, role, collections)
 

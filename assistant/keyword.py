@@ -330,6 +330,7 @@ class CompoundSplitter:
                 if not word.startswith(link, cut):
                     continue
                 rest = word[cut + len(link) :]
+                candidates: list[tuple[tuple[str, ...], bool]]
                 if self._is_head(rest):
                     candidates = [((left, rest), len(link) > 0)]
                 else:
@@ -525,6 +526,7 @@ class KeywordIndex:
 
     def _scores(self, term_ids: list[int]) -> np.ndarray:
         """BM25 score of every chunk: the sum of the query terms' precomputed column entries."""
+        assert self._bm25 is not None  # callers check
         scores = self._bm25.scores
         data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
         if len(term_ids) == 1:

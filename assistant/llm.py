@@ -34,7 +34,8 @@ class ChatModel(Protocol):
     label: str
     context_window: int
 
-    def stream(self, messages: list[Message]) -> Iterator[str]: ...
+    def stream(self, messages: list[Message], on_wait: Callable[[int], None] | None = None
+               ) -> Iterator[str]: ...
 
 
 class ModelGate:

@@ -240,12 +240,12 @@ class Assistant:
     def _finish(self, stream: AnswerStream) -> Answer:
         raw = strip_active_markup("".join(stream._parts)).strip()
         passages = [Passage(n=i, chunk=c) for i, c in enumerate(stream.passages, start=1)]
-        base = dict(question=stream.question, query=stream.query, passages=stream.passages,
+        base: dict[str, Any] = dict(question=stream.question, query=stream.query, passages=stream.passages,
                     model=self.chat.label, raw=raw)
         prompts = self.prompts
         screened = stream.screened
         question = screened.question or stream.query
-        checks = dict(similarity=self.similarity, question_similarity=self._question_similarity,
+        checks: dict[str, Any] = dict(similarity=self.similarity, question_similarity=self._question_similarity,
                       blocked=self._blocked)
 
         def noted(text: str) -> str:  # the Dutch note on declined requests goes first
