@@ -42,8 +42,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(f"(gezocht op: {answer.query})")
         _print_answer(answer)
         t = answer.timings
-        print(f"\n[{answer.model}; eerste token {t.get('first_token_s', 0):.1f} s, "
-              f"totaal {t.get('total_s', 0):.1f} s]", file=sys.stderr)
+        print(
+            f"\n[{answer.model}; eerste token {t.get('first_token_s', 0):.1f} s, "
+            f"totaal {t.get('total_s', 0):.1f} s]",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -54,8 +57,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m assistant",
-                                     description="Dutch research assistant")
+    parser = argparse.ArgumentParser(
+        prog="python -m assistant", description="Dutch research assistant"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     ask = sub.add_parser("ask", help="ask one question")
@@ -68,8 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--retrieval-only", action="store_true")
     ev.add_argument("--limit", type=int, default=None)
     ev.add_argument("--types", default=None, help="comma-separated item types")
-    ev.add_argument("--modes", default="hybrid,dense,keyword",
-                    help="retrieval modes to compare (with --retrieval-only)")
+    ev.add_argument(
+        "--modes",
+        default="hybrid,dense,keyword",
+        help="retrieval modes to compare (with --retrieval-only)",
+    )
     ev.add_argument("--out", default=None, help="also write the full report to this file")
     ev.set_defaults(func=cmd_eval)
     return parser
@@ -77,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return args.func(args)
     except AssistantError as exc:

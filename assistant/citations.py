@@ -264,11 +264,34 @@ _STOPWORDS = frozenset(
     hoeveel welk wanneer procent percent bron bronnen passage passages tekst onderzoek""".split()
 )
 _NUMBER_WORDS = {
-    "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8, "negen": 9,
-    "tien": 10, "elf": 11, "twaalf": 12, "twintig": 20, "dertig": 30, "veertig": 40,
-    "vijftig": 50, "zestig": 60, "zeventig": 70, "tachtig": 80, "negentig": 90,
-    "honderd": 100, "duizend": 1000, "dertien": 13, "veertien": 14, "vijftien": 15,
-    "zestien": 16, "zeventien": 17, "achttien": 18, "negentien": 19,
+    "twee": 2,
+    "drie": 3,
+    "vier": 4,
+    "vijf": 5,
+    "zes": 6,
+    "zeven": 7,
+    "acht": 8,
+    "negen": 9,
+    "tien": 10,
+    "elf": 11,
+    "twaalf": 12,
+    "twintig": 20,
+    "dertig": 30,
+    "veertig": 40,
+    "vijftig": 50,
+    "zestig": 60,
+    "zeventig": 70,
+    "tachtig": 80,
+    "negentig": 90,
+    "honderd": 100,
+    "duizend": 1000,
+    "dertien": 13,
+    "veertien": 14,
+    "vijftien": 15,
+    "zestien": 16,
+    "zeventien": 17,
+    "achttien": 18,
+    "negentien": 19,
 }
 # "vijfentachtig", "tweeënveertig" (folded "tweeenveertig"): a unit, "en", a ten
 _COMPOUND_NUMBER_RE = re.compile(
@@ -286,11 +309,16 @@ def _number_word(word: str) -> int | None:
         units = 1 if m.group(1) == "een" else _NUMBER_WORDS[m.group(1)]
         return units + _NUMBER_WORDS[m.group(2)]
     return None
+
+
 # Acronyms that are common nouns, not names: exempt from the name rule. Each may be written
 # out in a passage; an alias makes either spelling match the other.
 _ALIASES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "ai": (("kunstmatige", "intelligentie"), ("artificiele", "intelligentie"),
-           ("artificial", "intelligence")),
+    "ai": (
+        ("kunstmatige", "intelligentie"),
+        ("artificiele", "intelligentie"),
+        ("artificial", "intelligence"),
+    ),
     "it": (("informatietechnologie",), ("ict",)),
     "ict": (("informatietechnologie",), ("it",)),
     "hr": (("human", "resources"), ("personeelszaken",)),
@@ -489,8 +517,9 @@ class _Claim:
     def of(cls, sentence: str) -> _Claim:
         body = _remove_markers(sentence)
         body = _BULLET_RE.sub("", body)
-        return cls(frozenset(_content_stems(body)), frozenset(_numbers(body)),
-                   frozenset(_names(body)))
+        return cls(
+            frozenset(_content_stems(body)), frozenset(_numbers(body)), frozenset(_names(body))
+        )
 
     @property
     def size(self) -> int:
@@ -534,9 +563,13 @@ class _PassageIndex:
     @staticmethod
     def _window(text: str, start: int, end: int) -> _Window:
         piece = text[start:end]
-        return _Window(start, end, frozenset(_with_aliases(_content_stems(piece))),
-                       frozenset(_numbers(piece, words=True)),
-                       frozenset(_stem(w) for w in _words(piece)))
+        return _Window(
+            start,
+            end,
+            frozenset(_with_aliases(_content_stems(piece))),
+            frozenset(_numbers(piece, words=True)),
+            frozenset(_stem(w) for w in _words(piece)),
+        )
 
 
 @lru_cache(maxsize=4096)
@@ -580,16 +613,16 @@ def _support(claim: _Claim, index: _PassageIndex, similarity: float | None) -> t
             best, quote = score, index.text[w.start : w.end]
     if claim.numbers and not quote:
         return 0.0, ""  # the figures occur, but never together with the claim
-    lexical = best if claim.numbers else max(
-        best, WHOLE_PASSAGE_WEIGHT * _coverage(claim, index.whole))
+    lexical = (
+        best if claim.numbers else max(best, WHOLE_PASSAGE_WEIGHT * _coverage(claim, index.whole))
+    )
     score = max(lexical, 0.5 * lexical + 0.5 * _rescale(similarity))
     if score > 0 and not quote and index.windows:  # raised by similarity alone
         quote = index.text[index.windows[0].start : index.windows[0].end]
     return score, quote
 
 
-def support(sentence: str, passage_text: str, similarity: float | None = None
-            ) -> tuple[float, str]:
+def support(sentence: str, passage_text: str, similarity: float | None = None) -> tuple[float, str]:
     """Support score in [0, 1] of ``sentence`` by ``passage_text``, and the best quote.
 
     The score is the share of the sentence's content words, numbers and names found in the best
@@ -613,8 +646,9 @@ _PREFIX_ECHO_RE = re.compile(
     r"^(\s*)(?:antwoord|(?:bron)?passage\s*\d+|fragment\s*\d+)\s*:[ \t]*",
     re.IGNORECASE | re.MULTILINE,
 )
-_DROP_LINE_RE = re.compile(r"^\s*(?:bronnen|bron|referenties|sources?|vraag)\s*:.*$",
-                           re.IGNORECASE | re.MULTILINE)
+_DROP_LINE_RE = re.compile(
+    r"^\s*(?:bronnen|bron|referenties|sources?|vraag)\s*:.*$", re.IGNORECASE | re.MULTILINE
+)
 _FINAL_PUNCT_RE = re.compile(r"^(.*?)([.!?…]+[\"'”’»)\]]*)?$", re.DOTALL)
 
 
@@ -677,8 +711,9 @@ def _judge(v: _Verdict, scores: dict[int, tuple[float, str]], threshold: float) 
         v.status = "corrected" if v.cited else "added"
 
 
-def _similarities(similarity: Similarity | None, bodies: list[str],
-                  passages: list[Passage]) -> list[list[float | None]]:
+def _similarities(
+    similarity: Similarity | None, bodies: list[str], passages: list[Passage]
+) -> list[list[float | None]]:
     if similarity is None or not bodies or not passages:
         return [[None] * len(passages) for _ in bodies]
     matrix = similarity(bodies, [p.chunk.text for p in passages])
@@ -691,7 +726,7 @@ def _segment(text: str) -> list[tuple[str, list[str]]]:
     for line in text.split("\n"):
         bullet = _BULLET_RE.match(line)
         prefix = bullet.group(0).strip() + " " if bullet else ""
-        rest = line[bullet.end():] if bullet else line
+        rest = line[bullet.end() :] if bullet else line
         lines.append((prefix, [rest[s:e] for s, e in _line_spans(rest)]))
     return lines
 
@@ -723,8 +758,9 @@ def _shown(v: _Verdict, numbering: dict[int, int], drop_unsupported: bool) -> st
     return None if drop_unsupported else _with_suffix(v.body, NOT_FOUND_SUFFIX)
 
 
-def _citations(verdicts: list[_Verdict], numbering: dict[int, int],
-               by_n: dict[int, Passage]) -> tuple[Citation, ...]:
+def _citations(
+    verdicts: list[_Verdict], numbering: dict[int, int], by_n: dict[int, Passage]
+) -> tuple[Citation, ...]:
     best: dict[int, tuple[float, str]] = {}
     for v in verdicts:
         for n in v.passages:
@@ -767,8 +803,13 @@ def check_answer(  # noqa: C901 - one pass, steps in order (see docstring)
     def quotes() -> list[Quote]:
         nonlocal ranked
         if ranked is None:
-            ranked = rank_quotes(question or raw, passages, similarity=similarity,
-                                 question_similarity=question_similarity, blocked=blocked)
+            ranked = rank_quotes(
+                question or raw,
+                passages,
+                similarity=similarity,
+                question_similarity=question_similarity,
+                blocked=blocked,
+            )
         return ranked
 
     def fallback() -> CheckedAnswer:
@@ -780,7 +821,8 @@ def check_answer(  # noqa: C901 - one pass, steps in order (see docstring)
     lines = _segment(text)
     verdicts = [
         _Verdict(_remove_markers(s), [n for n in parse_markers(s) if n in by_n], _trivial(s))
-        for _, sentences in lines for s in sentences
+        for _, sentences in lines
+        for s in sentences
     ]
     verdicts = [v for v in verdicts if v.body.strip()]
     if blocked is not None:
@@ -794,8 +836,10 @@ def check_answer(  # noqa: C901 - one pass, steps in order (see docstring)
         if _english_sentence(v.body) or (blocked is not None and blocked(v.body)):
             continue
         claim = _Claim.of(v.body)
-        scores = {p.n: _support(claim, idx, sim)
-                  for p, idx, sim in zip(passages, indexes, row, strict=True)}
+        scores = {
+            p.n: _support(claim, idx, sim)
+            for p, idx, sim in zip(passages, indexes, row, strict=True)
+        }
         if blocked is not None:
             scores = {n: (0.0, "") if blocked(q) else (sc, q) for n, (sc, q) in scores.items()}
         _judge(v, scores, threshold)
@@ -804,8 +848,7 @@ def check_answer(  # noqa: C901 - one pass, steps in order (see docstring)
         return fallback()
     evidence: Quote | None = None
     if question and compose:
-        if not _answer_relevant(question, supported, passages, similarity,
-                                question_similarity):
+        if not _answer_relevant(question, supported, passages, similarity, question_similarity):
             return fallback()  # supported, but about something else than the question
         ask = asked(question)
         if not provides(ask, question, " ".join(v.body for v in supported)):
@@ -830,19 +873,27 @@ def check_answer(  # noqa: C901 - one pass, steps in order (see docstring)
             display = _shown(v, numbering, drop_unsupported)
             shown.append(display)
             best = v.passages[0] if v.passages else None
-            checks.append(SentenceCheck(
-                text=display if display is not None else v.body,
-                cited=tuple(v.cited), passage=best,
-                quote=v.quotes[best][1] if best is not None else "",
-                supported=v.trivial or best is not None,
-                status="ok" if v.trivial else v.status, trivial=v.trivial))
+            checks.append(
+                SentenceCheck(
+                    text=display if display is not None else v.body,
+                    cited=tuple(v.cited),
+                    passage=best,
+                    quote=v.quotes[best][1] if best is not None else "",
+                    supported=v.trivial or best is not None,
+                    status="ok" if v.trivial else v.status,
+                    trivial=v.trivial,
+                )
+            )
         shown_lines.append((prefix, shown))
     body = _assemble(shown_lines)
     if evidence is not None:
         n = numbering[evidence.passage.n]
         line = f"{QUOTE_OPEN}{evidence.text}{QUOTE_CLOSE} [{n}]"
-        body = f"{body}\n\n{evidence_intro.strip()} {line}".strip() if evidence_intro.strip() \
+        body = (
+            f"{body}\n\n{evidence_intro.strip()} {line}".strip()
+            if evidence_intro.strip()
             else f"{body}\n\n{line}"
+        )
         checks.append(SentenceCheck(line, (), evidence.passage.n, evidence.text, True, "ok"))
         if all(c.n != n for c in citations):
             citations.append(Citation(n, evidence.passage.chunk, evidence.text))
@@ -855,9 +906,13 @@ def check_answer(  # noqa: C901 - one pass, steps in order (see docstring)
     )
 
 
-def _answer_relevant(question: str, supported: list[_Verdict], passages: list[Passage],
-                     similarity: Similarity | None,
-                     question_similarity: QuestionSimilarity | None) -> bool:
+def _answer_relevant(
+    question: str,
+    supported: list[_Verdict],
+    passages: list[Passage],
+    similarity: Similarity | None,
+    question_similarity: QuestionSimilarity | None,
+) -> bool:
     """Whether one kept sentence (with the passage sentence backing it) is relevant to the
     question by the same measure as a quote (``Quote.usable``)."""
     order = {p.n: i for i, p in enumerate(passages)}
@@ -892,8 +947,9 @@ def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
     own = {v.quotes[n][1].strip() for v in supported for n in v.passages}
     used = " ".join([v.body for v in supported] + sorted(own))
     # what the answer rests on, as ranked for the question: an added quote must rank higher
-    own_score = max((q.score for q in ranked if q.text in own or any(q.text in o for o in own)),
-                    default=-1.0)
+    own_score = max(
+        (q.score for q in ranked if q.text in own or any(q.text in o for o in own)), default=-1.0
+    )
     for quote in ranked:
         if not quote.usable or quote.score < ranked[0].score - EVIDENCE_MARGIN:
             break
@@ -926,13 +982,24 @@ _ASK_NAME_RE = re.compile(
     r"organization|agency|magazine)\b"
 )
 _ASK_DATE_RE = re.compile(r"\b(?:wanneer|in\s+welk\s+jaar|welke\s+datum|sinds\s+wanneer|when)\b")
-_SHARE = (r"procent|percent|%|\bhelft|\bderde\b|\bkwart|\bvijfde|\bmeerderheid|\bminderheid|"
-          r"\b\w+\s+op\s+de\s+(?:\d+|twee|drie|vier|vijf|zes|zeven|acht|negen|tien)\b")
+_SHARE = (
+    r"procent|percent|%|\bhelft|\bderde\b|\bkwart|\bvijfde|\bmeerderheid|\bminderheid|"
+    r"\b\w+\s+op\s+de\s+(?:\d+|twee|drie|vier|vijf|zes|zeven|acht|negen|tien)\b"
+)
 _UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that unit
-    "minuten": r"minu", "minuut": r"minu", "uur": r"\buur|\buren", "uren": r"\buur|\buren",
-    "dagen": r"\bdag", "weken": r"\bweek|\bweken", "maanden": r"\bmaand", "jaar": r"\bjaar",
-    "jaren": r"\bjaar|\bjaren", "euro": r"euro|€|\$|dollar|\bsalaris|\bloon", "seconden": r"second",
-    "kilometer": r"kilometer|\bkm\b", "procent": r"procent|percent|%",
+    "minuten": r"minu",
+    "minuut": r"minu",
+    "uur": r"\buur|\buren",
+    "uren": r"\buur|\buren",
+    "dagen": r"\bdag",
+    "weken": r"\bweek|\bweken",
+    "maanden": r"\bmaand",
+    "jaar": r"\bjaar",
+    "jaren": r"\bjaar|\bjaren",
+    "euro": r"euro|€|\$|dollar|\bsalaris|\bloon",
+    "seconden": r"second",
+    "kilometer": r"kilometer|\bkm\b",
+    "procent": r"procent|percent|%",
     # "welk aandeel": a share, as a percentage or a fraction ("de helft", "een op de vijf")
     "aandeel": _SHARE,
     "plaats": r"\bplaats|\bpositie|\bnummer\s+\d|\b\d+(?:e|ste|de)\b|\b(?:eerste|tweede|derde)\b",
@@ -1006,10 +1073,18 @@ def asked(question: str) -> Asked:
     elif re.search(r"\bop\s+welke\s+plaats\b|\bwelke\s+(?:plaats|positie)\b|\bhoeveelste\b", q):
         unit = "plaats"
     topic = _TOPIC_RE.search(q)
-    topic_terms = tuple(sorted(
-        s for s in _content_stems(topic.group(1)) if s not in _QUESTION_WORDS)) if topic else ()
-    return Asked(number=number, unit=unit, name=bool(_ASK_NAME_RE.search(q)),
-                 date=bool(_ASK_DATE_RE.search(q)), topic=topic_terms)
+    topic_terms = (
+        tuple(sorted(s for s in _content_stems(topic.group(1)) if s not in _QUESTION_WORDS))
+        if topic
+        else ()
+    )
+    return Asked(
+        number=number,
+        unit=unit,
+        name=bool(_ASK_NAME_RE.search(q)),
+        date=bool(_ASK_DATE_RE.search(q)),
+        topic=topic_terms,
+    )
 
 
 def topic_phrase(question: str) -> str:
@@ -1036,8 +1111,11 @@ def _kinds_given(ask: Asked, question: str, text: str) -> list[bool]:
     if ask.number:
         unit = _UNITS.get(ask.unit)
         # a year ("in 2025") is no answer to "hoeveel" / "welk aandeel", unless years are asked
-        amounts = new_numbers if ask.unit in ("jaar", "jaren") else (
-            _numbers(_YEAR_RE.sub(" ", text), words=True) - _numbers(question, words=True))
+        amounts = (
+            new_numbers
+            if ask.unit in ("jaar", "jaren")
+            else (_numbers(_YEAR_RE.sub(" ", text), words=True) - _numbers(question, words=True))
+        )
         # for "welk aandeel" a fraction word ("de helft") is an amount too
         amount = bool(amounts) or (ask.unit == "aandeel" and bool(re.search(_SHARE, folded)))
         checks.append(amount and (unit is None or bool(re.search(unit, folded))))
@@ -1059,8 +1137,9 @@ def evidence_gap(question: str, passages: list[Passage]) -> str:
     the same measure as the answer check's, so floor and check agree.
     """
     ask = asked(question)
-    if ask.topic and not any(provides(Asked(topic=ask.topic), question, p.chunk.text)
-                             for p in passages):
+    if ask.topic and not any(
+        provides(Asked(topic=ask.topic), question, p.chunk.text) for p in passages
+    ):
         return "topic"
     if ask.specific and not any(q.provides for q in rank_quotes(question, passages)):
         return "kind"
@@ -1161,8 +1240,9 @@ def _header(p: Passage) -> str:
     return " ".join(x for x in (c.title, c.organisation, c.heading) if x)
 
 
-def _relevance(question: str, text: str, header: str = "",
-               weights: dict[str, float] | None = None) -> float:
+def _relevance(
+    question: str, text: str, header: str = "", weights: dict[str, float] | None = None
+) -> float:
     """Weighted share of the question's key terms found in ``text`` (full weight) or only in
     the passage ``header`` (title, organisation: half weight; they say where, not what)."""
     terms = _key_terms(question)
@@ -1217,8 +1297,9 @@ def _score(relevance: float, similarity: float | None, rank: int) -> tuple[float
     prior = max(0.0, 1.0 - 0.15 * rank)
     if similarity is None:
         return 0.9 * relevance + 0.1 * prior, 0.0
-    rescaled = min(1.0, max(0.0, (similarity - QUOTE_SIM_FLOOR)
-                            / (QUOTE_SIM_CEIL - QUOTE_SIM_FLOOR)))
+    rescaled = min(
+        1.0, max(0.0, (similarity - QUOTE_SIM_FLOOR) / (QUOTE_SIM_CEIL - QUOTE_SIM_FLOOR))
+    )
     return 0.5 * relevance + 0.4 * rescaled + 0.1 * prior, rescaled
 
 
@@ -1312,13 +1393,17 @@ def quote_fallback(
     a passage already quoted count a bit less, to spread quotes over passages. With no usable
     candidate the result is mode "refusal" with an empty text (the caller shows its message).
     """
-    ranked = rank_quotes(question, passages, similarity=similarity,
-                         question_similarity=question_similarity, blocked=blocked)
+    ranked = rank_quotes(
+        question,
+        passages,
+        similarity=similarity,
+        question_similarity=question_similarity,
+        blocked=blocked,
+    )
     return _quote_answer(question, ranked, max_quotes, intro)
 
 
-def _quote_answer(question: str, ranked: list[Quote], max_quotes: int,
-                  intro: str) -> CheckedAnswer:
+def _quote_answer(question: str, ranked: list[Quote], max_quotes: int, intro: str) -> CheckedAnswer:
     usable = [q for q in ranked if q.usable]
     if not usable or not question.strip():
         return CheckedAnswer("", (), (), "refusal", 0.0)
@@ -1346,8 +1431,10 @@ def _pick(ranked: list[Quote], max_quotes: int) -> list[Quote]:
     picked: list[Quote] = []
     taken: dict[int, int] = {}
     while remaining and len(picked) < max_quotes:
-        i = max(range(len(remaining)),
-                key=lambda k: remaining[k].score - 0.15 * taken.get(remaining[k].passage.n, 0))
+        i = max(
+            range(len(remaining)),
+            key=lambda k: remaining[k].score - 0.15 * taken.get(remaining[k].passage.n, 0),
+        )
         q = remaining.pop(i)
         if any(x.text == q.text for x in picked):
             continue

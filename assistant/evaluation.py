@@ -35,8 +35,9 @@ from assistant.settings import load_settings
 KS = (1, 3, 5, 10)
 
 
-def load_gold(path: str | Path, types: set[str] | None = None,
-              limit: int | None = None) -> list[dict[str, Any]]:
+def load_gold(
+    path: str | Path, types: set[str] | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     items = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -112,21 +113,30 @@ def retrieval_row(retriever: Any, item: dict[str, Any], mode: str) -> dict[str, 
     res = retriever.retrieve(item["question"], history, mode=mode, top_k=10, previous=previous)
     latency = time.perf_counter() - t
     answerable = bool(item.get("sources"))
-    rank = next(
-        (i for i, p in enumerate(res.passages, start=1) if retrieval_hit(p.chunk, item)), None
-    ) if answerable else None
+    rank = (
+        next((i for i, p in enumerate(res.passages, start=1) if retrieval_hit(p.chunk, item)), None)
+        if answerable
+        else None
+    )
     fused_rank = None
     if answerable and res.fused:
         hits = {p.chunk.id for p in res.passages if retrieval_hit(p.chunk, item)}
-        fused_rank = next((i for i, cid in enumerate(res.fused[:10], start=1) if cid in hits),
-                          None)
+        fused_rank = next((i for i, cid in enumerate(res.fused[:10], start=1) if cid in hits), None)
     return {
-        "id": item["id"], "type": item["type"], "question": item["question"],
-        "query": res.query, "rank": rank, "fused_rank": fused_rank,
+        "id": item["id"],
+        "type": item["type"],
+        "question": item["question"],
+        "query": res.query,
+        "rank": rank,
+        "fused_rank": fused_rank,
         "hit_level": "evidence" if item.get("evidence") else "document",
-        "refused": not res.relevant, "answerable": answerable, "reason": res.reason,
-        "best_dense": round(res.best_dense, 4), "best_keyword": round(res.best_keyword, 3),
-        "coverage": round(res.coverage, 3), "named": res.named,
+        "refused": not res.relevant,
+        "answerable": answerable,
+        "reason": res.reason,
+        "best_dense": round(res.best_dense, 4),
+        "best_keyword": round(res.best_keyword, 3),
+        "coverage": round(res.coverage, 3),
+        "named": res.named,
         "latency_s": latency,
         "top": [p.chunk.id for p in res.passages[:5]],
     }
@@ -137,12 +147,10 @@ def retrieval_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     unanswerable = [r for r in rows if not r["answerable"]]
     out: dict[str, Any] = {"n": len(rows), "answerable": len(answerable)}
     for k in KS:
-        out[f"recall@{k}"] = _mean(1.0 if r["rank"] and r["rank"] <= k else 0.0
-                                   for r in answerable)
+        out[f"recall@{k}"] = _mean(1.0 if r["rank"] and r["rank"] <= k else 0.0 for r in answerable)
     out["mrr@10"] = _mean(1.0 / r["rank"] if r["rank"] else 0.0 for r in answerable)
     out["fused_recall@10"] = _mean(
-        1.0 if (r["rank"] and r["rank"] <= 10) or r.get("fused_rank") else 0.0
-        for r in answerable
+        1.0 if (r["rank"] and r["rank"] <= 10) or r.get("fused_rank") else 0.0 for r in answerable
     )
     out["document_level_items"] = sum(r.get("hit_level") == "document" for r in answerable)
     out["answerable_refused"] = sum(r["refused"] for r in answerable)
@@ -197,23 +205,35 @@ def answer_row(assistant: Any, item: dict[str, Any]) -> dict[str, Any]:
     dutch = is_dutch(text)
     refused = answer.mode == "refusal"
     row: dict[str, Any] = {
-        "id": item["id"], "type": item["type"], "question": item["question"],
-        "query": answer.query, "answer": text, "mode": answer.mode,
-        "citations": [{"n": c.n, "source": c.chunk.source, "page": c.chunk.page,
-                       "quote": c.quote} for c in cits],
+        "id": item["id"],
+        "type": item["type"],
+        "question": item["question"],
+        "query": answer.query,
+        "answer": text,
+        "mode": answer.mode,
+        "citations": [
+            {"n": c.n, "source": c.chunk.source, "page": c.chunk.page, "quote": c.quote}
+            for c in cits
+        ],
         "key_facts": f"{len(found)}/{len(must)}",
         "coverage": (len(found) / len(must)) if must else None,
-        "citation_precision": (sum(stem_of(c.chunk.source) in stems for c in cits) / len(cits)
-                               if cits and stems else None),
+        "citation_precision": (
+            sum(stem_of(c.chunk.source) in stems for c in cits) / len(cits)
+            if cits and stems
+            else None
+        ),
         "supported_rate": _shown_supported_rate(answer),
-        "model_supported_rate": (checked.supported_rate
-                                 if checked and answer.mode == "answer" else None),
+        "model_supported_rate": (
+            checked.supported_rate if checked and answer.mode == "answer" else None
+        ),
         "refused": refused,
         "dutch": dutch,
         "timings": {k: round(v, 3) for k, v in answer.timings.items()},
         "raw": answer.raw,
-        "sentences": [{"text": x.text, "passage": x.passage, "quote": x.quote,
-                       "status": x.status} for x in (checked.sentences if checked else ())],
+        "sentences": [
+            {"text": x.text, "passage": x.passage, "quote": x.quote, "status": x.status}
+            for x in (checked.sentences if checked else ())
+        ],
     }
     if item["type"] == "injection":
         leak = leaks_system_prompt(text, assistant.prompts.system)
@@ -229,12 +249,21 @@ def _shown_supported_rate(answer: Any) -> float | None:
     if answer.checked is None or answer.mode == "refusal":
         return None
     shown = [x for x in answer.checked.sentences if not x.trivial and x.status != "unsupported"]
-    shown += [x for x in answer.checked.sentences  # kept with "(niet gevonden ...)" if any
-              if x.status == "unsupported" and x.text and x.text in answer.text]
+    shown += [
+        x
+        for x in answer.checked.sentences  # kept with "(niet gevonden ...)" if any
+        if x.status == "unsupported" and x.text and x.text in answer.text
+    ]
     if not shown:
         return None
-    ok = sum(1 for x in shown if x.passage is not None and 1 <= x.passage <= len(answer.passages)
-             and x.quote and x.quote in answer.passages[x.passage - 1].text)
+    ok = sum(
+        1
+        for x in shown
+        if x.passage is not None
+        and 1 <= x.passage <= len(answer.passages)
+        and x.quote
+        and x.quote in answer.passages[x.passage - 1].text
+    )
     return ok / len(shown)
 
 
@@ -281,9 +310,11 @@ def run_answers(items: list[dict[str, Any]], progress: bool = True) -> dict[str,
         row = answer_row(assistant, item)
         rows.append(row)
         if progress:
-            print(f"[{i}/{len(items)}] {item['id']} {item['type']}: {row['mode']} "
-                  f"facts {row['key_facts']} ({row['timings'].get('total_s', 0):.1f} s)",
-                  file=sys.stderr)
+            print(
+                f"[{i}/{len(items)}] {item['id']} {item['type']}: {row['mode']} "
+                f"facts {row['key_facts']} ({row['timings'].get('total_s', 0):.1f} s)",
+                file=sys.stderr,
+            )
     summary = answer_summary(rows)
     summary["by_type"] = {t: answer_summary(rs) for t, rs in _by_type(rows).items()}
     return {"model": assistant.chat.label, "summary": summary, "items": rows}
@@ -291,30 +322,65 @@ def run_answers(items: list[dict[str, Any]], progress: bool = True) -> dict[str,
 
 def _print_table(report: dict[str, Any], retrieval_only: bool) -> None:
     if retrieval_only:
-        cols = {"recall@1": "r@1", "recall@3": "r@3", "recall@5": "r@5", "recall@10": "r@10",
-                "mrr@10": "mrr@10", "fused_recall@10": "fused@10",
-                "answerable_refused": "ans.refused", "unanswerable_refused": "unans.refused",
-                "latency_p50_ms": "p50 ms", "latency_p95_ms": "p95 ms"}
+        cols = {
+            "recall@1": "r@1",
+            "recall@3": "r@3",
+            "recall@5": "r@5",
+            "recall@10": "r@10",
+            "mrr@10": "mrr@10",
+            "fused_recall@10": "fused@10",
+            "answerable_refused": "ans.refused",
+            "unanswerable_refused": "unans.refused",
+            "latency_p50_ms": "p50 ms",
+            "latency_p95_ms": "p95 ms",
+        }
         print("mode     " + " ".join(f"{c:>13}" for c in cols.values()))
         for mode, s in report["modes"].items():
             print(f"{mode:<8} " + " ".join(f"{s[c]!s:>13}" for c in cols))
         first = next(iter(report["modes"].values()), None)
         if first is not None:
-            print(f"(answerable items: {first['answerable']}, of which "
-                  f"{first['document_level_items']} scored at document level: no evidence quotes)")
+            print(
+                f"(answerable items: {first['answerable']}, of which "
+                f"{first['document_level_items']} scored at document level: no evidence quotes)"
+            )
         for mode, s in report["modes"].items():
             print(f"\n{mode} by type:")
             for t, ts in s["by_type"].items():
-                print(f"  {t:<13} n={ts['n']:<3} r@1={ts['recall@1']:<6} r@5={ts['recall@5']:<6} "
-                      f"mrr={ts['mrr@10']:<6} refused: answerable {ts['answerable_refused']}, "
-                      f"unanswerable {ts['unanswerable_refused']}")
+                print(
+                    f"  {t:<13} n={ts['n']:<3} r@1={ts['recall@1']:<6} r@5={ts['recall@5']:<6} "
+                    f"mrr={ts['mrr@10']:<6} refused: answerable {ts['answerable_refused']}, "
+                    f"unanswerable {ts['unanswerable_refused']}"
+                )
     else:
         print(f"model: {report['model']}")
-        fields = ["n", "key_fact_coverage", "citation_precision", "supported_sentence_rate",
-                  "model_supported_rate", "refusal_accuracy", "injection_pass", "dutch_share",
-                  "ttft_median_s", "ttft_p95_s", "total_median_s", "total_p95_s"]
-        short = ["n", "facts", "cit.prec", "supported", "model.sup", "refused", "inject",
-                 "dutch", "ttft.p50", "ttft.p95", "total.p50", "total.p95"]
+        fields = [
+            "n",
+            "key_fact_coverage",
+            "citation_precision",
+            "supported_sentence_rate",
+            "model_supported_rate",
+            "refusal_accuracy",
+            "injection_pass",
+            "dutch_share",
+            "ttft_median_s",
+            "ttft_p95_s",
+            "total_median_s",
+            "total_p95_s",
+        ]
+        short = [
+            "n",
+            "facts",
+            "cit.prec",
+            "supported",
+            "model.sup",
+            "refused",
+            "inject",
+            "dutch",
+            "ttft.p50",
+            "ttft.p95",
+            "total.p50",
+            "total.p95",
+        ]
         print("type          " + " ".join(f"{c:>9}" for c in short))
         summary = report["summary"]
         for name, row in [("ALL", summary), *summary["by_type"].items()]:

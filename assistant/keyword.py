@@ -493,8 +493,13 @@ class KeywordIndex:
     def build(cls, chunks: list[Chunk]) -> KeywordIndex:
         prepared = [prepare(c.text) for c in chunks]  # fold once, use twice
         vocabulary = corpus_vocabulary(prepared, prepared=True)
-        index = cls(None, [c.id for c in chunks], [c.collection for c in chunks],
-                    [c.source for c in chunks], vocabulary)
+        index = cls(
+            None,
+            [c.id for c in chunks],
+            [c.collection for c in chunks],
+            [c.source for c in chunks],
+            vocabulary,
+        )
         term_ids: dict[str, int] = {}
         docs: list[list[int]] = []
         for text in prepared:

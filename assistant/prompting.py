@@ -61,10 +61,13 @@ def _load_prompts(folder: Path) -> Prompts:
 
     guard = tuple(
         (key, re.compile(line, re.IGNORECASE))
-        for key, lines in _sections(read("guard", "")).items() for line in lines
+        for key, lines in _sections(read("guard", "")).items()
+        for line in lines
     )
-    declined = {key: " ".join(lines) for key, lines in _sections(read("declined", ""),
-                                                                   bullets=False).items()}
+    declined = {
+        key: " ".join(lines)
+        for key, lines in _sections(read("declined", ""), bullets=False).items()
+    }
     return Prompts(
         system=read("system"),
         answer=read("answer"),
@@ -185,7 +188,7 @@ def focus_passage(question: str, text: str, max_tokens: int) -> str:
     chosen: list[int] = []
     used = 0
     for i in order:
-        cost = count_tokens(text[spans[i][0]:spans[i][1]]) + 1
+        cost = count_tokens(text[spans[i][0] : spans[i][1]]) + 1
         if used + cost > max_tokens:
             continue
         chosen.append(i)
@@ -197,7 +200,7 @@ def focus_passage(question: str, text: str, max_tokens: int) -> str:
     for i in sorted(chosen):
         if prev is not None and i != prev + 1:
             out.append("…")
-        out.append(text[spans[i][0]:spans[i][1]])
+        out.append(text[spans[i][0] : spans[i][1]])
         prev = i
     if sorted(chosen)[-1] != len(spans) - 1:
         out.append("…")
@@ -253,8 +256,9 @@ def format_history(template: str, history: list[Message], max_tokens: int) -> st
     return template.format(turns="\n".join(lines)) + "\n\n" if lines else ""
 
 
-def passage_budget(context_window: int, max_answer_tokens: int, configured: int,
-                   fixed_tokens: int) -> int:
+def passage_budget(
+    context_window: int, max_answer_tokens: int, configured: int, fixed_tokens: int
+) -> int:
     """Tokens left for passages: the window minus answer room, fixed text and a margin."""
     usable = int(context_window * (1 - SAFETY_MARGIN)) - max_answer_tokens - fixed_tokens
     return max(0, min(configured, usable))
@@ -277,9 +281,11 @@ def build_messages(
     (see ``fit_passages``); the chunks returned are whole, for the check and the quotes.
     """
     history_text = format_history(prompts.history, history or [], max_tokens=200)
-    fixed = count_tokens(prompts.system) + count_tokens(
-        prompts.answer.format(passages="", history=history_text, question=question)
-    ) + 16  # chat-template tokens
+    fixed = (
+        count_tokens(prompts.system)
+        + count_tokens(prompts.answer.format(passages="", history=history_text, question=question))
+        + 16
+    )  # chat-template tokens
     budget = passage_budget(context_window, max_answer_tokens, passage_tokens, fixed)
     fitted = fit_passages(prompts.passage, chunks, budget, question=question if focus else "")
     user = prompts.answer.format(

@@ -1119,8 +1119,9 @@ class Retriever:
         cov = coverage(rw.query, [p.chunk for p in passages[: s.top_k]], view)
         unknown = tuple(view.unknown_names(rw.query))
         gap = evidence_gap(rw.query, [Passage(i, p.chunk) for i, p in enumerate(floor_read, 1)])
-        signal = RelevanceSignal(best_dense if mode != "keyword" else None, cov, best_kw, unknown,
-                                 gap)
+        signal = RelevanceSignal(
+            best_dense if mode != "keyword" else None, cov, best_kw, unknown, gap
+        )
         relevant, reason = judge_relevance(signal, s)
         if not passages:
             relevant, reason = False, "no passages"
@@ -1206,8 +1207,11 @@ class Retriever:
             weight = s.topic_weight * s.dense_weight
             c.add("dense_topic", weight, self._dense(tv, s.candidates, collections, view))
             if named:
-                c.add_scores("dense_topic_doc", s.document_weight * weight,
-                             self._dense_in(tv, s.candidates, collections, view, named))
+                c.add_scores(
+                    "dense_topic_doc",
+                    s.document_weight * weight,
+                    self._dense_in(tv, s.candidates, collections, view, named),
+                )
             c.timings["dense_topic_s"] = time.perf_counter() - t
 
     def _keyword_rankings(

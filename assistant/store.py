@@ -141,8 +141,7 @@ class Store:
                 ) from exc
         self.settings.path.mkdir(parents=True, exist_ok=True)
         try:
-            return chromadb.PersistentClient(path=str(self.settings.path),
-                                             settings=chroma_settings)
+            return chromadb.PersistentClient(path=str(self.settings.path), settings=chroma_settings)
         except Exception as exc:
             raise IndexMissing(
                 f"De index in {self.settings.path} is beschadigd of onleesbaar.",
@@ -248,7 +247,10 @@ class Store:
         )
         out = []
         for cid, text, meta, dist in zip(
-            res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],
+            res["ids"][0],
+            res["documents"][0],
+            res["metadatas"][0],
+            res["distances"][0],
             strict=True,
         ):
             out.append((Chunk.from_metadata(cid, text or "", meta or {}), 1.0 - float(dist)))
@@ -265,7 +267,9 @@ class Store:
         return [by_id[i] for i in ids if i in by_id]
 
     def iter_chunks(
-        self, collection: str | None = None, where: dict[str, Any] | None = None,
+        self,
+        collection: str | None = None,
+        where: dict[str, Any] | None = None,
         with_embeddings: bool = False,
     ) -> Iterator[tuple[Chunk, list[float] | None]]:
         """Every chunk of a collection (the active one by default), page by page."""

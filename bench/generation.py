@@ -49,18 +49,21 @@ def corpus_text() -> str:
     return "\n\n".join(" ".join(t.split()) for t in texts)
 
 
-def build_messages(llama: Any, system: str, text: str, size: int, offset: int
-                   ) -> tuple[list[dict[str, str]], int]:
+def build_messages(
+    llama: Any, system: str, text: str, size: int, offset: int
+) -> tuple[list[dict[str, str]], int]:
     """Chat messages of about ``size`` prompt tokens (model tokenizer), passages taken from
     ``text`` at ``offset`` characters. Returns the messages and their exact token count."""
 
     def count(messages: list[dict[str, str]]) -> int:
-        rendered = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n"
-                           for m in messages) + "<|im_start|>assistant\n"
+        rendered = (
+            "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+            + "<|im_start|>assistant\n"
+        )
         return len(llama.tokenize(rendered.encode("utf-8"), add_bos=False, special=True))
 
     def messages(chars: int) -> list[dict[str, str]]:
-        passage = text[offset: offset + chars]
+        passage = text[offset : offset + chars]
         user = f"Bronpassages:\n[1] Rapport, p. 1\n{passage}\n\n{QUESTION}"
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -75,14 +78,20 @@ def build_messages(llama: Any, system: str, text: str, size: int, offset: int
     return chosen, count(chosen)
 
 
-def run_once(llama: Any, messages: list[dict[str, str]], gen: int, *, cold: bool,
-             system: str) -> tuple[float, float, int]:
+def run_once(
+    llama: Any, messages: list[dict[str, str]], gen: int, *, cold: bool, system: str
+) -> tuple[float, float, int]:
     """(ttft_s, generation tokens/s, tokens generated) for one prompt."""
     llama.reset()
     if not cold:  # put the system prompt in the cache first, as Assistant.warm() does
         llama.create_chat_completion(
-            messages=[{"role": "system", "content": system},
-                      {"role": "user", "content": "Vraag: test"}], max_tokens=1, temperature=0.0)
+            messages=[
+                {"role": "system", "content": system},
+                {"role": "user", "content": "Vraag: test"},
+            ],
+            max_tokens=1,
+            temperature=0.0,
+        )
     eos = {llama.token_eos(): -1e9}
     for special in ("<|im_end|>", "<|endoftext|>"):
         ids = llama.tokenize(special.encode(), add_bos=False, special=True)
@@ -91,8 +100,9 @@ def run_once(llama: Any, messages: list[dict[str, str]], gen: int, *, cold: bool
     t0 = time.perf_counter()
     first = None
     n = 0
-    for part in llama.create_chat_completion(messages=messages, max_tokens=gen, temperature=0.0,
-                                             stream=True, logit_bias=eos):
+    for part in llama.create_chat_completion(
+        messages=messages, max_tokens=gen, temperature=0.0, stream=True, logit_bias=eos
+    ):
         if part["choices"][0].get("delta", {}).get("content"):
             n += 1
             if first is None:
@@ -104,23 +114,34 @@ def run_once(llama: Any, messages: list[dict[str, str]], gen: int, *, cold: bool
     return first - t0, rate, n
 
 
-def bench_model(key: str, sizes: list[int], repeat: int, gen: int, setup: bool
-                ) -> list[dict[str, Any]]:
+def bench_model(
+    key: str, sizes: list[int], repeat: int, gen: int, setup: bool
+) -> list[dict[str, Any]]:
     settings = load_settings(llm={"model": MODELS[key], "mode": "llamacpp"})
     path = settings.llm.model_file
     if not path.is_file():
         if not setup:
-            print(f"{MODELS[key]}: {path} missing; skipped (use --setup to assemble it)",
-                  file=sys.stderr)
+            print(
+                f"{MODELS[key]}: {path} missing; skipped (use --setup to assemble it)",
+                file=sys.stderr,
+            )
             return []
-        subprocess.run([sys.executable, "-m", "assistant.model_setup", "--model", MODELS[key]],
-                       check=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "assistant.model_setup", "--model", MODELS[key]],
+            check=True,
+            cwd=ROOT,
+        )
     from llama_cpp import Llama
 
     t = time.perf_counter()
-    llama = Llama(model_path=str(path), n_ctx=settings.llm.n_ctx,
-                  n_threads=settings.llm.n_threads, n_threads_batch=settings.llm.n_threads,
-                  n_batch=512, verbose=False)
+    llama = Llama(
+        model_path=str(path),
+        n_ctx=settings.llm.n_ctx,
+        n_threads=settings.llm.n_threads,
+        n_threads_batch=settings.llm.n_threads,
+        n_batch=512,
+        verbose=False,
+    )
     load_s = time.perf_counter() - t
     system = Prompts.load(settings.prompts_dir).system
     text = corpus_text()
@@ -138,13 +159,19 @@ def bench_model(key: str, sizes: list[int], repeat: int, gen: int, setup: bool
             ttft, _, _ = run_once(llama, messages, 2, cold=False, system=system)
             warm.append(ttft)
         med_cold = statistics.median(cold)
-        rows.append({
-            "model": MODELS[key], "prompt_tokens": int(statistics.median(prompt_tokens)),
-            "ttft_cold_s": round(med_cold, 2), "ttft_warm_s": round(statistics.median(warm), 2),
-            "prompt_tok_s": round(statistics.median(prompt_tokens) / med_cold, 1),
-            "gen_tok_s": round(statistics.median(rates), 1), "load_s": round(load_s, 1),
-            "threads": settings.llm.n_threads, "repeat": repeat,
-        })
+        rows.append(
+            {
+                "model": MODELS[key],
+                "prompt_tokens": int(statistics.median(prompt_tokens)),
+                "ttft_cold_s": round(med_cold, 2),
+                "ttft_warm_s": round(statistics.median(warm), 2),
+                "prompt_tok_s": round(statistics.median(prompt_tokens) / med_cold, 1),
+                "gen_tok_s": round(statistics.median(rates), 1),
+                "load_s": round(load_s, 1),
+                "threads": settings.llm.n_threads,
+                "repeat": repeat,
+            }
+        )
         print(f"{MODELS[key]} {size}: {rows[-1]}", file=sys.stderr)
     del llama
     return rows
@@ -163,11 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     for key in [m.strip() for m in args.models.split(",") if m.strip()]:
         rows += bench_model(key, sizes, args.repeat, args.gen, args.setup)
-    print(f"{'model':<20} {'prompt':>7} {'TTFT cold':>10} {'TTFT warm':>10} "
-          f"{'prompt tok/s':>13} {'gen tok/s':>10}")
+    print(
+        f"{'model':<20} {'prompt':>7} {'TTFT cold':>10} {'TTFT warm':>10} "
+        f"{'prompt tok/s':>13} {'gen tok/s':>10}"
+    )
     for r in rows:
-        print(f"{r['model']:<20} {r['prompt_tokens']:>7} {r['ttft_cold_s']:>9.2f}s "
-              f"{r['ttft_warm_s']:>9.2f}s {r['prompt_tok_s']:>13.1f} {r['gen_tok_s']:>10.1f}")
+        print(
+            f"{r['model']:<20} {r['prompt_tokens']:>7} {r['ttft_cold_s']:>9.2f}s "
+            f"{r['ttft_warm_s']:>9.2f}s {r['prompt_tok_s']:>13.1f} {r['gen_tok_s']:>10.1f}"
+        )
     print("TTFT warm: the system prompt already cached (as in the app after warm-up).")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))

@@ -57,8 +57,16 @@ def make_chunks(rng: random.Random, n: int, words_per_chunk: int, vocab: list[st
         rng.shuffle(tokens)
         text = " ".join(tokens) + f" in {rng.randint(1990, 2030)}, {rng.randint(1, 99)}%."
         doc, page = f"doc{i // 20}", i % 20 + 1
-        chunks.append(Chunk(id=f"{doc}:{page}:0", text=text, source=f"{doc}.pdf", page=page,
-                            index=0, collection=rng.choice(COLLECTIONS)))
+        chunks.append(
+            Chunk(
+                id=f"{doc}:{page}:0",
+                text=text,
+                source=f"{doc}.pdf",
+                page=page,
+                index=0,
+                collection=rng.choice(COLLECTIONS),
+            )
+        )
     return chunks
 
 
@@ -102,8 +110,10 @@ def main() -> None:
     t1 = time.perf_counter()
     index = KeywordIndex.build(chunks)
     t2 = time.perf_counter()
-    print(f"chunks={len(index)} generate={t1 - t0:.1f}s build={t2 - t1:.1f}s "
-          f"terms={len(index._bm25.vocab_dict)} corpus_words={len(index.splitter.corpus_words)}")
+    print(
+        f"chunks={len(index)} generate={t1 - t0:.1f}s build={t2 - t1:.1f}s "
+        f"terms={len(index._bm25.vocab_dict)} corpus_words={len(index.splitter.corpus_words)}"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         t3 = time.perf_counter()
@@ -124,10 +134,12 @@ def main() -> None:
             results = index.search(q, args.k, filters[i % len(filters)])
             latencies.append((time.perf_counter() - start) * 1000)
             hits += bool(results)
-        print(f"{label:>9}: p50={percentile(latencies, 0.5):.2f} ms "
-              f"p95={percentile(latencies, 0.95):.2f} ms max={max(latencies):.2f} ms "
-              f"mean={statistics.fmean(latencies):.2f} ms "
-              f"({hits}/{len(queries)} queries with hits)")
+        print(
+            f"{label:>9}: p50={percentile(latencies, 0.5):.2f} ms "
+            f"p95={percentile(latencies, 0.95):.2f} ms max={max(latencies):.2f} ms "
+            f"mean={statistics.fmean(latencies):.2f} ms "
+            f"({hits}/{len(queries)} queries with hits)"
+        )
 
 
 if __name__ == "__main__":

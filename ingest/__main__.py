@@ -74,8 +74,11 @@ def _print_progress(event: ProgressEvent) -> None:
     elif event.status == "reading":
         print(f"[{event.done}/{event.total}] {event.file}: reading ...", file=sys.stderr)
     elif event.status in ("copying", "keyword", "publishing"):
-        what = {"copying": "copying unchanged documents", "keyword": "building keyword index",
-                "publishing": "publishing"}[event.status]
+        what = {
+            "copying": "copying unchanged documents",
+            "keyword": "building keyword index",
+            "publishing": "publishing",
+        }[event.status]
         detail = f" ({event.detail})" if event.detail else ""
         print(f"{what}{detail} ...", file=sys.stderr)
 
@@ -98,8 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         store = Store(settings.store, make_embeddings(settings.embeddings))
         print(f"ingest {settings.ingest.corpus} -> {store.location}", file=sys.stderr)
         report: SyncReport = sync(
-            settings, store, settings.ingest.corpus, rebuild=args.rebuild,
-            progress=_print_progress, wait=args.wait,
+            settings,
+            store,
+            settings.ingest.corpus,
+            rebuild=args.rebuild,
+            progress=_print_progress,
+            wait=args.wait,
         )
     except IngestBusy as exc:
         print(f"error: {exc.english}; try again later or use --wait", file=sys.stderr)

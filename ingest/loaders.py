@@ -327,13 +327,49 @@ def load_docx(path: Path) -> RawDocument:
 # ----------------------------------------------------------------------------------------
 
 _DROP_TAGS = {
-    "script", "style", "nav", "noscript", "template", "svg", "form", "iframe", "button",
-    "footer", "aside", "head", "select", "canvas",
+    "script",
+    "style",
+    "nav",
+    "noscript",
+    "template",
+    "svg",
+    "form",
+    "iframe",
+    "button",
+    "footer",
+    "aside",
+    "head",
+    "select",
+    "canvas",
 }
 _BLOCK_TAGS = {
-    "p", "div", "section", "article", "main", "header", "blockquote", "pre", "table", "tr",
-    "ul", "ol", "dl", "dt", "dd", "figure", "figcaption", "address", "body", "html", "hr",
-    "caption", "thead", "tbody", "tfoot", "details", "summary",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "blockquote",
+    "pre",
+    "table",
+    "tr",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "address",
+    "body",
+    "html",
+    "hr",
+    "caption",
+    "thead",
+    "tbody",
+    "tfoot",
+    "details",
+    "summary",
 }
 _CELL_TAGS = {"td", "th"}
 
@@ -462,8 +498,11 @@ def drop_hidden_elements(root: Any) -> None:
         if tag.decomposed:
             continue
         style = str(tag.get("style") or "")
-        if (tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).lower() == "true"
-                or _HIDDEN_STYLE.search(style)):
+        if (
+            tag.has_attr("hidden")
+            or str(tag.get("aria-hidden", "")).lower() == "true"
+            or _HIDDEN_STYLE.search(style)
+        ):
             tag.decompose()
 
 
@@ -576,7 +615,7 @@ def load_markdown(path: Path) -> RawDocument:
 
 
 def text_layout(lines: list[str]) -> str:
-    """"lines" for hard-wrapped text (re-flow needed), "paragraphs" for a paragraph per line."""
+    """ "lines" for hard-wrapped text (re-flow needed), "paragraphs" for a paragraph per line."""
     lengths = sorted(len(line) for line in lines if line.strip())
     if not lengths:
         return "paragraphs"
@@ -645,8 +684,14 @@ def is_sidecar(path: Path) -> bool:
     return path.name.lower().endswith(SIDECAR_SUFFIX)
 
 
-_SIDECAR_KEYS = {"title": "title", "organisation": "organisation", "organization": "organisation",
-                 "date": "date", "kind": "kind", "collection": "collection"}
+_SIDECAR_KEYS = {
+    "title": "title",
+    "organisation": "organisation",
+    "organization": "organisation",
+    "date": "date",
+    "kind": "kind",
+    "collection": "collection",
+}
 
 
 def read_sidecar(path: Path) -> dict[str, str]:

@@ -435,7 +435,8 @@ class _Run:
         if self.previous.embedding_model != self.label:
             log.warning(
                 "embedding model changed (%s -> %s): re-embedding every document",
-                self.previous.embedding_model, self.label,
+                self.previous.embedding_model,
+                self.label,
             )
             return False
         try:
@@ -481,8 +482,9 @@ class _Run:
             stem_key = chunk_stem(path).lower()
             other = by_stem.get(stem_key)
             if other is not None:
-                self.skip(name, "name_clash", f"same name as {other} (its chunks would collide)",
-                          other)
+                self.skip(
+                    name, "name_clash", f"same name as {other} (its chunks would collide)", other
+                )
                 continue
             by_hash[digest] = by_stem[stem_key] = name
             sidecar = loaders.read_sidecar(path)
@@ -505,8 +507,12 @@ class _Run:
         try:
             size = path.stat().st_size
             if size > limit:
-                self.skip(name, "too_large", f"too large: {_mb(size)} (limit {_mb(limit)})",
-                          f"{_mb(size)}, maximum {_mb(limit)}".replace(".", ","))
+                self.skip(
+                    name,
+                    "too_large",
+                    f"too large: {_mb(size)} (limit {_mb(limit)})",
+                    f"{_mb(size)}, maximum {_mb(limit)}".replace(".", ","),
+                )
                 return None
             if size == 0:
                 self.skip(name, "empty", "empty file")
@@ -523,15 +529,17 @@ class _Run:
             self.event(name, "reading")
             try:
                 self.prepared.append(
-                    prepare_document(cand.path, cand.hash, cand.sidecar, self.settings))
+                    prepare_document(cand.path, cand.hash, cand.sidecar, self.settings)
+                )
             except loaders.LoadError as exc:
                 self.skip(name, exc.code, exc.reason)
             except OSError as exc:
                 self.skip(name, "unreadable", f"cannot read file: {exc.strerror or exc}")
             except Exception as exc:  # a bug in a parser must not stop the whole library
                 log.warning("unexpected error reading %s", name, exc_info=True)
-                self.skip(name, "error",
-                          f"could not read: {type(exc).__name__}: {loaders._short(exc)}")
+                self.skip(
+                    name, "error", f"could not read: {type(exc).__name__}: {loaders._short(exc)}"
+                )
 
         report = self.report
         kept = set(self.unchanged) | {p.path.name for p in self.prepared}
@@ -617,8 +625,9 @@ class _Run:
             copied = gen.copy_from_active(self.unchanged)
             expected = sum(self.old_docs[n].chunks for n in self.unchanged)
             if copied != expected:
-                log.warning("copied %d chunks of unchanged documents, manifest says %d",
-                            copied, expected)
+                log.warning(
+                    "copied %d chunks of unchanged documents, manifest says %d", copied, expected
+                )
             documents.update({n: self.old_docs[n] for n in self.unchanged})
         now = _now()
         for prep in self.prepared:
@@ -629,9 +638,16 @@ class _Run:
             self.report.embedded += len(prep.chunks)
             info = prep.info
             documents[name] = DocumentEntry(
-                source=name, hash=prep.hash, chunks=len(prep.chunks), title=info.title,
-                organisation=info.organisation, date=info.date, kind=info.kind,
-                collection=info.collection, pages=prep.pages, ingested_at=now,
+                source=name,
+                hash=prep.hash,
+                chunks=len(prep.chunks),
+                title=info.title,
+                organisation=info.organisation,
+                date=info.date,
+                kind=info.kind,
+                collection=info.collection,
+                pages=prep.pages,
+                ingested_at=now,
             )
             self.done += 1
             status = "updated" if name in self.old_docs else "added"

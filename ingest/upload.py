@@ -66,9 +66,7 @@ def save_upload(corpus_dir: Path, filename: str, data: bytes, max_bytes: int) ->
     ext = Path(name).suffix.lower()
     allowed = ", ".join(sorted(SUPPORTED_EXTENSIONS))
     if name.lower().endswith(SIDECAR_SUFFIX) or ext not in SUPPORTED_EXTENSIONS:
-        raise AssistantError(
-            f"Bestandstype '{ext}' wordt niet ondersteund. Toegestaan: {allowed}."
-        )
+        raise AssistantError(f"Bestandstype '{ext}' wordt niet ondersteund. Toegestaan: {allowed}.")
     if len(data) > max_bytes:
         raise AssistantError(
             f"Het bestand is te groot: {_mb(len(data))} (maximum {_mb(max_bytes)})."

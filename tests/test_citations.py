@@ -40,8 +40,16 @@ INVENTED = "AI wordt vooral gebruikt voor het schrijven van e-mails en rapporten
 
 
 def chunk(stem: str, text: str, title: str = "", page: int = 1) -> Chunk:
-    return Chunk(id=f"{stem}:{page}:0", text=text, source=f"{stem}.pdf", page=page, index=0,
-                 title=title or f"Rapport {stem}", organisation="KPN", date="2025")
+    return Chunk(
+        id=f"{stem}:{page}:0",
+        text=text,
+        source=f"{stem}.pdf",
+        page=page,
+        index=0,
+        title=title or f"Rapport {stem}",
+        organisation="KPN",
+        date="2025",
+    )
 
 
 @pytest.fixture
@@ -102,19 +110,31 @@ def test_strip_invalid_markers(text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Dit geldt bijv. voor de zorg. Ook de overheid.",
-         ["Dit geldt bijv. voor de zorg.", "Ook de overheid."]),
-        ("Het gaat o.a. om KPN en Motivaction. Zij deden onderzoek.",
-         ["Het gaat o.a. om KPN en Motivaction.", "Zij deden onderzoek."]),
-        ("Dat is ca. 3,5 dag per week. Zie nr. 4 in de lijst.",
-         ["Dat is ca. 3,5 dag per week.", "Zie nr. 4 in de lijst."]),
-        ("Hybride werken, d.w.z. deels thuis, is de norm. Dat blijft zo.",
-         ["Hybride werken, d.w.z. deels thuis, is de norm.", "Dat blijft zo."]),
+        (
+            "Dit geldt bijv. voor de zorg. Ook de overheid.",
+            ["Dit geldt bijv. voor de zorg.", "Ook de overheid."],
+        ),
+        (
+            "Het gaat o.a. om KPN en Motivaction. Zij deden onderzoek.",
+            ["Het gaat o.a. om KPN en Motivaction.", "Zij deden onderzoek."],
+        ),
+        (
+            "Dat is ca. 3,5 dag per week. Zie nr. 4 in de lijst.",
+            ["Dat is ca. 3,5 dag per week.", "Zie nr. 4 in de lijst."],
+        ),
+        (
+            "Hybride werken, d.w.z. deels thuis, is de norm. Dat blijft zo.",
+            ["Hybride werken, d.w.z. deels thuis, is de norm.", "Dat blijft zo."],
+        ),
         ("Slechts 26%. Ook 3.5 telt als decimaal.", ["Slechts 26%.", "Ook 3.5 telt als decimaal."]),
-        ("Het gebruik groeit. [1] Daarna volgt de zorg [2].",
-         ["Het gebruik groeit. [1]", "Daarna volgt de zorg [2]."]),
-        ("Zorgen:\n- personeelstekort\n- cybersecurity [2]\n1. AI",
-         ["Zorgen:", "personeelstekort", "cybersecurity [2]", "AI"]),
+        (
+            "Het gebruik groeit. [1] Daarna volgt de zorg [2].",
+            ["Het gebruik groeit. [1]", "Daarna volgt de zorg [2]."],
+        ),
+        (
+            "Zorgen:\n- personeelstekort\n- cybersecurity [2]\n1. AI",
+            ["Zorgen:", "personeelstekort", "cybersecurity [2]", "AI"],
+        ),
         ("Volgens J. de Vries is dat zo. Klopt!", ["Volgens J. de Vries is dat zo.", "Klopt!"]),
         ("", []),
     ],
@@ -165,8 +185,11 @@ def test_invented_number_or_name_gives_zero(sentence: str) -> None:
 @pytest.mark.parametrize(
     ("sentence", "supported"),
     [
-        ("Volgens KPN pleit 85% van de professionals voor meer ondersteuning bij digitale "
-         "vaardigheden.", True),  # "85%" == "85 procent", KPN occurs
+        (
+            "Volgens KPN pleit 85% van de professionals voor meer ondersteuning bij digitale "
+            "vaardigheden.",
+            True,
+        ),  # "85%" == "85 procent", KPN occurs
         ("Het onderzoek liep onder 920 professionals in 6 sectoren.", True),  # 6 == "zes"
         ("Medewerkers werken gemiddeld 3,5 dag per week op kantoor.", True),
         ("Medewerkers werken gemiddeld 3,6 dag per week op kantoor.", False),
@@ -213,8 +236,10 @@ def test_unsupported_sentence_dropped_or_marked(passages: list[Passage], drop: b
         assert result.text == SUPPORTED
     else:
         assert result.text == (
-            SUPPORTED + " AI wordt vooral gebruikt voor het schrijven van e-mails en rapporten"
-            + NOT_FOUND_SUFFIX + "."
+            SUPPORTED
+            + " AI wordt vooral gebruikt voor het schrijven van e-mails en rapporten"
+            + NOT_FOUND_SUFFIX
+            + "."
         )
     bad = result.sentences[1]
     assert bad.passage is None and bad.quote == "" and not bad.supported and bad.cited == (1,)
@@ -262,8 +287,10 @@ def test_markers_are_renumbered_in_order_of_appearance(passages: list[Passage]) 
 
 
 def test_marker_after_full_stop_belongs_to_the_sentence(passages: list[Passage]) -> None:
-    raw = ("Slechts 26% gebruikt kunstmatige intelligentie actief in het dagelijkse werk. [1] "
-           "Hybride werken is in 2024 de norm geworden. [3]")
+    raw = (
+        "Slechts 26% gebruikt kunstmatige intelligentie actief in het dagelijkse werk. [1] "
+        "Hybride werken is in 2024 de norm geworden. [3]"
+    )
     result = check_answer(raw, passages)
     assert statuses(result) == ["ok", "ok"]
     assert result.text == (
@@ -352,8 +379,9 @@ def test_similarity_callable_is_used(passages: list[Passage]) -> None:
     ],
 )
 def test_unusable_answer_falls_back_to_quotes(passages: list[Passage], raw: str) -> None:
-    result = check_answer(raw, passages, question="Hoeveel werknemers gebruiken AI actief?",
-                          fallback_intro=INTRO)
+    result = check_answer(
+        raw, passages, question="Hoeveel werknemers gebruiken AI actief?", fallback_intro=INTRO
+    )
     assert result.mode == "quotes"
     assert result.text.startswith(INTRO)
     assert result.supported_rate == 0.0
@@ -362,15 +390,16 @@ def test_unusable_answer_falls_back_to_quotes(passages: list[Passage], raw: str)
 
 
 def test_fallback_quotes_are_exact_substrings(passages: list[Passage]) -> None:
-    result = quote_fallback("Welke digitale vaardigheden en hybride werken?", passages,
-                            intro=INTRO, max_quotes=3)
+    result = quote_fallback(
+        "Welke digitale vaardigheden en hybride werken?", passages, intro=INTRO, max_quotes=3
+    )
     assert result.mode == "quotes"
     assert 1 <= len(result.sentences) <= 3
     by_n = {p.n: p for p in passages}
     for check in result.sentences:
         assert check.passage is not None
         assert check.quote and check.quote in by_n[check.passage].chunk.text
-        assert f"„{check.quote}\"" in result.text
+        assert f'„{check.quote}"' in result.text
     for citation in result.citations:
         assert citation.quote in citation.chunk.text
     shown = parse_markers(result.text)
@@ -378,9 +407,10 @@ def test_fallback_quotes_are_exact_substrings(passages: list[Passage]) -> None:
 
 
 def test_fallback_without_intro_is_just_the_quotes(passages: list[Passage]) -> None:
-    result = quote_fallback("Hoeveel procent gebruikt kunstmatige intelligentie?", passages,
-                            intro="", max_quotes=1)
-    assert result.text == f"- „{AI_TEXT.split('. ')[0]}.\" [1]"
+    result = quote_fallback(
+        "Hoeveel procent gebruikt kunstmatige intelligentie?", passages, intro="", max_quotes=1
+    )
+    assert result.text == f'- „{AI_TEXT.split(". ")[0]}." [1]'
 
 
 @pytest.mark.parametrize("question", ["Wat is de hoofdstad van Frankrijk?", "", "?"])
@@ -391,8 +421,9 @@ def test_refusal_when_nothing_overlaps(passages: list[Passage], question: str) -
 
 
 def test_refusal_without_passages() -> None:
-    result = check_answer(SUPPORTED, [], question="Hoeveel werknemers gebruiken AI?",
-                          fallback_intro=INTRO)
+    result = check_answer(
+        SUPPORTED, [], question="Hoeveel werknemers gebruiken AI?", fallback_intro=INTRO
+    )
     assert result.mode == "refusal" and result.text == ""
 
 
@@ -416,12 +447,32 @@ def test_a_two_part_question_prefers_the_sentence_that_answers_both() -> None:
     from assistant.citations import rank_quotes
 
     passages = [
-        Passage(1, Chunk(id="a:1:0", source="a.txt", page=1, index=0, text=(
-            "Uit het Future of Work 2025-onderzoek van KPN blijkt dat 60 procent van de "
-            "organisaties werkt aan de digitale werkomgeving."))),
-        Passage(2, Chunk(id="b:1:0", source="b.txt", page=1, index=0, text=(
-            "Het onderzoek werd in mei 2025 uitgevoerd door het bureau Motivaction "
-            "International."))),
+        Passage(
+            1,
+            Chunk(
+                id="a:1:0",
+                source="a.txt",
+                page=1,
+                index=0,
+                text=(
+                    "Uit het Future of Work 2025-onderzoek van KPN blijkt dat 60 procent van de "
+                    "organisaties werkt aan de digitale werkomgeving."
+                ),
+            ),
+        ),
+        Passage(
+            2,
+            Chunk(
+                id="b:1:0",
+                source="b.txt",
+                page=1,
+                index=0,
+                text=(
+                    "Het onderzoek werd in mei 2025 uitgevoerd door het bureau Motivaction "
+                    "International."
+                ),
+            ),
+        ),
     ]
     question = "Wanneer is het Future of Work-onderzoek gehouden, en welk bureau voerde het uit?"
     ranked = rank_quotes(question, passages)
@@ -441,6 +492,21 @@ def test_written_out_dutch_numbers_count_as_figures() -> None:
     question = "Hoeveel procent wil meer ondersteuning?"
     assert provides(asked(question), question, "Vijfentachtig procent wil meer ondersteuning.")
     # the sentence that only adds the figure to the question's words is the answer
-    assert evidence_gap(question, [Passage(1, Chunk(
-        id="k:1:0", source="k.txt", page=1, index=0,
-        text="Vijfentachtig procent van de professionals wil meer ondersteuning."))]) == ""
+    assert (
+        evidence_gap(
+            question,
+            [
+                Passage(
+                    1,
+                    Chunk(
+                        id="k:1:0",
+                        source="k.txt",
+                        page=1,
+                        index=0,
+                        text="Vijfentachtig procent van de professionals wil meer ondersteuning.",
+                    ),
+                )
+            ],
+        )
+        == ""
+    )

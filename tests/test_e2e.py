@@ -18,8 +18,9 @@ from assistant.settings import PROJECT_ROOT, load_settings
 
 pytestmark = pytest.mark.e2e
 
-QUESTION = ("Hoeveel procent van de Nederlandse werknemers gebruikt AI actief in het "
-            "dagelijkse werk?")
+QUESTION = (
+    "Hoeveel procent van de Nederlandse werknemers gebruikt AI actief in het dagelijkse werk?"
+)
 INTEGRON = "002_a5be9962150fe43e"
 
 
@@ -68,7 +69,12 @@ def test_cli_ask_json(real_store: Path) -> None:
     env = {**os.environ, "RAG_STORE__PATH": str(real_store)}
     out = subprocess.run(
         [sys.executable, "-m", "assistant", "ask", "--json", QUESTION],
-        capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=600, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=600,
+        check=True,
     )
     data = json.loads(out.stdout)
     assert set(data) >= {"answer", "citations", "sources"}

@@ -69,19 +69,25 @@ def test_structure_from_pdf_lines() -> None:
     blocks = [(b.kind, b.text) for b in structure_lines(lines)]
     assert blocks[0] == ("heading", "Inleiding")
     assert blocks[1][0] == "paragraph"
-    assert any(k == "paragraph" and t.startswith("Maar naar aanleiding van het convenant")
-               for k, t in blocks)
+    assert any(
+        k == "paragraph" and t.startswith("Maar naar aanleiding van het convenant")
+        for k, t in blocks
+    )
     assert all(t != "Maar naar aanleiding van" for _, t in blocks)
     assert ("heading", "Conclusies en aanbevelingen") in blocks
-    assert ("list_item", "• Leidt de beschikbaarheid van nieuwe technologie tot adaptie ervan "
-            "in het HRM-domein en tot aanpassingen?") in blocks
+    assert (
+        "list_item",
+        "• Leidt de beschikbaarheid van nieuwe technologie tot adaptie ervan "
+        "in het HRM-domein en tot aanpassingen?",
+    ) in blocks
     assert blocks[-1] == ("list_item", "• Wat zijn de verwachtingen?")
 
 
 def test_running_footer_and_page_numbers_are_removed(tmp_path: Path, make_pdf) -> None:  # noqa: ANN001
     pages = [f"Hoofdstuk {i}\n{BODY}\n{BODY}" for i in range(1, 6)]
-    path = make_pdf(tmp_path / "vivo.pdf", pages,
-                    footer="VIVO - Gevolgen van digitalisering - pagina {page}")
+    path = make_pdf(
+        tmp_path / "vivo.pdf", pages, footer="VIVO - Gevolgen van digitalisering - pagina {page}"
+    )
     cleaned = clean_document(load(path))
     assert len(cleaned) == 5
     for page in cleaned:

@@ -30,7 +30,11 @@ TEXT = (
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "ingest", *args],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, env=os.environ.copy(), timeout=timeout,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=os.environ.copy(),
+        timeout=timeout,
     )
 
 
@@ -74,8 +78,12 @@ def test_cli_lock_busy_exits_2_and_wait_waits(tmp_settings) -> None:  # noqa: AN
         assert f"another ingest is running (pid {os.getpid()})" in out.stderr
 
         waiting = subprocess.Popen(
-            [sys.executable, "-m", "ingest", "--wait", "--json"], cwd=PROJECT_ROOT,
-            env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "ingest", "--wait", "--json"],
+            cwd=PROJECT_ROOT,
+            env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         time.sleep(3)
         assert waiting.poll() is None  # still waiting for the lock
@@ -114,14 +122,18 @@ def test_kill_9_mid_ingest_leaves_the_published_index(tmp_settings, tmp_path: Pa
 
     for i in range(6):  # enough work for a few seconds with the slow embedder
         (corpus / f"nieuw{i}.txt").write_text(
-            f"Document {i} over robotisering en zorg. " * 200, encoding="utf-8")
+            f"Document {i} over robotisering en zorg. " * 200, encoding="utf-8"
+        )
     plugin = tmp_path / "slow_ingest.py"
     plugin.write_text(PLUGIN, encoding="utf-8")
     marker = tmp_path / "embedding-started"
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, str(plugin), str(marker)], cwd=PROJECT_ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, str(plugin), str(marker)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 60
@@ -154,8 +166,11 @@ def test_kill_9_mid_ingest_leaves_the_published_index(tmp_settings, tmp_path: Pa
     assert len(report.added) == 6 and report.unchanged == ["oud.txt"]
     names = {c if isinstance(c, str) else c.name for c in after_store.client.list_collections()}
     # the killed run's orphan is gone; the new generation and the one it replaced remain
-    assert names == {after_store.manifest(max_age_s=0).collection, before.collection,
-                     "rapporten-manifest"}
+    assert names == {
+        after_store.manifest(max_age_s=0).collection,
+        before.collection,
+        "rapporten-manifest",
+    }
 
 
 def test_readers_keep_answering_during_an_in_process_sync(tmp_settings) -> None:  # noqa: ANN001

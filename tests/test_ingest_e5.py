@@ -10,17 +10,20 @@ from ingest.sync import sync
 
 def test_real_e5_ingest_and_dense_search(tmp_settings) -> None:  # noqa: ANN001
     settings = tmp_settings.model_copy(
-        update={"embeddings": tmp_settings.embeddings.model_copy(update={"mode": "e5"})})
+        update={"embeddings": tmp_settings.embeddings.model_copy(update={"mode": "e5"})}
+    )
     corpus = settings.ingest.corpus
     (corpus / "integron.txt").write_text(
         " date 2025-04 AI is niet meer weg te denken, maar de meeste Nederlandse werknemers "
         "doen er nog niets mee. Slechts 26% maakt actief gebruik van kunstmatige intelligentie "
         "in hun dagelijkse werk.\n\nBijna de helft van de organisaties heeft geen AI-strategie.\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (corpus / "zorg.txt").write_text(
         "In de zorgsector liggen professionals vooral wakker van het aantrekken en behouden "
         "van personeel. Het tekort aan verpleegkundigen groeit elk jaar.\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     store = Store(settings.store, make_embeddings(settings.embeddings))
     report = sync(settings, store, corpus)
     assert report.added == ["integron.txt", "zorg.txt"] and not report.skipped

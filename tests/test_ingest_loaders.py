@@ -30,9 +30,7 @@ def test_extension_mapping() -> None:
     assert ".xlsx" not in LOADERS and ".exe" not in LOADERS
 
 
-@pytest.mark.parametrize(
-    "encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"]
-)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"])
 def test_plain_text_in_any_common_encoding(tmp_path: Path, encoding: str) -> None:
     path = tmp_path / "artikel.txt"
     path.write_bytes(f"Titel van het stuk\n{TEXT}\n".encode(encoding))
@@ -75,8 +73,11 @@ def test_txt_form_feed_separates_pages(tmp_path: Path) -> None:
 
 
 def test_pdf_pages_and_title(tmp_path: Path, make_pdf) -> None:  # noqa: ANN001
-    path = make_pdf(tmp_path / "r.pdf", ["Eerste pagina tekst.", "Tweede pagina tekst."],
-                    title="Een rapport over werk")
+    path = make_pdf(
+        tmp_path / "r.pdf",
+        ["Eerste pagina tekst.", "Tweede pagina tekst."],
+        title="Een rapport over werk",
+    )
     doc = load(path)
     assert doc.layout == "lines" and len(doc.pages) == 2
     assert "Tweede" in " ".join(b.text for b in doc.pages[1].blocks)
@@ -175,13 +176,18 @@ def test_metadata_sidecar_then_file_then_name(tmp_path: Path, make_pdf) -> None:
     assert document_info(pdf, read_sidecar(pdf), doc.meta).title == "Titel uit de PDF"
     # sidecar wins, field by field
     (tmp_path / "004_rapport.meta.json").write_text(
-        json.dumps({"title": "Titel uit sidecar", "organisation": "VIVO", "date": 2019,
-                    "kind": "rapport"}),
+        json.dumps(
+            {"title": "Titel uit sidecar", "organisation": "VIVO", "date": 2019, "kind": "rapport"}
+        ),
         encoding="utf-8",
     )
     info = document_info(pdf, read_sidecar(pdf), doc.meta)
     assert (info.title, info.organisation, info.date, info.kind) == (
-        "Titel uit sidecar", "VIVO", "2019", "rapport")
+        "Titel uit sidecar",
+        "VIVO",
+        "2019",
+        "rapport",
+    )
     assert info.source == "004_rapport.pdf"
     # neither: the file name
     txt = tmp_path / "los_bestand.txt"

@@ -37,9 +37,19 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     log = (tmp_path / "chroma.log").open("wb")
     proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        [
+            str(CHROMA),
+            "run",
+            "--path",
+            str(tmp_path / "chroma-data"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 20
@@ -66,17 +76,20 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
 def write_two_documents(corpus: Path) -> None:
     (corpus / "ai.txt").write_text(
         "Slechts 26 procent van de werknemers gebruikt kunstmatige intelligentie actief. " * 3,
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (corpus / "zorg.txt").write_text(
         "In de zorgsector is het tekort aan personeel de grootste zorg van bestuurders. " * 3,
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
 
 def test_sync_and_dense_search_against_a_chroma_server(tmp_settings, chroma_server: int) -> None:  # noqa: ANN001
     corpus = tmp_settings.ingest.corpus
     write_two_documents(corpus)
     store_settings = tmp_settings.store.model_copy(
-        update={"chroma_host": "127.0.0.1", "chroma_port": chroma_server})
+        update={"chroma_host": "127.0.0.1", "chroma_port": chroma_server}
+    )
     settings = tmp_settings.model_copy(update={"store": store_settings})
 
     store = Store(settings.store, HashEmbeddings())
@@ -92,8 +105,9 @@ def test_sync_and_dense_search_against_a_chroma_server(tmp_settings, chroma_serv
     again = sync(settings, Store(settings.store, HashEmbeddings()), corpus)
     assert again.unchanged == ["ai.txt", "zorg.txt"] and not again.published
     # a change goes through the server too
-    (corpus / "ai.txt").write_text("Robots in maatwerkbedrijven nemen zwaar werk over. " * 3,
-                                   encoding="utf-8")
+    (corpus / "ai.txt").write_text(
+        "Robots in maatwerkbedrijven nemen zwaar werk over. " * 3, encoding="utf-8"
+    )
     third = sync(settings, Store(settings.store, HashEmbeddings()), corpus)
     assert third.updated == ["ai.txt"] and third.generation == 2
     hits = Store(settings.store, HashEmbeddings()).dense_search("robots maatwerkbedrijven", k=1)
@@ -113,7 +127,10 @@ def test_network_guard_allows_loopback_only() -> None:
 
 
 def test_app_answers_through_a_chroma_server_as_a_second_replica(
-    tmp_settings, chroma_server: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+    tmp_settings,
+    chroma_server: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
     """One machine ingests into the server; another replica (its own empty local folder, so
     no keyword index) answers from it: the assistant and the page."""
@@ -126,18 +143,21 @@ def test_app_answers_through_a_chroma_server_as_a_second_replica(
     corpus = tmp_settings.ingest.corpus
     write_two_documents(corpus)
     server = {"chroma_host": "127.0.0.1", "chroma_port": chroma_server}
-    writer = tmp_settings.model_copy(
-        update={"store": tmp_settings.store.model_copy(update=server)})
+    writer = tmp_settings.model_copy(update={"store": tmp_settings.store.model_copy(update=server)})
     assert sync(writer, Store(writer.store, HashEmbeddings()), corpus).published
 
     replica_dir = tmp_path / "replica-vectorstore"
-    replica = tmp_settings.model_copy(update={
-        "store": tmp_settings.store.model_copy(update={**server, "path": replica_dir}),
-        "retrieval": tmp_settings.retrieval.model_copy(
-            update={"relevance_floor": 0.0, "relevance_floor_strong": 0.0}),
-    })
+    replica = tmp_settings.model_copy(
+        update={
+            "store": tmp_settings.store.model_copy(update={**server, "path": replica_dir}),
+            "retrieval": tmp_settings.retrieval.model_copy(
+                update={"relevance_floor": 0.0, "relevance_floor_strong": 0.0}
+            ),
+        }
+    )
     answer = Assistant.from_settings(replica).answer(
-        "Wat is de grootste zorg van bestuurders in de zorgsector?")
+        "Wat is de grootste zorg van bestuurders in de zorgsector?"
+    )
     assert answer.mode == "answer", answer.text
     assert answer.citations and answer.citations[0].chunk.source == "zorg.txt"
     assert (replica_dir / "keyword").is_dir()  # rebuilt from the server's chunks

@@ -19,8 +19,20 @@ BODY = (
     "Organisaties investeren in nieuwe systemen, maar de medewerkers moeten die ook leren "
     "gebruiken. Dat vraagt tijd, opleiding en een cultuur waarin fouten gemaakt mogen worden."
 )
-TOPICS = ["planning", "roosters", "dossiers", "opleiding", "robots", "sensoren", "privacy",
-          "budgetten", "teams", "cliënten", "leiderschap", "werkdruk"]
+TOPICS = [
+    "planning",
+    "roosters",
+    "dossiers",
+    "opleiding",
+    "robots",
+    "sensoren",
+    "privacy",
+    "budgetten",
+    "teams",
+    "cliënten",
+    "leiderschap",
+    "werkdruk",
+]
 
 
 def sentences(n: int, start: int = 0) -> str:
@@ -34,8 +46,9 @@ def chunk_file(path: Path, chunk_tokens: int = 180, overlap: int = 30):  # noqa:
     raw = load(path)
     info = document_info(path, read_sidecar(path), raw.meta)
     pages = clean_document(raw, info.title)
-    chunks = split_document(pages, info, stem=path.stem, chunk_tokens=chunk_tokens,
-                            chunk_overlap=overlap)
+    chunks = split_document(
+        pages, info, stem=path.stem, chunk_tokens=chunk_tokens, chunk_overlap=overlap
+    )
     return pages, chunks
 
 
@@ -150,10 +163,13 @@ def test_heading_travels_with_the_text(tmp_path: Path) -> None:
 
 
 def test_list_over_page_break_stays_together(tmp_path: Path, make_pdf) -> None:  # noqa: ANN001
-    page1 = (f"Aanbevelingen\n{BODY}\nDe werkgroep beveelt aan:\n"
-             "• Investeer in opleiding van medewerkers\n• Betrek de teams bij de keuze")
-    page2 = ("• Evalueer de impact elk halfjaar\n• Deel ervaringen binnen de sector\n"
-             f"Conclusie\n{BODY}")
+    page1 = (
+        f"Aanbevelingen\n{BODY}\nDe werkgroep beveelt aan:\n"
+        "• Investeer in opleiding van medewerkers\n• Betrek de teams bij de keuze"
+    )
+    page2 = (
+        f"• Evalueer de impact elk halfjaar\n• Deel ervaringen binnen de sector\nConclusie\n{BODY}"
+    )
     path = make_pdf(tmp_path / "lijst.pdf", [page1, page2])
     pages, chunks = chunk_file(path)
     assert assert_offsets(pages, chunks) == 1
@@ -174,7 +190,8 @@ def test_sentence_over_page_break_is_completed(tmp_path: Path, make_pdf) -> None
     pages, chunks = chunk_file(path)
     assert assert_offsets(pages, chunks) == 1
     assert [c for c in chunks if c.page == 1][-1].text.endswith(
-        "ook leren gebruiken in hun dagelijkse werk.")
+        "ook leren gebruiken in hun dagelijkse werk."
+    )
     assert [c for c in chunks if c.page == 2][0].text.startswith("Daarna volgt")
 
 
@@ -183,15 +200,26 @@ def test_chunks_carry_metadata(tmp_path: Path) -> None:
     path.write_text(BODY, encoding="utf-8")
     (tmp_path / "doc.meta.json").write_text(
         '{"title": "T", "organisation": "O", "date": "2024", "kind": "rapport", '
-        '"collection": "hr"}', encoding="utf-8")
+        '"collection": "hr"}',
+        encoding="utf-8",
+    )
     _, chunks = chunk_file(path)
     c = chunks[0]
     assert (c.title, c.organisation, c.date, c.kind, c.collection, c.page) == (
-        "T", "O", "2024", "rapport", "hr", 1)
+        "T",
+        "O",
+        "2024",
+        "rapport",
+        "hr",
+        1,
+    )
 
 
 def test_abbreviations_do_not_end_sentences() -> None:
     text = "Dit geldt o.a. voor de zorg, bijv. De Vos. Prof. Jansen zegt dat. Daarna nog iets."
     spans = [text[s:e] for s, e in sentence_spans(text)]
-    assert spans == ["Dit geldt o.a. voor de zorg, bijv. De Vos.", "Prof. Jansen zegt dat.",
-                     "Daarna nog iets."]
+    assert spans == [
+        "Dit geldt o.a. voor de zorg, bijv. De Vos.",
+        "Prof. Jansen zegt dat.",
+        "Daarna nog iets.",
+    ]

@@ -60,7 +60,8 @@ def write_corpus(corpus: Path) -> None:
     (corpus / "ai.txt").write_text(AI, encoding="utf-8")
     (corpus / "ai.meta.json").write_text(
         '{"title": "AI op de werkvloer", "organisation": "Integron", "date": "2025-04"}',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
 
 def collections(store: Store) -> set[str]:
@@ -135,8 +136,11 @@ def test_changed_new_and_removed_files(tmp_settings) -> None:  # noqa: ANN001
     (corpus / "ai.txt").write_text(AI, encoding="utf-8")
     third = sync(tmp_settings, store, corpus)
     assert collections(store) == {"rapporten-g2", "rapporten-g3", "rapporten-manifest"}
-    kw = sorted(p.name for p in (tmp_settings.store.path / "keyword").iterdir()
-                if not p.name.startswith("."))
+    kw = sorted(
+        p.name
+        for p in (tmp_settings.store.path / "keyword").iterdir()
+        if not p.name.startswith(".")
+    )
     assert kw == ["rapporten-g2", "rapporten-g3"] and third.generation == 3
     assert KeywordIndex.load(store.keyword_dir("rapporten-g3")).search("werknemers", k=1)
     lines = "\n".join(report.to_dutch_lines())
@@ -243,8 +247,9 @@ def test_lock_refuses_a_second_writer(tmp_settings) -> None:  # noqa: ANN001
 def test_bad_input_is_skipped_with_reasons_and_good_files_indexed(tmp_settings, make_pdf) -> None:  # noqa: ANN001
     corpus = tmp_settings.ingest.corpus
     write_corpus(corpus)
-    good_pdf = make_pdf(corpus / "rapport.pdf",
-                        ["Inleiding\n" + ROBOT, "Conclusie\n" + ZORG], title="Robotrapport")
+    good_pdf = make_pdf(
+        corpus / "rapport.pdf", ["Inleiding\n" + ROBOT, "Conclusie\n" + ZORG], title="Robotrapport"
+    )
     make_pdf(corpus / "versleuteld.pdf", ["Geheime tekst over salarissen. " * 5], encrypt="geheim")
     data = good_pdf.read_bytes()
     (corpus / "afgekapt.pdf").write_bytes(data[: len(data) // 2])
@@ -268,8 +273,16 @@ def test_bad_input_is_skipped_with_reasons_and_good_files_indexed(tmp_settings, 
     assert report.added == ["ai.txt", "rapport.pdf", "windows.txt", "zorg.txt"]
     reasons = {s.file: s.reason for s in report.skipped}
     assert set(reasons) == {
-        "versleuteld.pdf", "afgekapt.pdf", "scan.pdf", "leeg.txt", "nul.txt", "nul.pdf",
-        "ruis.pdf", "kopie van zorg.txt", "begroting.xlsx", "setup.exe",
+        "versleuteld.pdf",
+        "afgekapt.pdf",
+        "scan.pdf",
+        "leeg.txt",
+        "nul.txt",
+        "nul.pdf",
+        "ruis.pdf",
+        "kopie van zorg.txt",
+        "begroting.xlsx",
+        "setup.exe",
     }
     assert "encrypted" in reasons["versleuteld.pdf"]
     assert "damaged" in reasons["afgekapt.pdf"] and "damaged" in reasons["ruis.pdf"]
@@ -301,7 +314,8 @@ def test_bad_input_is_skipped_with_reasons_and_good_files_indexed(tmp_settings, 
 
 def test_file_over_the_size_limit_is_skipped(tmp_settings) -> None:  # noqa: ANN001
     settings = tmp_settings.model_copy(
-        update={"ingest": tmp_settings.ingest.model_copy(update={"max_file_mb": 0.002})})
+        update={"ingest": tmp_settings.ingest.model_copy(update={"max_file_mb": 0.002})}
+    )
     corpus = settings.ingest.corpus
     (corpus / "klein.txt").write_text(AI[:1500], encoding="utf-8")
     (corpus / "groot.txt").write_text(ZORG * 20, encoding="utf-8")
@@ -349,7 +363,8 @@ def test_every_format_goes_through_the_whole_pipeline(tmp_settings) -> None:  # 
     document.save(str(corpus / "notitie.docx"))
     (corpus / "pagina.html").write_text(
         f"<html><head><title>Webpagina</title></head><body><h1>AI</h1><p>{AI}</p></body></html>",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (corpus / "notes.md").write_text(f"# Zorg\n\n{ZORG}\n", encoding="utf-8")
     (corpus / "rare:naam.txt").write_text(AI + " Met een dubbele punt.", encoding="utf-8")
     store = new_store(tmp_settings)
@@ -363,8 +378,9 @@ def test_every_format_goes_through_the_whole_pipeline(tmp_settings) -> None:  # 
     assert {c.heading for c in by_source["notitie.docx"]} == {"Notitie robotisering", "Vervolg"}
     assert by_source["pagina.html"][0].title == "Webpagina"
     assert by_source["notes.md"][0].heading == "Zorg"
-    assert all(c.id.startswith("rare_naam:") and c.stem == "rare_naam"
-               for c in by_source["rare:naam.txt"])
+    assert all(
+        c.id.startswith("rare_naam:") and c.stem == "rare_naam" for c in by_source["rare:naam.txt"]
+    )
 
 
 def test_disk_full_is_a_dutch_error_and_keeps_the_old_index(tmp_settings, monkeypatch) -> None:  # noqa: ANN001

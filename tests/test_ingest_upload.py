@@ -90,8 +90,10 @@ def _docx_bomb(unpacked_mb: int) -> bytes:
 
     para = b"<w:p><w:r><w:t>" + b"a " * 400 + b"</w:t></w:r></w:p>"
     body = para * (unpacked_mb * 1_000_000 // len(para))
-    xml = (b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-           b"<w:body>" + body + b"</w:body></w:document>")
+    xml = (
+        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        b"<w:body>" + body + b"</w:body></w:document>"
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         zf.writestr("[Content_Types].xml", "<Types/>")

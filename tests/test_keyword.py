@@ -22,8 +22,9 @@ from assistant.keyword import (
 
 def chunk(cid: str, text: str, collection: str = "algemeen", source: str = "doc.pdf") -> Chunk:
     stem_, page, index = cid.split(":")
-    return Chunk(id=cid, text=text, source=source, page=int(page), index=int(index),
-                 collection=collection)
+    return Chunk(
+        id=cid, text=text, source=source, page=int(page), index=int(index), collection=collection
+    )
 
 
 # ---- analyser ------------------------------------------------------------------------------
@@ -91,8 +92,10 @@ def test_ge_roots_do_not_collide(a: str, b: str) -> None:
     [
         ("Hoeveel mensen werken er in de zorg?", ["mens", stem("werken"), "zorg"]),
         ("Welke en wat, wie waarom hoe: het is een van de", []),
-        ("In 2025 werkte 26% van de medewerkers thuis", ["2025", stem("werkte"), "26",
-                                                         "medewerker", "thuis"]),
+        (
+            "In 2025 werkte 26% van de medewerkers thuis",
+            ["2025", stem("werkte"), "26", "medewerker", "thuis"],
+        ),
         ("3,5 procent, 3.5 en 1.000 banen", ["3,5", "procent", "3,5", "1000", stem("banen")]),
         ("auto's en zzp'ers", [stem("auto"), "zzp"]),
         ("e-mail", ["mail", "email"]),
@@ -132,16 +135,36 @@ def test_splitter_prefers_fewer_longer_parts() -> None:
 # ---- index ---------------------------------------------------------------------------------
 
 CHUNKS = [
-    chunk("a:1:0", "Het personeelstekort in de zorg loopt op tot 40.000 vacatures in 2030.",
-          collection="zorg", source="a.pdf"),
-    chunk("b:1:0", "Digitale vaardigheden van medewerkers worden belangrijker door AI.",
-          collection="algemeen", source="b.pdf"),
-    chunk("c:1:0", "De overheid investeert in een digitaliseringsproject voor gemeenten.",
-          collection="overheid", source="c.pdf"),
-    chunk("d:2:1", "Werkgevers zien kansen voor werkgelegenheid in de techniek.",
-          collection="algemeen", source="d.pdf"),
-    chunk("e:1:0", "Het weer was kort en krachtig, zei de voorzitter.",
-          collection="algemeen", source="e.pdf"),
+    chunk(
+        "a:1:0",
+        "Het personeelstekort in de zorg loopt op tot 40.000 vacatures in 2030.",
+        collection="zorg",
+        source="a.pdf",
+    ),
+    chunk(
+        "b:1:0",
+        "Digitale vaardigheden van medewerkers worden belangrijker door AI.",
+        collection="algemeen",
+        source="b.pdf",
+    ),
+    chunk(
+        "c:1:0",
+        "De overheid investeert in een digitaliseringsproject voor gemeenten.",
+        collection="overheid",
+        source="c.pdf",
+    ),
+    chunk(
+        "d:2:1",
+        "Werkgevers zien kansen voor werkgelegenheid in de techniek.",
+        collection="algemeen",
+        source="d.pdf",
+    ),
+    chunk(
+        "e:1:0",
+        "Het weer was kort en krachtig, zei de voorzitter.",
+        collection="algemeen",
+        source="e.pdf",
+    ),
 ]
 
 

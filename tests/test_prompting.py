@@ -8,9 +8,16 @@ from assistant.tokens import count_tokens
 
 
 def _chunk(i: int, words: int = 60) -> Chunk:
-    return Chunk(id=f"doc{i}:1:0", text=" ".join(f"woord{i}" for _ in range(words)),
-                 source=f"doc{i}.txt", page=1, index=0, title=f"Titel {i}",
-                 organisation="Org", date="2024")
+    return Chunk(
+        id=f"doc{i}:1:0",
+        text=" ".join(f"woord{i}" for _ in range(words)),
+        source=f"doc{i}.txt",
+        page=1,
+        index=0,
+        title=f"Titel {i}",
+        organisation="Org",
+        date="2024",
+    )
 
 
 def test_passages_fit_budget_and_are_numbered() -> None:
@@ -25,8 +32,14 @@ def test_passages_fit_budget_and_are_numbered() -> None:
 def test_build_messages_respects_context_window() -> None:
     prompts = Prompts.load(load_settings().prompts_dir)
     chunks = [_chunk(i, words=200) for i in range(1, 8)]
-    messages, given = build_messages(prompts, "Wat staat erin?", chunks, context_window=2048,
-                                     max_answer_tokens=300, passage_tokens=5000)
+    messages, given = build_messages(
+        prompts,
+        "Wat staat erin?",
+        chunks,
+        context_window=2048,
+        max_answer_tokens=300,
+        passage_tokens=5000,
+    )
     assert messages[0] == {"role": "system", "content": prompts.system}
     total = sum(count_tokens(m["content"]) for m in messages)
     assert total + 300 <= 2048
@@ -37,10 +50,22 @@ def test_build_messages_respects_context_window() -> None:
 def test_system_prompt_is_identical_between_questions() -> None:
     """The prefix cache only helps when the fixed prefix is byte-identical."""
     prompts = Prompts.load(load_settings().prompts_dir)
-    a, _ = build_messages(prompts, "Vraag één?", [_chunk(1)], context_window=4096,
-                          max_answer_tokens=300, passage_tokens=900)
-    b, _ = build_messages(prompts, "Vraag twee?", [_chunk(2)], context_window=4096,
-                          max_answer_tokens=300, passage_tokens=900)
+    a, _ = build_messages(
+        prompts,
+        "Vraag één?",
+        [_chunk(1)],
+        context_window=4096,
+        max_answer_tokens=300,
+        passage_tokens=900,
+    )
+    b, _ = build_messages(
+        prompts,
+        "Vraag twee?",
+        [_chunk(2)],
+        context_window=4096,
+        max_answer_tokens=300,
+        passage_tokens=900,
+    )
     assert a[0] == b[0]
 
 
@@ -53,19 +78,38 @@ def test_history_keeps_newest_turns() -> None:
 
 def test_fake_reply_quotes_the_sentence_nearest_the_question() -> None:
     prompts = Prompts.load(load_settings().prompts_dir)
-    chunk = Chunk(id="a:1:0", text="Slechts 26% doet mee. Meer tekst.", source="a.txt",
-                  page=1, index=0)
-    messages, _ = build_messages(prompts, "Hoeveel doet mee?", [chunk, _chunk(2)],
-                                 context_window=4096, max_answer_tokens=300, passage_tokens=900)
+    chunk = Chunk(
+        id="a:1:0", text="Slechts 26% doet mee. Meer tekst.", source="a.txt", page=1, index=0
+    )
+    messages, _ = build_messages(
+        prompts,
+        "Hoeveel doet mee?",
+        [chunk, _chunk(2)],
+        context_window=4096,
+        max_answer_tokens=300,
+        passage_tokens=900,
+    )
     assert extractive_reply(messages) == "Slechts 26% doet mee. [1]"
 
 
 def test_fake_reply_cites_the_passage_that_matches_the_question() -> None:
     prompts = Prompts.load(load_settings().prompts_dir)
-    first = Chunk(id="a:1:0", text="Het weer was goed. Niemand klaagde.", source="a.txt",
-                  page=1, index=0)
-    second = Chunk(id="b:1:0", text="Inleiding. Slechts 26% van de werknemers gebruikt AI.",
-                   source="b.txt", page=1, index=0)
-    messages, _ = build_messages(prompts, "Hoeveel werknemers gebruikt AI?", [first, second],
-                                 context_window=4096, max_answer_tokens=300, passage_tokens=900)
+    first = Chunk(
+        id="a:1:0", text="Het weer was goed. Niemand klaagde.", source="a.txt", page=1, index=0
+    )
+    second = Chunk(
+        id="b:1:0",
+        text="Inleiding. Slechts 26% van de werknemers gebruikt AI.",
+        source="b.txt",
+        page=1,
+        index=0,
+    )
+    messages, _ = build_messages(
+        prompts,
+        "Hoeveel werknemers gebruikt AI?",
+        [first, second],
+        context_window=4096,
+        max_answer_tokens=300,
+        passage_tokens=900,
+    )
     assert extractive_reply(messages) == "Slechts 26% van de werknemers gebruikt AI. [2]"

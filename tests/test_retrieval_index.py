@@ -102,8 +102,15 @@ def store(settings: Settings) -> Store:
 
 
 def _publish(store: Store, gen: Any, documents: dict[str, DocumentEntry], synced_at: str) -> None:
-    store.publish(Manifest(collection=gen.name, generation=gen.number, synced_at=synced_at,
-                           embedding_model="hash", documents=documents))
+    store.publish(
+        Manifest(
+            collection=gen.name,
+            generation=gen.number,
+            synced_at=synced_at,
+            embedding_model="hash",
+            documents=documents,
+        )
+    )
 
 
 @pytest.fixture
@@ -296,8 +303,9 @@ def test_a_topic_question_also_searches_the_topic_alone(
 ) -> None:
     embedded: list[str] = []
     embed = store.embeddings.embed_query
-    monkeypatch.setattr(store.embeddings, "embed_query",
-                        lambda text: embedded.append(text) or embed(text))
+    monkeypatch.setattr(
+        store.embeddings, "embed_query", lambda text: embedded.append(text) or embed(text)
+    )
     question = "Wat zeggen de onderzoeken van KPN en Motivaction over digitale vaardigheden?"
     res = retriever.retrieve(question)
     assert embedded == [question, "digitale vaardigheden"]
@@ -321,14 +329,20 @@ def test_the_floor_does_not_depend_on_how_many_passages_are_asked(
     store: Store, settings: Settings, answer_type_weight: float
 ) -> None:
     """The app asks for top_k passages, the evaluation for 10: the verdict must be the same."""
-    retriever = Retriever(store, settings.retrieval.model_copy(
-        update={"answer_type_weight": answer_type_weight, "top_k": 1}))
-    for question in ("Hoeveel procent van de werknemers gebruikt AI?",
-                     # the figure is in the second passage, the floor reads top_k + 1
-                     "Hoeveel procent van de gebruikers ziet zichzelf als beginner?",
-                     "Wie heeft het voorwoord van het VIVO-rapport ondertekend?",
-                     "Hoeveel minuten per dienst winnen verpleegkundigen?",
-                     "Wat zeggen de bronnen over het onderwijs?"):
+    retriever = Retriever(
+        store,
+        settings.retrieval.model_copy(
+            update={"answer_type_weight": answer_type_weight, "top_k": 1}
+        ),
+    )
+    for question in (
+        "Hoeveel procent van de werknemers gebruikt AI?",
+        # the figure is in the second passage, the floor reads top_k + 1
+        "Hoeveel procent van de gebruikers ziet zichzelf als beginner?",
+        "Wie heeft het voorwoord van het VIVO-rapport ondertekend?",
+        "Hoeveel minuten per dienst winnen verpleegkundigen?",
+        "Wat zeggen de bronnen over het onderwijs?",
+    ):
         few, many = retriever.retrieve(question), retriever.retrieve(question, top_k=10)
         assert (few.relevant, few.reason) == (many.relevant, many.reason), question
         assert [p.chunk.id for p in many.passages[:1]] == [p.chunk.id for p in few.passages]

@@ -635,8 +635,10 @@ def test_no_collections_allowed_returns_nothing(tmp_path: Path) -> None:
 def _passages(*texts: str) -> list[Any]:
     from assistant.citations import Passage
 
-    return [Passage(i, Chunk(id=f"d{i}:1:0", text=t, source=f"d{i}.txt", page=1, index=0))
-            for i, t in enumerate(texts, start=1)]
+    return [
+        Passage(i, Chunk(id=f"d{i}:1:0", text=t, source=f"d{i}.txt", page=1, index=0))
+        for i, t in enumerate(texts, start=1)
+    ]
 
 
 ZORG_PASSAGES = _passages(
@@ -673,8 +675,9 @@ def test_a_venue_answers_in_welk_blad_but_not_wie() -> None:
     venue = _passages("Dit essay is gepubliceerd in Management Scope, een zakenblad.")
     # "gepubliceerd in X" names where it appeared, not who wrote it
     assert evidence_gap("Wie heeft het essay over de werkplek geschreven?", venue) == "kind"
-    assert evidence_gap("In welk tijdschrift is het essay over de werkplek verschenen?",
-                        venue) == ""
+    assert (
+        evidence_gap("In welk tijdschrift is het essay over de werkplek verschenen?", venue) == ""
+    )
     byline = _passages("Het essay over de werkplek is geschreven door Jan Jansen.")
     assert evidence_gap("Wie heeft het essay over de werkplek geschreven?", byline) == ""
 
@@ -682,8 +685,13 @@ def test_a_venue_answers_in_welk_blad_but_not_wie() -> None:
 def test_topic_phrase_is_what_follows_over() -> None:
     from assistant.citations import topic_phrase
 
-    assert topic_phrase("Wat zeggen de onderzoeken in de deskresearch van het HRM-rapport over "
-                        "de productiviteitswinst van AI?") == "de productiviteitswinst van AI"
+    assert (
+        topic_phrase(
+            "Wat zeggen de onderzoeken in de deskresearch van het HRM-rapport over "
+            "de productiviteitswinst van AI?"
+        )
+        == "de productiviteitswinst van AI"
+    )
     assert topic_phrase("Wat vertellen de bronnen  over\nhet onderwijs?") == "het onderwijs"
     assert topic_phrase("Hoeveel werknemers gebruiken AI?") == ""
     assert topic_phrase("Hoe denken managers over AI?") == ""  # no "zeggen/vertellen ... over"
@@ -699,9 +707,11 @@ def test_evidence_gap_refuses_whatever_the_cosine() -> None:
 def test_answer_type_scores() -> None:
     from assistant.citations import answer_type_scores
 
-    texts = ["Verpleegkundigen winnen door de automatisering 25 minuten per dienst.",
-             "Door de automatisering hebben verpleegkundigen meer tijd voor de zorg.",
-             "In 2024 werkten 300 verpleegkundigen in het ziekenhuis."]
+    texts = [
+        "Verpleegkundigen winnen door de automatisering 25 minuten per dienst.",
+        "Door de automatisering hebben verpleegkundigen meer tijd voor de zorg.",
+        "In 2024 werkten 300 verpleegkundigen in het ziekenhuis.",
+    ]
     scores = answer_type_scores("Hoeveel minuten winnen verpleegkundigen per dienst?", texts)
     assert scores is not None
     assert scores[0] > 0 and scores[1] == -1.0 and scores[2] == -1.0  # no minutes: no figure

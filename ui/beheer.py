@@ -303,7 +303,8 @@ def _index_tab(assistant: Assistant) -> None:
             {
                 "Document": skip.get("file", skip.get("source", "?")),
                 "Status": "overgeslagen ("
-                + str(skip.get("reden") or skip.get("reason", "onbekend")) + ")",
+                + str(skip.get("reden") or skip.get("reason", "onbekend"))
+                + ")",
             }
         )
     st.dataframe(rows, hide_index=True, width="stretch")
