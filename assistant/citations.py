@@ -517,8 +517,12 @@ class _Claim:
     def of(cls, sentence: str) -> _Claim:
         body = _remove_markers(sentence)
         body = _BULLET_RE.sub("", body)
+        # a month is checked like a name: "in mei 2025" needs "mei" in the cited passage
+        months = frozenset(m.group(0) for m in _MONTH_NAME_RE.finditer(_fold(body)))
         return cls(
-            frozenset(_content_stems(body)), frozenset(_numbers(body)), frozenset(_names(body))
+            frozenset(_content_stems(body)),
+            frozenset(_numbers(body)),
+            frozenset(_names(body)) | months,
         )
 
     @property
@@ -947,14 +951,18 @@ def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
     own = {v.quotes[n][1].strip() for v in supported for n in v.passages}
     used = " ".join([v.body for v in supported] + sorted(own))
     # what the answer rests on, as ranked for the question: an added quote must rank higher
-    own_score = max(
-        (q.score for q in ranked if q.text in own or any(q.text in o for o in own)), default=-1.0
-    )
+    rests_on = [q for q in ranked if q.text in own or any(q.text in o for o in own)]
+    own_score = max((q.score for q in rests_on), default=-1.0)
+    # nor may it share fewer of the question's key terms: a closer embedding alone does not
+    # make a sentence a better answer than the one the model used
+    own_relevance = max((q.relevance for q in rests_on), default=0.0)
     for quote in ranked:
         if not quote.usable or quote.score < ranked[0].score - EVIDENCE_MARGIN:
             break
         if quote.score <= own_score:
             break
+        if quote.relevance < own_relevance:
+            continue
         if quote.text not in used and _overlap(quote.text, used) < 0.7:
             return quote
     return None
@@ -1011,27 +1019,31 @@ _TOPIC_RE = re.compile(
 )
 _TOPIC_PHRASE_RE = re.compile(_TOPIC_RE.pattern, re.IGNORECASE)
 _YEAR_RE = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]\d)")
-_MONTHS_RE = re.compile(
-    r"\b(?:januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|"
-    r"december|voorjaar|najaar|zomer|winter)\b"
+_MONTH_NAMES = (
+    "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
 )
+_MONTH_NAME_RE = re.compile(rf"\b(?:{_MONTH_NAMES})\b")
+_MONTHS_RE = re.compile(rf"\b(?:{_MONTH_NAMES}|voorjaar|najaar|zomer|winter)\b")
 
 
 _AGENT_RE = re.compile(
-    r"\bdoor\b|\bby\b|auteur|schrijver|geschreven|ondertekend|directeur|voorzitter|"
-    r"uitgevoerd|opgesteld|in\s+opdracht"
+    r"auteur|schrijver|geschreven|ondertekend|directeur|voorzitter|uitgevoerd|opgesteld|"
+    r"in\s+opdracht"
 )
+# "door" before a name ("door Motivaction", "door de VIVO-werkgroep"), not "door de opkomst
+# van AI": case matters, so this reads the text as written
+_BY_NAME_RE = re.compile(r"\b(?:[Dd]oor|[Bb]y)\s+(?:(?:de|het|the)\s+)?[A-Z]")
 # Where something appeared: a name after it is a venue ("gepubliceerd in Management Scope"),
 # an answer to "in welk blad ...?" but not to "wie heeft ... geschreven?".
 _VENUE_RE = re.compile(r"gepubliceerd|verschenen")
 _PARTICIPLE_RE = re.compile(r"^(?:ge|uitge|opge|vastge|onderge)\w{3,}(?:d|t|en)$")
 
 
-def _names_agent(question: str, folded_text: str) -> bool:
-    """For a name question: the text names someone *as* the one who did it ("uitgevoerd
-    door X", "X, directeur"), or, unless the question asks "wie", where it appeared
+def _names_agent(question: str, text: str, folded_text: str) -> bool:
+    """For a name question: the text names someone *as* the one who did it ("door X",
+    "uitgevoerd", "X, directeur"), or, unless the question asks "wie", where it appeared
     ("gepubliceerd in Y"); or it uses the question's own participle."""
-    if _AGENT_RE.search(folded_text):
+    if _AGENT_RE.search(folded_text) or _BY_NAME_RE.search(text):
         return True
     if _VENUE_RE.search(folded_text) and not re.search(r"\bwie\b", _fold(question)):
         return True
@@ -1121,7 +1133,7 @@ def _kinds_given(ask: Asked, question: str, text: str) -> list[bool]:
         checks.append(amount and (unit is None or bool(re.search(unit, folded))))
     if ask.name:
         new_name = bool(_names(text) - _names(question) - {_fold(w) for w in _words(question)})
-        checks.append(new_name and _names_agent(question, folded))
+        checks.append(new_name and _names_agent(question, text, folded))
     if ask.date:
         checks.append(bool(new_numbers) or bool(_MONTHS_RE.search(folded)))
     return checks
@@ -1146,10 +1158,11 @@ def evidence_gap(question: str, passages: list[Passage]) -> str:
     return ""
 
 
-def answer_type_scores(question: str, texts: list[str]) -> list[float] | None:
-    """For a question that asks for a figure, name or date: per text, the key-term share of
-    its best sentence that gives one (``rank_quotes``, lexical), or -1 when no sentence does.
-    None when the question asks for no particular kind of fact.
+def answer_type_scores(question: str, chunks: list[Chunk]) -> list[float] | None:
+    """For a question that asks for a figure, name or date: per chunk, the key-term share of
+    its best sentence that gives one (``rank_quotes``, lexical; terms only in the chunk's
+    title, organisation or heading count half, as in the answer check), or -1 when no
+    sentence does. None when the question asks for no particular kind of fact.
 
     Lets retrieval rank up the passages that can answer "hoeveel ...?" or "wie ...?" over
     ones that only share its words (an introduction that repeats a report's name).
@@ -1157,9 +1170,8 @@ def answer_type_scores(question: str, texts: list[str]) -> list[float] | None:
     if not asked(question).specific:
         return None
     out = []
-    for i, text in enumerate(texts):  # one at a time: term rarity within the passage
-        passage = Passage(1, Chunk(id=f"t:{i}", text=text, source="", page=1, index=i))
-        ranked = rank_quotes(question, [passage])
+    for chunk in chunks:  # one at a time: term rarity within the passage
+        ranked = rank_quotes(question, [Passage(1, chunk)])
         out.append(max((q.relevance for q in ranked if q.provides), default=-1.0))
     return out
 

@@ -510,3 +510,34 @@ def test_written_out_dutch_numbers_count_as_figures() -> None:
         )
         == ""
     )
+
+
+def test_a_month_must_stand_in_the_cited_passage() -> None:
+    survey = "Uit het Future of Work 2025-onderzoek blijkt dat 60 procent eraan werkt."
+    dated = "Het onderzoek werd in mei 2025 uitgevoerd door Motivaction."
+    assert support("Het onderzoek is gehouden in mei 2025.", survey)[0] == 0.0
+    assert support("Het onderzoek is gehouden in mei 2025.", dated)[0] > DEFAULT_THRESHOLD
+
+
+def test_no_quote_is_added_that_is_only_closer_in_embedding() -> None:
+    question = "Wie hebben het onderzoek naar AI in HRM uitgevoerd?"
+    study = "Dit onderzoek naar AI in HRM is uitgevoerd door Communication Concert."
+    other = "Nederland loopt achter met AI in HRM, blijkt uit een onderzoek door SD Worx."
+    passages = [
+        Passage(n, Chunk(id=f"d{n}:1:0", source=f"d{n}.txt", page=1, index=0, text=text))
+        for n, text in ((1, study), (2, other))
+    ]
+
+    def closer_to_other(q: str, texts: list[str]) -> list[float]:
+        return [0.95 if "SD Worx" in t else 0.80 for t in texts]
+
+    raw = "Het onderzoek is uitgevoerd door Communication Concert [1]."
+    checked = check_answer(
+        raw,
+        passages,
+        question=question,
+        evidence_intro="Letterlijk:",
+        question_similarity=closer_to_other,
+    )
+    assert checked.mode == "answer"
+    assert "Letterlijk:" not in checked.text  # SD Worx shares fewer of the question's terms

@@ -6,6 +6,7 @@ The retriever itself is exercised here with an in-memory fake store (controlled 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -682,6 +683,16 @@ def test_a_venue_answers_in_welk_blad_but_not_wie() -> None:
     assert evidence_gap("Wie heeft het essay over de werkplek geschreven?", byline) == ""
 
 
+def test_door_names_an_agent_only_before_a_name() -> None:
+    from assistant.citations import evidence_gap
+
+    question = "Wie leidde het onderzoek naar de zorg?"
+    cause = _passages("Het onderzoek naar de zorg verandert door de opkomst van AI in Nederland.")
+    agent = _passages("Het onderzoek naar de zorg werd geleid door Anna de Vries.")
+    assert evidence_gap(question, cause) == "kind"
+    assert evidence_gap(question, agent) == ""
+
+
 def test_topic_phrase_is_what_follows_over() -> None:
     from assistant.citations import topic_phrase
 
@@ -712,7 +723,21 @@ def test_answer_type_scores() -> None:
         "Door de automatisering hebben verpleegkundigen meer tijd voor de zorg.",
         "In 2024 werkten 300 verpleegkundigen in het ziekenhuis.",
     ]
-    scores = answer_type_scores("Hoeveel minuten winnen verpleegkundigen per dienst?", texts)
+    chunks = [
+        Chunk(id=f"z:1:{i}", text=t, source="z.txt", page=1, index=i) for i, t in enumerate(texts)
+    ]
+    scores = answer_type_scores("Hoeveel minuten winnen verpleegkundigen per dienst?", chunks)
     assert scores is not None
     assert scores[0] > 0 and scores[1] == -1.0 and scores[2] == -1.0  # no minutes: no figure
-    assert answer_type_scores("Waarom hebben verpleegkundigen meer tijd?", texts) is None
+    assert answer_type_scores("Waarom hebben verpleegkundigen meer tijd?", chunks) is None
+
+
+def test_answer_type_scores_count_the_heading_half() -> None:
+    from assistant.citations import answer_type_scores
+
+    question = "Wie heeft het voorwoord van het rapport ondertekend?"
+    text = "We danken iedereen voor het werk.\nMet dank aan de directeur, Luc Van Waes."
+    bare = Chunk(id="v:1:4", text=text, source="v.txt", page=1, index=4)
+    under = dataclasses.replace(bare, heading="Voorwoord")
+    scores = answer_type_scores(question, [bare, under])
+    assert scores is not None and 0 <= scores[0] < scores[1]
