@@ -1013,11 +1013,11 @@ _UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that u
     "plaats": r"\bplaats|\bpositie|\bnummer\s+\d|\b\d+(?:e|ste|de)\b|\b(?:eerste|tweede|derde)\b",
 }
 # "Wat zeggen de bronnen over X?": X is the topic; an answer must be about it
-_TOPIC_RE = re.compile(
+_TOPIC_RE = re.compile(  # X of "wat zeggen de bronnen over X?"
     r"\b(?:zeg\w*|zei|vertel\w*|meld\w*|schrijf\w*|schrijv\w*|stel\w*|say\w*|tell\w*)\b"
-    r"[^?]*?\b(?:over|about)\s+(.+?)\s*(?:\?|$)"
+    r"[^?]*?\b(?:over|about)\s+(.+?)\s*(?:\?|$)",
+    re.IGNORECASE,
 )
-_TOPIC_PHRASE_RE = re.compile(_TOPIC_RE.pattern, re.IGNORECASE)
 _YEAR_RE = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]\d)")
 _MONTH_NAMES = (
     "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
@@ -1084,11 +1084,8 @@ def asked(question: str) -> Asked:
         unit = "euro"
     elif re.search(r"\bop\s+welke\s+plaats\b|\bwelke\s+(?:plaats|positie)\b|\bhoeveelste\b", q):
         unit = "plaats"
-    topic = _TOPIC_RE.search(q)
-    topic_terms = (
-        tuple(sorted(s for s in _content_stems(topic.group(1)) if s not in _QUESTION_WORDS))
-        if topic
-        else ()
+    topic_terms = tuple(
+        sorted(s for s in _content_stems(topic_phrase(question)) if s not in _QUESTION_WORDS)
     )
     return Asked(
         number=number,
@@ -1101,7 +1098,7 @@ def asked(question: str) -> Asked:
 
 def topic_phrase(question: str) -> str:
     """X of "wat zeggen de bronnen over X?" as the user wrote it, or ""."""
-    m = _TOPIC_PHRASE_RE.search(" ".join(question.split()))
+    m = _TOPIC_RE.search(" ".join(question.split()))
     return m.group(1).strip() if m else ""
 
 
