@@ -446,6 +446,7 @@ def analyse_prepared(prepared: str, splitter: CompoundSplitter) -> list[str]:
 # The index
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Postings:
     """The BM25 matrix bm25s precomputes, per term: the rows (chunks) it occurs in and their

@@ -103,7 +103,6 @@ def _sections(text: str, *, bullets: bool = True) -> dict[str, list[str]]:
     return out
 
 
-
 def format_passage(template: str, n: int, chunk: Chunk, text: str | None = None) -> str:
     return template.format(
         n=n,

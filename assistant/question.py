@@ -62,9 +62,7 @@ class Question:
     screened: Screened | None = None  # requests to decline taken out (None: not screened)
 
     @classmethod
-    def of(
-        cls, asked: str, history: list[Message], prompts: Prompts | None = None
-    ) -> Question:
+    def of(cls, asked: str, history: list[Message], prompts: Prompts | None = None) -> Question:
         """Rewrite against ``history``; screen for requests to decline with ``prompts``.
 
         The note on declined requests reads the question as asked (the rewrite may already

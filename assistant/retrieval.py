@@ -66,7 +66,6 @@ SOURCES_MIN_PASSAGES = 20
 SOURCES_TOP_K_FACTOR = 5
 
 
-
 @dataclass
 class Retrieval:
     query: str  # the standalone question that was searched
@@ -417,9 +416,7 @@ class Retriever:
         passages of those documents (refused when none is left)."""
         want = top_k or self.settings.top_k
         wide = max(SOURCES_MIN_PASSAGES, SOURCES_TOP_K_FACTOR * want)
-        res = self.retrieve(
-            q, mode=mode, collections=collections, top_k=wide, previous=previous
-        )
+        res = self.retrieve(q, mode=mode, collections=collections, top_k=wide, previous=previous)
         res.passages = [p for p in res.passages if p.chunk.source in sources][:want]
         res.relevant = res.relevant and bool(res.passages)
         return res

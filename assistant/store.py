@@ -95,9 +95,7 @@ class Manifest:
         return sum(d.chunks for d in self.documents.values())
 
 
-def _where(
-    collections: set[str] | None, sources: list[str] | None = None
-) -> dict[str, Any] | None:
+def _where(collections: set[str] | None, sources: list[str] | None = None) -> dict[str, Any] | None:
     """Chroma's ``where`` for chunks of ``collections`` (None: all; an empty set: none) and,
     when given, of ``sources``."""
     clauses: list[dict[str, Any]] = []

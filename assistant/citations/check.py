@@ -3,6 +3,8 @@ package docstring for the rules and their trade-offs)."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -122,14 +124,25 @@ def _similarities(
     return [list(row) for row in matrix]
 
 
-def _segment(text: str) -> list[tuple[str, list[str]]]:
-    """Lines as (bullet prefix, sentences); a blank line is ("", [])."""
-    lines: list[tuple[str, list[str]]] = []
+def _segment(text: str, by_n: dict[int, Passage]) -> list[tuple[str, list[_Verdict]]]:
+    """Lines as (bullet prefix, a verdict per sentence); a blank line is ("", []).
+
+    A sentence that is only markers has no verdict. Each verdict starts as "unsupported",
+    with the markers that point at a given passage, and knows whether it is trivial.
+    """
+    lines: list[tuple[str, list[_Verdict]]] = []
     for line in text.split("\n"):
         bullet = BULLET_RE.match(line)
         prefix = bullet.group(0).strip() + " " if bullet else ""
         rest = line[bullet.end() :] if bullet else line
-        lines.append((prefix, [rest[s:e] for s, e in line_spans(rest)]))
+        verdicts = []
+        for s, e in line_spans(rest):
+            sentence = rest[s:e]
+            body = remove_markers(sentence)
+            if body.strip():
+                cited = [n for n in parse_markers(sentence) if n in by_n]
+                verdicts.append(_Verdict(body, cited, _trivial(sentence)))
+        lines.append((prefix, verdicts))
     return lines
 
 
@@ -173,7 +186,7 @@ def _citations(
     return tuple(Citation(numbering[n], by_n[n].chunk, best[n][1]) for n in ordered)
 
 
-def check_answer(  # noqa: C901 - one pass, steps in order (see docstring)
+def check_answer(
     raw: str,
     passages: list[Passage],
     *,
@@ -188,7 +201,7 @@ def check_answer(  # noqa: C901 - one pass, steps in order (see docstring)
     blocked: Blocked | None = None,
     compose: bool = True,
 ) -> CheckedAnswer:
-    """Check the model's answer sentence by sentence against ``passages`` (see module doc).
+    """Check the model's answer sentence by sentence against ``passages`` (see package doc).
 
     Falls back to ``quote_fallback(question or raw, ...)`` with ``fallback_intro`` when the
     answer is empty, not Dutch, or has no supported substantive sentence. With ``question``
@@ -198,43 +211,68 @@ def check_answer(  # noqa: C901 - one pass, steps in order (see docstring)
     the best matching passage sentence added after ``evidence_intro``. ``blocked(text)`` marks
     text that must never be shown (an instruction planted in a passage, the system prompt):
     a sentence that is, or is backed by, such text counts as unsupported.
+    Steps: clean, segment (a verdict per sentence), judge, answers the question?, compose.
     """
     by_n = {p.n: p for p in passages}
-    ranked: list[Quote] | None = None
-
-    def quotes() -> list[Quote]:
-        nonlocal ranked
-        if ranked is None:
-            ranked = rank_quotes(
-                question or raw,
-                passages,
-                similarity=similarity,
-                question_similarity=question_similarity,
-                blocked=blocked,
-            )
-        return ranked
+    asked_for = question or raw
+    quotes = functools.cache(
+        functools.partial(
+            rank_quotes,
+            asked_for,
+            passages,
+            similarity=similarity,
+            question_similarity=question_similarity,
+            blocked=blocked,
+        )
+    )  # ranked once, only when needed
 
     def fallback() -> CheckedAnswer:
-        return quote_answer(question or raw, quotes(), max_quotes, fallback_intro)
+        return quote_answer(asked_for, quotes(), max_quotes, fallback_intro)
 
     text = _clean(raw or "", passages)
     if not remove_markers(text).strip() or not is_dutch(text):
         return fallback()
-    lines = _segment(text)
-    verdicts = [
-        _Verdict(remove_markers(s), [n for n in parse_markers(s) if n in by_n], _trivial(s))
-        for _, sentences in lines
-        for s in sentences
-    ]
-    verdicts = [v for v in verdicts if v.body.strip()]
-    if blocked is not None:
-        for v in verdicts:
-            if v.trivial and blocked(v.body):
-                v.trivial = False  # checked (and dropped) like any claim
-    substantive = [v for v in verdicts if not v.trivial]
-    sims = _similarities(similarity, [v.body for v in substantive], passages)
+    lines = _segment(text, by_n)
+    substantive = [v for _, vs in lines for v in vs if not _is_trivial(v, blocked)]
+    _judge_all(substantive, passages, similarity, blocked, threshold)
+    supported = [v for v in substantive if v.passages]
+    if not supported:
+        return fallback()
+    evidence: Quote | None = None
+    if question and compose:
+        if not _answers(question, supported, passages, similarity, question_similarity):
+            return fallback()
+        _quote_terse(supported)
+        evidence = _evidence(supported, quotes())
+    answer = _compose(lines, by_n, drop_unsupported, evidence, evidence_intro)
+    return dataclasses.replace(answer, supported_rate=len(supported) / len(substantive))
+
+
+def _quote_terse(supported: list[_Verdict]) -> None:
+    """A bare fact ("43% [1]") is shown as the passage sentence that backs it."""
+    for v in supported:
+        if _terse(v.body):
+            v.body = QUOTE_OPEN + v.quotes[v.passages[0]][1].strip() + QUOTE_CLOSE
+
+
+def _is_trivial(v: _Verdict, blocked: Blocked | None) -> bool:
+    """A trivial sentence is kept unchecked, unless it is text never to show."""
+    if v.trivial and blocked is not None and blocked(v.body):
+        v.trivial = False  # checked (and dropped) like any claim
+    return v.trivial
+
+
+def _judge_all(
+    verdicts: list[_Verdict],
+    passages: list[Passage],
+    similarity: Similarity | None,
+    blocked: Blocked | None,
+    threshold: float,
+) -> None:
+    """Score every substantive sentence against every passage and judge it."""
+    sims = _similarities(similarity, [v.body for v in verdicts], passages)
     indexes = [PassageIndex.of(p.chunk.text) for p in passages]
-    for v, row in zip(substantive, sims, strict=True):
+    for v, row in zip(verdicts, sims, strict=True):
         if is_english_sentence(v.body) or (blocked is not None and blocked(v.body)):
             continue
         claim = Claim.of(v.body)
@@ -245,66 +283,64 @@ def check_answer(  # noqa: C901 - one pass, steps in order (see docstring)
         if blocked is not None:
             scores = {n: (0.0, "") if blocked(q) else (sc, q) for n, (sc, q) in scores.items()}
         _judge(v, scores, threshold)
-    supported = [v for v in substantive if v.passages]
-    if not supported:
-        return fallback()
-    evidence: Quote | None = None
-    if question and compose:
-        if not _answer_relevant(question, supported, passages, similarity, question_similarity):
-            return fallback()  # supported, but about something else than the question
-        ask = asked(question)
-        if not provides(ask, question, " ".join(v.body for v in supported)):
-            return fallback()  # e.g. no figure for "hoeveel": quotes that give one, or refusal
-        for v in supported:
-            if _terse(v.body):
-                v.body = QUOTE_OPEN + v.quotes[v.passages[0]][1].strip() + QUOTE_CLOSE
-        evidence = _evidence(supported, quotes())
+
+
+def _answers(
+    question: str,
+    supported: list[_Verdict],
+    passages: list[Passage],
+    similarity: Similarity | None,
+    question_similarity: QuestionSimilarity | None,
+) -> bool:
+    """Whether what is supported answers the question: relevant to it (``_answer_relevant``)
+    and giving the kind of fact it asks for (no figure for "hoeveel": quotes or refusal)."""
+    if not _answer_relevant(question, supported, passages, similarity, question_similarity):
+        return False  # supported, but about something else than the question
+    return provides(asked(question), question, " ".join(v.body for v in supported))
+
+
+def _compose(
+    lines: list[tuple[str, list[_Verdict]]],
+    by_n: dict[int, Passage],
+    drop_unsupported: bool,
+    evidence: Quote | None,
+    evidence_intro: str,
+) -> CheckedAnswer:
+    """The shown answer in one pass over the judged sentences: markers renumbered 1..m,
+    unsupported sentences dropped (or marked), the evidence quote added at the end."""
+    verdicts = [v for _, vs in lines for v in vs]
     numbering = _renumber(verdicts)
     citations = list(_citations(verdicts, numbering, by_n))
     if evidence is not None and evidence.passage.n not in numbering:
         numbering[evidence.passage.n] = len(numbering) + 1
-    it = iter(verdicts)
     shown_lines: list[tuple[str, list[str | None]]] = []
     checks: list[SentenceCheck] = []
-    for prefix, sentences in lines:
-        shown: list[str | None] = []
-        for s in sentences:
-            if not remove_markers(s).strip():
-                continue
-            v = next(it)
-            display = _shown(v, numbering, drop_unsupported)
-            shown.append(display)
-            best = v.passages[0] if v.passages else None
-            checks.append(
-                SentenceCheck(
-                    text=display if display is not None else v.body,
-                    cited=tuple(v.cited),
-                    passage=best,
-                    quote=v.quotes[best][1] if best is not None else "",
-                    supported=v.trivial or best is not None,
-                    status="ok" if v.trivial else v.status,
-                    trivial=v.trivial,
-                )
-            )
+    for prefix, vs in lines:
+        shown = [_shown(v, numbering, drop_unsupported) for v in vs]
+        checks.extend(_sentence_check(v, display) for v, display in zip(vs, shown, strict=True))
         shown_lines.append((prefix, shown))
     body = _assemble(shown_lines)
     if evidence is not None:
         n = numbering[evidence.passage.n]
         line = f"{QUOTE_OPEN}{evidence.text}{QUOTE_CLOSE} [{n}]"
-        body = (
-            f"{body}\n\n{evidence_intro.strip()} {line}".strip()
-            if evidence_intro.strip()
-            else f"{body}\n\n{line}"
-        )
+        intro = evidence_intro.strip()
+        body = f"{body}\n\n{intro} {line}".strip() if intro else f"{body}\n\n{line}"
         checks.append(SentenceCheck(line, (), evidence.passage.n, evidence.text, True, "ok"))
         if all(c.n != n for c in citations):
             citations.append(Citation(n, evidence.passage.chunk, evidence.text))
-    return CheckedAnswer(
-        text=body,
-        sentences=tuple(checks),
-        citations=tuple(citations),
-        mode="answer",
-        supported_rate=len(supported) / len(substantive),
+    return CheckedAnswer(body, tuple(checks), tuple(citations), "answer", 0.0)
+
+
+def _sentence_check(v: _Verdict, display: str | None) -> SentenceCheck:
+    best = v.passages[0] if v.passages else None
+    return SentenceCheck(
+        text=display if display is not None else v.body,
+        cited=tuple(v.cited),
+        passage=best,
+        quote=v.quotes[best][1] if best is not None else "",
+        supported=v.trivial or best is not None,
+        status="ok" if v.trivial else v.status,
+        trivial=v.trivial,
     )
 
 

@@ -75,7 +75,6 @@ def key_terms(question: str) -> tuple[str, ...]:
     return tuple(sorted(stems))
 
 
-
 def sentence_scores(question: str, sentences: list[str]) -> list[float]:
     """Weighted share of the question's key terms in each sentence (rare terms weigh more)."""
     terms = key_terms(question)

@@ -44,4 +44,3 @@ def is_dutch(text: str) -> bool:
 def is_english_sentence(text: str) -> bool:
     nl, en = _language_counts(text)
     return en >= 2 and en > nl
-

@@ -111,4 +111,3 @@ def split_sentences(text: str) -> list[str]:
     ("… werk. [1]") stay with the sentence before them.
     """
     return [text[s:e] for s, e in sentence_spans(text)]
-

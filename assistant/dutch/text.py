@@ -110,8 +110,6 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 
 
-
-
 @lru_cache(maxsize=8192)
 def light_stem(word: str) -> str:
     """Crude Dutch stemming, consistent rather than correct: -heden, -en/-e, -s, undoubling."""
@@ -238,7 +236,6 @@ def names_of(text: str) -> frozenset[str]:
             if acronym or not (initial and j == 0):
                 names.add(folded)
     return frozenset(names)
-
 
 
 @lru_cache(maxsize=16384)
