@@ -300,40 +300,8 @@ def split_document(
     for page in pages:
         skip_to = 0
         if prev_page is not None and prev_last is not None:
-            cont = _continuation_end(prev_page, page)
-            if cont is not None:
-                end, sep = cont
-                extra = page.text[:end]
-                extra_tokens = count_tokens(extra)
-                if (
-                    extra_tokens <= chunk_tokens // 2
-                    and prev_last["tokens"] + extra_tokens <= chunk_tokens + chunk_tokens // 2
-                ):
-                    prev_last["text"] += sep + extra
-                    prev_last["tokens"] += extra_tokens
-                    skip_to = end
-        units = page_units(page, chunk_tokens, skip_to)
-        headings = [(s.start, page.span_text(s)) for s in page.spans if s.kind == "heading"]
-        page_records: list[dict] = []
-        for i, j in pack(units, chunk_tokens, chunk_overlap):
-            start, end = units[i].start, units[j - 1].end
-            # The heading of the chunk's first text: "# Rapport / ## Inleiding / text" is
-            # about "Inleiding".
-            body = next((u.start for u in units[i:j] if not u.heading), start)
-            above = [text for pos, text in headings if pos <= body]
-            page_records.append(
-                {
-                    "page": page.number,
-                    "index": len(page_records),
-                    "start": start,
-                    "end": end,
-                    "text": page.text[start:end],
-                    "heading": above[-1] if above else heading,
-                    "tokens": _tokens(units, i, j),
-                }
-            )
-        if headings:
-            heading = headings[-1][1]
+            skip_to = _continue_previous(prev_page, prev_last, page, chunk_tokens)
+        page_records, heading = _page_records(page, heading, chunk_tokens, chunk_overlap, skip_to)
         records.extend(page_records)
         if page_records:
             last = page_records[-1]
@@ -344,22 +312,73 @@ def split_document(
             prev_page = page
         else:  # an empty page (a picture): a list can't run over it
             prev_last, prev_page = None, None
-    return [
-        Chunk(
-            id=chunk_id(stem, r["page"], r["index"]),
-            text=r["text"],
-            source=info.source,
-            page=r["page"],
-            index=r["index"],
-            title=info.title,
-            organisation=info.organisation,
-            date=info.date,
-            kind=info.kind,
-            collection=info.collection,
-            heading=r["heading"],
-            start=r["start"],
-            end=r["end"],
-            doc_hash=doc_hash,
+    return [_chunk(r, info, stem, doc_hash) for r in records]
+
+
+def _continue_previous(
+    prev_page: CleanPage, prev_last: dict, page: CleanPage, chunk_tokens: int
+) -> int:
+    """Append the start of ``page`` that continues the previous page's last chunk (a list
+    or sentence running over the page break) to that chunk; the offset where ``page``'s own
+    chunks start (0 when nothing continues or it would make the chunk too long)."""
+    cont = _continuation_end(prev_page, page)
+    if cont is None:
+        return 0
+    end, sep = cont
+    extra = page.text[:end]
+    extra_tokens = count_tokens(extra)
+    if (
+        extra_tokens <= chunk_tokens // 2
+        and prev_last["tokens"] + extra_tokens <= chunk_tokens + chunk_tokens // 2
+    ):
+        prev_last["text"] += sep + extra
+        prev_last["tokens"] += extra_tokens
+        return end
+    return 0
+
+
+def _page_records(
+    page: CleanPage, heading: str, chunk_tokens: int, chunk_overlap: int, skip_to: int
+) -> tuple[list[dict], str]:
+    """The chunk records of one page from ``skip_to`` on, and the heading in force after it
+    (``heading``: the one in force before it)."""
+    units = page_units(page, chunk_tokens, skip_to)
+    headings = [(s.start, page.span_text(s)) for s in page.spans if s.kind == "heading"]
+    page_records: list[dict] = []
+    for i, j in pack(units, chunk_tokens, chunk_overlap):
+        start, end = units[i].start, units[j - 1].end
+        # The heading of the chunk's first text: "# Rapport / ## Inleiding / text" is
+        # about "Inleiding".
+        body = next((u.start for u in units[i:j] if not u.heading), start)
+        above = [text for pos, text in headings if pos <= body]
+        page_records.append(
+            {
+                "page": page.number,
+                "index": len(page_records),
+                "start": start,
+                "end": end,
+                "text": page.text[start:end],
+                "heading": above[-1] if above else heading,
+                "tokens": _tokens(units, i, j),
+            }
         )
-        for r in records
-    ]
+    return page_records, (headings[-1][1] if headings else heading)
+
+
+def _chunk(r: dict, info: DocumentInfo, stem: str, doc_hash: str) -> Chunk:
+    return Chunk(
+        id=chunk_id(stem, r["page"], r["index"]),
+        text=r["text"],
+        source=info.source,
+        page=r["page"],
+        index=r["index"],
+        title=info.title,
+        organisation=info.organisation,
+        date=info.date,
+        kind=info.kind,
+        collection=info.collection,
+        heading=r["heading"],
+        start=r["start"],
+        end=r["end"],
+        doc_hash=doc_hash,
+    )
