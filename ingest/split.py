@@ -43,76 +43,10 @@ import re
 from dataclasses import dataclass
 
 from assistant.chunks import Chunk, DocumentInfo, chunk_id
+from assistant.dutch.sentences import chunk_sentence_spans as sentence_spans
 from assistant.tokens import count_tokens
 from ingest.clean import CleanPage
 
-_ABBREVIATIONS = {
-    "bv",
-    "bijv",
-    "o.a",
-    "oa",
-    "d.w.z",
-    "m.a.w",
-    "e.d",
-    "enz",
-    "etc",
-    "nl",
-    "ca",
-    "resp",
-    "incl",
-    "excl",
-    "evt",
-    "vs",
-    "dr",
-    "mr",
-    "prof",
-    "ir",
-    "ing",
-    "drs",
-    "mevr",
-    "dhr",
-    "blz",
-    "p",
-    "pp",
-    "nr",
-    "art",
-    "jl",
-    "t.o.v",
-    "i.p.v",
-    "m.b.t",
-    "a.d.h.v",
-    "zgn",
-    "z.g",
-    "fig",
-    "tab",
-    "hfst",
-    "st",
-    "jr",
-    "sr",
-    "vgl",
-    "e.a",
-    "al",
-    "min",
-    "max",
-    "mln",
-    "mld",
-    "mrd",
-    "no",
-    "vol",
-    "ed",
-    "e.g",
-    "i.e",
-    "ggz",
-    "i.s.m",
-    "n.a.v",
-    "m.u.v",
-    "o.b.v",
-    "t.a.v",
-    "v.d",
-    "a.s",
-    "j.l",
-}
-_BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*(\s+)")
 _SENTENCE_FINAL = tuple('.!?…:;"”’)')
 
 
@@ -124,26 +58,6 @@ class Unit:
     block: int  # index of the span (block) in the page
     heading: bool
     first: bool  # first unit of its block
-
-
-def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    """(start, end) of the sentences of ``text`` (shifted by ``offset``), whitespace excluded."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        nxt = text[match.end() : match.end() + 1]
-        if not nxt or not (nxt.isupper() or nxt.isdigit() or nxt in "\"“‘'(•[-–"):
-            continue
-        word = re.search(r"([\w.]+)[.!?…]*[\"”’')\]]*$", text[start : match.start(1)])
-        if word and text[match.start()] == ".":
-            token = word.group(1).rstrip(".").lower()
-            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
-                continue  # "bijv. De", "J. Jansen"
-        spans.append((offset + start, offset + match.start(1)))
-        start = match.end()
-    if start < len(text):
-        spans.append((offset + start, offset + len(text.rstrip())))
-    return [(s, e) for s, e in spans if e > s]
 
 
 def _word_runs(text: str, offset: int, budget: int) -> list[tuple[int, int, int]]:
