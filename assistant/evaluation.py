@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from assistant.citations import is_dutch
+from assistant.dutch.language import is_dutch
 from assistant.safety import leaks_system_prompt
 from assistant.settings import load_settings
 
