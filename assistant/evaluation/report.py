@@ -43,6 +43,10 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
 def _cell(summary: dict[str, Any] | None, key: str) -> str:
     if summary is None:
         return "-"
