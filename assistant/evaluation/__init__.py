@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,12 +80,26 @@ def evaluate_retrieval(
     return out
 
 
-def evaluate_answers(
-    items: list[dict[str, Any]], assistant: Any, progress: bool = True
-) -> dict[str, Any]:
-    rows = run_answers(assistant, items, progress)
+def answer_report(rows: list[dict[str, Any]]) -> dict[str, Any]:
     summaries = by_half(rows, answer_summary)
     return {"summary": summaries, "gap": gap(summaries, ANSWER_GAP_KEYS), "items": rows}
+
+
+def evaluate_answers(
+    items: list[dict[str, Any]],
+    assistant: Any,
+    progress: bool = True,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Whole answers; ``checkpoint`` gets the report so far after each item."""
+    hook = (lambda rows: checkpoint(answer_report(rows))) if checkpoint else None
+    return answer_report(run_answers(assistant, items, progress, hook))
+
+
+def _write(path: str, report: dict[str, Any]) -> None:
+    tmp = Path(path + ".tmp")
+    tmp.write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
+    tmp.replace(path)  # a reader never sees half a file
 
 
 def main(args: argparse.Namespace) -> int:
@@ -92,6 +107,7 @@ def main(args: argparse.Namespace) -> int:
     types = {t.strip() for t in args.types.split(",")} if args.types else None
     items = load_items(gold, args.half, types, args.limit)
     report: dict[str, Any] = {"gold": str(gold), "half": args.half, "items_in_bank": len(items)}
+    target = args.out or (args.json if args.json not in (None, "-") else None)
     if args.retrieval_only:
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
         report["modes"] = evaluate_retrieval(items, modes)
@@ -102,10 +118,14 @@ def main(args: argparse.Namespace) -> int:
         assistant = Assistant.from_settings(load_settings())
         assistant.warm()
         report["model"] = assistant.chat.label
-        report.update(evaluate_answers(items, assistant, progress=not args.quiet))
-    target = args.out or (args.json if args.json not in (None, "-") else None)
+
+        def checkpoint(part: dict[str, Any]) -> None:
+            if target:
+                _write(target, {**report, **part, "partial": True})
+
+        report.update(evaluate_answers(items, assistant, not args.quiet, checkpoint))
     if target:
-        Path(target).write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
+        _write(target, report)
         print(f"(JSON written to {target})", file=sys.stderr)
     if args.json == "-":
         print(json.dumps(report, ensure_ascii=False, indent=2))

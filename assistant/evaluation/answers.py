@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from assistant.errors import AssistantError
@@ -206,8 +207,13 @@ def _kn(flags: Any) -> str:
 
 
 def run_answers(
-    assistant: Any, items: list[dict[str, Any]], progress: bool = True
+    assistant: Any,
+    items: list[dict[str, Any]],
+    progress: bool = True,
+    checkpoint: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
+    """Rows for ``items``; ``checkpoint`` gets the rows so far after each item (a long run
+    with the real model can then be read, or stopped, half-way)."""
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for i, item in enumerate(items, start=1):
@@ -222,4 +228,6 @@ def run_answers(
                     file=sys.stderr,
                     flush=True,
                 )
+        if checkpoint is not None:
+            checkpoint(rows)
     return rows
