@@ -7,7 +7,7 @@
     .venv/bin/python bench/retrieval.py --synthetic-only --chunks 100000 --keep /tmp/bench-idx
 
 *Anchor* (``--anchor``): the project's retrieval (hybrid, dense, keyword; settings from
-``RAG_*``/.env, the app's index) and the plain recipe of ``bench/anchor.py`` (900-character
+``RAG_*``/.env, the app's index) and the plain recipe of ``bench/_anchor.py`` (900-character
 chunks, e5-small, Dutch BM25, RRF k=60, nothing else; built in a temporary folder from the
 corpus, or in ``--anchor-dir`` to be reused) on the same bank items with the same hit rule
 (``assistant.evaluation.rules.holds_evidence``): recall@5 and MRR@10 per half, project vs
@@ -364,7 +364,7 @@ def bench_synthetic(args: argparse.Namespace) -> dict[str, dict[str, float]]:
 
 
 def bench_anchor(args: argparse.Namespace) -> dict[str, object]:
-    from anchor import PlainRecipe
+    from _anchor import PlainRecipe
 
     from assistant.evaluation import evaluate_retrieval
     from assistant.evaluation.gold import default_gold, load_items
