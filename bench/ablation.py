@@ -5,13 +5,17 @@
     .venv/bin/python bench/ablation.py --half tune --json /tmp/ablation.json
     .venv/bin/python bench/ablation.py --list                 # the table of features
 
-For every feature in ``FEATURES`` the retrieval-only evaluation (``python -m assistant eval
+For every feature in ``FEATURES`` the retrieval-only evaluation (as ``python -m assistant eval
 --retrieval-only --modes hybrid``) runs once with the default settings and once with the
-feature's overrides (environment variables ``RAG_...``), each in its own process, because
-settings are read once per process. The gain is *default minus overridden*, per item, in
-hit@5 (recall@5) and reciprocal rank (MRR@10), averaged over the answerable cases of the half,
-with a paired bootstrap interval over items (2,000 resamples, fixed seed). A feature whose
-interval does not lie above zero has not shown that it helps on questions nobody tuned for.
+feature's overrides (environment variables ``RAG_...``). Settings are built per configuration
+exactly as a new process would build them (``load_settings`` with the variables set, so a
+wrong name or value fails the same way), with a fresh ``Retriever`` and ``Store``; the runs
+share one e5 model whose question vectors are cached (a question's vector does not depend on
+the settings), so a configuration costs its searches, not the embedding. The gain is
+*default minus overridden*, per item, in hit@5 (recall@5) and reciprocal rank (MRR@10),
+averaged over the answerable cases of the half, with a paired bootstrap interval over items
+(2,000 resamples, fixed seed). A feature whose interval does not lie above zero has not shown
+that it helps on questions nobody tuned for.
 
 Features that change the index (``reindex``) get their own index, built once with ``python
 -m ingest`` into ``--index-cache/<name>`` and reused while the corpus and the overrides stay
@@ -33,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +46,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluation.stats import paired_bootstrap  # noqa: E402
+from assistant.embeddings import make_embeddings  # noqa: E402
+from assistant.evaluation.gold import default_gold, load_items  # noqa: E402
+from assistant.evaluation.retrieval import (  # noqa: E402
+    CachedQueries,
+    project_retriever,
+    retrieval_summary,
+    run_retrieval,
+)
+from assistant.evaluation.stats import by_half, paired_bootstrap  # noqa: E402
+from assistant.settings import load_settings  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -76,22 +91,27 @@ FEATURES: dict[str, Feature] = {
 }
 
 
-def run_eval(env_over: dict[str, str], args: argparse.Namespace, log: Path) -> dict[str, Any]:
-    """The retrieval-only report of one configuration (a subprocess)."""
-    env = {**os.environ, **env_over}
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-        out = Path(tmp.name)
-    cmd = [sys.executable, "-m", "assistant", "eval", "--retrieval-only", "--modes", "hybrid"]
-    cmd += ["--half", args.half, "--json", str(out), "--quiet"]
-    if args.gold:
-        cmd += ["--gold", args.gold]
-    with log.open("a") as err:
-        done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
-    if done.returncode != 0:
-        raise SystemExit(f"evaluation failed for {env_over} (see {log})")
-    report = json.loads(out.read_text())
-    out.unlink()
-    return report["modes"]["hybrid"]
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_config(env: dict[str, str], items: list[dict[str, Any]], embeddings: Any) -> dict:
+    """The retrieval-only report (hybrid) of one configuration."""
+    with environment(env):
+        settings = load_settings()
+    retriever = project_retriever(settings, embeddings)
+    rows = run_retrieval(retriever, items, "hybrid")
+    return {"items": rows, "summary": by_half(rows, retrieval_summary)}
 
 
 def index_for(name: str, feature: Feature, args: argparse.Namespace, log: Path) -> dict[str, str]:
@@ -163,6 +183,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", default=None, help="bank (default: the eval's default)")
     parser.add_argument("--half", choices=("tune", "check", "all"), default="check")
+    parser.add_argument("--limit", type=int, default=None, help="first N items (a quick try)")
     parser.add_argument("--features", default=None, help="comma-separated names (default all)")
     parser.add_argument("--index-cache", default=str(Path(tempfile.gettempdir()) / "rag-ablation"))
     parser.add_argument("--json", default=None, help="also write the figures to this file")
@@ -178,19 +199,25 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown features: {unknown}; see --list")
     log = Path(tempfile.gettempdir()) / "rag-ablation.log"
+    gold = Path(args.gold) if args.gold else default_gold()
+    items = load_items(gold, args.half, limit=args.limit)
+    embeddings = CachedQueries(make_embeddings(load_settings().embeddings))
     t = time.perf_counter()
-    base = run_eval({}, args, log)
+    base = run_config({}, items, embeddings)
     b = base["summary"]["all"]
     print(
         f"half {args.half}: {b['answerable']} answerable cases; default recall@5 "
         f"{b['recall@5']:.3f}, MRR@10 {b['mrr@10']:.3f} ({time.perf_counter() - t:.0f} s)"
     )
     print(f"{'feature':<22}{'recall@5 off, gain [95% CI]':>32}{'MRR@10 off, gain [95% CI]':>32}")
-    results: dict[str, Any] = {"half": args.half, "default": b, "features": {}}
+    results: dict[str, Any] = {"gold": str(gold), "half": args.half, "default": b}
+    results["features"] = {}
     for name in names:
         feature = FEATURES[name]
         env = index_for(name, feature, args, log) if feature.reindex else feature.env
-        row = compare(base, run_eval(env, args, log))
+        t = time.perf_counter()
+        row = compare(base, run_config(env, items, embeddings))
+        row["seconds"] = round(time.perf_counter() - t, 1)
         row.update(env=feature.env, note=feature.note, verdict=verdict(row))
         results["features"][name] = row
         show(name, row)

@@ -24,17 +24,14 @@ import argparse
 import json
 import sys
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from langchain_core.embeddings import Embeddings  # noqa: E402
-
-from assistant.embeddings import embeddings_label, make_embeddings  # noqa: E402
+from assistant.embeddings import make_embeddings  # noqa: E402
 from assistant.evaluation.gold import default_gold, load_items  # noqa: E402
-from assistant.evaluation.retrieval import run_retrieval  # noqa: E402
+from assistant.evaluation.retrieval import CachedQueries, run_retrieval  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from assistant.store import Store  # noqa: E402
@@ -45,21 +42,6 @@ SWEEPS: dict[str, list[Any]] = {
     "min_coverage": [round(0.1 * i, 1) for i in range(10)],
     "evidence_floor": [True, False],
 }
-
-
-class CachedQueries(Embeddings):
-    """The shared embedder with question vectors remembered (they recur for every value)."""
-
-    def __init__(self, inner: Embeddings) -> None:
-        self.inner = inner
-        self.name = embeddings_label(inner)
-        self._query = lru_cache(maxsize=20000)(inner.embed_query)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.inner.embed_documents(texts)
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._query(text)
 
 
 def errors_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -111,11 +93,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", default=None, help="bank (default: the eval's default)")
     parser.add_argument("--half", choices=("tune", "check", "all"), default="check")
+    parser.add_argument("--limit", type=int, default=None, help="first N items (a quick try)")
     parser.add_argument("--params", default=",".join(SWEEPS), help="comma-separated settings")
     parser.add_argument("--json", default=None, help="also write the curves to this file")
     args = parser.parse_args()
     gold = Path(args.gold) if args.gold else default_gold()
-    items = load_items(gold, args.half)
+    items = load_items(gold, args.half, limit=args.limit)
     settings = load_settings()
     store = Store(settings.store, CachedQueries(make_embeddings(settings.embeddings)))
     base = settings.retrieval

@@ -19,6 +19,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from langchain_core.embeddings import Embeddings
+
 from assistant.evaluation.gold import cases_of, is_answerable, is_unanswerable, user_turns
 from assistant.evaluation.rules import holds_evidence, stem_of
 from assistant.evaluation.stats import mean, percentile, share
@@ -124,14 +126,33 @@ def run_retrieval(retriever: Any, items: list[dict[str, Any]], mode: str) -> lis
     return [row for item in items for row in retrieval_rows(retriever, item, mode)]
 
 
-def project_retriever(**retrieval_overrides: Any) -> Any:
-    """The project's retriever on the configured index (settings from ``RAG_*`` and .env),
-    with ``retrieval_overrides`` applied to its retrieval settings."""
+def project_retriever(settings: Any = None, embeddings: Any = None) -> Any:
+    """The project's retriever on the configured index (settings from ``RAG_*`` and .env
+    unless given)."""
     from assistant.embeddings import make_embeddings
     from assistant.retrieval import Retriever
     from assistant.settings import load_settings
     from assistant.store import Store
 
-    settings = load_settings()
-    store = Store(settings.store, make_embeddings(settings.embeddings))
-    return Retriever(store, settings.retrieval.model_copy(update=retrieval_overrides))
+    settings = settings or load_settings()
+    store = Store(settings.store, embeddings or make_embeddings(settings.embeddings))
+    return Retriever(store, settings.retrieval)
+
+
+class CachedQueries(Embeddings):
+    """An embedder whose question vectors are remembered: when one bank is retrieved under
+    many settings (ablation, floor curve), the questions are embedded once, and the runs
+    cost the searches only. Passages are passed through (the index holds their vectors)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = getattr(inner, "name", type(inner).__name__)
+        self._vectors: dict[str, list[float]] = {}
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        if text not in self._vectors:
+            self._vectors[text] = self.inner.embed_query(text)
+        return self._vectors[text]
