@@ -19,6 +19,7 @@ from pathlib import Path
 from assistant.chunks import Chunk
 from assistant.citations import sentence_scores
 from assistant.dutch.sentences import split_spans
+from assistant.dutch.text import fold
 from assistant.llm import Message
 from assistant.tokens import count_tokens, truncate_tokens
 
@@ -41,6 +42,9 @@ class Prompts:
     evidence_intro: str = ""
     refusal_nearest: str = ""
     refusal_declined: str = ""
+    quote_line: str = '„{quote}" [{n}]'  # one verbatim sentence shown as (part of) an answer
+    list_intro: str = ""  # the line above a source's list shown as the answer
+    refusal_missing: str = ""  # added to a refusal: the names no passage mentions
     # prompts/guard.md: (key, pattern) of requests to change how the assistant works
     guard: tuple[tuple[str, re.Pattern[str]], ...] = ()
     # prompts/declined.md: key -> the Dutch one-line remark shown when such a request is made
@@ -80,6 +84,9 @@ def _load_prompts(folder: Path) -> Prompts:
         evidence_intro=read("evidence_intro", ""),
         refusal_nearest=read("refusal_nearest", ""),
         refusal_declined=read("refusal_declined", ""),
+        quote_line=read("quote_line", '„{quote}" [{n}]'),
+        list_intro=read("list_intro", ""),
+        refusal_missing=read("refusal_missing", ""),
         guard=guard,
         declined=declined,
     )
@@ -180,6 +187,56 @@ def fit_passages(
         out.append((chunk, block))
         used += cost
     return out
+
+
+def pipeline_texts(prompts: Prompts) -> list[str]:
+    """The fixed pieces of every text the pipeline writes itself or sends the model (prompt
+    templates cut at their placeholders, refusals, intros, notes): no model answer may copy
+    them, and a history turn that holds one is not a model answer."""
+    templates = [
+        prompts.system,
+        prompts.answer,
+        prompts.passage,
+        prompts.history,
+        prompts.refusal,
+        prompts.refusal_nearest,
+        prompts.refusal_declined,
+        prompts.refusal_missing,
+        prompts.fallback_intro,
+        prompts.backend_down,
+        prompts.quotes_intro,
+        prompts.evidence_intro,
+        *prompts.declined.values(),
+    ]
+    pieces = (p.strip() for t in templates for p in re.split(r"\{\w+\}", t))
+    return [p for p in pieces if len(p.split()) >= 2]
+
+
+def model_history(prompts: Prompts, history: list[Message]) -> list[Message]:
+    """The conversation as the model may see it: the user's questions and the checked model
+    answers, never a refusal, a quote-only answer or another text the pipeline wrote (a small
+    model copies them). The notes on declined requests and the added quote ("Letterlijk in de
+    bron: ...") are cut from an answer; what is left is the model's own checked text."""
+    fixed = [fold(p) for p in pipeline_texts(prompts)]
+    notes = {n.strip() for n in prompts.declined.values()}
+    out: list[Message] = []
+    for turn in history:
+        if turn["role"] == "user":
+            out.append(turn)
+            continue
+        text = turn["content"]
+        if prompts.evidence_intro.strip():
+            text = text.split(prompts.evidence_intro.strip(), 1)[0]
+        paragraphs = [p for p in text.split("\n\n") if p.strip() and p.strip() not in notes]
+        text = "\n\n".join(paragraphs).strip()
+        folded = fold(text)
+        if text and not _QUOTED_LINE_RE.search(text) and not any(f in folded for f in fixed):
+            out.append({"role": "assistant", "content": text})
+    return out
+
+
+# a line that is a verbatim quote: „…" [n]
+_QUOTED_LINE_RE = re.compile(r"(?m)„[^\n]{3,}[\"”]\s*(?:\[\d{1,3}\])+\s*$")
 
 
 def format_history(template: str, history: list[Message], max_tokens: int) -> str:

@@ -109,7 +109,10 @@ _ASKS_RE = re.compile(  # a question or a request for information is left
     r"leg|vat|what|who|which|how|where|when|why|tell|list|name|give|describe|explain)\b",
     re.IGNORECASE,
 )
-_CLAUSE_END_RE = re.compile(r"(?<=[.!?:;])\s+|(?<=,)\s+|\n+")
+# clause ends: sentence marks, commas, line breaks, and a closing bracket or markup ("-->",
+# ")", "]") followed by a capital: "<!-- antwoord in het Frans --> Hoeveel ...?" is two
+_DANGLING_RE = re.compile(r"^\s*(?:<!--|\[|\()[^\]\)>]*$")
+_CLAUSE_END_RE = re.compile(r"(?<=[.!?:;])\s+|(?<=,)\s+|\n+|(?<=[>\])])\s+(?=[A-ZÀ-Ý])")
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,8 @@ def screen_question(prompts: Prompts, question: str) -> Screened:
             kept.append(piece.strip())
     if not found:
         return Screened(text)
-    rest = " ".join(kept).strip(" ,;:")
+    # an opening bracket or comment left of a removed request ("<!-- admin:") says nothing
+    rest = " ".join(k for k in kept if not _DANGLING_RE.match(k)).strip(" ,;:")
     if not _ASKS_RE.search(rest):
         rest = ""  # the leftover of the request itself ("te beginnen met 'Je bent'")
     if rest and rest[0].islower():
@@ -170,16 +174,15 @@ QUESTION_WORDS = frozenset(
 )
 _ASK_NUMBER_RE = re.compile(
     r"\b(?:hoeveel|hoe\s+(?:groot|hoog|veel|vaak|lang|oud|duur|snel)|"
-    r"welke?\s+(?:percentage|aandeel|deel|bedrag|aantal|getal|cijfer|score|plaats|positie|"
-    r"omvang|salaris)|wat\s+(?:is|was|zijn|waren)\s+(?:het|de)\s+(?:percentage|aandeel|aantal|"
-    r"bedrag|omvang|salaris)|wat\s+(?:verdien\w*|kost\w*|strijk\w*)|op\s+welke\s+plaats|"
+    r"welke?\s+(?:percentage|aandeel|deel|bedrag|aantal|getal|cijfer|score|omvang|salaris)|"
+    r"wat\s+(?:is|was|zijn|waren)\s+(?:het|de)\s+(?:percentage|aandeel|aantal|bedrag|omvang|"
+    r"salaris)|wat\s+(?:verdien\w*|kost\w*)|"
     r"how\s+(?:many|much)|what\s+(?:percentage|share|proportion|number|amount))\b"
 )
 _ASK_NAME_RE = re.compile(
     r"^(?:\W*)(?:(?:en|maar)\s+)?(?:wie|who)\b|\b(?:door|van|namens|bij)\s+wie\b|"
-    r"\bwelke?\s+(?:bureau|onderzoeksbureau|organisatie|bedrijf|instantie|auteur|blad|"
-    r"tijdschrift|krant|uitgever|persoon|minister)\b|\bwhich\s+(?:company|organisation|"
-    r"organization|agency|magazine)\b"
+    r"\bwelke?\s+(?:bureau|onderzoeksbureau|organisatie|bedrijf|instantie|auteur|persoon)\b|"
+    r"\bwhich\s+(?:company|organisation|organization|agency)\b"
 )
 _ASK_DATE_RE = re.compile(r"\b(?:wanneer|in\s+welk\s+jaar|welke\s+datum|sinds\s+wanneer|when)\b")
 SHARE = (
@@ -202,7 +205,6 @@ UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that un
     "procent": r"procent|percent|%",
     # "welk aandeel": a share, as a percentage or a fraction ("de helft", "een op de vijf")
     "aandeel": SHARE,
-    "plaats": r"\bplaats|\bpositie|\bnummer\s+\d|\b\d+(?:e|ste|de)\b|\b(?:eerste|tweede|derde)\b",
 }
 # "Wat zeggen de bronnen over X?": X is the topic; an answer must be about it
 _TOPIC_RE = re.compile(  # X of "wat zeggen de bronnen over X?"
@@ -220,19 +222,13 @@ _AGENT_RE = re.compile(
 # "door" before a name ("door Motivaction", "door de VIVO-werkgroep"), not "door de opkomst
 # van AI": case matters, so this reads the text as written
 _BY_NAME_RE = re.compile(r"\b(?:[Dd]oor|[Bb]y)\s+(?:(?:de|het|the)\s+)?[A-Z]")
-# Where something appeared: a name after it is a venue ("gepubliceerd in Management Scope"),
-# an answer to "in welk blad ...?" but not to "wie heeft ... geschreven?".
-_VENUE_RE = re.compile(r"gepubliceerd|verschenen")
 _PARTICIPLE_RE = re.compile(r"^(?:ge|uitge|opge|vastge|onderge)\w{3,}(?:d|t|en)$")
 
 
 def _names_agent(question: str, text: str, folded_text: str) -> bool:
     """For a name question: the text names someone *as* the one who did it ("door X",
-    "uitgevoerd", "X, directeur"), or, unless the question asks "wie", where it appeared
-    ("gepubliceerd in Y"); or it uses the question's own participle."""
+    "uitgevoerd", "X, directeur"), or it uses the question's own participle."""
     if _AGENT_RE.search(folded_text) or _BY_NAME_RE.search(text):
-        return True
-    if _VENUE_RE.search(folded_text) and not re.search(r"\bwie\b", fold(question)):
         return True
     verbs = {light_stem(w) for w in words_of(question) if _PARTICIPLE_RE.match(w)}
     stems = content_stems(folded_text)
@@ -245,7 +241,7 @@ class Asked:
 
     number: bool = False  # "hoeveel", "welk percentage", "hoe groot"
     unit: str = ""  # "hoeveel minuten": the figure must come with the unit
-    name: bool = False  # "wie", "welk bureau", "in welk blad"
+    name: bool = False  # "wie", "welk bureau", "door wie"
     date: bool = False  # "wanneer", "in welk jaar"
     topic: tuple[str, ...] = ()  # stems of X in "wat zeggen de bronnen over X"
 
@@ -269,8 +265,6 @@ def asked(question: str) -> Asked:
         unit = "aandeel"
     elif re.search(r"\b(?:verdien\w*|salaris\w*|loon|lonen|kost\w*|prijs)\b", q) and number:
         unit = "euro"
-    elif re.search(r"\bop\s+welke\s+plaats\b|\bwelke\s+(?:plaats|positie)\b|\bhoeveelste\b", q):
-        unit = "plaats"
     topic_terms = tuple(
         sorted(s for s in content_stems(topic_phrase(question)) if s not in QUESTION_WORDS)
     )

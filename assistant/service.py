@@ -11,6 +11,7 @@ honest refusal where the model failed). The checked answer replaces the streamed
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,10 +22,13 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.chunks import Chunk
 from assistant.citations import CheckedAnswer, Passage, check_answer, quote_fallback
+from assistant.citations.lists import SourceList, list_answer, pick_list, source_lists
+from assistant.citations.quotes import missing_names
+from assistant.dutch.text import fold
 from assistant.embeddings import embeddings_label, make_embeddings
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.llm import ChatModel, Message, make_chat_model
-from assistant.prompting import Prompts, build_messages
+from assistant.prompting import Prompts, build_messages, model_history, pipeline_texts
 from assistant.question import Question, Screened
 from assistant.retrieval import Retrieval, Retriever
 from assistant.safety import shingles, strip_active_markup, strip_control_tokens
@@ -117,6 +121,7 @@ class AnswerStream:
         self.timings: dict[str, float] = dict(retrieval.timings)
         self.messages: list[Message] = []
         self.passages: list[Chunk] = []
+        self.missing: list[str] = []  # names of the question that no passage mentions
         # requests to switch language, drop citations, use own knowledge ... were taken out
         # by ``Question.of`` and are declined in a Dutch note (prompts/guard.md)
         self.screened: Screened = question.screened or Screened(question.query)
@@ -126,7 +131,7 @@ class AnswerStream:
                 a.prompts,
                 self.screened.question or self.query or self.question,
                 [p.chunk for p in retrieval.passages],
-                history=history,
+                history=model_history(a.prompts, history),
                 context_window=a.chat.context_window,
                 max_answer_tokens=a.settings.llm.max_answer_tokens,
                 passage_tokens=min(
@@ -135,10 +140,14 @@ class AnswerStream:
             )
             if not self.screened.question:
                 self.messages = []  # nothing legitimate to ask the model; quotes or refusal
+            # a name the question asks about that no passage mentions: refused before the
+            # model runs ("Duitse werknemers" when the passages speak of Dutch ones)
+            numbered = [Passage(i, c) for i, c in enumerate(self.passages, start=1)]
+            self.missing = missing_names(self.screened.question or self.query, numbered)
 
     @property
     def refused(self) -> bool:
-        return not self.retrieval.relevant or not self.passages
+        return not self.retrieval.relevant or not self.passages or bool(self.missing)
 
     def tokens(self) -> Iterator[str]:
         if self._done or self.refused or not self.messages:
@@ -184,6 +193,8 @@ class Assistant:
         self.retriever = Retriever(store, settings.retrieval)
         self._vector_cache: dict[str, list[float]] = {}
         self._vector_lock = threading.Lock()
+        self._lists: dict[tuple[str, str], list[SourceList]] = {}  # (source, doc hash)
+        self._pipeline_texts = pipeline_texts(prompts)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
@@ -282,6 +293,8 @@ class Assistant:
             return self._unavailable(stream, passages, base)
         else:
             checked = self._check(stream, raw, passages)
+            checked, added = self._list(stream, raw, checked, passages)
+            base["passages"] = [*stream.passages, *(p.chunk for p in added)]
         if checked is None or checked.mode == "refusal":
             text = noted(self._refusal_text(stream))
             return self._timed(Answer(text=text, mode="refusal", checked=checked, **base), stream)
@@ -305,6 +318,7 @@ class Assistant:
                 stream.query,
                 passages,
                 intro=self.prompts.quotes_intro,
+                line=self.prompts.quote_line,
                 max_quotes=2,
                 **self._checks(),
             )
@@ -315,8 +329,41 @@ class Assistant:
             fallback_intro=self.prompts.fallback_intro,
             evidence_intro=self.prompts.evidence_intro,
             max_quotes=2,
+            earlier=[
+                *self._pipeline_texts,
+                *(t["content"] for t in stream._history if t["role"] == "assistant"),
+            ],
+            quote_line=self.prompts.quote_line,
             **self._checks(),
         )
+
+    def _list(
+        self, stream: AnswerStream, raw: str, checked: CheckedAnswer, passages: list[Passage]
+    ) -> tuple[CheckedAnswer, list[Passage]]:
+        """A list question gets the source's list (``citations.lists``), when one answers it;
+        else ``checked`` stays. Returns the extra passages the list adds."""
+        question = stream.analysed.text
+        if not stream.messages or not passages:
+            return checked, []
+        chunks = [p.chunk for p in passages]
+        plist = pick_list(question, self._source_lists(chunks), chunks)
+        if plist is None:
+            return checked, []
+        return list_answer(
+            raw, plist, passages, line=self.prompts.quote_line, intro=self.prompts.list_intro
+        )
+
+    def _source_lists(self, chunks: list[Chunk]) -> list[SourceList]:
+        """The lists of the documents these chunks come from, read once per document version
+        (the chunks the model got rarely hold a whole list)."""
+        out: list[SourceList] = []
+        for source, doc_hash in dict.fromkeys((c.source, c.doc_hash) for c in chunks):
+            key = (source, doc_hash)
+            if key not in self._lists:
+                doc = [c for c, _ in self.store.iter_chunks(where={"source": source})]
+                self._lists[key] = source_lists(doc)
+            out.extend(self._lists[key])
+        return out
 
     def _unavailable(
         self, stream: AnswerStream, passages: list[Passage], base: dict[str, Any]
@@ -324,7 +371,11 @@ class Assistant:
         """The model failed: quotes from the passages (or only the notice) instead."""
         assert stream._error is not None
         checked = quote_fallback(
-            stream.analysed.text, passages, intro=self.prompts.backend_down, **self._checks()
+            stream.analysed.text,
+            passages,
+            intro=self.prompts.backend_down,
+            line=self.prompts.quote_line,
+            **self._checks(),
         )
         notice = stream._error.message
         text = notice if checked.mode == "refusal" else checked.text
@@ -338,6 +389,11 @@ class Assistant:
         if not stream.screened.question and stream.screened.declined:
             return self.prompts.refusal_declined  # do not echo a request that was declined
         text = self.prompts.refusal.format(searched=stream.screened.question or stream.query)
+        if stream.missing and self.prompts.refusal_missing:
+            text += " " + self.prompts.refusal_missing.format(
+                names=", ".join(f'„{n}"' for n in _as_written(stream.missing, stream.query))
+            )
+            return text
         titles = list(
             dict.fromkeys((p.chunk.title or p.chunk.source) for p in stream.retrieval.passages[:3])
         )
@@ -366,3 +422,9 @@ class Assistant:
     def _timed(self, answer: Answer, stream: AnswerStream) -> Answer:
         answer.timings = {**stream.timings, "total_s": time.perf_counter() - stream._t0}
         return answer
+
+
+def _as_written(names: list[str], text: str) -> list[str]:
+    """Folded names as the user wrote them in ``text`` ("wallonie" -> "Wallonië")."""
+    written = {fold(w): w for w in re.findall(r"[^\W\d_]+", text)}
+    return [written.get(n, n) for n in names]

@@ -83,3 +83,58 @@ def test_cli_ask_json(real_store: Path) -> None:
         assert set(c) >= {"n", "source", "page", "quote"}
         assert f"[{c['n']}]" in data["answer"]
     assert any(c["source"].startswith(INTEGRON) and "26" in c["quote"] for c in data["citations"])
+
+
+# --------------------------------------------------------------------------- issue 13's questions
+
+KPN_NEWS = "000_0922e66c4a7848a2"
+HRM_REPORT = "003_90755cba00074a80"
+TOP5 = "Wat zijn de vijf grootste zorgen van organisaties volgens het onderzoek van KPN?"
+CONCERNS = (
+    "werkgelegenheid",
+    "cybersecurity",
+    "talentbehoud",
+    "kennis van medewerkers",
+    "technologische veranderingen",
+)
+CARE = "En wat zeggen ze over de zorgsector?"
+RISKS = "Welke risico's van AI in HRM noemt het rapport over menselijke middelen en AI?"
+
+
+def _claims(answer) -> list[str]:  # noqa: ANN001
+    assert answer.checked is not None
+    return [s.text for s in answer.checked.sentences if not s.trivial]
+
+
+def test_list_question_and_its_follow_up(real_assistant) -> None:  # noqa: ANN001
+    from assistant.citations.novelty import echoes
+
+    first = real_assistant.answer(TOP5)
+    assert first.mode != "refusal", first.text
+    for concern in CONCERNS:
+        assert concern in first.text.lower(), first.text
+    assert {c.chunk.stem for c in first.citations} == {KPN_NEWS}
+    assert all(c.quote in c.chunk.text for c in first.citations)
+
+    history = [{"role": "user", "content": TOP5}, {"role": "assistant", "content": first.text}]
+    follow = real_assistant.answer(CARE, history, previous=list(first.passages))
+    assert follow.mode != "refusal", follow.text
+    assert real_assistant.prompts.refusal.split(".")[0] not in follow.text
+    for claim in _claims(follow):  # nothing copied from the first answer
+        assert not echoes(claim, [first.text]), claim
+    assert any(
+        c.chunk.stem == KPN_NEWS and "zorgsector" in c.chunk.text for c in follow.citations
+    ), follow.to_json()["citations"]
+    assert "personeel" in follow.text.lower() or "digitale stress" in follow.text.lower()
+
+
+def test_risks_question_names_risks_from_the_report(real_assistant) -> None:  # noqa: ANN001
+    from assistant.citations.novelty import adds_information
+
+    answer = real_assistant.answer(RISKS)
+    assert answer.mode != "refusal", answer.text
+    named = ("bias", "vooroordelen", "privacy", "baanvervanging", "marktmacht", "werkgelegenheid")
+    assert any(risk in answer.text.lower() for risk in named), answer.text
+    assert any(c.chunk.stem == HRM_REPORT for c in answer.citations)
+    for claim in _claims(answer):
+        assert adds_information(claim, RISKS), claim

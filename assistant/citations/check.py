@@ -6,10 +6,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.citations.markers import dedupe, parse_markers, render, strip_invalid_markers
+from assistant.citations.novelty import adds_information, echoes
 from assistant.citations.quotes import (
+    DEFAULT_QUOTE_LINE,
     EVIDENCE_MARGIN,
     Quote,
     passage_header,
@@ -200,6 +203,8 @@ def check_answer(
     max_quotes: int = 3,
     blocked: Blocked | None = None,
     compose: bool = True,
+    earlier: Sequence[str] = (),
+    quote_line: str = DEFAULT_QUOTE_LINE,
 ) -> CheckedAnswer:
     """Check the model's answer sentence by sentence against ``passages`` (see package doc).
 
@@ -210,7 +215,9 @@ def check_answer(
     sentence ("43% [1]") is shown as the passage sentence that backs it, and a thin answer gets
     the best matching passage sentence added after ``evidence_intro``. ``blocked(text)`` marks
     text that must never be shown (an instruction planted in a passage, the system prompt):
-    a sentence that is, or is backed by, such text counts as unsupported.
+    a sentence that is, or is backed by, such text counts as unsupported. So does a sentence
+    that adds nothing to ``question`` or copies one of ``earlier`` (earlier answers, refusals,
+    prompt templates; see ``citations.novelty``). Quotes are shown as ``quote_line``.
     Steps: clean, segment (a verdict per sentence), judge, answers the question?, compose.
     """
     by_n = {p.n: p for p in passages}
@@ -227,14 +234,17 @@ def check_answer(
     )  # ranked once, only when needed
 
     def fallback() -> CheckedAnswer:
-        return quote_answer(asked_for, quotes(), max_quotes, fallback_intro)
+        return quote_answer(asked_for, quotes(), max_quotes, fallback_intro, quote_line)
 
     text = _clean(raw or "", passages)
     if not remove_markers(text).strip() or not is_dutch(text):
         return fallback()
     lines = _segment(text, by_n)
     substantive = [v for _, vs in lines for v in vs if not _is_trivial(v, blocked)]
-    _judge_all(substantive, passages, similarity, blocked, threshold)
+    # no claim of its own (only the question's words, or a copy): never supported
+    claims = [v for v in substantive if adds_information(v.body, question)]
+    claims = [v for v in claims if not echoes(v.body, earlier)]
+    _judge_all(claims, passages, similarity, blocked, threshold)
     supported = [v for v in substantive if v.passages]
     if not supported:
         return fallback()
@@ -364,8 +374,8 @@ def _answer_relevant(
     for v, text, sim in zip(supported, texts, sims, strict=True):
         n = v.passages[0]
         rel = relevance(question, text, passage_header(by_n[n]))
-        score, rescaled = quote_score(rel, sim, order[n])
-        if relevant_enough(score, rel, rescaled):
+        score, _ = quote_score(rel, sim, order[n])
+        if relevant_enough(score):
             return True
     return False
 

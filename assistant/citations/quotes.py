@@ -10,6 +10,7 @@ quote can be explained. The same measure decides whether the model's own answer 
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Sequence
@@ -31,20 +32,26 @@ from assistant.citations.types import (
     SentenceCheck,
     Similarity,
 )
-from assistant.dutch.text import content_stems, light_stem, numbers_of, stem_found, terms_of
+from assistant.dutch.text import (
+    content_stems,
+    light_stem,
+    names_of,
+    numbers_of,
+    stem_found,
+    terms_of,
+    words_of,
+)
 from assistant.question import QUESTION_WORDS, Asked, asked, kinds_given, provides
 
-# A quote (or the model's answer) is relevant enough to show when it has CLEAR_RELEVANCE of the
-# question's key terms, or its score reaches MIN_SCORE and it has MIN_RELEVANCE of the key
-# terms or a rescaled similarity of MIN_SIMILARITY. Measured on the dev questions (retrieved
-# passages, e5): the sentence that answers scores 0.42-0.87 for most answerable questions
-# (paraphrased ones lower), the best candidates of unanswerable ones 0.30-0.46.
-MIN_SCORE = 0.40
-MIN_RELEVANCE = 0.25
-MIN_SIMILARITY = 0.5
+# The answer-side refusal: a quote (or the model's answer) is relevant enough to show when its
+# score (``quote_score``) reaches MIN_SCORE. One threshold, calibrated on the tune half of
+# eval/questions.jsonl with equal cost for refusing an answerable question and answering an
+# unanswerable one (trade-off curve in bench/README.md): the minimum lies at 0.44-0.45, just
+# before a cliff (0.47 refuses a quarter of the answerable questions), so the threshold sits
+# a little below it.
+MIN_SCORE = 0.42
 EVIDENCE_MARGIN = 0.1  # an added quote scores at most this much below the best one
 ALL_KINDS_BONUS = 0.2  # score added to a sentence that gives every kind of fact asked for
-CLEAR_RELEVANCE = 0.45  # this share of the key terms is relevant enough on its own
 QUOTE_SIM_FLOOR = 0.78  # e5 query-passage cosine at or below this: unrelated (rescaled 0)
 QUOTE_SIM_CEIL = 0.90  # at or above this: as related as it gets (rescaled 1)
 
@@ -57,6 +64,7 @@ _SOURCE_PHRASE_RE = re.compile(
     r"artikel|studie))\b"
 )
 CONTEXT_WEIGHT = 0.3  # weight of a source term relative to a content term
+DEFAULT_QUOTE_LINE = f"{QUOTE_OPEN}{{quote}}{QUOTE_CLOSE} [{{n}}]"
 
 
 @lru_cache(maxsize=1024)
@@ -136,13 +144,12 @@ class Quote:
 
     @property
     def usable(self) -> bool:
-        return self.provides and relevant_enough(self.score, self.relevance, self.similarity)
+        return self.provides and relevant_enough(self.score)
 
 
-def relevant_enough(score: float, relevance: float, similarity: float) -> bool:
-    if relevance >= CLEAR_RELEVANCE:
-        return True  # most of the question's key terms, whatever the embedding says
-    return score >= MIN_SCORE and (relevance >= MIN_RELEVANCE or similarity >= MIN_SIMILARITY)
+def relevant_enough(score: float) -> bool:
+    """The calibrated answer-side refusal rule (see ``MIN_SCORE``)."""
+    return score >= MIN_SCORE
 
 
 def quote_score(relevance: float, similarity: float | None, rank: int) -> tuple[float, float]:
@@ -238,14 +245,15 @@ def quote_fallback(
     question_similarity: QuestionSimilarity | None = None,
     blocked: Blocked | None = None,
     intro: str,
+    line: str = DEFAULT_QUOTE_LINE,
 ) -> CheckedAnswer:
     """Quote the passage sentences that best answer ``question`` verbatim, with markers.
 
-    Candidates are ranked by ``rank_quotes``; only usable ones count: they contain at least
-    ``MIN_RELEVANCE`` of the question's key terms and, when the question asks for a figure,
-    name or date, give one. Quotes much weaker than the best one are left out, and quotes from
-    a passage already quoted count a bit less, to spread quotes over passages. With no usable
-    candidate the result is mode "refusal" with an empty text (the caller shows its message).
+    Candidates are ranked by ``rank_quotes``; only usable ones count: they score at least
+    ``MIN_SCORE`` and, when the question asks for a figure, name or date, give one. Quotes
+    much weaker than the best one are left out, and quotes from a passage already quoted count
+    a bit less, to spread quotes over passages. With no usable candidate the result is mode
+    "refusal" with an empty text (the caller shows its message).
     """
     ranked = rank_quotes(
         question,
@@ -254,10 +262,28 @@ def quote_fallback(
         question_similarity=question_similarity,
         blocked=blocked,
     )
-    return quote_answer(question, ranked, max_quotes, intro)
+    return quote_answer(question, ranked, max_quotes, intro, line)
 
 
-def quote_answer(question: str, ranked: list[Quote], max_quotes: int, intro: str) -> CheckedAnswer:
+def quote_line(template: str, chunk: Chunk, quote: str, n: int) -> str:
+    """One verbatim sentence as an answer line: "Volgens KPN: „…" [1]" (prompts/quote_line.md)."""
+    return template.format(
+        quote=quote,
+        n=n,
+        organisation=chunk.organisation or chunk.title or chunk.source,
+        title=chunk.title or chunk.source,
+        page=chunk.page,
+    )
+
+
+def quote_answer(
+    question: str,
+    ranked: list[Quote],
+    max_quotes: int,
+    intro: str,
+    line: str = DEFAULT_QUOTE_LINE,
+) -> CheckedAnswer:
+    """The usable quotes, each as a ``line`` that says whose words they are, with markers."""
     usable = [q for q in ranked if q.usable]
     if not usable or not question.strip():
         return CheckedAnswer("", (), (), "refusal", 0.0)
@@ -269,12 +295,12 @@ def quote_answer(question: str, ranked: list[Quote], max_quotes: int, intro: str
     checks, citations, seen = [], [], set()
     for q in picked:
         p = q.passage
-        line = f"{QUOTE_OPEN}{q.text}{QUOTE_CLOSE} [{numbering[p.n]}]"
-        checks.append(SentenceCheck(line, (), p.n, q.text, True, "ok"))
+        shown = quote_line(line, p.chunk, q.text, numbering[p.n])
+        checks.append(SentenceCheck(shown, (), p.n, q.text, True, "ok"))
         if p.n not in seen:
             seen.add(p.n)
             citations.append(Citation(numbering[p.n], p.chunk, q.text))
-    body = "\n".join(f"- {c.text}" for c in checks)
+    body = checks[0].text if len(checks) == 1 else "\n".join(f"- {c.text}" for c in checks)
     text = f"{intro.strip()}\n\n{body}" if intro.strip() else body
     return CheckedAnswer(text, tuple(checks), tuple(citations), "quotes", 0.0)
 
@@ -314,6 +340,31 @@ def evidence_gap(question: str, passages: list[Passage]) -> str:
     if ask.specific and not any(q.provides for q in rank_quotes(question, passages)):
         return "kind"
     return ""
+
+
+NAME_MATCH = 0.8  # difflib ratio at which a name counts as found ("McKinsy" / "McKinsey")
+
+
+def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
+    """Names of the question (a country, region, organisation: capitalised, not at the start)
+    that occur in none of ``passages``, their text or header, even misspelt. The sources the
+    answer may rest on say nothing about them, so no quote can answer the question: it asks
+    about "Duitse werknemers" and the passages speak of Dutch ones. Common-noun acronyms (AI,
+    HR) are no names (``names_of``)."""
+    words: set[str] = set()
+    for p in passages:
+        words |= set(words_of(f"{p.chunk.text} {passage_header(p)}"))
+    stems = frozenset(light_stem(w) for w in words)
+    return [
+        name
+        for name in sorted(names_of(question))
+        if not stem_found(light_stem(name), stems)
+        and not any(
+            difflib.SequenceMatcher(None, name, w).ratio() >= NAME_MATCH
+            for w in words
+            if abs(len(w) - len(name)) <= 2
+        )
+    ]
 
 
 def answer_type_scores(question: str, chunks: list[Chunk]) -> list[float] | None:

@@ -1,0 +1,93 @@
+"""Sentences that make no claim of their own, whatever their words.
+
+Two kinds pass a word-overlap check although they answer nothing:
+
+* a sentence whose content words all come from the question ("AI-risico's in HRM noemt het
+  rapport over AI in HRM [1]."): every word is in the passage too, because the passage was
+  found by those words. ``adds_information`` asks for at least one content word, number or
+  name the question does not already give. A yes/no question is the exception: "Ja, grote
+  bedrijven omarmen AI sneller" answers it with the question's own words.
+* a question ("Leidt AI tot aanpassingen?", copied from a passage's list of research
+  questions) asserts nothing either;
+* a sentence copied from elsewhere in the conversation: an earlier answer, a refusal or
+  fallback text, a prompt template ("Bronpassages:", "Eerder in dit gesprek"). ``echoes``
+  finds them by shared word 4-grams (half of the sentence's 4-grams in one such text).
+
+Trade-off: both are cheap, lexical and explainable. A paraphrase of the question that adds
+nothing but a synonym ("bezwaren" for "risico's") still counts as new; the answer-level
+relevance check and the list check catch more of those. Vague quantifiers ("verschillende",
+"enkele") are not information.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from assistant.citations.support import Claim
+from assistant.dutch.sentences import remove_markers
+from assistant.dutch.text import (
+    content_stems,
+    fold,
+    names_of,
+    numbers_of,
+    stem_found,
+    terms_of,
+    words_of,
+)
+from assistant.question import QUESTION_WORDS
+
+# Words that quantify or point without saying what: no information on their own.
+_VAGUE = frozenset(
+    content_stems(
+        "verschillende diverse enkele meerdere sommige vele aantal volgende genoemde bepaalde "
+        "specifieke concrete belangrijke grote kleine genoemd noemt noemen beschrijft bespreekt"
+    )
+)
+_WH_RE = re.compile(
+    r"^\W*(?:\w+\s+){0,3}?(?:wat|wie|welke?|hoe\w*|waar\w*|wanneer|waarom|hoeveel|noem\w*|"
+    r"geef|vertel|beschrijf|leg|vat|what|who|which|how|where|when|why)\b"
+)
+ECHO_N = 4  # word n-grams
+ECHO_SHARE = 0.5  # of the sentence's n-grams found in one earlier text
+
+
+def yes_no(question: str) -> bool:
+    """A question that a "ja" or "nee" answers: it opens with a verb, not a question word."""
+    return not _WH_RE.search(fold(" ".join(question.split())))
+
+
+def adds_information(sentence: str, question: str) -> bool:
+    """Whether ``sentence`` says something the question does not: a content word, a number or
+    a name beyond the question's own (and beyond vague quantifiers). A question asserts
+    nothing ("Leidt nieuwe technologie tot aanpassingen?", copied from a passage's list)."""
+    if remove_markers(sentence).rstrip(" \"'”’»)").endswith("?"):
+        return False
+    if not question.strip() or yes_no(question):
+        return True
+    claim = Claim.of(sentence)
+    asked = terms_of(question)
+    q_words = {fold(w) for w in words_of(question)}
+    new_stems = [
+        s
+        for s in claim.stems
+        if not stem_found(s, asked) and s not in _VAGUE and s not in QUESTION_WORDS
+    ]
+    new_numbers = claim.numbers - numbers_of(question, words=True)
+    new_names = claim.names - names_of(question) - q_words
+    return bool(new_stems or new_numbers or new_names)
+
+
+@lru_cache(maxsize=256)
+def _grams(text: str) -> frozenset[tuple[str, ...]]:
+    words = words_of(remove_markers(text))
+    return frozenset(tuple(words[i : i + ECHO_N]) for i in range(len(words) - ECHO_N + 1))
+
+
+def echoes(sentence: str, texts: Sequence[str]) -> bool:
+    """Whether ``sentence`` is (half of it, by word 4-grams) a copy of one of ``texts``."""
+    own = _grams(sentence)
+    if not own:
+        return False
+    return any(len(own & _grams(t)) >= ECHO_SHARE * len(own) for t in texts if t.strip())
