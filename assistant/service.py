@@ -22,7 +22,13 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.chunks import Chunk
 from assistant.citations import CheckedAnswer, Passage, check_answer, quote_fallback
-from assistant.citations.lists import SourceList, list_answer, pick_list, source_lists
+from assistant.citations.lists import (
+    SourceList,
+    asks_for_list,
+    list_answer,
+    pick_list,
+    source_lists,
+)
 from assistant.citations.quotes import missing_names
 from assistant.dutch.text import fold
 from assistant.embeddings import embeddings_label, make_embeddings
@@ -345,6 +351,8 @@ class Assistant:
         question = stream.analysed.text
         if not stream.messages or not passages:
             return checked, []
+        if stream.analysed.followup and not asks_for_list(stream.analysed.focus):
+            return checked, []  # "En wat zeggen ze over de zorg?" after a list question
         chunks = [p.chunk for p in passages]
         plist = pick_list(question, self._source_lists(chunks), chunks)
         if plist is None:

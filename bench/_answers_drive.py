@@ -5,7 +5,7 @@ shown answer (numbers on their boundaries), refusals counted per kind, and wheth
 passage holds the item's evidence or a key fact. Conversations run turn by turn with the
 assistant's own answers as history, as the page sends them.
 
-    .venv/bin/python bench/_answers_drive.py --half tune --n 40 --out /tmp/x.jsonl
+    PYTHONPATH=. .venv/bin/python bench/_answers_drive.py --half tune --n 40 --out /tmp/x.jsonl
 """
 
 from __future__ import annotations

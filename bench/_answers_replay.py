@@ -5,7 +5,7 @@ model got, its raw text) and runs ``Assistant._finish`` on them again, so a chan
 the list answer or the refusal rule can be measured in seconds. A change to the prompt or the
 history given to the model is not replayed (the recorded text stays): that needs a real run.
 
-    .venv/bin/python bench/_answers_replay.py /tmp/ans_base.jsonl /tmp/ans_replay.jsonl
+    PYTHONPATH=. .venv/bin/python bench/_answers_replay.py /tmp/ans_base.jsonl /tmp/ans_replay.jsonl
 """
 
 from __future__ import annotations

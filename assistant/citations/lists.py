@@ -128,7 +128,7 @@ def listed_noun(question: str) -> str:
     return ""
 
 
-def _names_noun(noun: str, text: str) -> bool:
+def names_noun(noun: str, text: str) -> bool:
     """Whether ``text`` (a list's intro and heading) names what ``noun`` asks for: the same
     word, or one is the head of the other ("onderzoeksvragen" / "vragen")."""
     if not noun:
@@ -290,7 +290,7 @@ def pick_list(
             continue
         if count is not None and len(plist.items) != count:
             continue
-        if not _names_noun(listed_noun(question), _announces(plist)):
+        if not names_noun(listed_noun(question), _announces(plist)):
             continue  # a list of something else ("vragen" for "aanbevelingen")
         score = list_relevance(question, plist)
         if score >= MIN_LIST_RELEVANCE and score > best_score:

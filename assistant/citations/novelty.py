@@ -38,11 +38,13 @@ from assistant.dutch.text import (
 )
 from assistant.question import QUESTION_WORDS
 
-# Words that quantify or point without saying what: no information on their own.
+# Words that quantify or point without saying what, and words about the prompt itself
+# ("in de bronpassage"): no information on their own.
 _VAGUE = frozenset(
     content_stems(
         "verschillende diverse enkele meerdere sommige vele aantal volgende genoemde bepaalde "
-        "specifieke concrete belangrijke grote kleine genoemd noemt noemen beschrijft bespreekt"
+        "specifieke concrete belangrijke grote kleine genoemd noemt noemen beschrijft bespreekt "
+        "bronpassage bronpassages passage passages fragment vermeld vermeldt staat"
     )
 )
 _WH_RE = re.compile(
@@ -62,7 +64,7 @@ def adds_information(sentence: str, question: str) -> bool:
     """Whether ``sentence`` says something the question does not: a content word, a number or
     a name beyond the question's own (and beyond vague quantifiers). A question asserts
     nothing ("Leidt nieuwe technologie tot aanpassingen?", copied from a passage's list)."""
-    if remove_markers(sentence).rstrip(" \"'”’»)").endswith("?"):
+    if not asserts(sentence, question):
         return False
     if not question.strip() or yes_no(question):
         return True
@@ -77,6 +79,14 @@ def adds_information(sentence: str, question: str) -> bool:
     new_numbers = claim.numbers - numbers_of(question, words=True)
     new_names = claim.names - names_of(question) - q_words
     return bool(new_stems or new_numbers or new_names)
+
+
+def asserts(sentence: str, question: str) -> bool:
+    """A question asserts nothing, unless questions are what is asked for ("Welke vragen
+    stelt het onderzoek?"): then a passage's question is the answer."""
+    if not remove_markers(sentence).rstrip(" \"'”’»)").endswith("?"):
+        return True
+    return any(s.endswith(("vrag", "vraag")) for s in content_stems(question))
 
 
 @lru_cache(maxsize=256)

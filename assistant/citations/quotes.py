@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from assistant.chunks import Chunk
 from assistant.citations.markers import dedupe
+from assistant.citations.novelty import asserts
 from assistant.citations.support import Claim, PassageIndex
 from assistant.citations.types import (
     QUOTE_CLOSE,
@@ -34,6 +35,7 @@ from assistant.citations.types import (
 )
 from assistant.dutch.text import (
     content_stems,
+    fold,
     light_stem,
     names_of,
     numbers_of,
@@ -41,7 +43,7 @@ from assistant.dutch.text import (
     terms_of,
     words_of,
 )
-from assistant.question import QUESTION_WORDS, Asked, asked, kinds_given, provides
+from assistant.question import QUESTION_WORDS, Asked, asked, kinds_given, provides, topic_phrase
 
 # The answer-side refusal: a quote (or the model's answer) is relevant enough to show when its
 # score (``quote_score``) reaches MIN_SCORE. One threshold, calibrated on the tune half of
@@ -52,6 +54,7 @@ from assistant.question import QUESTION_WORDS, Asked, asked, kinds_given, provid
 MIN_SCORE = 0.42
 EVIDENCE_MARGIN = 0.1  # an added quote scores at most this much below the best one
 ALL_KINDS_BONUS = 0.2  # score added to a sentence that gives every kind of fact asked for
+NOUN_BONUS = 0.1  # score added to a sentence that names what "welke X" asks for
 QUOTE_SIM_FLOOR = 0.78  # e5 query-passage cosine at or below this: unrelated (rescaled 0)
 QUOTE_SIM_CEIL = 0.90  # at or above this: as related as it gets (rescaled 1)
 
@@ -63,6 +66,11 @@ _SOURCE_PHRASE_RE = re.compile(
     r"|\b(?:in|uit|van)\s+(?:het|de)\s+([\w'’-]*(?:rapport|onderzoek|whitepaper|essay|"
     r"artikel|studie))\b"
 )
+# "het rapport over menselijke middelen en AI": a report named by its subject (loose names)
+_REPORT_ABOUT_RE = re.compile(
+    r"\b(?:het|de|dat|die)\s+(?:[\w'’-]*(?:rapport|onderzoek|whitepaper|essay|artikel|studie))"
+    r"\s+(?:over|naar)\s+([^?,.;]{3,60})"
+)
 CONTEXT_WEIGHT = 0.3  # weight of a source term relative to a content term
 DEFAULT_QUOTE_LINE = f"{QUOTE_OPEN}{{quote}}{QUOTE_CLOSE} [{{n}}]"
 
@@ -72,6 +80,9 @@ def _source_terms(question: str) -> frozenset[str]:
     found: set[str] = set()
     for m in _SOURCE_PHRASE_RE.finditer(question):
         found |= content_stems(m.group(1) or m.group(2) or "")
+    if not topic_phrase(question):  # "het rapport over X" names a report, unless "zegt ... over X"
+        for m in _REPORT_ABOUT_RE.finditer(question):
+            found |= content_stems(m.group(1))
     return frozenset(found)
 
 
@@ -194,8 +205,11 @@ def rank_quotes(
     sentences without one are ranked last (``provides`` False); when it asks for more than one
     kind, a sentence that gives them all scores ``ALL_KINDS_BONUS`` more.
     """
+    from assistant.citations.lists import listed_noun, names_noun  # lists reads quotes
+
     terms = key_terms(question)
     ask = asked(question)
+    noun = listed_noun(question)
     multi_kind = ask.number + ask.name + ask.date > 1
     q_terms = terms_of(question)
     candidates: list[tuple[int, Passage, str]] = []
@@ -203,8 +217,10 @@ def rank_quotes(
         index = PassageIndex.of(p.chunk.text)
         for w in index.windows[: index.singles]:
             quote = p.chunk.text[w.start : w.end].strip()
-            if "\n" in quote or _heading_like(quote):
-                continue
+            if "\n" in quote or _heading_like(quote) or not asserts(quote, question):
+                continue  # a heading, or a question (unless questions are asked for)
+            if fold(quote).rstrip(".") in (fold(p.chunk.title), fold(p.chunk.heading)):
+                continue  # the document's title or the section's heading states nothing
             if Claim.of(quote).trivial and not numbers_of(quote, words=True):
                 continue  # short and says no figure ("Vijfentachtig procent wil dat." does)
             if _novelty(quote, q_terms, question) < 2:
@@ -231,6 +247,8 @@ def rank_quotes(
         # year and repeats the question's words
         complete = gives and multi_kind and all(kinds_given(ask, question, quote))
         score += ALL_KINDS_BONUS if complete else 0.0 if gives else -1.0
+        if noun and names_noun(noun, quote):
+            score += NOUN_BONUS  # "Welke risico's ...?": a sentence about risks
         out.append(Quote(p, quote, score, rel, gives, rescaled, complete))
     out.sort(key=lambda q: -q.score)
     return out
