@@ -375,7 +375,7 @@ def _answer_relevant(
         n = v.passages[0]
         rel = relevance(question, text, passage_header(by_n[n]))
         score, _ = quote_score(rel, sim, order[n])
-        if relevant_enough(score):
+        if relevant_enough(score, rel):
             return True
     return False
 

@@ -52,6 +52,10 @@ from assistant.question import QUESTION_WORDS, Asked, asked, kinds_given, provid
 # before a cliff (0.47 refuses a quarter of the answerable questions), so the threshold sits
 # a little below it.
 MIN_SCORE = 0.42
+# ... or when it holds this share of the question's key terms whatever the embedding says: no
+# change on the tune curve (0 to 0.7 alike), but the decision stays lexical when the embedding
+# carries no signal (hash embeddings of tests and demos, keyword-only search).
+CLEAR_RELEVANCE = 0.45
 EVIDENCE_MARGIN = 0.1  # an added quote scores at most this much below the best one
 ALL_KINDS_BONUS = 0.2  # score added to a sentence that gives every kind of fact asked for
 NOUN_BONUS = 0.1  # score added to a sentence that names what "welke X" asks for
@@ -155,12 +159,12 @@ class Quote:
 
     @property
     def usable(self) -> bool:
-        return self.provides and relevant_enough(self.score)
+        return self.provides and relevant_enough(self.score, self.relevance)
 
 
-def relevant_enough(score: float) -> bool:
-    """The calibrated answer-side refusal rule (see ``MIN_SCORE``)."""
-    return score >= MIN_SCORE
+def relevant_enough(score: float, relevance: float) -> bool:
+    """The calibrated answer-side refusal rule (see ``MIN_SCORE`` and ``CLEAR_RELEVANCE``)."""
+    return score >= MIN_SCORE or relevance >= CLEAR_RELEVANCE
 
 
 def quote_score(relevance: float, similarity: float | None, rank: int) -> tuple[float, float]:
