@@ -19,7 +19,7 @@ PIP_VERSION := 26.3
 
 HOST ?= 127.0.0.1
 PORT ?= 8501
-GOLD ?= ../shared/eval/gold_dev.jsonl
+GOLD ?=
 BACKUP ?=
 
 # Where built/downloaded wheels are kept between runs (llama-cpp-python, model parts).
@@ -68,7 +68,7 @@ help:
 	@echo "make format     ruff check --fix + ruff format (rewrites files)"
 	@echo "make typecheck  mypy over assistant/, ingest/, ui/ and app.py"
 	@echo "make bench      run the scripts in bench/"
-	@echo "make eval       evaluate against GOLD=$(GOLD)"
+	@echo "make eval       evaluate on eval/questions.jsonl, both halves (GOLD=file for another)"
 	@echo "make backup     tar $(STORE_DIR)/ and data/ into backups/<timestamp>.tar.gz"
 	@echo "make restore BACKUP=backups/<file>.tar.gz   put a backup back in place"
 	@echo "make freeze     rewrite constraints.txt from the current virtualenv"
@@ -169,8 +169,8 @@ bench: install $(RUN_MODEL) $(MANIFEST)
 	[ $$ran = 1 ] || echo "no bench scripts in bench/"
 
 eval: install $(RUN_MODEL) $(MANIFEST)
-	@[ -f "$(GOLD)" ] || { echo "gold file not found: $(GOLD) (set GOLD=...)"; exit 2; }
-	$(PY) -m assistant eval --gold "$(GOLD)"
+	@[ -z "$(GOLD)" ] || [ -f "$(GOLD)" ] || { echo "gold file not found: $(GOLD)"; exit 2; }
+	$(PY) -m assistant eval $(if $(GOLD),--gold "$(GOLD)")
 
 # Rewrites constraints.txt from the virtualenv (without the project and llama-cpp-python).
 freeze: | $(PY)
