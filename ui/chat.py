@@ -244,8 +244,11 @@ def _answer(assistant: Assistant, question: str, messages: list[dict[str, Any]])
                 if model_is_loaded(assistant)
                 else "Model wordt geladen… (de eerste vraag duurt langer)"
             )
-            with draft.container():
-                st.write_stream(_drafted(stream.tokens(), status))
+            try:
+                with draft.container():
+                    st.write_stream(_drafted(stream.tokens(), status))
+            finally:  # a rerun or closed tab raises here: give the model's place up at once
+                stream.close()
         answer = stream.result()
         status_slot.empty()
         draft.empty()
