@@ -53,7 +53,7 @@ export RAG_WHEEL_CACHE
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install llama-wheel model index run test test-fast lint typecheck bench eval \
+.PHONY: help install llama-wheel model index check-host run test test-fast lint typecheck bench eval \
 	backup restore freeze clean distclean chromium
 
 help:
@@ -125,7 +125,11 @@ $(MANIFEST): | $(STAMP)
 index: install
 	$(PY) -m ingest
 
-run: install $(RUN_MODEL) $(MANIFEST)
+# Closed by default: a HOST other than loopback without RAG_APP__AUTH (env or .env) refuses.
+check-host:
+	@$(PY) -m assistant.access check-host "$(HOST)"
+
+run: install check-host $(RUN_MODEL) $(MANIFEST)
 	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT)
 
 # ---------------------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 Three ways to log in (``RAG_APP__AUTH``):
 
-* ``none``: no login. Meant for one person on their own machine. ``anonymous_user`` gives that
-  person the administrator role only when the page listens on loopback (127.0.0.1/::1), so
-  ``HOST=0.0.0.0`` without a login never hands the audit log to the whole network.
+* ``none``: no login. Meant for one person on their own machine. Closed by default
+  (``anonymous_user``): only a browser on loopback, on a page that listens on loopback, and
+  without proxy headers (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP`` ...) is the local
+  beheerder; anyone else gets no access and a Dutch message naming ``RAG_APP__AUTH``. ``make
+  run`` refuses ``HOST`` other than loopback without a login (``bind_refusal``).
 * ``local``: a JSON user list with bcrypt hashes (``RAG_APP__USERS_FILE``), managed with
   ``python -m assistant.access add-user NAME --role beheerder --collections algemeen,hr``.
 * ``oidc``: Streamlit's ``st.login`` against the organisation's identity provider; roles and
@@ -113,19 +115,62 @@ def _is_loopback(address: str | None) -> bool:
     if address in ("localhost", "localhost.localdomain"):
         return True
     try:
-        return ipaddress.ip_address(address.strip("[]")).is_loopback
+        ip = ipaddress.ip_address(address.strip("[]"))
     except ValueError:
         return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is loopback too
+    return ip.is_loopback or bool(mapped is not None and mapped.is_loopback)
 
 
-def anonymous_user(server_address: str | None) -> User:
-    """The user when ``RAG_APP__AUTH=none``.
+# Headers a reverse proxy adds: a request that carries one came from somewhere else, even
+# though the connection itself is from 127.0.0.1 (the proxy on this machine).
+PROXY_HEADERS = frozenset(
+    {"x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "x-forwarded-proto", "via"}
+)
+NEEDS_LOGIN = (
+    "Zonder login is deze pagina alleen te gebruiken in een browser op deze machine zelf. "
+    "Voor toegang via het netwerk of een proxy zet de beheerder RAG_APP__AUTH=local of "
+    "RAG_APP__AUTH=oidc."
+)
 
-    Pass ``st.get_option("server.address")``. On loopback only this machine can reach the page,
-    so its one user may manage; on any other address nobody may (turn a login on instead).
+
+@dataclass(frozen=True)
+class Client:
+    """The browser connection of a session: its address and the request headers."""
+
+    address: str | None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def proxied(self) -> bool:
+        return any(name.lower() in PROXY_HEADERS for name, _ in self.headers)
+
+
+def anonymous_user(server_address: str | None, client: Client | None) -> User:
+    """The user when ``RAG_APP__AUTH=none``: the local beheerder, or no access at all.
+
+    Closed by default: only when the page listens on loopback and this browser connects from
+    loopback without proxy headers is it the person at this machine (the laptop demo). A
+    request through a reverse proxy on the same machine, or from any other address, gets an
+    ``AssistantError`` naming ``RAG_APP__AUTH``. ``client=None`` means no server serves the
+    script (``AppTest``, bare mode): there is no network to reach it through.
     """
-    role: Role = "beheerder" if _is_loopback(server_address) else "gebruiker"
-    return User("lokaal", role, None)
+    if not _is_loopback(server_address):
+        raise AssistantError(NEEDS_LOGIN, hint="de pagina luistert op het netwerk")
+    if client is not None and (client.proxied or not _is_loopback(client.address)):
+        raise AssistantError(NEEDS_LOGIN)
+    return User("lokaal", "beheerder", None)
+
+
+def bind_refusal(host: str, auth: str) -> str:
+    """Why the page may not start on ``host`` with login ``auth`` ("" when it may)."""
+    if auth == "none" and not _is_loopback(host):
+        return (
+            f"Weigering: HOST={host} maakt de pagina bereikbaar vanaf het netwerk, maar er is "
+            "geen login ingesteld. Zet RAG_APP__AUTH=local (of oidc), of start op "
+            "HOST=127.0.0.1."
+        )
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,7 +565,11 @@ def main(argv: list[str] | None = None) -> int:
     rm = sub.add_parser("remove-user", help="gebruiker verwijderen")
     rm.add_argument("name")
     sub.add_parser("list-users", help="gebruikers tonen (zonder hashes)")
+    check = sub.add_parser("check-host", help="weigert een netwerkadres zonder login")
+    check.add_argument("host")
     args = parser.parse_args(argv)
+    if args.command == "check-host":
+        return _check_host(args.host)
     try:
         store = UserStore(_users_file(args))
         if args.command == "add-user":
@@ -545,6 +594,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{u.name}\t{u.role}\t{shown}")
     except AssistantError as exc:
         print(f"Fout: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _check_host(host: str) -> int:
+    from assistant.settings import load_settings
+
+    refusal = bind_refusal(host, load_settings().app.auth)
+    if refusal:
+        print(refusal, file=sys.stderr)
         return 2
     return 0
 

@@ -153,3 +153,19 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     yield
+
+
+def as_browser(monkeypatch: pytest.MonkeyPatch, address: str = "127.0.0.1", **headers: str) -> None:
+    """Page tests (``AppTest``) have no browser connection: give the session one.
+
+    ``address`` is the connection's remote address; ``headers`` are request headers
+    (``X_Forwarded_For="10.0.0.9"`` becomes ``X-Forwarded-For``).
+    """
+    from assistant.access import Client
+
+    sent = (("Host", "localhost:8501"),) + tuple(
+        (k.replace("_", "-"), v) for k, v in headers.items()
+    )
+    monkeypatch.setattr(
+        "ui.session.client_of_session", lambda: Client(address, sent), raising=False
+    )

@@ -175,19 +175,26 @@ def test_roles_and_collections() -> None:
 
 
 @pytest.mark.parametrize(
-    ("address", "role"),
+    ("address", "allowed"),
     [
-        ("127.0.0.1", "beheerder"),
-        ("localhost", "beheerder"),
-        ("::1", "beheerder"),
-        ("0.0.0.0", "gebruiker"),
-        ("10.1.2.3", "gebruiker"),
-        ("", "gebruiker"),
-        (None, "gebruiker"),
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("10.1.2.3", False),
+        ("", False),
+        (None, False),
     ],
 )
-def test_anonymous_user_manages_only_on_loopback(address, role) -> None:
-    assert anonymous_user(address).role == role
+def test_anonymous_user_manages_only_on_loopback(address, allowed) -> None:
+    from assistant.access import Client
+
+    browser = Client("127.0.0.1", (("Host", "localhost:8501"),))
+    if allowed:
+        assert anonymous_user(address, browser).role == "beheerder"
+    else:
+        with pytest.raises(AssistantError, match="RAG_APP__AUTH"):
+            anonymous_user(address, browser)
 
 
 # --------------------------------------------------------------------------- rate limit

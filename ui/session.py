@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from assistant.access import (
+    Client,
     RateLimiter,
     User,
     UserStore,
@@ -91,10 +92,28 @@ def login(settings: Settings) -> User | None:
     """The user of this session, or None after drawing a login form (the caller stops)."""
     mode = settings.app.auth
     if mode == "none":
-        return anonymous_user(st.get_option("server.address"))
+        try:
+            return anonymous_user(st.get_option("server.address"), client_of_session())
+        except AssistantError as exc:
+            st.title("Onderzoeksassistent")
+            show_error(exc)
+            return None
     if mode == "oidc":
         return _oidc_login(settings)
     return _local_login(settings)
+
+
+def client_of_session() -> Client:
+    """This session's browser connection: its address and the headers of its request.
+
+    Streamlit reports a loopback connection as ``ip_address = None``; the headers are empty
+    only when no browser connection exists, which then counts as an unknown address.
+    """
+    headers = tuple((str(k), str(v)) for k, v in dict(st.context.headers).items())
+    address = st.context.ip_address
+    if address is None and headers:
+        address = "127.0.0.1"
+    return Client(address if isinstance(address, str) else None, headers)
 
 
 def _oidc_login(settings: Settings) -> User | None:
