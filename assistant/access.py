@@ -397,6 +397,39 @@ class RateLimiter:
             del self._hits[key]
 
 
+LOGIN_PER_ADDRESS = 10  # login attempts per browser address per minute
+LOGIN_OVERALL = 60  # ... and for the whole process: caps the bcrypt work (~0.25 s each)
+
+
+class LoginThrottle:
+    """Login attempts per minute, per client address and for everyone together.
+
+    Keyed on the address, not on the typed name: rotating names must not buy unlimited
+    bcrypt checks. Behind a proxy every attempt comes from the proxy's address, so the
+    per-address limit becomes a shared one; the overall limit holds either way.
+    """
+
+    def __init__(
+        self,
+        per_address: int = LOGIN_PER_ADDRESS,
+        overall: int = LOGIN_OVERALL,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._per_address = RateLimiter(per_address, clock=clock)
+        self._overall = RateLimiter(overall, clock=clock)
+
+    def check(self, address: str | None) -> None:
+        """Count one attempt, or raise a Dutch ``AssistantError``."""
+        try:
+            self._per_address.check(f"adres:{address or 'onbekend'}")
+            self._overall.check("alle")
+        except AssistantError:
+            raise AssistantError(
+                "Te veel inlogpogingen in korte tijd. Wacht een minuut en probeer het opnieuw."
+            ) from None
+
+
 # ---------------------------------------------------------------------------------------------
 # OIDC (st.login)
 
