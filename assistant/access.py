@@ -60,8 +60,8 @@ from assistant.errors import AssistantError
 
 log = logging.getLogger(__name__)
 
-Role = Literal["gebruiker", "beheerder"]
-ROLES: tuple[Role, ...] = ("gebruiker", "beheerder")
+Role = Literal["gebruiker", "beheerder", "auditor"]
+ROLES: tuple[Role, ...] = ("gebruiker", "beheerder", "auditor")
 ALL = "*"  # in files and on the command line: every collection
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 COLLECTION_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
@@ -105,8 +105,30 @@ class User:
 
 
 def can_manage(user: User | None) -> bool:
-    """May this user manage documents and users and read the audit log?"""
+    """May this user manage documents and read the audit log of their collections?"""
     return user is not None and user.role == "beheerder"
+
+
+def can_audit(user: User | None) -> bool:
+    """May this user open the audit log and the feedback (beheerder: own collections only;
+    auditor: everything, and nothing else of Beheer)?"""
+    return user is not None and user.role in ("beheerder", "auditor")
+
+
+def can_read_scope(user: User, scope: Iterable[str] | None) -> bool:
+    """May ``user`` read an audit or feedback record of a question asked within ``scope``
+    (the asker's collections; None = all)?
+
+    The auditor reads everything. A beheerder reads a record only when every collection the
+    asker could read is one of theirs: the answer can only quote those, and the question
+    itself says what the asker looked for there. A beheerder of all collections reads all.
+    """
+    if user.role == "auditor" or (user.role == "beheerder" and user.collections is None):
+        return True
+    if user.role != "beheerder" or scope is None:
+        return False
+    scope = set(scope)
+    return bool(scope) and scope <= (user.collections or set())
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -338,6 +360,10 @@ def _to_user(name: str, entry: Mapping[str, Any]) -> User:
 # Rate limiting
 
 
+class RateLimited(AssistantError):
+    """Over the limit; the Dutch message says how long to wait."""
+
+
 class RateLimiter:
     """At most ``per_minute`` questions per user in any 60-second window (sliding window).
 
@@ -374,7 +400,7 @@ class RateLimiter:
                 hits.popleft()
             if len(hits) >= self.per_minute:
                 wait = max(1, math.ceil(self.window_s - (now - hits[0])))
-                raise AssistantError(
+                raise RateLimited(
                     f"U heeft de afgelopen minuut al {self.per_minute} "
                     f"{'vraag' if self.per_minute == 1 else 'vragen'} gesteld. "
                     f"Wacht nog {wait} {'seconde' if wait == 1 else 'seconden'} en stel uw "

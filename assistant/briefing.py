@@ -31,12 +31,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from assistant.access import RateLimited
 from assistant.errors import AssistantError
 from assistant.export import ExportDoc, Note, note_text, sanitize_model_output, source_label
 
 if TYPE_CHECKING:
     from assistant.chunks import Chunk
-    from assistant.service import Answer, Assistant
+    from assistant.service import Answer, AnswerStream, Assistant
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,13 @@ def ask_limited(
     chosen = set(documents)
     if "sources" in inspect.signature(assistant.ask).parameters:
         return assistant.answer(question, collections=collections, sources=chosen)
+    return limited_stream(assistant, question, chosen, collections).result()
+
+
+def limited_stream(
+    assistant: Assistant, question: str, chosen: set[str], collections: set[str] | None
+) -> AnswerStream:
+    """The stream for ``ask_limited`` while ``Assistant.ask`` has no ``sources``."""
     from assistant.service import AnswerStream
 
     t0 = time.perf_counter()
@@ -195,7 +203,7 @@ def ask_limited(
     retrieval = dataclasses.replace(
         retrieval, passages=kept, relevant=retrieval.relevant and bool(kept)
     )
-    return AnswerStream(assistant, question, retrieval, [], t0, None).result()
+    return AnswerStream(assistant, question, retrieval, [], t0, None)
 
 
 def make_briefing(
@@ -206,10 +214,15 @@ def make_briefing(
     length: str = "normaal",
     collections: set[str] | None = None,
     progress: Progress | None = None,
+    ask: Callable[[str], Answer] | None = None,
 ) -> Briefing:
     """Build a briefing on ``topic`` (see module doc); ``progress(done, total, label)``.
 
     ``collections`` are the user's access groups (None = all), as for ``Assistant.ask``.
+    ``ask(question) -> Answer``: how a sub-question is asked; the page and the API pass the
+    front door (``assistant.frontdoor``: rate limit per sub-question, stripping, audit), which
+    also carries the user's collections and the chosen documents. Over the rate limit, the
+    briefing stops asking and says so in a notice.
     """
     topic = " ".join(topic.split())
     if not topic:
@@ -246,8 +259,17 @@ def make_briefing(
         if progress:
             progress(i, len(plan), f"{spec.title}: vraag {i + 1} van {len(plan)}")
         section = sections[spec.key]
+        try:
+            answer = (
+                ask(question) if ask else ask_limited(assistant, question, documents, collections)
+            )
+        except RateLimited as exc:
+            left = len(plan) - i
+            briefing.notices.append(
+                f"{exc.message} {left} van de {len(plan)} deelvragen zijn daarom niet gesteld."
+            )
+            break
         section.questions.append(question)
-        answer = ask_limited(assistant, question, documents, collections)
         section.searched.append(answer.query)
         if answer.mode == "unavailable" and answer.notice and answer.notice not in briefing.notices:
             briefing.notices.append(answer.notice)

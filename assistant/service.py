@@ -188,6 +188,11 @@ class AnswerStream:
             close()
 
     @property
+    def partial(self) -> str:
+        """The model's text so far (all of it once the stream is done)."""
+        return "".join(self._parts)
+
+    @property
     def interrupted(self) -> bool:
         """Started writing, then stopped before the model finished (``close`` mid-answer)."""
         return self._closed_early

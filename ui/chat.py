@@ -33,7 +33,7 @@ from ui.components import (
     show_callback_error,
     sources_of,
 )
-from ui.session import audit_log, current_user, feedback_store, rate_limiter
+from ui.session import current_user, feedback_store, front_door
 
 if TYPE_CHECKING:
     from assistant.access import User
@@ -229,11 +229,11 @@ def _answer(assistant: Assistant, question: str, messages: list[dict[str, Any]])
             else:
                 status.update(label="Antwoord wordt geschreven…")
 
-        rate_limiter(assistant.settings).check(user)
-        stream = assistant.ask(
+        stream = front_door(assistant).answer(
+            user,
             question,
             history,
-            collections=user.ask_collections(),
+            channel="followup" if history else "chat",
             on_wait=on_wait,
             previous=_previous_passages(messages),
         )
@@ -247,12 +247,11 @@ def _answer(assistant: Assistant, question: str, messages: list[dict[str, Any]])
             try:
                 with draft.container():
                     st.write_stream(_drafted(stream.tokens(), status))
-            finally:  # a rerun or closed tab raises here: give the model's place up at once
+            finally:  # a rerun or closed tab raises here: free the model, audit the cut
                 stream.close()
-        answer = stream.result()
+        answer = stream.result()  # audited by the front door
         status_slot.empty()
         draft.empty()
-        audit_log(assistant.settings).safe_record_answer(user.name, answer)
         messages.append({"role": "user", "content": question})
         msg = {
             "role": "assistant",

@@ -33,6 +33,7 @@ from assistant.feedback import FeedbackStore
 from ui.components import ASSISTANT_KEY, plain, show_error
 
 if TYPE_CHECKING:
+    from assistant.frontdoor import FrontDoor
     from assistant.service import Assistant
     from assistant.settings import Settings
 
@@ -47,6 +48,7 @@ __all__ = [
     "can_manage",
     "current_user",
     "feedback_store",
+    "front_door",
     "login",
     "rate_limiter",
     "set_context",
@@ -94,6 +96,13 @@ def _audit_log(data_dir: str, retention_days: int) -> AuditLog:
 
 def audit_log(settings: Settings) -> AuditLog:
     return _audit_log(str(settings.app.data_dir), settings.app.audit_retention_days)
+
+
+def front_door(assistant: Assistant) -> FrontDoor:
+    """The one way the pages reach the model: limits, stripping and audit (frontdoor.py)."""
+    from assistant.frontdoor import FrontDoor
+
+    return FrontDoor(assistant, rate_limiter(assistant.settings), audit_log(assistant.settings))
 
 
 def feedback_store(settings: Settings) -> FeedbackStore:
