@@ -12,6 +12,7 @@ import threading
 
 import streamlit as st
 
+from assistant.access import can_audit
 from assistant.errors import AssistantError
 from assistant.service import Assistant
 from assistant.settings import Settings, load_settings
@@ -58,7 +59,7 @@ def main() -> None:
             url_path="briefing",
         ),
     ]
-    if can_manage(user):
+    if can_manage(user) or can_audit(user):
         pages.append(
             st.Page(
                 "ui/page_beheer.py",

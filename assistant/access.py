@@ -115,6 +115,16 @@ def can_audit(user: User | None) -> bool:
     return user is not None and user.role in ("beheerder", "auditor")
 
 
+def writable_collections(user: User, known: Iterable[str] = ()) -> list[str]:
+    """The collections ``user`` may upload into: a beheerder's own (all known ones, and
+    "algemeen", for a beheerder of all collections); nobody else's."""
+    if not can_manage(user):
+        return []
+    if user.collections is None:
+        return sorted(set(known) | {"algemeen"})
+    return sorted(user.collections)
+
+
 def can_read_scope(user: User, scope: Iterable[str] | None) -> bool:
     """May ``user`` read an audit or feedback record of a question asked within ``scope``
     (the asker's collections; None = all)?
@@ -353,7 +363,8 @@ def _to_user(name: str, entry: Mapping[str, Any]) -> User:
     role = entry.get("role", "gebruiker")
     if role not in ROLES:
         role = "gebruiker"  # an unknown role in the file gets the least rights
-    return User(name, role, parse_collections(entry.get("collections", ALL)))
+    # closed by default: an entry without "collections" reads nothing ("*" must be explicit)
+    return User(name, role, parse_collections(entry.get("collections", [])))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -549,6 +560,13 @@ def oidc_user(st_user: Any, mapping_file: Path | str | None = None) -> User:
         raise AssistantError("U bent niet ingelogd.")
     mapping = load_oidc_mapping(mapping_file or PROJECT_ROOT / "data" / "oidc_roles.json")
     email = str(info.get("email") or "").strip().lower()
+    if email and info.get("email_verified") not in (True, "true", "True"):
+        # the address decides the name, the domain check and per-address rights: an
+        # unverified one could be anybody's (many providers let users type it)
+        raise AssistantError(
+            "Uw e-mailadres is bij de identity provider niet bevestigd; daarom is er geen "
+            "toegang. Bevestig het adres en log opnieuw in."
+        )
     name = email or str(info.get("preferred_username") or info.get("sub") or "").strip()
     if not name:
         raise AssistantError("Uw account geeft geen e-mailadres of gebruikersnaam door.")
@@ -573,7 +591,7 @@ def oidc_user(st_user: Any, mapping_file: Path | str | None = None) -> User:
     role: Role = "beheerder" if any(m.get("role") == "beheerder" for m in matched) else "gebruiker"
     collections: set[str] = set()
     for m in matched:
-        c = parse_collections(m.get("collections", ALL))
+        c = parse_collections(m.get("collections", []))  # no "collections": none, not all
         if c is None:  # one matched role may read everything
             return User(name, role, None)
         collections |= c

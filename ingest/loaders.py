@@ -746,6 +746,14 @@ LOADERS: dict[str, Callable[[Path], RawDocument]] = {
 SUPPORTED_EXTENSIONS = frozenset(LOADERS)
 
 
+def max_file_bytes(settings: Any) -> int:
+    """``RAG_INGEST__MAX_FILE_MB`` in bytes: decimal megabytes (1 MB = 1,000,000 bytes), the
+    one conversion for the upload check and the ingest check, so a file the upload accepts
+    is never skipped by ingest as too large."""
+    ingest = getattr(settings, "ingest", settings)
+    return int(ingest.max_file_mb * 1_000_000)
+
+
 def is_supported(path: Path) -> bool:
     return path.suffix.lower() in LOADERS
 

@@ -503,7 +503,7 @@ class _Run:
             ext = path.suffix.lower() or "(none)"
             self.skip(name, "unsupported", f"unsupported file type {ext}", ext)
             return None
-        limit = self.settings.ingest.max_file_mb * 1_000_000
+        limit = loaders.max_file_bytes(self.settings)
         try:
             size = path.stat().st_size
             if size > limit:

@@ -304,7 +304,7 @@ def mapping(tmp_path: Path) -> Path:
 
 
 def _st(email: str, roles=None, **extra) -> FakeStUser:
-    info = {"is_logged_in": True, "email": email, "name": "Iemand", **extra}
+    info = {"is_logged_in": True, "email": email, "email_verified": True, "name": "Iemand", **extra}
     if roles is not None:
         info["realm_access"] = {"roles": roles}
     return FakeStUser(info)
@@ -342,5 +342,10 @@ def test_oidc_without_mapping_file_gives_least_rights(tmp_path: Path) -> None:
 def test_oidc_roles_claim_as_string(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_text(json.dumps({"roles_claim": "groups", "roles": {"hr": {"collections": ["hr"]}}}))
-    u = oidc_user(FakeStUser({"is_logged_in": True, "email": "a@b.nl", "groups": "hr, x"}), path)
+    u = oidc_user(
+        FakeStUser(
+            {"is_logged_in": True, "email": "a@b.nl", "email_verified": True, "groups": "hr, x"}
+        ),
+        path,
+    )
     assert u.collections == {"hr"} and u.role == "gebruiker"

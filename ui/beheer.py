@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from assistant.access import can_audit, writable_collections
 from ui.components import (
     current_assistant,
     fmt_bytes,
@@ -364,7 +365,8 @@ def _privacy_tab(assistant: Assistant) -> None:
 
 def _audit_tab(assistant: Assistant) -> None:
     log_ = audit_log(assistant.settings)
-    total = log_.count()
+    reader = current_user()  # a beheerder sees the questions asked within their collections
+    total = log_.count(visible_to=reader)
     st.caption(
         f"{total} vragen vastgelegd · bewaard {assistant.settings.app.audit_retention_days}"
         " dagen · alleen op deze machine"
@@ -374,7 +376,7 @@ def _audit_tab(assistant: Assistant) -> None:
         "getoond (alleen hun kenmerk), het antwoord, de antwoordvorm en de tijden. Geen "
         "wachtwoorden, geen documentteksten."
     )
-    records = log_.recent(50)
+    records = log_.recent(50, visible_to=reader)
     if not records:
         st.info("Nog geen vragen vastgelegd.")
         return
@@ -396,7 +398,7 @@ def _audit_tab(assistant: Assistant) -> None:
     )
     st.download_button(
         "Auditlog als CSV",
-        data=log_.export_csv_text,
+        data=lambda: log_.export_csv_text(visible_to=reader),
         file_name="auditlog.csv",
         mime="text/csv",
         on_click="ignore",
@@ -407,8 +409,9 @@ def _audit_tab(assistant: Assistant) -> None:
 
 def _feedback_tab(assistant: Assistant) -> None:
     store = feedback_store(assistant.settings)
-    records = store.all()
-    counts = store.counts()
+    reader = current_user()
+    records = store.all(visible_to=reader)
+    counts = store.counts(visible_to=reader)
     st.caption(
         f"{counts['up']} × duim omhoog, {counts['down']} × duim omlaag · {plain(str(store.path))}"
     )
@@ -431,7 +434,7 @@ def _feedback_tab(assistant: Assistant) -> None:
     )
     st.download_button(
         "Exporteer als testvragen (gold JSONL)",
-        data=store.export_gold,
+        data=lambda: store.export_gold(visible_to=reader),
         file_name="feedback_gold.jsonl",
         mime="application/jsonl",
         on_click="ignore",
@@ -490,19 +493,23 @@ def _run_sync(assistant: Assistant) -> list[str]:
 
 
 def _upload_tab(assistant: Assistant) -> None:
-    try:
-        from ingest.upload import save_upload
-    except ImportError:
-        st.info("Uploaden is in deze installatie niet beschikbaar (ingest.upload ontbreekt).")
-        return
+    from ingest.loaders import SUPPORTED_EXTENSIONS
+
     settings = assistant.settings
+    manifest = assistant.store.manifest()
+    known = {d.collection for d in manifest.documents.values()} if manifest else set()
+    writable = writable_collections(current_user(), known)
+    if not writable:
+        st.info("U mag in geen enkele collectie documenten toevoegen.")
+        return
     round_ = st.session_state.setdefault(UPLOAD_ROUND, 0)
     st.caption(
         f"Bestanden komen in {plain(str(settings.ingest.corpus))}; daarna wordt de "
         f"index bijgewerkt. Maximaal {settings.ingest.max_file_mb:g} MB per bestand."
     )
-    from ingest.loaders import SUPPORTED_EXTENSIONS
-
+    collection = st.selectbox(
+        "Collectie (wie de documenten mag lezen)", writable, key=f"upload_collection_{round_}"
+    )
     files = st.file_uploader(
         "Documenten toevoegen",
         accept_multiple_files=True,
@@ -515,25 +522,7 @@ def _upload_tab(assistant: Assistant) -> None:
     )
     resync = row.button("Alleen index bijwerken", icon=":material/sync:")
     if add or resync:
-        lines: list[str] = []
-        saved = 0
-        for f in files or []:
-            try:
-                save_upload(
-                    settings.ingest.corpus,
-                    f.name,
-                    f.getvalue(),
-                    int(settings.ingest.max_file_mb * 1024 * 1024),
-                )
-                saved += 1
-                lines.append(f"Opgeslagen: {f.name}")
-            except Exception as exc:
-                from assistant.errors import AssistantError
-
-                if not isinstance(exc, AssistantError):
-                    log.exception("upload of %s failed", f.name)
-                message = exc.message if isinstance(exc, AssistantError) else "fout vastgelegd"
-                lines.append(f"Niet opgeslagen: {f.name} ({message})")
+        lines, saved = _save_files(settings, files or [], str(collection), set(writable))
         if saved or resync:
             lines += _run_sync(assistant)
         st.session_state[SYNC_REPORT] = lines
@@ -546,11 +535,45 @@ def _upload_tab(assistant: Assistant) -> None:
             st.markdown("\n".join(f"- {plain(line)}" for line in report))
 
 
+def _save_files(
+    settings: Settings, files: list[Any], collection: str, writable: set[str]
+) -> tuple[list[str], int]:
+    """Save the uploaded files into ``collection``; a Dutch line per file, and how many."""
+    from assistant.errors import AssistantError
+    from ingest.loaders import max_file_bytes
+    from ingest.upload import save_upload
+
+    lines: list[str] = []
+    saved = 0
+    for f in files:
+        try:
+            save_upload(
+                settings.ingest.corpus,
+                f.name,
+                f.getvalue(),
+                max_file_bytes(settings),
+                collection=collection,
+                writable=writable,
+            )
+            saved += 1
+            lines.append(f"Opgeslagen in {collection}: {f.name}")
+        except Exception as exc:
+            if not isinstance(exc, AssistantError):
+                log.exception("upload of %s failed", f.name)
+            message = exc.message if isinstance(exc, AssistantError) else "fout vastgelegd"
+            lines.append(f"Niet opgeslagen: {f.name} ({message})")
+    return lines, saved
+
+
 def _body() -> None:
     assistant = current_assistant()
     st.title("Beheer")
-    if not can_manage(current_user()):
+    user = current_user()
+    if not can_audit(user):
         st.error("Deze pagina is alleen voor beheerders.")
+        return
+    if not can_manage(user):  # the auditor: the logs of everyone, nothing to manage
+        _draw_tabs(assistant, {"Auditlog": _audit_tab, "Feedback": _feedback_tab})
         return
     st.caption(
         "Voor IT: welk model en welke documenten in gebruik zijn, wat er wordt "
@@ -568,15 +591,21 @@ def _body() -> None:
         width="content",
     )
     row.metric("Telemetrie", "uit" if all(c.ok for c in checks[:3]) else "AAN", width="content")
-    tabs = st.tabs(
-        ["Model", "Index", "Privacy", "Auditlog", "Feedback", "Documenten toevoegen"],
-        key="beheer_tabs",
+    _draw_tabs(
+        assistant,
+        {
+            "Model": _model_tab,
+            "Index": _index_tab,
+            "Privacy": _privacy_tab,
+            "Auditlog": _audit_tab,
+            "Feedback": _feedback_tab,
+            "Documenten toevoegen": _upload_tab,
+        },
     )
-    for tab, draw in zip(
-        tabs,
-        (_model_tab, _index_tab, _privacy_tab, _audit_tab, _feedback_tab, _upload_tab),
-        strict=True,
-    ):
+
+
+def _draw_tabs(assistant: Assistant, tabs: dict[str, Any]) -> None:
+    for tab, draw in zip(st.tabs(list(tabs), key="beheer_tabs"), tabs.values(), strict=True):
         with tab:
             try:
                 draw(assistant)

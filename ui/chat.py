@@ -132,12 +132,15 @@ def _save_feedback(mid: str) -> None:
         return
     i, msg = found
     assistant = st.session_state[ASSISTANT_KEY]
+    user = current_user()
     feedback_store(assistant.settings).record(
         msg["answer"],
         rating,
         remark=st.session_state.get(f"fbr_{mid}", "") or "",
         record_id=mid,
         history=_history(messages[: max(0, i - 1)]),
+        user=user.name,
+        scope=user.collections,
     )
     msg["feedback_saved"] = True
 
