@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from assistant.errors import AssistantError
+from assistant.store import LeaseBusy
 from ingest.sync import IngestBusy, IngestDiskFull, ProgressEvent, SyncReport, sync
 
 log = logging.getLogger("ingest")
@@ -110,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except IngestBusy as exc:
         print(f"error: {exc.english}; try again later or use --wait", file=sys.stderr)
+        return 2
+    except LeaseBusy as exc:  # another replica writes the shared index
+        print(f"error: another ingest is running ({exc.holder}); use --wait", file=sys.stderr)
         return 2
     except IngestDiskFull as exc:
         print(f"error: disk full ({exc.strerror}); the index is unchanged", file=sys.stderr)
