@@ -8,6 +8,7 @@ Only draws. Builds the assistant once per process (``st.cache_resource``, settin
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import streamlit as st
@@ -20,6 +21,7 @@ from ui.components import render_sidebar, run_page
 from ui.session import can_manage, login, set_context
 
 log = logging.getLogger("app")
+os.umask(0o077)  # what this process writes (index, audit, feedback, uploads): owner-only
 
 
 @st.cache_resource(show_spinner="De onderzoeksassistent wordt gestart…")

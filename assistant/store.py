@@ -143,7 +143,7 @@ class Store:
                     f"{self.settings.chroma_port} is niet bereikbaar.",
                     hint="controleer RAG_STORE__CHROMA_HOST en of `chroma run` draait",
                 ) from exc
-        self.settings.path.mkdir(parents=True, exist_ok=True)
+        self.settings.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             return chromadb.PersistentClient(path=str(self.settings.path), settings=chroma_settings)
         except Exception as exc:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -86,6 +87,7 @@ def _print_progress(event: ProgressEvent) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    os.umask(0o077)  # the index holds the text of every document: owner-only files
     _setup_logging(args.verbose)
     try:
         from assistant.embeddings import make_embeddings

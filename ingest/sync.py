@@ -389,6 +389,9 @@ def sync(
     """
     corpus_dir = Path(corpus_dir or settings.ingest.corpus)
     report = progress or (lambda e: None)
+    store.settings.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for folder in (corpus_dir, store.settings.path):  # documents and their index: owner-only
+        make_private(folder)
     if not store.settings.chroma_host:  # one folder, one machine: the kernel's lock
         with ingest_lock(store.settings.path, wait=wait):
             return _sync_locked(settings, store, corpus_dir, rebuild, report)
@@ -400,6 +403,18 @@ def sync(
             report(event)
 
         return _sync_locked(settings, store, corpus_dir, rebuild, renewing)
+
+
+def make_private(folder: Path) -> None:
+    """Take group/other access off a folder of ours (a missing one is left missing):
+    whatever modes the files inside have, nobody else can then reach them."""
+    if not folder.is_dir():
+        return
+    try:
+        if folder.stat().st_uid == os.getuid() and folder.stat().st_mode & 0o077:
+            os.chmod(folder, 0o700)
+    except OSError as exc:  # not ours to change: say so, do not fail the ingest
+        log.warning("could not make %s private: %s", folder, exc)
 
 
 def replica_origin(corpus_dir: Path) -> str:
