@@ -161,11 +161,13 @@ def as_browser(monkeypatch: pytest.MonkeyPatch, address: str = "127.0.0.1", **he
     ``address`` is the connection's remote address; ``headers`` are request headers
     (``X_Forwarded_For="10.0.0.9"`` becomes ``X-Forwarded-For``).
     """
-    from assistant.access import Client
-
     sent = (("Host", "localhost:8501"),) + tuple(
         (k.replace("_", "-"), v) for k, v in headers.items()
     )
-    monkeypatch.setattr(
-        "ui.session.client_of_session", lambda: Client(address, sent), raising=False
-    )
+
+    def client() -> object:
+        from assistant.access import Client
+
+        return Client(address, sent)
+
+    monkeypatch.setattr("ui.session.client_of_session", client, raising=False)

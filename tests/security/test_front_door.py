@@ -13,7 +13,6 @@ from test_app_pages import ask, indexed, start  # noqa: F401 - indexed is a fixt
 
 from assistant.access import RateLimiter, User
 from assistant.audit import AuditLog
-from assistant.frontdoor import FrontDoor
 from assistant.service import Assistant
 from assistant.settings import load_settings
 
@@ -65,6 +64,8 @@ def test_chat_and_followup_are_audited_with_their_channel(indexed) -> None:  # n
 
 
 def test_interrupted_answer_is_audited_as_such(indexed) -> None:  # noqa: ANN001, F811
+    from assistant.frontdoor import FrontDoor
+
     assistant = Assistant.from_settings(load_settings(_env_file=None))  # the page's floors
     audit = AuditLog(indexed)
     door = FrontDoor(assistant, RateLimiter(100), audit)
@@ -83,6 +84,7 @@ def test_interrupted_answer_is_audited_as_such(indexed) -> None:  # noqa: ANN001
 
 def test_user_without_collections_is_refused_before_counting(indexed) -> None:  # noqa: ANN001, F811
     from assistant.errors import AssistantError
+    from assistant.frontdoor import FrontDoor
 
     limiter = RateLimiter(1)
     door = FrontDoor(Assistant.from_settings(indexed), limiter, AuditLog(indexed))

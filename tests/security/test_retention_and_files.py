@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import AssistantError
-from assistant.feedback import FEEDBACK_PER_MINUTE, FeedbackStore
+from assistant.feedback import FeedbackStore
 from assistant.service import Answer
 from assistant.settings import PROJECT_ROOT, Settings
 
@@ -35,6 +35,8 @@ def _answer(q: str = "Hoeveel procent werkt thuis?") -> Answer:
 
 
 def test_feedback_is_rate_limited_per_user(tmp_path: Path) -> None:
+    from assistant.feedback import FEEDBACK_PER_MINUTE
+
     store = FeedbackStore(tmp_path / "data")
     for _ in range(FEEDBACK_PER_MINUTE):
         store.record(_answer(), 1, user="spammer")
@@ -45,7 +47,7 @@ def test_feedback_is_rate_limited_per_user(tmp_path: Path) -> None:
 
 
 def test_feedback_older_than_the_retention_is_purged(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "data", retention_days=30)
+    store = FeedbackStore(tmp_path / "data", 30)
     store.record(_answer("oud"), 1, user="a", record_id="oud")
     lines = store.path.read_text().splitlines()
     old = json.loads(lines[0])
