@@ -15,6 +15,7 @@ import subprocess
 import pytest
 from conftest import as_browser
 from streamlit.testing.v1 import AppTest
+from test_browser import app_url  # noqa: F401 - the real server fixture
 
 from assistant.settings import PROJECT_ROOT
 
@@ -111,3 +112,27 @@ def test_privacy_check_is_not_green_for_an_open_door(tmp_settings) -> None:  # n
         assert checks["Toegang"].ok and "proxy" in checks["Toegang"].detail
     finally:
         config.set_option("server.address", previous)
+
+
+@pytest.mark.browser
+def test_real_server_refuses_a_browser_behind_a_proxy(app_url: str) -> None:  # noqa: F811
+    """The same attack against a real ``streamlit run`` on loopback and headless Chromium:
+    a proxy on this machine (the connection comes from 127.0.0.1) adds X-Forwarded-For."""
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            direct = browser.new_page()
+            direct.goto(app_url + "/")
+            direct.get_by_placeholder("Stel een vraag over de rapporten…").wait_for(
+                timeout=30_000
+            )  # the person at this machine gets in
+            proxied = browser.new_context(extra_http_headers={"X-Forwarded-For": "10.0.0.9"})
+            page = proxied.new_page()
+            page.goto(app_url + "/")
+            page.get_by_text("RAG_APP__AUTH", exact=False).first.wait_for(timeout=30_000)
+            assert page.get_by_placeholder("Stel een vraag over de rapporten…").count() == 0
+        finally:
+            browser.close()
