@@ -206,6 +206,19 @@ def limited_stream(
     return AnswerStream(assistant, question, retrieval, [], t0, None)
 
 
+def _asked(
+    ask: Callable[[str], Answer], question: str, briefing: Briefing, left: int, total: int
+) -> Answer | None:
+    """The answer to one sub-question, or None (and a notice) once over the rate limit."""
+    try:
+        return ask(question)
+    except RateLimited as exc:
+        briefing.notices.append(
+            f"{exc.message} {left} van de {total} deelvragen zijn daarom niet gesteld."
+        )
+        return None
+
+
 def make_briefing(
     assistant: Assistant,
     topic: str,
@@ -259,15 +272,9 @@ def make_briefing(
         if progress:
             progress(i, len(plan), f"{spec.title}: vraag {i + 1} van {len(plan)}")
         section = sections[spec.key]
-        try:
-            answer = (
-                ask(question) if ask else ask_limited(assistant, question, documents, collections)
-            )
-        except RateLimited as exc:
-            left = len(plan) - i
-            briefing.notices.append(
-                f"{exc.message} {left} van de {len(plan)} deelvragen zijn daarom niet gesteld."
-            )
+        ask_one = ask or (lambda q: ask_limited(assistant, q, documents, collections))
+        answer = _asked(ask_one, question, briefing, len(plan) - i, len(plan))
+        if answer is None:
             break
         section.questions.append(question)
         section.searched.append(answer.query)
