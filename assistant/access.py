@@ -12,11 +12,16 @@ Three ways to log in (``RAG_APP__AUTH``):
 * ``oidc``: Streamlit's ``st.login`` against the organisation's identity provider; roles and
   collections come from a claim, mapped by ``data/oidc_roles.json`` (``oidc_user``).
 
-Roles: ``gebruiker`` asks questions; ``beheerder`` may also manage documents, users and read
-the audit log (``can_manage``). Collections (``Chunk.collection``) are the access groups of
-documents: a user's ``collections`` are passed to ``Assistant.ask`` and enforced inside
-retrieval (both dense and keyword search filter on them), so a passage a user may not read
-never reaches the model, the answer or the audit log. ``None`` means all collections.
+Roles: ``gebruiker`` asks questions; ``beheerder`` may also manage documents and read the
+audit log and feedback of questions asked within their own collections (``can_manage``,
+``can_read_scope``; uploads only into ``writable_collections``); ``auditor`` reads every
+audit and feedback record and manages nothing (``can_audit``). Closed by default everywhere:
+an entry or OIDC role without ``collections`` reads none.
+
+Collections (``Chunk.collection``) are the access groups of documents: a user's
+``collections`` are passed to ``Assistant.ask`` and enforced inside retrieval (both dense and
+keyword search filter on them), so a passage a user may not read never reaches the model, the
+answer or the audit log. ``None`` means all collections.
 
 Trade-offs, stated plainly:
 

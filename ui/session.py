@@ -2,9 +2,12 @@
 
 ``app.py`` builds the assistant once per process (``st.cache_resource``) and puts it, with the
 current user, into ``st.session_state`` before running the chosen page; the pages read them
-here. The login itself follows ``RAG_APP__AUTH`` (see ``assistant.access``): ``none`` (one
-local user, administrator only on loopback), ``local`` (a login form against the bcrypt user
-list) or ``oidc`` (Streamlit's ``st.login``).
+here. The login itself follows ``RAG_APP__AUTH`` (see ``assistant.access``): ``none`` (only a
+browser on this machine, without proxy headers, is the local beheerder; anyone else is
+refused), ``local`` (a login form against the bcrypt user list, re-read on every page load)
+or ``oidc`` (Streamlit's ``st.login``). A tab that changes hands (logout, another user, other
+rights) is cleared completely (``bind_tab``); pages reach the model only through
+``front_door``.
 """
 
 from __future__ import annotations
