@@ -171,3 +171,9 @@ def as_browser(monkeypatch: pytest.MonkeyPatch, address: str = "127.0.0.1", **he
         return Client(address, sent)
 
     monkeypatch.setattr("ui.session.client_of_session", client, raising=False)
+    # the login throttle is per process (st.cache_resource): each page test starts afresh
+    import ui.session
+
+    throttle = getattr(ui.session, "_login_throttle", None)
+    if throttle is not None:
+        throttle.clear()
