@@ -53,7 +53,7 @@ export RAG_WHEEL_CACHE
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install llama-wheel model index run test test-fast lint format typecheck bench eval \
+.PHONY: help install llama-wheel model index check-host run test test-fast lint format typecheck bench eval \
 	backup restore freeze clean distclean chromium
 
 help:
@@ -126,7 +126,11 @@ $(MANIFEST): | $(STAMP)
 index: install
 	$(PY) -m ingest
 
-run: install $(RUN_MODEL) $(MANIFEST)
+# Closed by default: a HOST other than loopback without RAG_APP__AUTH (env or .env) refuses.
+check-host:
+	@$(PY) -m assistant.access check-host "$(HOST)"
+
+run: install check-host $(RUN_MODEL) $(MANIFEST)
 	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT)
 
 # ---------------------------------------------------------------------------------------------
@@ -204,12 +208,18 @@ backup:
 	echo "backup written: $$out"
 
 # Archives hold the fixed names vectorstore/ and data/, mapped to STORE_DIR and DATA_DIR.
+# Only folders and regular files, plus the keyword index's own links (vectorstore/keyword/<gen>
+# -> a sibling name): a symlinked `data` (or any other link) would make the restored state
+# live wherever the archive's author pointed it. Restored files are owner-only.
 # Extracts into a temp dir under backups/ (same filesystem), checks the contents, then swaps
 # each directory in with rename; what it replaced is kept under backups/replaced-<timestamp>/.
 restore:
 	@[ -n "$(BACKUP)" ] || { echo "usage: make restore BACKUP=backups/<timestamp>.tar.gz"; exit 2; }
 	@[ -f "$(BACKUP)" ] || { echo "no such backup: $(BACKUP)"; exit 2; }
 	@mkdir -p backups; \
+	if [ "$$(tar -tvzf "$(BACKUP)" | grep -c '^[hcbp]' || true)" != 0 ]; then \
+		echo "refusing: $(BACKUP) holds hard links or special files"; exit 1; \
+	fi; \
 	tops=$$(tar -tzf "$(BACKUP)" | sed 's|^\./||' | cut -d/ -f1 | sort -u); \
 	for t in $$tops; do \
 		case "$$t" in vectorstore|data) ;; \
@@ -217,7 +227,14 @@ restore:
 	done; \
 	tmp=$$(mktemp -d backups/.restore.XXXXXX); \
 	trap 'rm -rf "$$tmp"' EXIT; \
-	tar -xzf "$(BACKUP)" -C "$$tmp" --no-same-owner; \
+	tar -xzf "$(BACKUP)" -C "$$tmp" --no-same-owner --no-same-permissions; \
+	bad=$$(find "$$tmp" -mindepth 1 \( \( -type l \( ! -path "$$tmp/vectorstore/keyword/*" \
+		-o -lname '*/*' \) \) -o \( ! -type d ! -type f ! -type l \) \) -print -quit); \
+	if [ -n "$$bad" ]; then \
+		echo "refusing: $(BACKUP) holds a link ($${bad#$$tmp/}); only folders, files and the"; \
+		echo "keyword index's own links (a name in the same folder) may be restored"; exit 1; \
+	fi; \
+	chmod -R go-rwx "$$tmp"; \
 	keep="backups/replaced-$$(date +%Y%m%d-%H%M%S)"; \
 	for t in $$tops; do \
 		[ -d "$$tmp/$$t" ] || continue; \

@@ -2,19 +2,26 @@
 
 Three ways to log in (``RAG_APP__AUTH``):
 
-* ``none``: no login. Meant for one person on their own machine. ``anonymous_user`` gives that
-  person the administrator role only when the page listens on loopback (127.0.0.1/::1), so
-  ``HOST=0.0.0.0`` without a login never hands the audit log to the whole network.
+* ``none``: no login. Meant for one person on their own machine. Closed by default
+  (``anonymous_user``): only a browser on loopback, on a page that listens on loopback, and
+  without proxy headers (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP`` ...) is the local
+  beheerder; anyone else gets no access and a Dutch message naming ``RAG_APP__AUTH``. ``make
+  run`` refuses ``HOST`` other than loopback without a login (``bind_refusal``).
 * ``local``: a JSON user list with bcrypt hashes (``RAG_APP__USERS_FILE``), managed with
   ``python -m assistant.access add-user NAME --role beheerder --collections algemeen,hr``.
 * ``oidc``: Streamlit's ``st.login`` against the organisation's identity provider; roles and
   collections come from a claim, mapped by ``data/oidc_roles.json`` (``oidc_user``).
 
-Roles: ``gebruiker`` asks questions; ``beheerder`` may also manage documents, users and read
-the audit log (``can_manage``). Collections (``Chunk.collection``) are the access groups of
-documents: a user's ``collections`` are passed to ``Assistant.ask`` and enforced inside
-retrieval (both dense and keyword search filter on them), so a passage a user may not read
-never reaches the model, the answer or the audit log. ``None`` means all collections.
+Roles: ``gebruiker`` asks questions; ``beheerder`` may also manage documents and read the
+audit log and feedback of questions asked within their own collections (``can_manage``,
+``can_read_scope``; uploads only into ``writable_collections``); ``auditor`` reads every
+audit and feedback record and manages nothing (``can_audit``). Closed by default everywhere:
+an entry or OIDC role without ``collections`` reads none.
+
+Collections (``Chunk.collection``) are the access groups of documents: a user's
+``collections`` are passed to ``Assistant.ask`` and enforced inside retrieval (both dense and
+keyword search filter on them), so a passage a user may not read never reaches the model, the
+answer or the audit log. ``None`` means all collections.
 
 Trade-offs, stated plainly:
 
@@ -58,8 +65,8 @@ from assistant.errors import AssistantError
 
 log = logging.getLogger(__name__)
 
-Role = Literal["gebruiker", "beheerder"]
-ROLES: tuple[Role, ...] = ("gebruiker", "beheerder")
+Role = Literal["gebruiker", "beheerder", "auditor"]
+ROLES: tuple[Role, ...] = ("gebruiker", "beheerder", "auditor")
 ALL = "*"  # in files and on the command line: every collection
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 COLLECTION_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
@@ -103,8 +110,40 @@ class User:
 
 
 def can_manage(user: User | None) -> bool:
-    """May this user manage documents and users and read the audit log?"""
+    """May this user manage documents and read the audit log of their collections?"""
     return user is not None and user.role == "beheerder"
+
+
+def can_audit(user: User | None) -> bool:
+    """May this user open the audit log and the feedback (beheerder: own collections only;
+    auditor: everything, and nothing else of Beheer)?"""
+    return user is not None and user.role in ("beheerder", "auditor")
+
+
+def writable_collections(user: User, known: Iterable[str] = ()) -> list[str]:
+    """The collections ``user`` may upload into: a beheerder's own (all known ones, and
+    "algemeen", for a beheerder of all collections); nobody else's."""
+    if not can_manage(user):
+        return []
+    if user.collections is None:
+        return sorted(set(known) | {"algemeen"})
+    return sorted(user.collections)
+
+
+def can_read_scope(user: User, scope: Iterable[str] | None) -> bool:
+    """May ``user`` read an audit or feedback record of a question asked within ``scope``
+    (the asker's collections; None = all)?
+
+    The auditor reads everything. A beheerder reads a record only when every collection the
+    asker could read is one of theirs: the answer can only quote those, and the question
+    itself says what the asker looked for there. A beheerder of all collections reads all.
+    """
+    if user.role == "auditor" or (user.role == "beheerder" and user.collections is None):
+        return True
+    if user.role != "beheerder" or scope is None:
+        return False
+    scope = set(scope)
+    return bool(scope) and scope <= (user.collections or set())
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -113,19 +152,62 @@ def _is_loopback(address: str | None) -> bool:
     if address in ("localhost", "localhost.localdomain"):
         return True
     try:
-        return ipaddress.ip_address(address.strip("[]")).is_loopback
+        ip = ipaddress.ip_address(address.strip("[]"))
     except ValueError:
         return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is loopback too
+    return ip.is_loopback or bool(mapped is not None and mapped.is_loopback)
 
 
-def anonymous_user(server_address: str | None) -> User:
-    """The user when ``RAG_APP__AUTH=none``.
+# Headers a reverse proxy adds: a request that carries one came from somewhere else, even
+# though the connection itself is from 127.0.0.1 (the proxy on this machine).
+PROXY_HEADERS = frozenset(
+    {"x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "x-forwarded-proto", "via"}
+)
+NEEDS_LOGIN = (
+    "Zonder login is deze pagina alleen te gebruiken in een browser op deze machine zelf. "
+    "Voor toegang via het netwerk of een proxy zet de beheerder RAG_APP__AUTH=local of "
+    "RAG_APP__AUTH=oidc."
+)
 
-    Pass ``st.get_option("server.address")``. On loopback only this machine can reach the page,
-    so its one user may manage; on any other address nobody may (turn a login on instead).
+
+@dataclass(frozen=True)
+class Client:
+    """The browser connection of a session: its address and the request headers."""
+
+    address: str | None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def proxied(self) -> bool:
+        return any(name.lower() in PROXY_HEADERS for name, _ in self.headers)
+
+
+def anonymous_user(server_address: str | None, client: Client | None) -> User:
+    """The user when ``RAG_APP__AUTH=none``: the local beheerder, or no access at all.
+
+    Closed by default: only when the page listens on loopback and this browser connects from
+    loopback without proxy headers is it the person at this machine (the laptop demo). A
+    request through a reverse proxy on the same machine, or from any other address, gets an
+    ``AssistantError`` naming ``RAG_APP__AUTH``. ``client=None`` means no server serves the
+    script (``AppTest``, bare mode): there is no network to reach it through.
     """
-    role: Role = "beheerder" if _is_loopback(server_address) else "gebruiker"
-    return User("lokaal", role, None)
+    if not _is_loopback(server_address):
+        raise AssistantError(NEEDS_LOGIN, hint="de pagina luistert op het netwerk")
+    if client is not None and (client.proxied or not _is_loopback(client.address)):
+        raise AssistantError(NEEDS_LOGIN)
+    return User("lokaal", "beheerder", None)
+
+
+def bind_refusal(host: str, auth: str) -> str:
+    """Why the page may not start on ``host`` with login ``auth`` ("" when it may)."""
+    if auth == "none" and not _is_loopback(host):
+        return (
+            f"Weigering: HOST={host} maakt de pagina bereikbaar vanaf het netwerk, maar er is "
+            "geen login ingesteld. Zet RAG_APP__AUTH=local (of oidc), of start op "
+            "HOST=127.0.0.1."
+        )
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,11 +368,16 @@ def _to_user(name: str, entry: Mapping[str, Any]) -> User:
     role = entry.get("role", "gebruiker")
     if role not in ROLES:
         role = "gebruiker"  # an unknown role in the file gets the least rights
-    return User(name, role, parse_collections(entry.get("collections", ALL)))
+    # closed by default: an entry without "collections" reads nothing ("*" must be explicit)
+    return User(name, role, parse_collections(entry.get("collections", [])))
 
 
 # ---------------------------------------------------------------------------------------------
 # Rate limiting
+
+
+class RateLimited(AssistantError):
+    """Over the limit; the Dutch message says how long to wait."""
 
 
 class RateLimiter:
@@ -329,7 +416,7 @@ class RateLimiter:
                 hits.popleft()
             if len(hits) >= self.per_minute:
                 wait = max(1, math.ceil(self.window_s - (now - hits[0])))
-                raise AssistantError(
+                raise RateLimited(
                     f"U heeft de afgelopen minuut al {self.per_minute} "
                     f"{'vraag' if self.per_minute == 1 else 'vragen'} gesteld. "
                     f"Wacht nog {wait} {'seconde' if wait == 1 else 'seconden'} en stel uw "
@@ -350,6 +437,39 @@ class RateLimiter:
     def _prune(self, now: float) -> None:
         for key in [k for k, h in self._hits.items() if not h or now - h[-1] >= self.window_s]:
             del self._hits[key]
+
+
+LOGIN_PER_ADDRESS = 10  # login attempts per browser address per minute
+LOGIN_OVERALL = 60  # ... and for the whole process: caps the bcrypt work (~0.25 s each)
+
+
+class LoginThrottle:
+    """Login attempts per minute, per client address and for everyone together.
+
+    Keyed on the address, not on the typed name: rotating names must not buy unlimited
+    bcrypt checks. Behind a proxy every attempt comes from the proxy's address, so the
+    per-address limit becomes a shared one; the overall limit holds either way.
+    """
+
+    def __init__(
+        self,
+        per_address: int = LOGIN_PER_ADDRESS,
+        overall: int = LOGIN_OVERALL,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._per_address = RateLimiter(per_address, clock=clock)
+        self._overall = RateLimiter(overall, clock=clock)
+
+    def check(self, address: str | None) -> None:
+        """Count one attempt, or raise a Dutch ``AssistantError``."""
+        try:
+            self._per_address.check(f"adres:{address or 'onbekend'}")
+            self._overall.check("alle")
+        except AssistantError:
+            raise AssistantError(
+                "Te veel inlogpogingen in korte tijd. Wacht een minuut en probeer het opnieuw."
+            ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,6 +565,13 @@ def oidc_user(st_user: Any, mapping_file: Path | str | None = None) -> User:
         raise AssistantError("U bent niet ingelogd.")
     mapping = load_oidc_mapping(mapping_file or PROJECT_ROOT / "data" / "oidc_roles.json")
     email = str(info.get("email") or "").strip().lower()
+    if email and info.get("email_verified") not in (True, "true", "True"):
+        # the address decides the name, the domain check and per-address rights: an
+        # unverified one could be anybody's (many providers let users type it)
+        raise AssistantError(
+            "Uw e-mailadres is bij de identity provider niet bevestigd; daarom is er geen "
+            "toegang. Bevestig het adres en log opnieuw in."
+        )
     name = email or str(info.get("preferred_username") or info.get("sub") or "").strip()
     if not name:
         raise AssistantError("Uw account geeft geen e-mailadres of gebruikersnaam door.")
@@ -469,7 +596,7 @@ def oidc_user(st_user: Any, mapping_file: Path | str | None = None) -> User:
     role: Role = "beheerder" if any(m.get("role") == "beheerder" for m in matched) else "gebruiker"
     collections: set[str] = set()
     for m in matched:
-        c = parse_collections(m.get("collections", ALL))
+        c = parse_collections(m.get("collections", []))  # no "collections": none, not all
         if c is None:  # one matched role may read everything
             return User(name, role, None)
         collections |= c
@@ -520,7 +647,11 @@ def main(argv: list[str] | None = None) -> int:
     rm = sub.add_parser("remove-user", help="gebruiker verwijderen")
     rm.add_argument("name")
     sub.add_parser("list-users", help="gebruikers tonen (zonder hashes)")
+    check = sub.add_parser("check-host", help="weigert een netwerkadres zonder login")
+    check.add_argument("host")
     args = parser.parse_args(argv)
+    if args.command == "check-host":
+        return _check_host(args.host)
     try:
         store = UserStore(_users_file(args))
         if args.command == "add-user":
@@ -545,6 +676,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{u.name}\t{u.role}\t{shown}")
     except AssistantError as exc:
         print(f"Fout: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _check_host(host: str) -> int:
+    from assistant.settings import load_settings
+
+    refusal = bind_refusal(host, load_settings().app.auth)
+    if refusal:
+        print(refusal, file=sys.stderr)
         return 2
     return 0
 

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from assistant.access import RateLimited
 from assistant.errors import AssistantError
 from assistant.export import ExportDoc, Note, note_text, sanitize_model_output, source_label
 
@@ -181,6 +182,19 @@ def ask_limited(
     return assistant.answer(question, collections=collections, sources=set(documents))
 
 
+def _asked(
+    ask: Callable[[str], Answer], question: str, briefing: Briefing, left: int, total: int
+) -> Answer | None:
+    """The answer to one sub-question, or None (and a notice) once over the rate limit."""
+    try:
+        return ask(question)
+    except RateLimited as exc:
+        briefing.notices.append(
+            f"{exc.message} {left} van de {total} deelvragen zijn daarom niet gesteld."
+        )
+        return None
+
+
 def make_briefing(
     assistant: Assistant,
     topic: str,
@@ -189,10 +203,15 @@ def make_briefing(
     length: str = "normaal",
     collections: set[str] | None = None,
     progress: Progress | None = None,
+    ask: Callable[[str], Answer] | None = None,
 ) -> Briefing:
     """Build a briefing on ``topic`` (see module doc); ``progress(done, total, label)``.
 
     ``collections`` are the user's access groups (None = all), as for ``Assistant.ask``.
+    ``ask(question) -> Answer``: how a sub-question is asked; the page and the API pass the
+    front door (``assistant.frontdoor``: rate limit per sub-question, stripping, audit), which
+    also carries the user's collections and the chosen documents. Over the rate limit, the
+    briefing stops asking and says so in a notice.
     """
     topic = _valid_topic(topic, length)
     t0 = time.perf_counter()
@@ -217,8 +236,11 @@ def make_briefing(
         if progress:
             progress(i, len(plan), f"{spec.title}: vraag {i + 1} van {len(plan)}")
         section = sections[spec.key]
+        ask_one = ask or (lambda q: ask_limited(assistant, q, documents, collections))
+        answer = _asked(ask_one, question, briefing, len(plan) - i, len(plan))
+        if answer is None:
+            break
         section.questions.append(question)
-        answer = ask_limited(assistant, question, documents, collections)
         section.searched.append(answer.query)
         if answer.mode == "unavailable" and answer.notice and answer.notice not in briefing.notices:
             briefing.notices.append(answer.notice)

@@ -216,8 +216,20 @@ def conversation_doc(
 # --------------------------------------------------------------------------- Markdown
 
 
+_MD_ACTIVE_RE = re.compile(r"([\\\[\]<>])")
+
+
 def _md_escape_line(text: str) -> str:
-    return text.replace("\n", " ").strip()
+    """One line of Markdown in which no image, link, autolink or HTML tag can form.
+
+    Titles, questions and quotes come from documents and users, and the model text may
+    still hold brackets: escaping ``\\ [ ] < >`` leaves them readable but inert, so
+    previewing the file fetches nothing (a title ``![](https://…)`` stays text)."""
+    return _md_inert(text).strip()
+
+
+def _md_inert(text: str) -> str:
+    return _MD_ACTIVE_RE.sub(r"\\\1", text.replace("\n", " "))
 
 
 def to_markdown(doc: ExportDoc) -> str:
@@ -237,8 +249,8 @@ def to_markdown(doc: ExportDoc) -> str:
                 notes.append((number, run))
                 parts.append(f"[^{number}]")
             else:
-                parts.append(run)
-        text = _md_escape_line("".join(parts))
+                parts.append(_md_inert(run))
+        text = "".join(parts).strip()
         if block.kind == "heading":
             lines += ["", f"## {text}", ""]
         elif block.kind == "subheading":

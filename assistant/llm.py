@@ -66,12 +66,13 @@ class ModelGate:
     def position(self, ticket: int) -> int:
         """0 = running now; n = n questions ahead of this one."""
         with self._cond:
-            return max(
-                0,
-                ticket
-                - self._serving
-                - sum(1 for t in self._abandoned if self._serving <= t < ticket),
-            )
+            return self._position(ticket)
+
+    def _position(self, ticket: int) -> int:
+        return max(
+            0,
+            ticket - self._serving - sum(1 for t in self._abandoned if self._serving <= t < ticket),
+        )
 
     @property
     def busy(self) -> int:
@@ -83,29 +84,52 @@ class ModelGate:
     def hold(
         self, ticket: int, timeout_s: float, on_wait: Callable[[int], None] | None = None
     ) -> Iterator[None]:
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while self._serving != ticket:
-                self._skip_abandoned()
-                if self._serving == ticket:
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self._abandoned.add(ticket)
-                    self._cond.notify_all()
-                    raise BackendUnavailable(
-                        "Het taalmodel is te druk bezet; probeer het over een minuut opnieuw."
-                    )
-                if on_wait is not None:
-                    on_wait(self.position(ticket))
-                self._cond.wait(timeout=min(remaining, 1.0))
+        """Wait for ``ticket``'s turn, run the block, then pass the turn on.
+
+        Whatever leaves this early (the timeout, an exception from ``on_wait``, Streamlit's
+        ``StopException``/``RerunException`` when a tab reruns or closes: ``BaseException``
+        included) gives the ticket up, so a dead ticket never blocks the queue. ``on_wait``
+        runs outside the lock: a slow page update must not stall the other sessions.
+        """
+        try:
+            self._wait_turn(ticket, time.monotonic() + timeout_s, on_wait)
+        except BaseException:
+            self._give_up(ticket)
+            raise
         try:
             yield
         finally:
+            self._give_up(ticket)
+
+    def _wait_turn(
+        self, ticket: int, deadline: float, on_wait: Callable[[int], None] | None
+    ) -> None:
+        while True:
             with self._cond:
-                self._serving += 1
                 self._skip_abandoned()
-                self._cond.notify_all()
+                if self._serving == ticket:
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise BackendUnavailable(
+                        "Het taalmodel is te druk bezet; probeer het over een minuut opnieuw."
+                    )
+                position = self._position(ticket)
+            if on_wait is not None:
+                on_wait(position)
+            with self._cond:
+                if self._serving != ticket:
+                    self._cond.wait(timeout=min(max(remaining, 0.0), 1.0))
+
+    def _give_up(self, ticket: int) -> None:
+        """The ticket is done (served or not): pass the turn on, or mark it abandoned."""
+        with self._cond:
+            if self._serving == ticket:
+                self._serving += 1
+            elif ticket > self._serving:
+                self._abandoned.add(ticket)
+            self._skip_abandoned()
+            self._cond.notify_all()
 
     def _skip_abandoned(self) -> None:
         while self._serving in self._abandoned:

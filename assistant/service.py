@@ -113,6 +113,8 @@ class AnswerStream:
         self._on_wait = on_wait
         self._parts: list[str] = []
         self._done = False
+        self._inner: Iterator[str] | None = None
+        self._closed_early = False
         self._error: AssistantError | None = None
         self.timings: dict[str, float] = dict(retrieval.timings)
         self.messages: list[Message] = []
@@ -145,8 +147,9 @@ class AnswerStream:
             self._done = True
             return
         start = time.perf_counter()
+        self._inner = self._assistant.chat.stream(self.messages, on_wait=self._on_wait)
         try:
-            for part in self._assistant.chat.stream(self.messages, on_wait=self._on_wait):
+            for part in self._inner:
                 if not self._parts:
                     self.timings["first_token_s"] = time.perf_counter() - self._t0
                     self.timings["model_wait_s"] = time.perf_counter() - start
@@ -157,8 +160,35 @@ class AnswerStream:
         except Exception as exc:  # a backend bug must not lose the passages
             log.exception("model backend failed")
             self._error = BackendUnavailable(f"Het taalmodel gaf een fout ({type(exc).__name__}).")
+        except BaseException:  # the page stopped reading (rerun, closed tab): not a result
+            self._closed_early = True
+            raise
         finally:
             self._done = True
+            self.close()
+
+    def close(self) -> None:
+        """Stop the model now and give its place in the queue up (a tab closed or reran).
+
+        Closing the backend's generator runs its ``finally``, which passes the gate on; it
+        does not wait for garbage collection of a frame a traceback may still hold.
+        """
+        inner, self._inner = self._inner, None
+        if inner is not None and not self._done:
+            self._closed_early = True
+        close = getattr(inner, "close", None)
+        if close is not None:
+            close()
+
+    @property
+    def partial(self) -> str:
+        """The model's text so far (all of it once the stream is done)."""
+        return "".join(self._parts)
+
+    @property
+    def interrupted(self) -> bool:
+        """Started writing, then stopped before the model finished (``close`` mid-answer)."""
+        return self._closed_early
 
     def result(self) -> Answer:
         for _ in self.tokens():

@@ -175,19 +175,26 @@ def test_roles_and_collections() -> None:
 
 
 @pytest.mark.parametrize(
-    ("address", "role"),
+    ("address", "allowed"),
     [
-        ("127.0.0.1", "beheerder"),
-        ("localhost", "beheerder"),
-        ("::1", "beheerder"),
-        ("0.0.0.0", "gebruiker"),
-        ("10.1.2.3", "gebruiker"),
-        ("", "gebruiker"),
-        (None, "gebruiker"),
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("10.1.2.3", False),
+        ("", False),
+        (None, False),
     ],
 )
-def test_anonymous_user_manages_only_on_loopback(address, role) -> None:
-    assert anonymous_user(address).role == role
+def test_anonymous_user_manages_only_on_loopback(address, allowed) -> None:
+    from assistant.access import Client
+
+    browser = Client("127.0.0.1", (("Host", "localhost:8501"),))
+    if allowed:
+        assert anonymous_user(address, browser).role == "beheerder"
+    else:
+        with pytest.raises(AssistantError, match="RAG_APP__AUTH"):
+            anonymous_user(address, browser)
 
 
 # --------------------------------------------------------------------------- rate limit
@@ -297,7 +304,7 @@ def mapping(tmp_path: Path) -> Path:
 
 
 def _st(email: str, roles=None, **extra) -> FakeStUser:
-    info = {"is_logged_in": True, "email": email, "name": "Iemand", **extra}
+    info = {"is_logged_in": True, "email": email, "email_verified": True, "name": "Iemand", **extra}
     if roles is not None:
         info["realm_access"] = {"roles": roles}
     return FakeStUser(info)
@@ -335,5 +342,10 @@ def test_oidc_without_mapping_file_gives_least_rights(tmp_path: Path) -> None:
 def test_oidc_roles_claim_as_string(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_text(json.dumps({"roles_claim": "groups", "roles": {"hr": {"collections": ["hr"]}}}))
-    u = oidc_user(FakeStUser({"is_logged_in": True, "email": "a@b.nl", "groups": "hr, x"}), path)
+    u = oidc_user(
+        FakeStUser(
+            {"is_logged_in": True, "email": "a@b.nl", "email_verified": True, "groups": "hr, x"}
+        ),
+        path,
+    )
     assert u.collections == {"hr"} and u.role == "gebruiker"

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import as_browser
 from streamlit.testing.v1 import AppTest
 
 from assistant.export import conversation_doc, read_docx_footnotes, to_docx, to_markdown
@@ -93,6 +94,7 @@ def indexed(tmp_settings, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN
     # auth "none" gives the local user the Beheer page only when the page listens on loopback
     previous = config.get_option("server.address")
     config.set_option("server.address", "127.0.0.1")
+    as_browser(monkeypatch)  # a browser on this machine, no proxy in between
     yield tmp_settings
     config.set_option("server.address", previous)
 

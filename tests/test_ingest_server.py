@@ -168,6 +168,9 @@ def test_app_answers_through_a_chroma_server_as_a_second_replica(
     monkeypatch.setenv("RAG_STORE__PATH", str(replica_dir))
     monkeypatch.setenv("RAG_RETRIEVAL__RELEVANCE_FLOOR", "0.0")
     monkeypatch.setenv("RAG_RETRIEVAL__RELEVANCE_FLOOR_STRONG", "0.0")
+    from conftest import as_browser
+
+    as_browser(monkeypatch)
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception, at.exception
     at.chat_input[0].set_value("Wat is de grootste zorg van bestuurders in de zorgsector?").run()

@@ -8,6 +8,7 @@ points whose markers link to the source cards, where the quoted words are highli
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -24,7 +25,10 @@ from ui.components import (
     run_page,
     sanitize_model_output,
 )
-from ui.session import current_user
+from ui.session import current_user, front_door
+
+if TYPE_CHECKING:
+    from assistant.service import Answer
 
 RESULT = "briefing_result"
 PREFIX = "briefing"
@@ -94,13 +98,20 @@ def _make(topic: str, documents: list[str], length: str) -> None:
             bar.progress(min(1.0, done / total) if total else 1.0, text=plain(label))
             status.update(label=f"Briefing wordt gemaakt… ({done} van {total} deelvragen)")
 
+        user = current_user()
+        door = front_door(assistant)
+
+        def ask(question: str) -> Answer:  # every sub-question through the front door
+            return door.answer(user, question, sources=documents, channel="briefing").result()
+
         briefing = make_briefing(
             assistant,
             topic,
             documents=documents or None,
             length=length,
-            collections=current_user().ask_collections(),
+            collections=user.ask_collections(),
             progress=progress,
+            ask=ask,
         )
         status.update(label="Briefing klaar", state="complete", expanded=False)
     st.session_state[RESULT] = briefing
