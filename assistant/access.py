@@ -32,9 +32,7 @@ Trade-offs, stated plainly:
   against a dummy hash), so the login form does not reveal which names exist.
 * The user file is re-read when it changes on disk, so ``add-user`` works without a restart;
   it is small (people, not documents) and read under a lock.
-* The rate limiter lives in the process: with several replicas behind a load balancer each one
-  counts on its own (a user could ask N× the limit). A shared store (Redis) would fix that; for
-  one machine with one model it is not worth another service.
+* How often (rate limits, login throttle) lives in ``assistant.limits``.
 * Question length is checked by ``Assistant.ask`` (``RAG_APP__MAX_QUESTION_CHARS``), the one
   place every caller passes through; this module does not duplicate it.
 """
@@ -46,14 +44,11 @@ import getpass
 import ipaddress
 import json
 import logging
-import math
 import os
 import re
 import sys
 import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -370,106 +365,6 @@ def _to_user(name: str, entry: Mapping[str, Any]) -> User:
         role = "gebruiker"  # an unknown role in the file gets the least rights
     # closed by default: an entry without "collections" reads nothing ("*" must be explicit)
     return User(name, role, parse_collections(entry.get("collections", [])))
-
-
-# ---------------------------------------------------------------------------------------------
-# Rate limiting
-
-
-class RateLimited(AssistantError):
-    """Over the limit; the Dutch message says how long to wait."""
-
-
-class RateLimiter:
-    """At most ``per_minute`` questions per user in any 60-second window (sliding window).
-
-    Only questions that pass are counted, so being told to wait does not extend the wait.
-    """
-
-    def __init__(
-        self,
-        per_minute: int,
-        *,
-        window_s: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if per_minute < 1:
-            raise ValueError("per_minute must be at least 1")
-        self.per_minute = per_minute
-        self.window_s = window_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._hits: dict[str, deque[float]] = {}
-        self._checks = 0
-
-    @staticmethod
-    def _key(user: User | str) -> str:
-        return user.name if isinstance(user, User) else str(user)
-
-    def check(self, user: User | str) -> None:
-        """Count one question for ``user``, or raise a polite Dutch ``AssistantError``."""
-        key = self._key(user)
-        now = self._clock()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and now - hits[0] >= self.window_s:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                wait = max(1, math.ceil(self.window_s - (now - hits[0])))
-                raise RateLimited(
-                    f"U heeft de afgelopen minuut al {self.per_minute} "
-                    f"{'vraag' if self.per_minute == 1 else 'vragen'} gesteld. "
-                    f"Wacht nog {wait} {'seconde' if wait == 1 else 'seconden'} en stel uw "
-                    "vraag dan opnieuw."
-                )
-            hits.append(now)
-            self._checks += 1
-            if self._checks % 1000 == 0:  # forget idle users now and then
-                self._prune(now)
-
-    def remaining(self, user: User | str) -> int:
-        key = self._key(user)
-        now = self._clock()
-        with self._lock:
-            hits = self._hits.get(key, deque())
-            return self.per_minute - sum(1 for t in hits if now - t < self.window_s)
-
-    def _prune(self, now: float) -> None:
-        for key in [k for k, h in self._hits.items() if not h or now - h[-1] >= self.window_s]:
-            del self._hits[key]
-
-
-LOGIN_PER_ADDRESS = 10  # login attempts per browser address per minute
-LOGIN_OVERALL = 60  # ... and for the whole process: caps the bcrypt work (~0.25 s each)
-
-
-class LoginThrottle:
-    """Login attempts per minute, per client address and for everyone together.
-
-    Keyed on the address, not on the typed name: rotating names must not buy unlimited
-    bcrypt checks. Behind a proxy every attempt comes from the proxy's address, so the
-    per-address limit becomes a shared one; the overall limit holds either way.
-    """
-
-    def __init__(
-        self,
-        per_address: int = LOGIN_PER_ADDRESS,
-        overall: int = LOGIN_OVERALL,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._per_address = RateLimiter(per_address, clock=clock)
-        self._overall = RateLimiter(overall, clock=clock)
-
-    def check(self, address: str | None) -> None:
-        """Count one attempt, or raise a Dutch ``AssistantError``."""
-        try:
-            self._per_address.check(f"adres:{address or 'onbekend'}")
-            self._overall.check("alle")
-        except AssistantError:
-            raise AssistantError(
-                "Te veel inlogpogingen in korte tijd. Wacht een minuut en probeer het opnieuw."
-            ) from None
 
 
 # ---------------------------------------------------------------------------------------------

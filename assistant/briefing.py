@@ -28,9 +28,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from assistant.access import RateLimited
 from assistant.errors import AssistantError
 from assistant.export import ExportDoc, Note, note_text, sanitize_model_output, source_label
+from assistant.limits import RateLimited
 
 if TYPE_CHECKING:
     from assistant.chunks import Chunk
@@ -204,24 +204,25 @@ def make_briefing(
     collections: set[str] | None = None,
     progress: Progress | None = None,
     ask: Callable[[str], Answer] | None = None,
+    budget: Callable[[int], None] | None = None,
 ) -> Briefing:
     """Build a briefing on ``topic`` (see module doc); ``progress(done, total, label)``.
 
     ``collections`` are the user's access groups (None = all), as for ``Assistant.ask``.
     ``ask(question) -> Answer``: how a sub-question is asked; the page and the API pass the
     front door (``assistant.frontdoor``: rate limit per sub-question, stripping, audit), which
-    also carries the user's collections and the chosen documents. Over the rate limit, the
+    also carries the user's collections and the chosen documents. ``budget(n)`` is called
+    once with the number of sub-questions before any is asked and raises (a Dutch
+    ``RateLimited`` saying how long to wait) when they do not all fit: the whole briefing or
+    nothing. Should the limit still be hit half-way (another tab of the same user), the
     briefing stops asking and says so in a notice.
     """
     topic = _valid_topic(topic, length)
     t0 = time.perf_counter()
     specs = load_sections(assistant.settings.prompts_dir)
-    per_section = QUESTIONS_PER_SECTION[length]
-    plan = [
-        (spec, q.replace("{onderwerp}", topic))
-        for spec in specs
-        for q in spec.questions[:per_section]
-    ]
+    plan = _plan(specs, topic, length)
+    if budget:
+        budget(len(plan))
     briefing = Briefing(
         topic=topic,
         length=length,
@@ -232,11 +233,11 @@ def make_briefing(
     )
     sections = {s.key: s for s in briefing.sections}
     collector = _Collector(POINTS_PER_SECTION[length])
+    ask_one = ask or (lambda q: ask_limited(assistant, q, documents, collections))
     for i, (spec, question) in enumerate(plan):
         if progress:
             progress(i, len(plan), f"{spec.title}: vraag {i + 1} van {len(plan)}")
         section = sections[spec.key]
-        ask_one = ask or (lambda q: ask_limited(assistant, q, documents, collections))
         answer = _asked(ask_one, question, briefing, len(plan) - i, len(plan))
         if answer is None:
             break
@@ -250,6 +251,16 @@ def make_briefing(
     if progress:
         progress(len(plan), len(plan), "Klaar")
     return briefing
+
+
+def _plan(specs: list[SectionSpec], topic: str, length: str) -> list[tuple[SectionSpec, str]]:
+    """(section, sub-question) in the order they are asked."""
+    per_section = QUESTIONS_PER_SECTION[length]
+    return [
+        (spec, q.replace("{onderwerp}", topic))
+        for spec in specs
+        for q in spec.questions[:per_section]
+    ]
 
 
 def _valid_topic(topic: str, length: str) -> str:

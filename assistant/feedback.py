@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.access import RateLimiter
+from assistant.limits import RateLimiter
 
 if TYPE_CHECKING:
     from assistant.service import Answer

@@ -26,7 +26,8 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
-from assistant.access import RateLimiter, User
+from assistant.access import User
+from assistant.limits import RateLimiter
 from assistant.safety import strip_control_tokens
 
 if TYPE_CHECKING:
@@ -68,6 +69,12 @@ class FrontDoor:
         chosen = {strip_control_tokens(s).strip() for s in sources or ()} - {""}
         stream = self._ask(question, history, collections, chosen, on_wait, previous)
         return GuardedStream(self, principal, channel, collections, stream)
+
+    def check_budget(self, principal: User, calls: int) -> None:
+        """Refuse (Dutch ``RateLimited``, nothing counted) unless ``calls`` questions fit now:
+        a briefing asks all its sub-questions or none."""
+        principal.ask_collections()  # no access: refused before anything else
+        self.limiter.check_budget(principal, calls)
 
     def _ask(
         self,

@@ -245,7 +245,11 @@ class AppSettings(BaseModel):
         1000, ge=10, le=20000, description="Longer questions are refused politely."
     )
     rate_limit_per_minute: int = Field(
-        10, ge=1, le=1000, description="Questions one user may ask per minute."
+        15,
+        ge=1,
+        le=1000,
+        description="Model calls one user may make per minute; a briefing 'uitgebreid' needs "
+        "12 at once, so the default leaves room for one.",
     )
     data_dir: Path = Field(
         Path("data"), description="Folder for the audit log, feedback and other local state."

@@ -112,6 +112,7 @@ def _make(topic: str, documents: list[str], length: str) -> None:
             collections=user.ask_collections(),
             progress=progress,
             ask=ask,
+            budget=lambda calls: door.check_budget(user, calls),
         )
         status.update(label="Briefing klaar", state="complete", expanded=False)
     st.session_state[RESULT] = briefing

@@ -19,11 +19,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from assistant.access import (
-    LOGIN_OVERALL,
-    LOGIN_PER_ADDRESS,
     Client,
-    LoginThrottle,
-    RateLimiter,
     User,
     UserStore,
     anonymous_user,
@@ -33,6 +29,7 @@ from assistant.access import (
 from assistant.audit import AuditLog
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
+from assistant.limits import LOGIN_OVERALL, LOGIN_PER_ADDRESS, LoginThrottle, RateLimiter
 from ui.components import ASSISTANT_KEY, plain, show_error
 
 if TYPE_CHECKING:

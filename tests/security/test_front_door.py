@@ -2,7 +2,8 @@
 
 Attacks: the briefing page as a way around the limits (no rate limit, no audit, no
 control-token stripping when documents are chosen; "uitgebreid" made 12 model calls per
-click), and a chat answer cut off by a rerun or a closed tab that left no audit record.
+click; now every sub-question counts, and a briefing whose sub-questions do not all fit asks
+none), and a chat answer cut off by a rerun or a closed tab that left no audit record.
 Driven through the real pages (``AppTest``) and the real ``FrontDoor`` with the fake model.
 """
 
@@ -11,8 +12,9 @@ from __future__ import annotations
 import pytest
 from test_app_pages import ask, indexed, start  # noqa: F401 - indexed is a fixture
 
-from assistant.access import RateLimiter, User
+from assistant.access import User
 from assistant.audit import AuditLog
+from assistant.limits import RateLimiter
 from assistant.service import Assistant
 from assistant.settings import load_settings
 
@@ -23,20 +25,30 @@ def _model_calls(at) -> list:  # noqa: ANN001
     return at.session_state["assistant"].chat.calls
 
 
-def test_extensive_briefing_counts_every_model_call(indexed, monkeypatch) -> None:  # noqa: ANN001, F811
+def test_briefing_counts_every_model_call_and_asks_all_or_nothing(indexed, monkeypatch) -> None:  # noqa: ANN001, F811
     monkeypatch.setenv("RAG_APP__RATE_LIMIT_PER_MINUTE", "5")
     at = start("ui/page_briefing.py")
     at.text_input[0].input("AI op de werkvloer")
-    at.radio[0].set_value("uitgebreid")  # 4 sections x 3 sub-questions = 12 questions
+    at.radio[0].set_value("kort")  # 4 sections x 1 sub-question = 4 model calls
     at.button[0].click().run()
     assert not at.exception, at.exception
-    assert len(_model_calls(at)) <= 5
+    assert len(_model_calls(at)) == 4
     records = AuditLog(indexed).recent(50)
-    assert len(records) == 5 and {r["channel"] for r in records} == {"briefing"}
-    briefing = at.session_state["briefing_result"]
-    assert any("7 van de 12 deelvragen" in n for n in briefing.notices)
-    # and the chat of the same user is over the limit now too
+    assert len(records) == 4 and {r["channel"] for r in records} == {"briefing"}
+    # a second one needs 4 more, 1 is left: nothing is asked, the page says how long to wait
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert any("nog 1" in e.value and "Wacht nog" in e.value for e in at.error)
+    assert len(_model_calls(at)) == 4 and len(AuditLog(indexed).recent(50)) == 4
+    # "uitgebreid" needs 12, more than the limit allows at all
+    at.radio[0].set_value("uitgebreid")
+    at.button[0].click().run()
+    assert any("12 vragen" in e.value and "kortere lengte" in e.value for e in at.error)
+    assert len(_model_calls(at)) == 4
+    # the chat of the same user shares the count: its one question left, then refused
     at.switch_page("ui/page_chat.py").run()
+    at.chat_input[0].set_value("Hoeveel procent gebruikt AI actief?").run()
+    assert not at.error
     at.chat_input[0].set_value("Hoeveel procent gebruikt AI actief?").run()
     assert any("afgelopen minuut" in e.value for e in at.error)
 
