@@ -499,7 +499,8 @@ def _users_file(args: argparse.Namespace) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m assistant.access", description="Lokale gebruikers beheren (auth=local)."
+        prog="python -m assistant.access",
+        description="Lokale gebruikers (auth=local) en API-tokens beheren.",
     )
     parser.add_argument("--users-file", help="default: RAG_APP__USERS_FILE (data/users.json)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -520,7 +521,12 @@ def main(argv: list[str] | None = None) -> int:
     rm = sub.add_parser("remove-user", help="gebruiker verwijderen")
     rm.add_argument("name")
     sub.add_parser("list-users", help="gebruikers tonen (zonder hashes)")
+    from assistant.apikeys import add_token_parser, run_token_command
+
+    add_token_parser(sub)  # API tokens for applications (assistant/apikeys.py)
     args = parser.parse_args(argv)
+    if args.command == "token":
+        return run_token_command(args)
     try:
         store = UserStore(_users_file(args))
         if args.command == "add-user":
