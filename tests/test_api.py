@@ -369,3 +369,13 @@ def test_openai_backend_down_gives_a_dutch_error(tmp_settings) -> None:  # noqa:
         list(chat.stream([{"role": "user", "content": "hallo"}]))
     assert "niet bereikbaar" in err.value.message and str(port) in err.value.message
     assert chat.ready() is False  # type: ignore[attr-defined]
+
+
+def test_llama_server_extra_is_declared() -> None:
+    """A fresh clone installs what ``python -m llama_cpp.server`` imports (it is --no-deps)."""
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    pins = (PROJECT_ROOT / "constraints.txt").read_text().lower()
+    for dep in ("uvicorn", "fastapi", "pydantic-settings", "sse-starlette", "starlette-context"):
+        assert dep in makefile.split("LLAMA_DEPS :=")[1].split("\n\n")[0].lower()
+        assert f"\n{dep}==" in pins
+    assert "\npyyaml==" in pins
