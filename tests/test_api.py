@@ -379,3 +379,34 @@ def test_llama_server_extra_is_declared() -> None:
         assert dep in makefile.split("LLAMA_DEPS :=")[1].split("\n\n")[0].lower()
         assert f"\n{dep}==" in pins
     assert "\npyyaml==" in pins
+
+
+@pytest.mark.browser
+def test_docs_page_renders_without_any_outside_request(fake_server: SimpleNamespace) -> None:
+    """/docs in headless Chromium: Swagger UI draws the operations from local files only."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.is_file():
+        pytest.skip("/usr/bin/chromium ontbreekt (installeer met `make chromium`)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    outside: list[str] = []
+
+    def guard(route) -> None:  # noqa: ANN001
+        if route.request.url.startswith(fake_server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(chromium), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page()
+            page.route("**/*", guard)
+            page.goto(fake_server.url + "/docs", wait_until="networkidle", timeout=60_000)
+            page.get_by_text("/v1/chat/completions").first.wait_for(timeout=30_000)
+            assert page.get_by_text("Authorize").count() >= 1  # the bearer-token button
+        finally:
+            browser.close()
+    assert outside == []
