@@ -262,7 +262,7 @@ def _question(body: ChatRequest, model_name: str) -> Question:
         elif m.role == "assistant":
             answer, _, sources = m.text().partition("\n\n" + SOURCES_HEADING)
             history.append({"role": "assistant", "content": answer.strip()})
-            previous = _PASSAGE_ID.findall(sources)  # the last answer's passages
+            previous = _PASSAGE_ID.findall(sources)[:20]  # the last answer's passages
     asked = _model_collections(body.model, model_name)
     if body.collections is not None:
         asked = (asked or set()) | {c.strip() for c in body.collections if c.strip()}
