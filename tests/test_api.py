@@ -410,3 +410,24 @@ def test_docs_page_renders_without_any_outside_request(fake_server: SimpleNamesp
         finally:
             browser.close()
     assert outside == []
+
+
+def test_without_an_index_not_ready_and_503(tmp_settings) -> None:  # noqa: ANN001
+    """A fresh install before `make index`: /readyz says what is missing, questions get 503."""
+    from fastapi.testclient import TestClient
+
+    from assistant.api import create_app
+    from assistant.apikeys import TokenStore
+
+    token = TokenStore.from_settings(tmp_settings).create("leeg")
+    with TestClient(create_app(tmp_settings)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["index"].startswith("ontbreekt")
+        r = client.post(
+            "/v1/chat/completions",
+            json={"messages": [{"role": "user", "content": QUESTION}]},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == 503 and r.json()["error"]["code"] == "index_missing"
+        assert "Er is nog geen index" in r.json()["error"]["message"]
