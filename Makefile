@@ -19,6 +19,8 @@ PIP_VERSION := 26.3
 
 HOST ?= 127.0.0.1
 PORT ?= 8501
+API_PORT ?= 8502
+MODEL_PORT ?= 8080
 GOLD ?= ../shared/eval/gold_dev.jsonl
 BACKUP ?=
 
@@ -29,7 +31,10 @@ LLAMA_VERSION := 0.3.36
 # machines, so never build llama-cpp-python without these flags.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
-LLAMA_DEPS := diskcache jinja2 numpy typing-extensions
+# Runtime deps of the --no-deps wheel, plus those of its [server] extra (python -m llama_cpp.server,
+# `make model-server`); all pinned in constraints.txt.
+LLAMA_DEPS := diskcache jinja2 numpy typing-extensions \
+	uvicorn fastapi pydantic-settings sse-starlette starlette-context PyYAML
 
 # Index location; follows RAG_STORE__PATH when it is set (relative to the project root).
 STORE_DIR := $(or $(RAG_STORE__PATH),vectorstore)
@@ -38,7 +43,7 @@ MANIFEST := $(STORE_DIR)/manifest.json
 DATA_DIR := $(or $(RAG_APP__DATA_DIR),data)
 
 # With the Ollama backend the embedded GGUF model is not needed to run the app.
-RUN_MODEL := $(if $(filter ollama,$(RAG_LLM__MODE)),,model)
+RUN_MODEL := $(if $(filter ollama openai,$(RAG_LLM__MODE)),,model)
 
 # Telemetry and phoning home: off, for everything started from this Makefile.
 export ANONYMIZED_TELEMETRY := False
@@ -53,12 +58,14 @@ export RAG_WHEEL_CACHE
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install llama-wheel model index check-host run test test-fast lint format typecheck bench eval \
+.PHONY: help install llama-wheel model index check-host run serve model-server test test-fast lint format typecheck bench eval \
 	backup restore freeze clean distclean chromium
 
 help:
 	@echo "make run        install, fetch model, build index if missing, start the page"
 	@echo "                (HOST=$(HOST) PORT=$(PORT))"
+	@echo "make serve      the same, but start the OpenAI-compatible API (HOST, API_PORT=$(API_PORT))"
+	@echo "make model-server  the embedded model as an OpenAI-compatible server (MODEL_PORT=$(MODEL_PORT))"
 	@echo "make test       install, fetch model, install chromium if missing, run all tests"
 	@echo "make test-fast  tests without the real model and without the browser"
 	@echo "make install    virtualenv + pinned packages + llama-cpp-python (cached wheel)"
@@ -132,6 +139,17 @@ check-host:
 
 run: install check-host $(RUN_MODEL) $(MANIFEST)
 	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT)
+
+# The HTTP API (assistant/api.py): OpenAI chat completions with citations, bearer tokens.
+serve: install $(RUN_MODEL) $(MANIFEST)
+	$(PY) -m assistant serve --host $(HOST) --port $(API_PORT)
+
+# One shared model server for several app replicas and the API (RAG_LLM__MODE=openai).
+# --interrupt_requests False: otherwise each new request cuts off the one being streamed.
+model-server: model
+	$(PY) -m llama_cpp.server --model models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf \
+		--model_alias qwen2.5-coder-0.5b --host $(HOST) --port $(MODEL_PORT) \
+		--n_ctx 4096 --n_threads $$(nproc) --interrupt_requests False
 
 # ---------------------------------------------------------------------------------------------
 # Quality

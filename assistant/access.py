@@ -521,7 +521,8 @@ def _users_file(args: argparse.Namespace) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m assistant.access", description="Lokale gebruikers beheren (auth=local)."
+        prog="python -m assistant.access",
+        description="Lokale gebruikers (auth=local) en API-tokens beheren.",
     )
     parser.add_argument("--users-file", help="default: RAG_APP__USERS_FILE (data/users.json)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -544,9 +545,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list-users", help="gebruikers tonen (zonder hashes)")
     check = sub.add_parser("check-host", help="weigert een netwerkadres zonder login")
     check.add_argument("host")
+    from assistant.apikeys import add_token_parser, run_token_command
+
+    add_token_parser(sub)  # API tokens for applications (assistant/apikeys.py)
     args = parser.parse_args(argv)
     if args.command == "check-host":
         return _check_host(args.host)
+    if args.command == "token":
+        return run_token_command(args)
     try:
         store = UserStore(_users_file(args))
         if args.command == "add-user":

@@ -60,15 +60,18 @@ class FrontDoor:
         channel: Channel = "chat",
         on_wait: Callable[[int], None] | None = None,
         previous: list[Chunk] | None = None,
+        audit_as: str | None = None,
     ) -> GuardedStream:
-        """Ask for ``principal``; raises a Dutch ``AssistantError`` when refused."""
+        """Ask for ``principal``; raises a Dutch ``AssistantError`` when refused.
+        ``audit_as``: the name in the audit record when it says more than the principal's
+        (the API adds the client's end user; limits still count per principal)."""
         collections = principal.ask_collections()  # before counting: no access, no count
         self.limiter.check(principal)
         question = strip_control_tokens(question)
         history = [{**t, "content": strip_control_tokens(t["content"])} for t in history or []]
         chosen = {strip_control_tokens(s).strip() for s in sources or ()} - {""}
         stream = self._ask(question, history, collections, chosen, on_wait, previous)
-        return GuardedStream(self, principal, channel, collections, stream)
+        return GuardedStream(self, audit_as or principal.name, channel, collections, stream)
 
     def check_budget(self, principal: User, calls: int) -> None:
         """Refuse (Dutch ``RateLimited``, nothing counted) unless ``calls`` questions fit now:
@@ -94,18 +97,18 @@ class FrontDoor:
             sources=sources or None,
         )
 
-    def record(self, principal: User, answer: Answer, channel: str, scope: set[str] | None) -> None:
+    def record(self, who: str, answer: Answer, channel: str, scope: set[str] | None) -> None:
         if self.audit is not None:
-            self.audit.safe_record_answer(principal.name, answer, channel=channel, scope=scope)
+            self.audit.safe_record_answer(who, answer, channel=channel, scope=scope)
 
     def record_interrupted(
-        self, principal: User, stream: AnswerStream, channel: str, scope: set[str] | None
+        self, who: str, stream: AnswerStream, channel: str, scope: set[str] | None
     ) -> None:
         if self.audit is None:
             return
         try:
             self.audit.record(
-                user=principal.name,
+                user=who,
                 question=stream.question,
                 query=stream.query,
                 passages_retrieved=[c.id for c in stream.passages],
@@ -126,13 +129,13 @@ class GuardedStream:
     def __init__(
         self,
         door: FrontDoor,
-        principal: User,
+        who: str,
         channel: str,
         scope: set[str] | None,
         stream: AnswerStream,
     ) -> None:
         self._door = door
-        self._principal = principal
+        self._who = who
         self._channel = channel
         self._scope = scope
         self.stream = stream
@@ -158,7 +161,7 @@ class GuardedStream:
         answer = self.stream.result()
         if not self._recorded:
             self._recorded = True
-            self._door.record(self._principal, answer, self._channel, self._scope)
+            self._door.record(self._who, answer, self._channel, self._scope)
         return answer
 
     def close(self) -> None:
@@ -167,7 +170,7 @@ class GuardedStream:
         self.stream.close()
         if self.stream.interrupted and not self._recorded:
             self._recorded = True
-            self._door.record_interrupted(self._principal, self.stream, self._channel, self._scope)
+            self._door.record_interrupted(self._who, self.stream, self._channel, self._scope)
 
     def __del__(self) -> None:  # the caller dropped it mid-answer without closing
         try:
