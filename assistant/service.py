@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
 from assistant.chunks import Chunk
 from assistant.citations import CheckedAnswer, Passage, check_answer, quote_fallback
+from assistant.dates import documents_of, supersede
 from assistant.embeddings import embeddings_label, make_embeddings
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.llm import ChatModel, Message, make_chat_model
@@ -28,6 +30,7 @@ from assistant.prompting import Prompts, Screened, build_messages, screen_questi
 from assistant.retrieval import Retrieval, Retriever
 from assistant.safety import shingles, strip_active_markup, strip_control_tokens
 from assistant.settings import Settings
+from assistant.sourcenotes import annotate
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
@@ -174,6 +177,8 @@ class AnswerStream:
 
 
 class Assistant:
+    today: Callable[[], date] = staticmethod(date.today)  # issue #17: tests set a fixed date
+
     def __init__(
         self,
         settings: Settings,
@@ -243,6 +248,9 @@ class Assistant:
         retrieval = self.retriever.retrieve(
             question, history or [], collections=collections, previous=previous
         )
+        if self.settings.sources.supersede:  # issue #17: a newer version replaces an older one
+            documents = documents_of(self.store.manifest())
+            retrieval = supersede(retrieval, question, documents, self.store.get_chunks)
         return AnswerStream(self, question, retrieval, history or [], t0, on_wait)
 
     def answer(self, question: str, history: list[Message] | None = None, **kw: Any) -> Answer:
@@ -322,9 +330,9 @@ class Assistant:
             )
         if checked.mode == "refusal":
             return refusal(checked)
-        return self._timed(
-            Answer(text=noted(checked.text), mode=checked.mode, checked=checked, **base), stream
-        )
+        answer = Answer(text=noted(checked.text), mode=checked.mode, checked=checked, **base)
+        # issue #17: figures that disagree side by side, and a note when all sources are old
+        return self._timed(annotate(answer, self.settings.sources, self.today()), stream)
 
     def _refusal_text(self, stream: AnswerStream) -> str:
         """The Dutch refusal: what was searched and, if any, where the nearest passages were."""
