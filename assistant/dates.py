@@ -30,8 +30,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
+from assistant.chunks import ScoredChunk
+
 if TYPE_CHECKING:
-    from assistant.chunks import Chunk, ScoredChunk
+    from assistant.chunks import Chunk
     from assistant.retrieval import Retrieval
 
 MONTHS_NL = (
@@ -145,11 +147,22 @@ def versions(documents: Iterable[Dated]) -> dict[str, Dated]:
     return out
 
 
+def asked_versions(question: str, older: Iterable[Dated]) -> list[str]:
+    """The sources of older versions the question asks for: those whose year it names, or
+    all of them when it says "oude/vorige versie"."""
+    older = list(older)
+    if OLDER_VERSION_RE.search(question):
+        return [d.source for d in older]
+    return [
+        d.source
+        for d in older
+        if year_of(d.date) and re.search(rf"\b{year_of(d.date)}\b", question)
+    ]
+
+
 def asks_for_older(question: str, older: Iterable[Dated]) -> bool:
     """The question names an older version: its year, or "oude/vorige versie"."""
-    if OLDER_VERSION_RE.search(question):
-        return True
-    return any(re.search(rf"\b{year_of(d.date)}\b", question) for d in older if year_of(d.date))
+    return bool(asked_versions(question, older))
 
 
 def older_title(chunk: Chunk, newest: Dated) -> Chunk:
@@ -169,28 +182,34 @@ def supersede(
 ) -> Retrieval:
     """``retrieval`` with passages of superseded versions replaced (see the module doc)."""
     newer = versions(documents)
+    if not newer:
+        return retrieval
+    wanted_old = asked_versions(question, [d for d in documents if d.source in newer])
+    if wanted_old:  # the older version is asked for: make sure it is there, named as such
+        have = {p.chunk.id for p in retrieval.passages}
+        floor = min((p.score for p in retrieval.passages), default=0.0)
+        ids = [i for i in retrieval.fused if i not in have and _of(i, wanted_old)][:2]
+        added = [ScoredChunk(c, floor) for c in fetch(ids)] if ids else []
+        return _retitled(retrieval, retrieval.passages + added, newer)
     old = [p for p in retrieval.passages if p.chunk.source in newer]
     if not old:
         return retrieval
-    if asks_for_older(question, [p.chunk for p in old]):
-        return _retitled(retrieval, retrieval.passages, newer)
     kept = [p for p in retrieval.passages if p.chunk.source not in newer]
     have = {p.chunk.id for p in kept}
-    wanted = {newer[p.chunk.source].source for p in old}
-    ids = [
-        i
-        for i in retrieval.fused
-        if i not in have and any(i.startswith(_stem(s) + ":") for s in wanted)
-    ][: len(old)]
+    wanted = [newer[p.chunk.source].source for p in old]
+    ids = [i for i in retrieval.fused if i not in have and _of(i, wanted)][: len(old)]
     fresh = fetch(ids) if ids else []
     if not fresh and not kept:
         return _retitled(retrieval, retrieval.passages, newer)
-    from assistant.chunks import ScoredChunk
-
     scores = [p.score for p in old]
     added = [ScoredChunk(c, scores[min(i, len(scores) - 1)]) for i, c in enumerate(fresh)]
     passages = sorted(kept + added, key=lambda p: -p.score)
     return dataclasses.replace(retrieval, passages=passages)
+
+
+def _of(chunk_id: str, sources: Iterable[str]) -> bool:
+    """The chunk id belongs to one of ``sources``."""
+    return any(chunk_id.startswith(_stem(s) + ":") for s in sources)
 
 
 def _retitled(
