@@ -65,6 +65,7 @@ _STOP_GROUP = frozenset(
     "zullen wil willen moet moeten ligt liggen zegt zeggen vinden zien denken gebruiken maken "
     "werken geven gaan verwachten en of maar dan als om te".split()
 )
+_NOT_PLURAL = frozenset("zoals tussen boven onder tegen tijdens zonder binnen buiten".split())
 _NOUN_T = frozenset("recht markt dienst product contract concept budget effect".split())
 _ASKS_FIGURE_RE = re.compile(
     r"\b(?:hoeveel|percentages?|procent|aandeel|welk\s+deel|cijfers?|hoe\s+groot|"
@@ -128,9 +129,15 @@ def _noun_group(words_in: list[str], verbs: bool = True) -> str:
         if verbs and verb and words:
             break  # a finite verb: "gebruikt", "vindt", "ziet"
         words.append(word.strip("„”\"'"))
-        if word.endswith((",", ";", ":", ".", ")")):
-            break
+        if word.endswith((",", ";", ":", ".", ")")) or _plural_noun(bare):
+            break  # "van de werknemers | AI actief": a plural noun ends the group
     return " ".join(words).strip(",;:.() ")
+
+
+def _plural_noun(word: str) -> bool:
+    return (
+        len(word) >= 5 and word.isalpha() and word.endswith(("s", "en")) and word not in _NOT_PLURAL
+    )
 
 
 def _group_after(rest: str) -> str:

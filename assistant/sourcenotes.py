@@ -69,8 +69,9 @@ def figures_block(
         who = ", ".join(x for x in (fig.label, fig.year or "zonder jaar") if x)
         group = f" {fig.group}" if fig.group and fig.group not in fig.shown else ""
         lines.append(f"- {fig.shown}{group}: „{' '.join(quote.split())}” ({who}) [{n}]")
-    groups = {frozenset(f.group_terms) for f in figures if f.group_terms}
-    outro = FIGURES_OUTRO + (f" {OTHER_GROUPS}" if len(groups) > 1 else "")
+    named = [f.group_terms for f in figures if f.group_terms]
+    apart = any(not (a & b) for i, a in enumerate(named) for b in named[i + 1 :])
+    outro = FIGURES_OUTRO + (f" {OTHER_GROUPS}" if apart else "")
     return "\n".join(lines) + "\n\n" + outro, citations
 
 

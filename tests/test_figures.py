@@ -33,7 +33,7 @@ def test_figure_with_group_after_and_before_and_reference_back() -> None:
     assert [(f.value, f.shown) for f in figs] == [(26, "26%"), (57, "57%"), (17, "17%")]
     assert figs[0].group == "van de werknemers"
     assert figs[1].group == "van de directieleden"
-    assert figs[2].group == "bij uitvoerende medewerkers zonder klantcontact"
+    assert figs[2].group == "bij uitvoerende medewerkers"
     # "AI" and "kunstmatige intelligentie" are one measure; "dat percentage" refers back
     assert {"ai", "bruik"} <= figs[0].measure
     assert {"ai", "bruik"} <= figs[2].measure
