@@ -84,6 +84,16 @@ _MEASURE_NOISE = _QUESTION_WORDS | frozenset(
 )
 
 
+# verbs and adverbs that carry no measure of their own ("maakt actief gebruik", "is
+# daadwerkelijk transparant", "vindt dat ..."): the head of a clause is the first other term
+_LIGHT = frozenset(
+    analyse(
+        "maakt maken doet doen krijgt krijgen ligt liggen geeft geven aan vindt vinden denkt "
+        "denken meent menen daadwerkelijk actief regelmatig dagelijks vaak soms echt"
+    )
+)
+
+
 @dataclass(frozen=True)
 class Figure:
     value: float  # percent
@@ -92,6 +102,7 @@ class Figure:
     group: str  # the group it is a share of, as written ("" when not named)
     measure: frozenset[str]  # analysed terms of what it measures
     group_terms: frozenset[str]
+    head: tuple[str, ...]  # the clause's first measure term ("maakt actief gebruik": bruik)
     negated: bool
     passage: int  # number of the passage it was found in
     source: str = ""
@@ -110,6 +121,14 @@ def _terms(text: str) -> frozenset[str]:
     for pattern, replacement in _ALIASES:
         text = pattern.sub(replacement, text)
     return frozenset(t for t in analyse(text) if not t[0].isdigit())
+
+
+def _ordered_terms(text: str) -> list[str]:
+    """Measure terms in text order (first occurrence), figures and noise left out."""
+    for pattern, replacement in _ALIASES:
+        text = pattern.sub(replacement, text)
+    terms = [t for t in analyse(text) if not t[0].isdigit() and t not in _MEASURE_NOISE]
+    return list(dict.fromkeys(terms))
 
 
 def _group_terms(text: str) -> frozenset[str]:
@@ -145,8 +164,20 @@ def _group_after(rest: str) -> str:
     m = _GROUP_AFTER_RE.match(rest)
     if not m or not m.group(0).strip():
         return ""
-    group = _noun_group(rest[m.end() :].split())
-    return f"{m.group(0).strip()} {group}".strip() if group else ""
+    words = rest[m.end() :].split()
+    group = _noun_group(words)
+    if not group:
+        return ""
+    after = words[len(group.split()) :]
+    if after and after[0].lower() in ("die", "dat") and len(after) > 1:
+        # "van de werknemers die AI gebruiken (vindt ...)": the relative clause is part of
+        # the group, up to its verb at the end
+        for i, word in enumerate(after[1:9], start=1):
+            bare = word.strip(",;:.").lower()
+            if bare.isalpha() and len(bare) > 2 and bare.endswith(("en", "t")):
+                group += " " + " ".join(after[: i + 1]).rstrip(",;:.")
+                break
+    return f"{m.group(0).strip()} {group}"
 
 
 def _group_of(clause: str, start: int, end: int) -> str:
@@ -178,7 +209,8 @@ def _clauses(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int
     cuts: list[int | None] = []
     for (_, prev_end), (next_start, _) in zip(spans, spans[1:], strict=False):
         between = sentence[prev_end:next_start]
-        cut = max(between.rfind(c) for c in (",", ";", "–", " maar ", " terwijl "))
+        cuts_at = [",", ";", "–", " maar ", " terwijl "] + ([] if "(" in between else [" en "])
+        cut = max(between.rfind(c) for c in cuts_at)
         cuts.append(prev_end + cut + 1 if cut >= 0 else None)
     out: list[tuple[int, int]] = []
     for i in range(len(spans)):
@@ -217,7 +249,7 @@ def figures_in(text: str, passage: int = 0, meta: object = None) -> list[Figure]
         found = _matches(sentence)
         if not found:
             continue
-        previous: frozenset[str] = frozenset()
+        previous: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
         for (start, end, value, shown), (c0, c1) in zip(
             found, _clauses(sentence, [(s, e) for s, e, _, _ in found]), strict=True
         ):
@@ -225,12 +257,13 @@ def figures_in(text: str, passage: int = 0, meta: object = None) -> list[Figure]
             group = _group_of(clause, start - c0, end - c0)
             bare = clause.replace(shown, " ")
             bare = _QUALIFIERS.sub(" ", bare.replace(group, " ") if group else bare)
-            measure = _terms(re.sub(r"\([^()]*\)", " ", bare)) - _MEASURE_NOISE
+            ordered = _ordered_terms(re.sub(r"\([^()]*\)", " ", bare))
+            measure, head = frozenset(ordered), tuple(t for t in ordered if t not in _LIGHT)[:1]
             if not measure or re.search(
                 r"\b(?:dat|dit|hetzelfde)\s+(?:percentage|aandeel)\b", clause, re.I
             ):  # "bij X ligt dat percentage op 17%", "57% ..., tegenover 17% van Y"
-                measure = measure | previous
-            previous = measure
+                measure, head = measure | previous[0], previous[1]
+            previous = (measure, head)
             quote = " ".join(clause.split()).strip(" ,;:–-")
             exact = re.search(r"\s+".join(map(re.escape, quote.split())), text)
             out.append(
@@ -241,6 +274,7 @@ def figures_in(text: str, passage: int = 0, meta: object = None) -> list[Figure]
                     group=group,
                     measure=frozenset(measure),
                     group_terms=_group_terms(group),
+                    head=head,
                     negated=bool(_NEGATION_RE.search(bare)),
                     passage=passage,
                     source=source,
@@ -283,13 +317,18 @@ def focus(question: str) -> Focus | None:
 
 
 def about(fig: Figure, want: Focus) -> bool:
-    """The figure measures what the question asks (>= 2/3 of its measure terms, same
-    polarity); the question's group terms may be met by the figure's measure or group."""
+    """The figure measures what the question asks (>= 2/3 of its measure terms, the clause's
+    head term, same polarity); the question's group terms may be met by the figure's measure
+    or group."""
     if fig.negated != want.negated:
         return False
     have = fig.measure | fig.group_terms
     hits = sum(1 for t in want.measure if t in have)
-    return hits >= max(1, math.ceil(len(want.measure) * 2 / 3))
+    if hits < max(1, math.ceil(len(want.measure) * 2 / 3)):
+        return False
+    # what the clause says first must be asked about too: "37% van de werkgevers is
+    # transparant over het gebruik van AI" is not a share that uses AI
+    return not fig.head or any(t in want.measure or t in want.group for t in fig.head)
 
 
 def _compatible(a: Figure, b: Figure) -> bool:
