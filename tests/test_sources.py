@@ -269,3 +269,51 @@ def test_older_version_when_asked_for_and_named_as_such(dated: Settings) -> None
     assert old and "oudere versie uit 2021; nieuwste versie: 2024" in old[0].title
     cited = {c.chunk.source: c.chunk.title for c in answer.citations}
     assert "oudere versie" in cited["monitor21.txt"]
+
+
+# --------------------------------------------------------------------------- the briefing
+
+
+def _figures_model(messages: list[Message]) -> str:
+    """Cites every sentence with "procent" for a question about figures, else one sentence
+    without a figure (so the figure sentences are not used up by earlier sections)."""
+    user = messages[-1]["content"]
+    asked = re.search(r"^Vraag:\s*(.+)$", user, flags=re.M)
+    figures = bool(asked and re.search(r"cijfers|percentages", asked.group(1)))
+    out = []
+    for block in re.split(r"\n(?=\[\d+\] )", user):
+        m = re.match(r"\[(\d+)\] [^\n]*\n(.*)", block.strip(), re.S)
+        for sentence in re.split(r"(?<=\.)\s+", m.group(2)) if m else ():
+            if ("procent" in sentence) == figures and len(sentence.split()) > 4:
+                out.append(f"{sentence.strip().rstrip('.')} [{m.group(1)}].")  # type: ignore[union-attr]
+    return " ".join(out[:4])
+
+
+def test_briefing_figures_grouped_by_measure_with_source_year_and_age(dated: Settings) -> None:
+    from assistant.briefing import make_briefing
+    from assistant.export import to_markdown
+
+    emb = make_embeddings(dated.embeddings)
+    assistant = Assistant(
+        dated,
+        Store(dated.store, emb),
+        FakeChat(_figures_model),
+        emb,
+        Prompts.load(dated.prompts_dir),
+    )
+    assistant.today = lambda: TODAY  # type: ignore[method-assign]
+    briefing = make_briefing(assistant, "AI op het werk", length="kort")
+    cijfers = next(s for s in briefing.sections if s.key == "cijfers")
+    chunks = {s.n: s.chunk for s in briefing.sources}
+    by_source = {chunks[p.source].source: p for p in cijfers.points}
+    assert {"integron.txt", "vivo.txt"} <= set(by_source)
+    vivo, integron = by_source["vivo.txt"], by_source["integron.txt"]
+    assert vivo.measure and vivo.measure == integron.measure  # one measure: AI use
+    order = [chunks[p.source].source for p in cijfers.points]
+    assert abs(order.index("vivo.txt") - order.index("integron.txt")) == 1  # side by side
+    if "monitor24.txt" in by_source:
+        assert by_source["monitor24.txt"].measure != vivo.measure
+    assert vivo.note == "Let op: deze bron is uit 2019." and integron.note == ""
+    md = to_markdown(briefing.to_export())
+    assert f"### {vivo.measure}" in md
+    assert "(VIVO, 2019) Let op: deze bron is uit 2019." in md and "(Integron, 2025)" in md
