@@ -33,7 +33,11 @@ from assistant.keyword import analyse
 
 _NUM = r"\d{1,3}(?:[,.]\d{1,2})?"
 _PCT_RE = re.compile(rf"(?<![\d,.])({_NUM})\s*(?:%|procent\b(?!punt))", re.IGNORECASE)
-_RATIO_RE = re.compile(r"\b(\d{1,2}) op de (\d{1,3})\b", re.IGNORECASE)
+_NUMBER_WORDS = {
+    w: i for i, w in enumerate("een twee drie vier vijf zes zeven acht negen tien".split(), start=1)
+} | {"één": 1}
+_COUNT = r"\d{1,3}|" + "|".join(_NUMBER_WORDS)
+_RATIO_RE = re.compile(rf"\b({_COUNT}) op (?:de|het totaal van de) ({_COUNT})\b", re.IGNORECASE)
 _SHARES = {
     "de helft": 50.0,
     "een derde": 100 / 3,
@@ -58,8 +62,15 @@ _GROUP_BEFORE_RE = re.compile(
     r"(?:\b(?:onder|bij)|^\W*van)\s+(?:de|het|alle|onze|deze)?\s*([^,;:()]+?)\s*$",
     re.IGNORECASE,
 )
-# words for "people at work" that reports use for one another ("werknemers", "medewerkers")
-_SAME_GROUP = {"medewerker": "werknemer", "personeel": "werknemer", "loontrek": "werknemer"}
+# words reports use for one another: people at work, and the organisations employing them
+_SAME_GROUP = {
+    "medewerker": "werknemer",
+    "personeel": "werknemer",
+    "loontrek": "werknemer",
+    "werkver": "bedrijf",  # werkgever(s)
+    "organiseer": "bedrijf",  # organisatie(s)
+    "onderneem": "bedrijf",  # onderneming(en)
+}
 _STOP_GROUP = frozenset(
     "die dat welke wat is zijn was waren wordt worden werd heeft hebben had kan kunnen zal "
     "zullen wil willen moet moeten ligt liggen zegt zeggen vinden zien denken gebruiken maken "
@@ -67,9 +78,12 @@ _STOP_GROUP = frozenset(
 )
 _NOT_PLURAL = frozenset("zoals tussen boven onder tegen tijdens zonder binnen buiten".split())
 _NOUN_T = frozenset("recht markt dienst product contract concept budget effect".split())
+# a question answered by a share: it asks for a number or an extent, or it is a yes/no
+# question about a state ("Gebruiken werkgevers AI al?", "Zien werknemers AI als oplossing?")
 _ASKS_FIGURE_RE = re.compile(
     r"\b(?:hoeveel|percentages?|procent|aandeel|welk\s+deel|cijfers?|hoe\s+groot|"
-    r"getallen?|deel\s+van)\b",
+    r"getallen?|deel\s+van|hoe\s+vaak|in\s+welke\s+mate|hoe\s+breed|hoe\s+veel)\b"
+    r"|^\s*(?!wat\b|wie\b|welke?\b|waar\w*\b|wanneer\b|hoe\b|waarom\b)\w+(?:t|en)\s+\w+",
     re.IGNORECASE,
 )
 _QUESTION_WORDS = frozenset(
@@ -159,12 +173,16 @@ def _plural_noun(word: str) -> bool:
     )
 
 
-def _group_after(rest: str) -> str:
-    """The noun group right after a figure ("van de Nederlandse werknemers gebruikt ...")."""
+def _group_after(rest: str, direct: bool = False) -> str:
+    """The noun group right after a figure ("van de Nederlandse werknemers gebruikt ...");
+    ``direct``: right after it without "van" ("vier op de tien bedrijven die ...")."""
     m = _GROUP_AFTER_RE.match(rest)
-    if not m or not m.group(0).strip():
+    if direct:
+        prefix, words = "", rest.split()
+    elif m and m.group(0).strip():
+        prefix, words = m.group(0).strip(), rest[m.end() :].split()
+    else:
         return ""
-    words = rest[m.end() :].split()
     group = _noun_group(words)
     if not group:
         return ""
@@ -177,11 +195,11 @@ def _group_after(rest: str) -> str:
             if bare.isalpha() and len(bare) > 2 and bare.endswith(("en", "t")):
                 group += " " + " ".join(after[: i + 1]).rstrip(",;:.")
                 break
-    return f"{m.group(0).strip()} {group}"
+    return f"{prefix} {group}".strip()
 
 
 def _group_of(clause: str, start: int, end: int) -> str:
-    after = _group_after(clause[end:])
+    after = _group_after(clause[end:], direct=" op " in clause[start:end])
     if after:
         return after
     before = clause[:start]
@@ -220,12 +238,16 @@ def _clauses(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int
     return out
 
 
+def _count(word: str) -> int:
+    return int(word) if word.isdigit() else _NUMBER_WORDS[word.lower()]
+
+
 def _matches(sentence: str) -> list[tuple[int, int, float, str]]:
     found: list[tuple[int, int, float, str]] = []
     for m in _PCT_RE.finditer(sentence):
         found.append((m.start(), m.end(), float(m.group(1).replace(",", ".")), m.group(0)))
     for m in _RATIO_RE.finditer(sentence):
-        a, b = int(m.group(1)), int(m.group(2))
+        a, b = _count(m.group(1)), _count(m.group(2))
         if 0 < a <= b:
             found.append((m.start(), m.end(), 100 * a / b, m.group(0)))
     for m in _SHARE_RE.finditer(sentence):
@@ -302,15 +324,22 @@ def focus(question: str) -> Focus | None:
     if not _ASKS_FIGURE_RE.search(question):
         return None
     m = re.search(
-        r"\b(?:procent|percentage|deel|aandeel)\s+van\s+(?:de|het|alle)?\s*([\w-]+(?:\s+[\w-]+)?)",
+        r"\b(?:procent|percentage|deel|aandeel)\s+van\s+(?:de|het|alle)?\s*(.*)",
         question,
         re.IGNORECASE,
-    ) or re.search(r"\bhoeveel\s+([\w-]+)", question, re.IGNORECASE)
-    group_text = m.group(1) if m else ""
-    group = _group_terms(group_text) - _QUESTION_WORDS
-    verbish = {t for t in group if t in _terms("gebruikt vindt ziet denkt verwacht werkt")}
-    group = frozenset(group - verbish)
-    measure = _terms(question) - _QUESTION_WORDS - group
+    ) or re.search(r"\bhoeveel\s+(.*)", question, re.IGNORECASE)
+    if m:
+        group_text = _noun_group(m.group(1).split())
+    elif not re.match(r"\s*(?:wat|wie|welke?|waar\w*|wanneer|hoe|waarom)\b", question, re.I):
+        # a yes/no question: the subject follows the verb ("Gebruiken werkgevers AI al?")
+        group_text = _noun_group(question.split()[1:], verbs=False)
+    else:
+        group_text = ""
+    raw = _terms(group_text) - _QUESTION_WORDS
+    group = frozenset(_SAME_GROUP.get(t, t) for t in raw)
+    # who is counted is never what is measured: group words leave the measure
+    people = set(_SAME_GROUP) | set(_SAME_GROUP.values())
+    measure = _terms(question) - _QUESTION_WORDS - raw - group - people
     if not measure:
         return None
     return Focus(frozenset(measure), group, bool(_NEGATION_RE.search(question)))
