@@ -346,14 +346,16 @@ def focus(question: str) -> Focus | None:
 
 
 def about(fig: Figure, want: Focus) -> bool:
-    """The figure measures what the question asks (>= 2/3 of its measure terms, the clause's
-    head term, same polarity); the question's group terms may be met by the figure's measure
-    or group."""
+    """The figure measures what the question asks: same polarity, every measure term of the
+    question (two thirds of them when it has more than three; adverbs such as "actief" do not
+    count), and the clause's head term among them; the question's group terms may be met by
+    the figure's measure or group."""
     if fig.negated != want.negated:
         return False
     have = fig.measure | fig.group_terms
-    hits = sum(1 for t in want.measure if t in have)
-    if hits < max(1, math.ceil(len(want.measure) * 2 / 3)):
+    terms = want.measure - _LIGHT or want.measure
+    hits = sum(1 for t in terms if t in have)
+    if hits < (len(terms) if len(terms) <= 3 else math.ceil(len(terms) * 2 / 3)):
         return False
     # what the clause says first must be asked about too: "37% van de werkgevers is
     # transparant over het gebruik van AI" is not a share that uses AI
@@ -365,9 +367,10 @@ def _compatible(a: Figure, b: Figure) -> bool:
 
 
 def _of_group(fig: Figure, want: Focus) -> bool:
-    """The figure is about the group the question names (or names none, or the figure does
-    not say; a group named only in the clause counts too: "26% van de werknemers ...")."""
-    if not want.group or not fig.group_terms:
+    """The figure is about the group the question names (or it names none). A figure that
+    names no group ("Slechts 26% maakt ...") counts only when the group is in its clause:
+    the passage's subject may be anyone."""
+    if not want.group:
         return True
     return bool(want.group & (fig.group_terms | fig.measure))
 

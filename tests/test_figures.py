@@ -131,3 +131,25 @@ def test_cluster_groups_by_measure(texts: list[str], groups: list[list[int]]) ->
     got = [[f.passage for f in g] for g in cluster(figs)]
     assert got == groups
     assert measure_label(figs[0]) == "gebruikt AI actief"
+
+
+def test_a_figure_without_group_does_not_answer_for_a_named_group() -> None:
+    # "Slechts 26% maakt ..." may be about anyone: not set against a share of companies
+    anyone = _chunk(1, "Slechts 26% maakt actief gebruik van AI in het werk.", "2025", "Integron")
+    firms = _chunk(2, "40% van de Nederlandse bedrijven gebruikt AI.", "2024", "SD")
+    firms_old = _chunk(3, "Vier op de tien bedrijven gebruiken AI.", "2021", "AWS")
+    question = "Hoeveel Nederlandse bedrijven gebruiken AI?"
+    assert compare(question, [anyone, firms]) == []
+    assert compare(question, [firms, firms_old]) == []  # 40% and four in ten agree
+    figs = compare("Hoeveel procent gebruikt AI?", [anyone, firms])  # no group asked
+    assert [f.value for f in figs] == [40, 26]
+
+
+def test_every_measure_term_of_a_short_question_is_needed() -> None:
+    hr = _chunk(1, "10% van de organisaties gebruikt AI in HR voor het werven.", "2024", "HRM")
+    general = _chunk(2, "57% van de organisaties gebruikt AI.", "2025", "Integron")
+    assert compare("Hoeveel organisaties gebruiken AI in HR?", [hr, general]) == []
+    assert [f.value for f in compare("Hoeveel organisaties gebruiken AI?", [hr, general])] == [
+        10,
+        57,
+    ]
