@@ -277,7 +277,7 @@ def _yellow_pixels(png: Path) -> int:
 
     image = Image.open(png).convert("RGB")
     small = image.resize((image.width // 2, image.height // 2))
-    return sum(1 for r, g, b in small.getdata() if r > 220 and 170 < g < 235 and b < 150)
+    return sum(1 for r, g, b in small.get_flattened_data() if r > 220 and 170 < g < 235 and b < 150)
 
 
 def test_pdf_citation_opens_the_page_with_the_quote_highlighted(pdf_app_url: str) -> None:
@@ -319,6 +319,13 @@ def test_pdf_citation_opens_the_page_with_the_quote_highlighted(pdf_app_url: str
             image.screenshot(path=shot)
             page.screenshot(path=ARTIFACTS / "pdf_citation_answer.png")
             assert _yellow_pixels(shot) > 200, "no highlighted quote on the rendered page"
+
+            page.set_viewport_size({"width": 1366, "height": 900})
+            page.get_by_role("link", name="Beheer").click()
+            page.get_by_role("tab", name="Index").click()
+            page.get_by_text("Documenten van nieuw naar oud").wait_for(timeout=30_000)
+            _settle(page)
+            page.screenshot(path=ARTIFACTS / "beheer_index_dates.png")
         finally:
             browser.close()
     outside = sorted({u for u in requests if not _is_local(u)})
