@@ -19,6 +19,7 @@ like any other.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -34,6 +35,7 @@ from assistant.limits import RateLimited
 
 if TYPE_CHECKING:
     from assistant.chunks import Chunk
+    from assistant.figures import Figure
     from assistant.service import Answer, Assistant
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,35 @@ class BriefingPoint:
     text: str  # the checked sentence, markers removed (model text: sanitize before showing)
     source: int  # number in ``Briefing.sources``
     quote: str  # exact substring of the source passage that backs the point
+    note: str = ""  # "Let op: deze bron is uit 2019." when the point rests on an old source
+    measure: str = ""  # Cijfers: what the point's figure measures, in the source's words
+
+
+def source_year(chunk: Chunk) -> str:
+    """ "Integron, 2025": who says it and when (for figures)."""
+    from assistant.dates import year_of
+
+    who = chunk.organisation or chunk.title or chunk.source
+    return ", ".join(x for x in (who, year_of(chunk.date) or "zonder jaar") if x)
+
+
+def group_by_measure(points: list[BriefingPoint], chunks: dict[int, Chunk]) -> list[BriefingPoint]:
+    """Points with a figure grouped by what the figure measures (``figures.cluster``), each
+    labelled with that measure; points without a figure keep their order at the end."""
+    from assistant.figures import cluster, figures_in, measure_label
+
+    first: dict[int, Figure] = {}
+    for i, p in enumerate(points):
+        chunk = chunks[p.source]
+        figs = figures_in(p.quote, p.source, chunk) or figures_in(p.text, p.source, chunk)
+        if figs:
+            first[i] = figs[0]
+    by_fig = {id(f): i for i, f in first.items()}
+    out: list[BriefingPoint] = []
+    for group in cluster(first.values()):
+        label = measure_label(group[0])
+        out += [dataclasses.replace(points[by_fig[id(f)]], measure=label) for f in group]
+    return out + [p for i, p in enumerate(points) if i not in first]
 
 
 @dataclass
@@ -139,9 +170,16 @@ class Briefing:
             doc.add("heading", section.title)
             if not section.points:
                 doc.add("meta", "De bronnen zeggen hier niets over.")
+            measure = ""
             for p in section.points:
+                if p.measure and p.measure != measure:
+                    doc.add("subheading", p.measure)
+                measure = p.measure
+                chunk = by_n[p.source].chunk
                 text = sanitize_model_output(p.text).replace("\\$", "$")
-                doc.add("bullet", text, Note(note_text(by_n[p.source].chunk, p.quote)))
+                after = f" ({source_year(chunk)})" if section.key == "cijfers" else ""
+                after += f" {p.note}" if p.note else ""
+                doc.add("bullet", text, Note(note_text(chunk, p.quote)), after)
         if self.sources:
             doc.add("heading", "Bronnen")
             for s in self.sources:
@@ -193,6 +231,22 @@ def _asked(
             f"{exc.message} {left} van de {total} deelvragen zijn daarom niet gesteld."
         )
         return None
+
+
+def _date_points(assistant: Assistant, briefing: Briefing) -> None:
+    """Age notes on points that rest on an old source; figures grouped in "Cijfers"."""
+    from assistant.dates import age_note
+
+    today = assistant.today()
+    limit = assistant.settings.sources.max_age_years
+    chunks = {s.n: s.chunk for s in briefing.sources}
+    for section in briefing.sections:
+        section.points = [
+            dataclasses.replace(p, note=age_note([chunks[p.source].date], today, limit))
+            for p in section.points
+        ]
+        if section.key == "cijfers":
+            section.points = group_by_measure(section.points, chunks)
 
 
 def make_briefing(
@@ -247,6 +301,7 @@ def make_briefing(
             briefing.notices.append(answer.notice)
         collector.add(section, answer)
     briefing.sources = list(collector.sources.values())
+    _date_points(assistant, briefing)
     briefing.seconds = time.perf_counter() - t0
     if progress:
         progress(len(plan), len(plan), "Klaar")

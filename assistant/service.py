@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
 from assistant.chunks import Chunk
 from assistant.citations import CheckedAnswer, Passage, check_answer, quote_fallback
+from assistant.dates import documents_of, supersede
 from assistant.embeddings import embeddings_label, make_embeddings
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.llm import ChatModel, Message, make_chat_model
@@ -29,6 +31,7 @@ from assistant.question import Question, Screened
 from assistant.retrieval import Retrieval, Retriever
 from assistant.safety import shingles, strip_active_markup, strip_control_tokens
 from assistant.settings import Settings
+from assistant.sourcenotes import annotate
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
@@ -197,6 +200,8 @@ class AnswerStream:
 
 
 class Assistant:
+    today: Callable[[], date] = staticmethod(date.today)  # issue #17: tests set a fixed date
+
     def __init__(
         self,
         settings: Settings,
@@ -270,6 +275,11 @@ class Assistant:
         retrieval = self.retriever.retrieve(
             analysed, collections=collections, previous=previous, sources=sources
         )
+        if self.settings.sources.supersede and not sources:
+            # issue #17: a newer version replaces an older one (documents chosen by the user,
+            # as for a briefing, stay as chosen)
+            documents = documents_of(self.store.manifest())
+            retrieval = supersede(retrieval, question, documents, self.store.get_chunks)
         return AnswerStream(self, analysed, retrieval, history, t0, on_wait)
 
     def answer(self, question: str, history: list[Message] | None = None, **kw: Any) -> Answer:
@@ -315,9 +325,9 @@ class Assistant:
         if checked is None or checked.mode == "refusal":
             text = noted(self._refusal_text(stream))
             return self._timed(Answer(text=text, mode="refusal", checked=checked, **base), stream)
-        return self._timed(
-            Answer(text=noted(checked.text), mode=checked.mode, checked=checked, **base), stream
-        )
+        answer = Answer(text=noted(checked.text), mode=checked.mode, checked=checked, **base)
+        # issue #17: figures that disagree side by side, and a note when all sources are old
+        return self._timed(annotate(answer, self.settings.sources, self.today()), stream)
 
     def _checks(self) -> dict[str, Any]:
         """What the answer check may use: e5 similarities and the never-show rule."""

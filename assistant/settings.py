@@ -265,6 +265,30 @@ class RetrievalSettings(BaseModel):
     )
 
 
+class SourceSettings(BaseModel):
+    """How sources are dated and compared (issue #17: age notes, versions, disagreements)."""
+
+    model_config = ConfigDict(validate_default=True, extra="forbid")
+
+    max_age_years: float = Field(
+        3.0,
+        gt=0,
+        le=100,
+        description="A source older than this many years is flagged as old; an answer that "
+        "rests only on old sources says so ('Let op: deze bron is uit 2019.').",
+    )
+    supersede: bool = Field(
+        True,
+        description="A newer version of a document (same title, later date) replaces the older "
+        "one in answers, unless the question asks for the older one (its year, 'vorige versie').",
+    )
+    disagreement: bool = Field(
+        True,
+        description="When the passages give different figures for what the question asks, show "
+        "them side by side with source and year after the answer.",
+    )
+
+
 class AppSettings(BaseModel):
     model_config = ConfigDict(validate_default=True, extra="forbid")
 
@@ -329,6 +353,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     app: AppSettings = Field(default_factory=AppSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    sources: SourceSettings = Field(default_factory=SourceSettings)
     prompts_dir: Path = Field(Path("prompts"), description="Folder with the prompt files.")
 
     @field_validator("prompts_dir")

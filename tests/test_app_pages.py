@@ -210,7 +210,7 @@ def test_export_of_conversation_has_footnotes(indexed) -> None:  # noqa: ANN001
     doc = conversation_doc(answers, model="testmodel (fake)")
     notes = read_docx_footnotes(to_docx(doc))
     assert len(notes) >= 2
-    assert notes[0].startswith("AI op de werkvloer (Integron, 2025-03-01), p. 1: „")
+    assert notes[0].startswith("AI op de werkvloer (Integron, 1 maart 2025), p. 1: „")
     assert answers[0].citations[0].quote.split()[0] in notes[0]
     md = to_markdown(doc)
     assert "[^1]" in md and "[^1]: AI op de werkvloer" in md and "## Bronnen" in md

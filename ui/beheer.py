@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from assistant.access import can_audit, writable_collections
+from assistant.dates import dutch_date, is_old, sort_key, versions
 from ui.components import (
     current_assistant,
     fmt_bytes,
@@ -306,17 +307,36 @@ def _model_tab(assistant: Assistant) -> None:
     )
 
 
+def _age_flag(doc: Any, assistant: Assistant, newer: dict[str, Any]) -> str:
+    """ "oud (ouder dan 3 jaar)", "vervangen door de versie van 2025", both, or "" (issue #17)."""
+    flags = []
+    limit = assistant.settings.sources.max_age_years
+    if is_old(doc.date, assistant.today(), limit):
+        flags.append(f"oud (ouder dan {limit:g} jaar)")
+    if doc.source in newer:
+        flags.append(f"vervangen door de versie van {dutch_date(newer[doc.source].date)}")
+    return "; ".join(flags)
+
+
 def _index_tab(assistant: Assistant) -> None:
     manifest = assistant.store.manifest()
     if manifest is None:
         st.info("Er is nog geen index. Voeg hieronder documenten toe of draai `make index`.")
         return
+    newer = versions(manifest.documents.values())
+    st.caption(
+        "Documenten van nieuw naar oud. Oud: ouder dan "
+        f"{assistant.settings.sources.max_age_years:g} jaar (RAG_SOURCES__MAX_AGE_YEARS); "
+        "antwoorden die alleen op oude bronnen rusten zeggen dat. Een nieuwere versie (zelfde "
+        "titel, latere datum) vervangt de oudere in antwoorden."
+    )
     rows = [
         {
             "Document": d.source,
             "Titel": d.title,
             "Organisatie": d.organisation,
-            "Datum": d.date,
+            "Datum": dutch_date(d.date) or "zonder datum",
+            "Leeftijd": _age_flag(d, assistant, newer),
             "Soort": d.kind,
             "Collectie": d.collection,
             "Pagina's": d.pages,
@@ -324,7 +344,9 @@ def _index_tab(assistant: Assistant) -> None:
             "Status": "geïndexeerd",
             "Toegevoegd": d.ingested_at,
         }
-        for d in sorted(manifest.documents.values(), key=lambda d: d.source)
+        for d in sorted(
+            manifest.documents.values(), key=lambda d: (sort_key(d.date), d.source), reverse=True
+        )
     ]
     for skip in manifest.skipped:
         rows.append(

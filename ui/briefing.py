@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from assistant.briefing import Briefing, make_briefing
+from assistant.briefing import Briefing, BriefingSection, make_briefing, source_year
+from assistant.chunks import Chunk
 from assistant.export import to_docx, to_markdown
 from ui.components import (
     SourceItem,
@@ -76,17 +77,34 @@ def render_briefing(briefing: Briefing) -> None:
         key="briefing_md",
     )
     numbers = [s.n for s in briefing.sources]
+    chunks = {s.n: s.chunk for s in briefing.sources}
     for section in briefing.sections:
         st.markdown(f"#### {plain(section.title)}")
         if not section.points:
             st.caption("De bronnen zeggen hier niets over.")
             continue
-        lines = [
-            "- " + link_markers(f"{sanitize_model_output(p.text)} [{p.source}]", PREFIX, numbers)
-            for p in section.points
-        ]
-        st.markdown("\n".join(lines))
+        st.markdown("\n".join(_point_lines(section, chunks, numbers)))
     render_sources([SourceItem(s.n, s.chunk, tuple(s.quotes)) for s in briefing.sources], PREFIX)
+
+
+def _point_lines(
+    section: BriefingSection, chunks: dict[int, Chunk], numbers: list[int]
+) -> list[str]:
+    """Markdown lines of a section; in "Cijfers" a bold line per measure and each figure's
+    source and year; an age note after a point that rests on an old source."""
+    lines: list[str] = []
+    measure = ""
+    for p in section.points:
+        if p.measure and p.measure != measure:
+            lines.append(f"\n**{plain(p.measure)}**\n")
+        measure = p.measure
+        line = link_markers(f"{sanitize_model_output(p.text)} [{p.source}]", PREFIX, numbers)
+        if section.key == "cijfers":
+            line += f" ({plain(source_year(chunks[p.source]))})"
+        if p.note:
+            line += f" *{plain(p.note)}*"
+        lines.append("- " + line)
+    return lines
 
 
 def _make(topic: str, documents: list[str], length: str) -> None:
