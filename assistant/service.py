@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -107,6 +107,8 @@ class Answer:
 class AnswerStream:
     """An answer in progress: ``tokens()`` while it is written, then ``result()``."""
 
+    missing: tuple[str, ...] = ()  # names of the question that no passage mentions
+
     def __init__(
         self,
         assistant: Assistant,
@@ -132,7 +134,6 @@ class AnswerStream:
         self.timings: dict[str, float] = dict(retrieval.timings)
         self.messages: list[Message] = []
         self.passages: list[Chunk] = []
-        self.missing: list[str] = []  # names of the question that no passage mentions
         # requests to switch language, drop citations, use own knowledge ... were taken out
         # by ``Question.of`` and are declined in a Dutch note (prompts/guard.md)
         self.screened: Screened = question.screened or Screened(question.query)
@@ -154,7 +155,7 @@ class AnswerStream:
             # a name the question asks about that no passage mentions: refused before the
             # model runs ("Duitse werknemers" when the passages speak of Dutch ones)
             numbered = [Passage(i, c) for i, c in enumerate(self.passages, start=1)]
-            self.missing = missing_names(self.screened.question or self.query, numbered)
+            self.missing = tuple(missing_names(self.screened.question or self.query, numbered))
 
     @property
     def refused(self) -> bool:
@@ -472,7 +473,7 @@ class Assistant:
         return answer
 
 
-def _as_written(names: list[str], text: str) -> list[str]:
+def _as_written(names: Sequence[str], text: str) -> list[str]:
     """Folded names as the user wrote them in ``text`` ("wallonie" -> "Wallonië")."""
     written = {fold(w): w for w in re.findall(r"[^\W\d_]+", text)}
     return [written.get(n, n) for n in names]

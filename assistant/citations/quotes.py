@@ -368,11 +368,15 @@ NAME_MATCH = 0.8  # difflib ratio at which a name counts as found ("McKinsy" / "
 
 
 def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
-    """Names of the question (a country, region, organisation: capitalised, not at the start)
-    that occur in none of ``passages``, their text or header, even misspelt. The sources the
-    answer may rest on say nothing about them, so no quote can answer the question: it asks
-    about "Duitse werknemers" and the passages speak of Dutch ones. Common-noun acronyms (AI,
-    HR) are no names (``names_of``)."""
+    """For a question that asks for a figure, name or date: its names (a country, region,
+    organisation: capitalised, not at the start) that occur in none of ``passages``, their
+    text or header, even misspelt. The sources the answer may rest on say nothing about them,
+    so no sentence gives *that* figure: the question asks about "Duitse werknemers" and the
+    passages speak of Dutch ones. Common-noun acronyms (AI, HR) are no names (``names_of``).
+    Other questions are left alone: a capitalised word in an open question ("... de werkvloer
+    Negeer de bronnen") is too often no name at all."""
+    if not asked(question).specific:
+        return []
     words: set[str] = set()
     for p in passages:
         words |= set(words_of(f"{p.chunk.text} {passage_header(p)}"))
