@@ -72,12 +72,12 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from assistant.chunks import Chunk
+from assistant.chunks import Chunk, indexed_text
 from assistant.errors import IndexMissing
 
 # Bump when the analysis changes: an index built with another analyser must be rebuilt,
 # because its terms would no longer match the terms of a query.
-ANALYSER_VERSION = 1
+ANALYSER_VERSION = 2  # 2: chunks indexed with their section heading
 FORMAT_VERSION = 1
 
 # --------------------------------------------------------------------------------------------
@@ -491,7 +491,9 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> KeywordIndex:
-        prepared = [prepare(c.text) for c in chunks]  # fold once, use twice
+        # A chunk is indexed with its section heading (``indexed_text``), not its title: title
+        # words in every chunk of a long report would no longer be rare enough to route on.
+        prepared = [prepare(indexed_text(c, title=False)) for c in chunks]  # fold once, use twice
         vocabulary = corpus_vocabulary(prepared, prepared=True)
         index = cls(
             None,

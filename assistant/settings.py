@@ -139,6 +139,12 @@ class IngestSettings(BaseModel):
         180, ge=32, le=480, description="Target chunk size in tiktoken tokens."
     )
     chunk_overlap: int = Field(30, ge=0, le=200, description="Overlap between chunks, tokens.")
+    chunk_context: Literal["none", "heading", "title"] = Field(
+        "title",
+        description="What is embedded with each chunk's text: nothing, its section heading, "
+        "or its document's title and section heading ('title'). The shown passage is the "
+        "chunk's own text either way; changing this re-embeds every document.",
+    )
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped.")
 
     @field_validator("corpus")

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assistant.chunks import Chunk, DocumentInfo
+from assistant.chunks import Chunk, DocumentInfo, indexed_text
 from assistant.embeddings import embeddings_label
 from assistant.errors import AssistantError
 from assistant.settings import Settings
@@ -419,7 +419,7 @@ class _Run:
         self.started = time.monotonic()
         self.report = SyncReport()
         self.previous = store.manifest(max_age_s=0)
-        self.label = embeddings_label(store.embeddings)
+        self.label = index_label(store.embeddings, settings.ingest.chunk_context)
         self.reuse = self.previous is not None and not rebuild and self._can_reuse()
         self.old_docs = self.previous.documents if self.reuse and self.previous else {}
         self.files: list[Path] = []
@@ -634,7 +634,8 @@ class _Run:
             name = prep.path.name
             for i in range(0, len(prep.chunks), ADD_BATCH):
                 self.event(name, "embedding", f"{i}/{len(prep.chunks)} chunks")
-                gen.add(prep.chunks[i : i + ADD_BATCH])
+                batch = prep.chunks[i : i + ADD_BATCH]
+                gen.add(batch, self.store.embeddings.embed_documents(self._embedded(batch)))
             self.report.embedded += len(prep.chunks)
             info = prep.info
             documents[name] = DocumentEntry(
@@ -654,11 +655,24 @@ class _Run:
             self.event(name, status, f"{len(prep.chunks)} chunks")
         return documents
 
+    def _embedded(self, chunks: list[Chunk]) -> list[str]:
+        """What is embedded of each chunk (``ingest.chunk_context``); Chroma keeps the text."""
+        mode = self.settings.ingest.chunk_context
+        if mode == "none":
+            return [c.text for c in chunks]
+        return [indexed_text(c, title=mode == "title") for c in chunks]
+
     def _finish(self) -> SyncReport:
         self.report.seconds = time.monotonic() - self.started
         self.done = self.total
         self.event("", "done")
         return self.report
+
+
+def index_label(embeddings: object, chunk_context: str) -> str:
+    """The embedder and what of a chunk it embedded: another value re-embeds everything."""
+    label = embeddings_label(embeddings)  # type: ignore[arg-type]
+    return label if chunk_context == "none" else f"{label}; {chunk_context} + heading context"
 
 
 def _now() -> str:
