@@ -1089,7 +1089,7 @@ class Retriever:
         named, name_terms = self._route(view, rw.query, collections)
         c = _Candidates(timings={"analyse_s": time.perf_counter() - t})
         if mode in ("hybrid", "dense"):
-            self._dense_rankings(c, view, rw.query, named, collections)
+            self._dense_rankings(c, view, rw, named, collections)
         if mode in ("hybrid", "keyword"):
             self._keyword_rankings(c, index, view, rw.query, terms, named, name_terms, collections)
         if previous and rw.refers_back and s.previous_weight > 0:
@@ -1181,13 +1181,13 @@ class Retriever:
         self,
         c: _Candidates,
         view: KeywordView,
-        query: str,
+        rw: Rewrite,
         named: list[str],
         collections: set[str] | None,
     ) -> None:
         s = self.settings
         t = time.perf_counter()
-        vector = self.store.embeddings.embed_query(query)
+        vector = self.store.embeddings.embed_query(rw.query)
         c.timings["embed_s"] = time.perf_counter() - t
         t = time.perf_counter()
         c.add("dense", s.dense_weight, self._dense(vector, s.candidates, collections, view))
@@ -1198,22 +1198,38 @@ class Retriever:
                 self._dense_in(vector, s.candidates, collections, view, named),
             )
         c.timings["dense_s"] = time.perf_counter() - t
-        topic = topic_phrase(query) if s.topic_weight > 0 else ""
-        if topic:
-            # "Wat zeggen de onderzoeken in de deskresearch over X?": the words that say where
-            # to look pull e5 towards passages *about* the research (its method section); X
-            # alone finds what they say about X. One more embedding, only for such questions.
+        for name, text, weight in self._rewritten_forms(rw):
+            # One more embedding per extra form, only for the questions that have one.
             t = time.perf_counter()
-            tv = self.store.embeddings.embed_query(topic)
-            weight = s.topic_weight * s.dense_weight
-            c.add("dense_topic", weight, self._dense(tv, s.candidates, collections, view))
+            tv = self.store.embeddings.embed_query(text)
+            weight *= s.dense_weight
+            c.add(f"dense_{name}", weight, self._dense(tv, s.candidates, collections, view))
             if named:
                 c.add_scores(
-                    "dense_topic_doc",
+                    f"dense_{name}_doc",
                     s.document_weight * weight,
                     self._dense_in(tv, s.candidates, collections, view, named),
                 )
-            c.timings["dense_topic_s"] = time.perf_counter() - t
+            c.timings[f"dense_{name}_s"] = time.perf_counter() - t
+
+    def _rewritten_forms(self, rw: Rewrite) -> list[tuple[str, str, float]]:
+        """(name, text, weight) of the question's other forms searched densely besides it.
+
+        - *topic*: X of "Wat zeggen de onderzoeken in de deskresearch over X?": the words that
+          say where to look pull e5 towards passages *about* the research (its method
+          section); X alone finds what they say about X.
+        - *focus*: a follow-up's own words ("Welke systemen vallen daar dan onder?"): the
+          standalone question is mostly the previous one, whose passages were already found;
+          the new words alone find the passage that answers the new part.
+        """
+        s = self.settings
+        forms = []
+        topic = topic_phrase(rw.query) if s.topic_weight > 0 else ""
+        if topic:
+            forms.append(("topic", topic, s.topic_weight))
+        if rw.followup and s.focus_weight > 0 and rw.focus.strip() != rw.query.strip():
+            forms.append(("focus", rw.focus, s.focus_weight))
+        return forms
 
     def _keyword_rankings(
         self,

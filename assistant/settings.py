@@ -236,6 +236,14 @@ class RetrievalSettings(BaseModel):
         description="For 'wat zeggen de bronnen over X?': weight, relative to dense_weight, of "
         "a second dense search on X alone (0: off).",
     )
+    focus_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=10.0,
+        description="For a follow-up ('En in de zorg?'): weight, relative to dense_weight, of "
+        "a second dense search on the follow-up's own words besides the standalone question "
+        "(0: off).",
+    )
     evidence_floor: bool = Field(
         True,
         description="Also refuse, whatever the cosine, a question that asks for a figure, "
