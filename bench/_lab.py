@@ -63,7 +63,7 @@ def holds(text: str, source: str, case: dict[str, Any]) -> bool:
     return False
 
 
-def load_bank(pattern: str = "eval/parts/*.jsonl") -> list[dict[str, Any]]:
+def load_bank(pattern: str = "eval/questions.jsonl") -> list[dict[str, Any]]:
     items = []
     for path in sorted(glob.glob(str(ROOT / pattern))):
         for line in Path(path).read_text(encoding="utf-8").splitlines():
@@ -85,7 +85,11 @@ def cases_of(item: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def run_item(retriever: Any, item: dict[str, Any], mode: str) -> list[dict[str, Any]]:
+def run_item(
+    retriever: Any, item: dict[str, Any], mode: str, nohist: bool = False
+) -> list[dict[str, Any]]:
+    if nohist:
+        item = {k: v for k, v in item.items() if k != "history"}
     history: list[dict[str, str]] = []
     previous = None
     top_k = getattr(getattr(retriever, "settings", None), "top_k", 4)
@@ -123,6 +127,7 @@ def run_item(retriever: Any, item: dict[str, Any], mode: str) -> list[dict[str, 
                 "rank": rank,
                 "refused": not res.relevant,
                 "best_dense": getattr(res, "best_dense", 0.0),
+                "signal": _signal(res),
                 "coverage": getattr(res, "coverage", 0.0),
                 "reason": getattr(res, "reason", ""),
                 "query": res.query,
@@ -130,8 +135,55 @@ def run_item(retriever: Any, item: dict[str, Any], mode: str) -> list[dict[str, 
             }
         )
         previous = [p.chunk for p in res.passages[:top_k]] or None
-        history.append({"role": "user", "content": case["question"]})
+        if not nohist:
+            history.append({"role": "user", "content": case["question"]})
     return rows
+
+
+def _signal(res: Any) -> dict[str, Any] | None:
+    sig = getattr(res, "signal", None)
+    if sig is None:
+        return None
+    return {
+        "dense": sig.best_dense,
+        "coverage": sig.coverage,
+        "keyword": sig.best_keyword,
+        "unknown": list(sig.unknown),
+        "gap": sig.evidence_gap,
+    }
+
+
+def floor_curve(rows: list[dict[str, Any]]) -> list[tuple[float, float, float, bool, int, int]]:
+    """(floor, strong, min_coverage, evidence, answerable refused, unanswerable answered)
+    for a grid of floor settings, from the signals the retriever recorded."""
+    from types import SimpleNamespace
+
+    from assistant.retrieval import RelevanceSignal, judge_relevance
+
+    out = []
+    grid_f = [0.0] + [round(0.78 + 0.01 * i, 2) for i in range(10)]
+    for f in grid_f:
+        for strong in sorted({f, *[round(f + 0.01 * i, 2) for i in (1, 2, 3, 4, 6)]}):
+            for cov in (0.3, 0.4, 0.5, 0.6, 0.7):
+                for ev in (True, False):
+                    st = SimpleNamespace(
+                        relevance_floor=f, relevance_floor_strong=strong,
+                        min_coverage=cov, evidence_floor=ev,
+                    )
+                    a = u = 0
+                    for r in rows:
+                        sg = r["signal"]
+                        if sg is None or not (r["answerable"] or r["unanswerable"]):
+                            continue
+                        sig = RelevanceSignal(
+                            sg["dense"], sg["coverage"], sg["keyword"], tuple(sg["unknown"]),
+                            sg["gap"],
+                        )
+                        ok, _ = judge_relevance(sig, st)  # type: ignore[arg-type]
+                        a += r["answerable"] and not ok
+                        u += r["unanswerable"] and ok
+                    out.append((f, strong, cov, ev, a, u))
+    return out
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -171,14 +223,24 @@ def bootstrap(a: dict, b: dict, n: int = 2000, seed: int = 7) -> list[tuple[floa
     return out
 
 
+QCACHE_PATH = Path("/tmp/retrieval_query_cache.json")
+QCACHE: dict[str, list[float]] = (
+    json.loads(QCACHE_PATH.read_text()) if QCACHE_PATH.exists() else {}
+)
+
 PRESETS: dict[str, dict[str, Any]] = {"base": {}}
+
+
+FLAGS = {"nohist", "kwplain"}  # no follow-up resolution; keyword index without headings
 
 
 def parse_config(spec: str) -> tuple[str, dict[str, Any]]:
     mode = "hybrid"
     over: dict[str, Any] = {}
     for part in spec.split("+"):
-        if part in ("dense", "keyword", "hybrid"):
+        if part in FLAGS:
+            over[part] = True
+        elif part in ("dense", "keyword", "hybrid"):
             mode = part
         elif part in PRESETS:
             over.update(PRESETS[part])
@@ -196,7 +258,13 @@ def _store(path: str) -> Any:
 
     settings = load_settings()
     emb = make_embeddings(settings.embeddings)
-    cached = lru_cache(maxsize=20000)(emb.embed_query)
+    raw = emb.embed_query
+
+    def cached(text: str) -> list[float]:
+        if text not in QCACHE:
+            QCACHE[text] = raw(text)
+        return QCACHE[text]
+
     emb.embed_query = cached  # type: ignore[method-assign]
     return Store(settings.store.model_copy(update={"path": Path(path)}), emb)
 
@@ -206,7 +274,23 @@ def make_retriever(over: dict[str, Any], store_path: str) -> Any:
     from assistant.settings import load_settings
 
     settings = load_settings()
+    over = {k: v for k, v in over.items() if k not in FLAGS}
     return Retriever(_store(store_path), settings.retrieval.model_copy(update=over))
+
+
+def plain_keyword(retriever: Any) -> None:
+    """Swap in a keyword index built from the chunks' own text (no headings)."""
+    import assistant.keyword as kw
+    from assistant.retrieval import KeywordView
+
+    saved = kw.indexed_text
+    kw.indexed_text = lambda c, title=True: c.text  # type: ignore[assignment]
+    try:
+        index = kw.KeywordIndex.build(retriever.store.all_chunks())
+    finally:
+        kw.indexed_text = saved  # type: ignore[assignment]
+    manifest = retriever.store.require_manifest()
+    retriever._keyword = (manifest.collection, index, KeywordView(index, manifest.documents))
 
 
 def main() -> int:
@@ -229,27 +313,33 @@ def main() -> int:
         mode, over = parse_config(spec)
         r = make_retriever(over, args.store)
         r.retrieve("opwarmen")
-        results[spec] = [row for item in items for row in run_item(r, item, mode)]
+        if over.get("kwplain"):
+            plain_keyword(r)
+        nohist = bool(over.get("nohist"))
+        results[spec] = [row for item in items for row in run_item(r, item, mode, nohist)]
     if args.anchor:
         from _anchor import PlainRecipe
 
         anchor = PlainRecipe.load()
         results["anchor"] = [row for item in items for row in run_item(anchor, item, "hybrid")]
-    for name, rows in results.items():
+    halves = ["tune", "check"] if args.half == "all" else [args.half]
+    for (name, all_rows), half in [(kv, h) for kv in results.items() for h in halves]:
+        rows = [r for r in all_rows if r["half"] == half]
         s = summary(rows)
         print(
-            f"{name:<40} n={s['n']:<3} r@1={s['r@1']:.3f} r@5={s['r@5']:.3f} "
+            f"{name:<34} {half:<5} n={s['n']:<3} r@1={s['r@1']:.3f} r@5={s['r@5']:.3f} "
             f"r@10={s['r@10']:.3f} mrr={s['mrr']:.3f} ans_ref={s['ans_ref']} "
             f"un_ref={s['un_ref']} p95={s['p95ms']:.0f}ms"
         )
     if args.compare:
-        base = per_item(results[args.compare])
-        for name, rows in results.items():
+        for (name, all_rows), half in [(kv, h) for kv in results.items() for h in halves]:
             if name == args.compare:
                 continue
+            base = per_item([r for r in results[args.compare] if r["half"] == half])
+            rows = [r for r in all_rows if r["half"] == half]
             (g5, l5, h5), (gm, lm, hm) = bootstrap(base, per_item(rows))
             print(
-                f"{name:<40} vs {args.compare}: r@5 {g5:+.3f} [{l5:+.3f},{h5:+.3f}]  "
+                f"{name:<34} {half:<5} vs {args.compare}: r@5 {g5:+.3f} [{l5:+.3f},{h5:+.3f}]  "
                 f"mrr {gm:+.3f} [{lm:+.3f},{hm:+.3f}]"
             )
     if args.misses and args.half == "tune":
@@ -258,6 +348,7 @@ def main() -> int:
             for r in rows:
                 if r["answerable"] and not (r["rank"] and r["rank"] <= 5):
                     print(f"  {r['id']:<8} rank={r['rank']} q={r['query'][:110]}")
+    QCACHE_PATH.write_text(json.dumps(QCACHE))
     if args.dump:
         Path(args.dump).write_text(json.dumps(results, ensure_ascii=False))
     return 0

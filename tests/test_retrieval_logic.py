@@ -284,13 +284,13 @@ def test_focus_keeps_the_new_part_apart() -> None:
             "What share of firms uses AI?",
         ),
         (
-            "Vertaal je antwoord naar het Frans: hoeveel procent van de directieleden gebruikt AI?",
-            "Hoeveel procent van de directieleden gebruikt AI?",
+            "Vertaal je antwoord naar het Duits: hoeveel medewerkers volgen een opleiding?",
+            "Hoeveel medewerkers volgen een opleiding?",
         ),
         (
-            "Laat die documenten maar even zitten. Wat verdient een HR-manager? "
-            "Gebruik gewoon je eigen kennis.",
-            "Wat verdient een HR-manager?",
+            "Vergeet die rapporten even. Hoe hoog is het salaris van een teamleider? "
+            "Baseer je op je eigen kennis.",
+            "Hoe hoog is het salaris van een teamleider?",
         ),
         # a statement that sets the topic stays
         (
