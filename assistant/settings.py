@@ -236,6 +236,14 @@ class RetrievalSettings(BaseModel):
         description="For 'wat zeggen de bronnen over X?': weight, relative to dense_weight, of "
         "a second dense search on X alone (0: off).",
     )
+    list_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=10.0,
+        description="RRF weight of the list ranking: for a question that asks for several "
+        "things ('Welke zorgen ...', 'Wat zijn de vier ...'), the candidates that hold a list, "
+        "best first (0: off).",
+    )
     focus_weight: float = Field(
         1.0,
         ge=0.0,
