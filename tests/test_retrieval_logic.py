@@ -20,8 +20,10 @@ from assistant.retrieval import (
     RelevanceSignal,
     Retriever,
     answer_items,
+    asks_list,
     coverage,
     diversify,
+    holds_list,
     is_followup,
     judge_relevance,
     near_duplicate,
@@ -741,3 +743,34 @@ def test_answer_type_scores_count_the_heading_half() -> None:
     under = dataclasses.replace(bare, heading="Voorwoord")
     scores = answer_type_scores(question, [bare, under])
     assert scores is not None and 0 <= scores[0] < scores[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# List questions and passages that hold a list
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Welke drempels noemen de werkgevers?", True),
+        ("Wat zijn de drie belangrijkste lessen uit het onderzoek?", True),
+        ("Op welke vijf terreinen investeren de bedrijven?", True),
+        ("Noem de maatregelen die het kabinet neemt.", True),
+        ("En welke knelpunten zien de medewerkers?", True),
+        ("Welke rol speelt de leidinggevende?", False),
+        ("Welk deel van de medewerkers werkt thuis?", False),
+        ("Hoeveel procent van de bedrijven gebruikt AI?", False),
+        ("Waarom kiezen mensen voor deze sector?", False),
+    ],
+)
+def test_asks_list(question: str, expected: bool) -> None:
+    assert asks_list(question) is expected
+
+
+def test_holds_list() -> None:
+    assert holds_list("Drie lessen:\n1. Begin klein.\n2. Meet alles.\n3. Betrek de mensen.")
+    assert holds_list("De drie lessen uit de pilot:\n\nBegin klein. Meet alles. Betrek mensen.")
+    assert holds_list("Aandachtspunten\n• planning\n• opleiding")
+    assert not holds_list("Een gewone alinea: met een dubbelepunt midden in de zin.")
+    assert not holds_list("1. Een enkel genummerd punt zonder vervolg.")
