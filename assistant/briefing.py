@@ -12,16 +12,13 @@ Trade-off: sub-questions instead of one long "write a briefing" prompt. A small 
 cannot write a long structured text with reliable citations, but it answers a focused question
 in a few checkable sentences; the structure comes from the sections, not from the model.
 
-Restricting a briefing to chosen documents: ``Assistant.ask`` filters by access collection
-only. When it does not accept ``sources``, the passages are retrieved as usual with a larger
-``top_k``, those of other documents are dropped and the answer is generated and checked from
-the rest (same ``AnswerStream`` path as ``ask``).
+Restricting a briefing to chosen documents: ``Assistant.ask(..., sources=...)`` searches
+wider and keeps only the passages of those documents; the answer is generated and checked
+like any other.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import logging
 import re
 import time
@@ -181,21 +178,7 @@ def ask_limited(
     ``documents`` (source names) when given."""
     if not documents:
         return assistant.answer(question, collections=collections)
-    chosen = set(documents)
-    if "sources" in inspect.signature(assistant.ask).parameters:
-        return assistant.answer(question, collections=collections, sources=chosen)
-    from assistant.service import AnswerStream
-
-    t0 = time.perf_counter()
-    top_k = assistant.settings.retrieval.top_k
-    retrieval = assistant.retriever.retrieve(
-        question, [], collections=collections, top_k=max(20, 5 * top_k)
-    )
-    kept = [p for p in retrieval.passages if p.chunk.source in chosen][:top_k]
-    retrieval = dataclasses.replace(
-        retrieval, passages=kept, relevant=retrieval.relevant and bool(kept)
-    )
-    return AnswerStream(assistant, question, retrieval, [], t0, None).result()
+    return assistant.answer(question, collections=collections, sources=set(documents))
 
 
 def make_briefing(
@@ -211,13 +194,7 @@ def make_briefing(
 
     ``collections`` are the user's access groups (None = all), as for ``Assistant.ask``.
     """
-    topic = " ".join(topic.split())
-    if not topic:
-        raise AssistantError("Geef een onderwerp voor de briefing.")
-    if len(topic) > MAX_TOPIC_CHARS:
-        raise AssistantError(f"Het onderwerp is te lang (maximaal {MAX_TOPIC_CHARS} tekens).")
-    if length not in QUESTIONS_PER_SECTION:
-        raise AssistantError("Kies als lengte kort, normaal of uitgebreid.")
+    topic = _valid_topic(topic, length)
     t0 = time.perf_counter()
     specs = load_sections(assistant.settings.prompts_dir)
     per_section = QUESTIONS_PER_SECTION[length]
@@ -226,22 +203,16 @@ def make_briefing(
         for spec in specs
         for q in spec.questions[:per_section]
     ]
-    manifest = assistant.store.manifest()
-    by_source = {d.source: d for d in manifest.documents.values()} if manifest else {}
-    titles = [(by_source[n].title if n in by_source else "") or n for n in documents or ()]
     briefing = Briefing(
         topic=topic,
         length=length,
-        sections=[],
+        sections=[BriefingSection(spec.key, spec.title) for spec in specs],
         sources=[],
         model=assistant.chat.label,
-        documents=titles,
+        documents=_titles(assistant, documents),
     )
-    sections = {spec.key: BriefingSection(spec.key, spec.title) for spec in specs}
-    briefing.sections = list(sections.values())
-    sources: dict[str, BriefingSource] = {}
-    seen: set[str] = set()
-    limit = POINTS_PER_SECTION[length]
+    sections = {s.key: s for s in briefing.sections}
+    collector = _Collector(POINTS_PER_SECTION[length])
     for i, (spec, question) in enumerate(plan):
         if progress:
             progress(i, len(plan), f"{spec.title}: vraag {i + 1} van {len(plan)}")
@@ -251,19 +222,50 @@ def make_briefing(
         section.searched.append(answer.query)
         if answer.mode == "unavailable" and answer.notice and answer.notice not in briefing.notices:
             briefing.notices.append(answer.notice)
-        for text, chunk, quote in points_of(answer):
-            key = _key(text)
-            if key in seen or len(section.points) >= limit:
-                continue
-            seen.add(key)
-            source = sources.get(chunk.id)
-            if source is None:
-                source = sources[chunk.id] = BriefingSource(len(sources) + 1, chunk)
-            if quote not in source.quotes:
-                source.quotes.append(quote)
-            section.points.append(BriefingPoint(text, source.n, quote))
-    briefing.sources = list(sources.values())
+        collector.add(section, answer)
+    briefing.sources = list(collector.sources.values())
     briefing.seconds = time.perf_counter() - t0
     if progress:
         progress(len(plan), len(plan), "Klaar")
     return briefing
+
+
+def _valid_topic(topic: str, length: str) -> str:
+    topic = " ".join(topic.split())
+    if not topic:
+        raise AssistantError("Geef een onderwerp voor de briefing.")
+    if len(topic) > MAX_TOPIC_CHARS:
+        raise AssistantError(f"Het onderwerp is te lang (maximaal {MAX_TOPIC_CHARS} tekens).")
+    if length not in QUESTIONS_PER_SECTION:
+        raise AssistantError("Kies als lengte kort, normaal of uitgebreid.")
+    return topic
+
+
+def _titles(assistant: Assistant, documents: Sequence[str] | None) -> list[str]:
+    """The titles of the chosen documents (their source name when the index has none)."""
+    manifest = assistant.store.manifest()
+    by_source = {d.source: d for d in manifest.documents.values()} if manifest else {}
+    return [(by_source[n].title if n in by_source else "") or n for n in documents or ()]
+
+
+@dataclass
+class _Collector:
+    """Points over the whole briefing: each once, at most ``limit`` per section; sources
+    numbered in order of first use."""
+
+    limit: int
+    sources: dict[str, BriefingSource] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+
+    def add(self, section: BriefingSection, answer: Answer) -> None:
+        for text, chunk, quote in points_of(answer):
+            key = _key(text)
+            if key in self.seen or len(section.points) >= self.limit:
+                continue
+            self.seen.add(key)
+            source = self.sources.get(chunk.id)
+            if source is None:
+                source = self.sources[chunk.id] = BriefingSource(len(self.sources) + 1, chunk)
+            if quote not in source.quotes:
+                source.quotes.append(quote)
+            section.points.append(BriefingPoint(text, source.n, quote))

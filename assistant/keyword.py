@@ -61,10 +61,10 @@ import shutil
 import tempfile
 import threading
 import time
-import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,6 +73,7 @@ import numpy as np
 import Stemmer
 
 from assistant.chunks import Chunk, indexed_text
+from assistant.dutch.text import fold
 from assistant.errors import IndexMissing
 
 # Bump when the analysis changes: an index built with another analyser must be rebuilt,
@@ -190,19 +191,6 @@ _APOSTROPHE_SUFFIX = re.compile(r"(?<=[^\W\d_])['’](?:s|en|ers?|t?jes?|e)\b")
 # A number with decimal or thousands separators, or a run of letters/digits joined by hyphens.
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:-[^\W_]+)*")
 _THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+")
-
-
-# Combining marks left by NFKD (the Unicode blocks of combining diacritics). A regex over the
-# whole text is ~10x faster than testing unicodedata.combining() per character.
-_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics: 'Efficiënt' -> 'efficient', 'ĳ' -> 'ij'."""
-    text = text.lower()
-    if text.isascii():
-        return text
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()  # "Ĳ" -> "IJ" -> "ij"
 
 
 def normalise_number(token: str) -> str:
@@ -458,6 +446,18 @@ def analyse_prepared(prepared: str, splitter: CompoundSplitter) -> list[str]:
 # The index
 # --------------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class Postings:
+    """The BM25 matrix bm25s precomputes, per term: the rows (chunks) it occurs in and their
+    BM25 weights, in compressed sparse column form (``indptr[t]:indptr[t + 1]``)."""
+
+    vocab: dict[str, int]  # term -> column
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+
+
 _META = "meta.json"
 _BM25_DIR = "bm25"
 
@@ -519,6 +519,15 @@ class KeywordIndex:
     def analyse(self, text: str) -> list[str]:
         """The terms this index makes of ``text`` (same splitter as its chunks)."""
         return analyse(text, self.splitter)
+
+    def postings(self) -> Postings | None:
+        """The precomputed BM25 matrix (None for an empty index): what ``KeywordView`` scores
+        weighted queries on, so nothing outside this module reads bm25s' internals."""
+        scores = getattr(self._bm25, "scores", None)
+        if not (isinstance(scores, dict) and "indptr" in scores):
+            return None
+        assert self._bm25 is not None
+        return Postings(self._bm25.vocab_dict, scores["data"], scores["indices"], scores["indptr"])
 
     def _mask(self, collections: set[str]) -> np.ndarray:
         key = frozenset(collections)

@@ -29,10 +29,17 @@ Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str
 
 
 class ChatModel(Protocol):
-    """What the assistant needs of a model: stream the answer to a chat, piece by piece."""
+    """What the assistant needs of a model: stream the answer to a chat, piece by piece;
+    ``warm`` evaluates a fixed prefix ahead of the first question (a no-op where nothing is
+    cached), ``loaded`` says whether the first question will wait for the model to load."""
 
     label: str
     context_window: int
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def warm(self, messages: list[Message]) -> None: ...
 
     def stream(
         self, messages: list[Message], on_wait: Callable[[int], None] | None = None
@@ -203,6 +210,11 @@ class OllamaChat:
             client_kwargs={"timeout": settings.timeout_s},
         )
 
+    loaded = True  # the server holds the model; nothing loads in this process
+
+    def warm(self, messages: list[Message]) -> None:
+        """Nothing to warm here: the server keeps its own prompt cache."""
+
     def stream(
         self, messages: list[Message], on_wait: Callable[[int], None] | None = None
     ) -> Iterator[str]:
@@ -234,6 +246,11 @@ class FakeChat:
         self.context_window = context_window
         self.delay_s = delay_s
         self.calls: list[list[Message]] = []
+
+    loaded = True
+
+    def warm(self, messages: list[Message]) -> None:
+        """Nothing to load or cache."""
 
     def stream(
         self, messages: list[Message], on_wait: Callable[[int], None] | None = None

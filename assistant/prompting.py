@@ -12,13 +12,13 @@ spent, a passage that does not fit whole is cut at a token boundary, and history
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from assistant.chunks import Chunk
-from assistant.citations import sentence_scores, split_spans
+from assistant.citations import sentence_scores
+from assistant.dutch.sentences import split_spans
 from assistant.llm import Message
 from assistant.tokens import count_tokens, truncate_tokens
 
@@ -101,63 +101,6 @@ def _sections(text: str, *, bullets: bool = True) -> dict[str, list[str]]:
             elif not bullets:
                 out[key].append(stripped)
     return out
-
-
-# --------------------------------------------------------------------------- requests to decline
-
-_ASKS_RE = re.compile(  # a question or a request for information is left
-    r"\?|\b(?:wat|wie|welke?|hoe|hoeveel|waar\w*|wanneer|waarom|noem|geef|vertel|beschrijf|"
-    r"leg|vat|what|who|which|how|where|when|why|tell|list|name|give|describe|explain)\b",
-    re.IGNORECASE,
-)
-_CLAUSE_END_RE = re.compile(r"(?<=[.!?:;])\s+|(?<=,)\s+|\n+")
-
-
-@dataclass(frozen=True)
-class Screened:
-    """A question with the requests to change the assistant's rules taken out.
-
-    ``question`` is what the model is given ("" when nothing legitimate is left), ``declined``
-    the keys of prompts/guard.md that matched (in order), ``note`` the Dutch remark for the
-    user built from prompts/declined.md ("" when nothing was declined).
-    """
-
-    question: str
-    declined: tuple[str, ...] = ()
-    note: str = ""
-
-
-def screen_question(prompts: Prompts, question: str) -> Screened:
-    """Take the parts of ``question`` that ask to switch language, drop citations, use the
-    model's own knowledge, ignore the rules, reveal the system prompt or play a role out of it.
-
-    Trade-off: a cheap pattern list (prompts/guard.md) instead of trusting a 0.5B model to
-    resist. The question is cut into clauses at sentence marks, colons and commas; a clause
-    that matches a pattern is removed, the rest is kept in order. Misses are still caught
-    downstream (the citation check drops text no passage supports, and a non-Dutch answer
-    becomes a quote-only answer); a false match only costs a clause of the question.
-    """
-    text = unicodedata.normalize("NFKC", question).strip()
-    if not prompts.guard or not text:
-        return Screened(text)
-    pieces = [p for p in _CLAUSE_END_RE.split(text) if p.strip()]
-    kept: list[str] = []
-    found: list[str] = []
-    for piece in pieces:
-        keys = [key for key, pattern in prompts.guard if pattern.search(piece)]
-        if keys:
-            found.extend(k for k in keys if k not in found)
-        else:
-            kept.append(piece.strip())
-    if not found:
-        return Screened(text)
-    rest = " ".join(kept).strip(" ,;:")
-    if not _ASKS_RE.search(rest):
-        rest = ""  # the leftover of the request itself ("te beginnen met 'Je bent'")
-    if rest and rest[0].islower():
-        rest = rest[0].upper() + rest[1:]
-    note = " ".join(prompts.declined[k] for k in found if prompts.declined.get(k))
-    return Screened(rest, tuple(found), note)
 
 
 def format_passage(template: str, n: int, chunk: Chunk, text: str | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The assistant: retrieve → build messages → stream → check citations.
+"""The assistant: question → retrieval → prompting → llm → citations, each visited once.
 
 One object holds the explicit dependencies (settings, store, retriever, chat model,
 embeddings, prompts); the page and the CLI build it once and call ``ask``. ``ask`` returns an
@@ -24,7 +24,8 @@ from assistant.citations import CheckedAnswer, Passage, check_answer, quote_fall
 from assistant.embeddings import embeddings_label, make_embeddings
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.llm import ChatModel, Message, make_chat_model
-from assistant.prompting import Prompts, Screened, build_messages, screen_question
+from assistant.prompting import Prompts, build_messages
+from assistant.question import Question, Screened
 from assistant.retrieval import Retrieval, Retriever
 from assistant.safety import shingles, strip_active_markup, strip_control_tokens
 from assistant.settings import Settings
@@ -96,14 +97,15 @@ class AnswerStream:
     def __init__(
         self,
         assistant: Assistant,
-        question: str,
+        question: Question,
         retrieval: Retrieval,
         history: list[Message],
         t0: float,
         on_wait: Callable[[int], None] | None,
     ) -> None:
         self._assistant = assistant
-        self.question = question
+        self.analysed = question
+        self.question = question.asked
         self.retrieval = retrieval
         self.query = retrieval.query
         self._history = history
@@ -115,23 +117,14 @@ class AnswerStream:
         self.timings: dict[str, float] = dict(retrieval.timings)
         self.messages: list[Message] = []
         self.passages: list[Chunk] = []
-        # requests to switch language, drop citations, use own knowledge ... are taken out
-        # before the model sees the question, and declined in a Dutch note (prompts/guard.md)
-        # (the original question for the note: retrieval may already have left them out)
-        asked_for = screen_question(assistant.prompts, question)
-        searched = screen_question(assistant.prompts, retrieval.query or question)
-        self.screened = (
-            searched
-            if searched.declined or not asked_for.declined
-            else Screened(
-                searched.question if asked_for.question else "", asked_for.declined, asked_for.note
-            )
-        )
+        # requests to switch language, drop citations, use own knowledge ... were taken out
+        # by ``Question.of`` and are declined in a Dutch note (prompts/guard.md)
+        self.screened: Screened = question.screened or Screened(question.query)
         if retrieval.relevant:
             a = assistant
             self.messages, self.passages = build_messages(
                 a.prompts,
-                self.screened.question or self.query or question,
+                self.screened.question or self.query or self.question,
                 [p.chunk for p in retrieval.passages],
                 history=history,
                 context_window=a.chat.context_window,
@@ -209,14 +202,12 @@ class Assistant:
 
     def warm(self) -> None:
         """Load the model and evaluate the fixed system prompt once (prefix cache)."""
-        warm = getattr(self.chat, "warm", None)
-        if warm is not None:
-            warm(
-                [
-                    {"role": "system", "content": self.prompts.system},
-                    {"role": "user", "content": "Vraag: test"},
-                ]
-            )
+        self.chat.warm(
+            [
+                {"role": "system", "content": self.prompts.system},
+                {"role": "user", "content": "Vraag: test"},
+            ]
+        )
 
     def ask(
         self,
@@ -226,9 +217,14 @@ class Assistant:
         collections: set[str] | None = None,
         on_wait: Callable[[int], None] | None = None,
         previous: list[Chunk] | None = None,
+        sources: set[str] | None = None,
     ) -> AnswerStream:
-        """``previous``: the passages of the previous answer; a follow-up that refers back to
-        them ("Wat zeggen ze daarover?") gets them as extra candidates (access-checked)."""
+        """Analyse the question once, retrieve, and start the answer.
+
+        ``previous``: the passages of the previous answer; a follow-up that refers back to
+        them ("Wat zeggen ze daarover?") gets them as extra candidates (access-checked).
+        ``sources``: only passages of these documents (a briefing limited to some reports).
+        """
         question = strip_control_tokens(question).strip()
         history = [{**t, "content": strip_control_tokens(t["content"])} for t in history or []]
         if not question:
@@ -240,10 +236,11 @@ class Assistant:
                 "Stel een kortere vraag; plak geen hele documenten in het vak."
             )
         t0 = time.perf_counter()
+        analysed = Question.of(question, history, self.prompts)
         retrieval = self.retriever.retrieve(
-            question, history or [], collections=collections, previous=previous
+            analysed, collections=collections, previous=previous, sources=sources
         )
-        return AnswerStream(self, question, retrieval, history or [], t0, on_wait)
+        return AnswerStream(self, analysed, retrieval, history, t0, on_wait)
 
     def answer(self, question: str, history: list[Message] | None = None, **kw: Any) -> Answer:
         return self.ask(question, history, **kw).result()
@@ -274,56 +271,66 @@ class Assistant:
             model=self.chat.label,
             raw=raw,
         )
-        prompts = self.prompts
-        screened = stream.screened
-        question = screened.question or stream.query
-        checks: dict[str, Any] = dict(
+        note = stream.screened.note  # the Dutch note on declined requests goes first
+
+        def noted(text: str) -> str:
+            return f"{note}\n\n{text}".strip() if note else text
+
+        if stream.refused:
+            checked: CheckedAnswer | None = None
+        elif stream._error is not None:
+            return self._unavailable(stream, passages, base)
+        else:
+            checked = self._check(stream, raw, passages)
+        if checked is None or checked.mode == "refusal":
+            text = noted(self._refusal_text(stream))
+            return self._timed(Answer(text=text, mode="refusal", checked=checked, **base), stream)
+        return self._timed(
+            Answer(text=noted(checked.text), mode=checked.mode, checked=checked, **base), stream
+        )
+
+    def _checks(self) -> dict[str, Any]:
+        """What the answer check may use: e5 similarities and the never-show rule."""
+        return dict(
             similarity=self.similarity,
             question_similarity=self._question_similarity,
             blocked=self._blocked,
         )
 
-        def noted(text: str) -> str:  # the Dutch note on declined requests goes first
-            return f"{screened.note}\n\n{text}".strip() if screened.note else text
-
-        def refusal(checked: CheckedAnswer | None) -> Answer:
-            text = noted(self._refusal_text(stream))
-            return self._timed(Answer(text=text, mode="refusal", checked=checked, **base), stream)
-
-        if stream.refused:
-            return refusal(None)
-        if stream._error is not None:
-            checked = quote_fallback(question, passages, intro=prompts.backend_down, **checks)
-            notice = stream._error.message
-            if checked.mode == "refusal":
-                return self._timed(
-                    Answer(text=notice, mode="unavailable", checked=checked, notice=notice, **base),
-                    stream,
-                )
-            return self._timed(
-                Answer(
-                    text=checked.text, mode="unavailable", checked=checked, notice=notice, **base
-                ),
-                stream,
-            )
-        if not stream.messages:  # the whole question was a request to decline
-            checked = quote_fallback(
-                stream.query, passages, intro=prompts.quotes_intro, max_quotes=2, **checks
-            )
-        else:
-            checked = check_answer(
-                raw,
+    def _check(self, stream: AnswerStream, raw: str, passages: list[Passage]) -> CheckedAnswer:
+        """The model's answer checked against its passages, or quotes when the whole
+        question was a request to decline (the model was not asked)."""
+        if not stream.messages:
+            return quote_fallback(
+                stream.query,
                 passages,
-                question=question,
-                fallback_intro=prompts.fallback_intro,
-                evidence_intro=prompts.evidence_intro,
+                intro=self.prompts.quotes_intro,
                 max_quotes=2,
-                **checks,
+                **self._checks(),
             )
-        if checked.mode == "refusal":
-            return refusal(checked)
+        return check_answer(
+            raw,
+            passages,
+            question=stream.analysed.text,
+            fallback_intro=self.prompts.fallback_intro,
+            evidence_intro=self.prompts.evidence_intro,
+            max_quotes=2,
+            **self._checks(),
+        )
+
+    def _unavailable(
+        self, stream: AnswerStream, passages: list[Passage], base: dict[str, Any]
+    ) -> Answer:
+        """The model failed: quotes from the passages (or only the notice) instead."""
+        assert stream._error is not None
+        checked = quote_fallback(
+            stream.analysed.text, passages, intro=self.prompts.backend_down, **self._checks()
+        )
+        notice = stream._error.message
+        text = notice if checked.mode == "refusal" else checked.text
         return self._timed(
-            Answer(text=noted(checked.text), mode=checked.mode, checked=checked, **base), stream
+            Answer(text=text, mode="unavailable", checked=checked, notice=notice, **base),
+            stream,
         )
 
     def _refusal_text(self, stream: AnswerStream) -> str:

@@ -95,12 +95,20 @@ class Manifest:
         return sum(d.chunks for d in self.documents.values())
 
 
-def _where(collections: set[str] | None) -> dict[str, Any] | None:
-    if collections is None:
+def _where(collections: set[str] | None, sources: list[str] | None = None) -> dict[str, Any] | None:
+    """Chroma's ``where`` for chunks of ``collections`` (None: all; an empty set: none) and,
+    when given, of ``sources``."""
+    clauses: list[dict[str, Any]] = []
+    if collections is not None:
+        if not collections:  # Chroma rejects an empty $in; match a name no chunk has instead
+            clauses.append({"collection": {"$eq": "\x00geen-toegang"}})
+        else:
+            clauses.append({"collection": {"$in": sorted(collections)}})
+    if sources:
+        clauses.append({"source": {"$in": sorted(sources)}})
+    if not clauses:
         return None
-    if not collections:  # Chroma rejects an empty $in; match a name no chunk has instead
-        return {"collection": {"$eq": "\x00geen-toegang"}}
-    return {"collection": {"$in": sorted(collections)}}
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class Store:
@@ -230,11 +238,16 @@ class Store:
     ) -> list[tuple[Chunk, float]]:
         """Top ``k`` chunks by cosine similarity to ``query`` (e5 "query: " embedding)."""
         vector = self.embeddings.embed_query(query)
-        return self.dense_search_by_vector(vector, k, collections)
+        return self.query(vector, k, collections)
 
-    def dense_search_by_vector(
-        self, vector: list[float], k: int, collections: set[str] | None = None
+    def query(
+        self,
+        vector: list[float],
+        k: int,
+        collections: set[str] | None = None,
+        sources: list[str] | None = None,
     ) -> list[tuple[Chunk, float]]:
+        """Top ``k`` chunks by cosine to ``vector``, within ``collections`` and ``sources``."""
         col = self.active_collection()
         n = min(k, col.count())
         if n == 0:
@@ -242,7 +255,7 @@ class Store:
         res = col.query(
             query_embeddings=[vector],
             n_results=n,
-            where=_where(collections),
+            where=_where(collections, sources),
             include=["documents", "metadatas", "distances"],
         )
         out = []
@@ -255,6 +268,16 @@ class Store:
         ):
             out.append((Chunk.from_metadata(cid, text or "", meta or {}), 1.0 - float(dist)))
         return out
+
+    def vectors(self, ids: list[str]) -> tuple[list[str], Any]:
+        """(ids found, their stored vectors as rows): one read by id, no ``where`` scan."""
+        if not ids:
+            return [], []
+        res = self.active_collection().get(ids=ids, include=["embeddings"])
+        got = res.get("embeddings")
+        if got is None or len(got) == 0:
+            return [], []
+        return list(res["ids"]), got
 
     def get_chunks(self, ids: list[str]) -> list[Chunk]:
         if not ids:

@@ -270,6 +270,38 @@ def _wrap_width(lines: list[str]) -> int:
     return max(40, lengths[int(0.9 * (len(lengths) - 1))])
 
 
+def _next_filled(lines: list[str], i: int) -> int | None:
+    """Index of the first non-blank line after ``i``."""
+    for j in range(i + 1, len(lines)):
+        if lines[j]:
+            return j
+    return None
+
+
+def _heading_at(lines: list[str], i: int, after_break: bool) -> tuple[int, str, int]:
+    """(heading level or 0, heading text, index of its last line) for the line at ``i``."""
+    line = lines[i]
+    level, text, last = heading_level(line), line, i
+    j = _next_filled(lines, i)
+    if (
+        after_break
+        and j == i + 1
+        and _starts_lower(lines[j])
+        and len(lines[j]) <= 60
+        and len(line) + len(lines[j]) <= 90
+    ):
+        k = _next_filled(lines, j)
+        joined = f"{line} {lines[j]}"
+        if (k is None or not _starts_lower(lines[k])) and heading_level(joined):
+            # A heading wrapped onto two lines ("Conclusies en" / "aanbevelingen").
+            level, text, last = heading_level(joined), joined, j
+    if level and after_break:
+        nxt = _next_filled(lines, last)
+        if nxt is not None and not _starts_lower(lines[nxt]):
+            return level, text, last
+    return 0, text, last
+
+
 def structure_lines(raw_lines: list[str]) -> list[Block]:
     """Paragraphs, list items and headings from the text lines of one page."""
     lines = [collapse_spaces(normalise_chars(line)) for line in raw_lines]
@@ -284,12 +316,6 @@ def structure_lines(raw_lines: list[str]) -> list[Block]:
         if cur:
             blocks.append(Block(cur_kind, join_lines(cur)))
         cur, cur_kind = [], "paragraph"
-
-    def next_filled(i: int) -> int | None:
-        for j in range(i + 1, len(lines)):
-            if lines[j]:
-                return j
-        return None
 
     i = 0
     prev_line = ""  # last non-blank line, "" at page start or after a blank line
@@ -306,28 +332,13 @@ def structure_lines(raw_lines: list[str]) -> list[Block]:
             or len(prev_line) < short
             or (blocks and not cur and blocks[-1].kind == "heading")
         )
-        level, text, last = heading_level(line), line, i
-        j = next_filled(i)
-        if (
-            after_break
-            and j == i + 1
-            and _starts_lower(lines[j])
-            and len(lines[j]) <= 60
-            and len(line) + len(lines[j]) <= 90
-        ):
-            k = next_filled(j)
-            joined = f"{line} {lines[j]}"
-            if (k is None or not _starts_lower(lines[k])) and heading_level(joined):
-                # A heading wrapped onto two lines ("Conclusies en" / "aanbevelingen").
-                level, text, last = heading_level(joined), joined, j
-        if level and after_break:
-            nxt = next_filled(last)
-            if nxt is not None and not _starts_lower(lines[nxt]):
-                flush()
-                blocks.append(Block("heading", text, level))
-                prev_line = text
-                i = last + 1
-                continue
+        level, text, last = _heading_at(lines, i, bool(after_break))
+        if level:
+            flush()
+            blocks.append(Block("heading", text, level))
+            prev_line = text
+            i = last + 1
+            continue
         if BULLET.match(line):
             flush()
             cur_kind = "list_item"

@@ -43,76 +43,10 @@ import re
 from dataclasses import dataclass
 
 from assistant.chunks import Chunk, DocumentInfo, chunk_id
+from assistant.dutch.sentences import chunk_sentence_spans as sentence_spans
 from assistant.tokens import count_tokens
 from ingest.clean import CleanPage
 
-_ABBREVIATIONS = {
-    "bv",
-    "bijv",
-    "o.a",
-    "oa",
-    "d.w.z",
-    "m.a.w",
-    "e.d",
-    "enz",
-    "etc",
-    "nl",
-    "ca",
-    "resp",
-    "incl",
-    "excl",
-    "evt",
-    "vs",
-    "dr",
-    "mr",
-    "prof",
-    "ir",
-    "ing",
-    "drs",
-    "mevr",
-    "dhr",
-    "blz",
-    "p",
-    "pp",
-    "nr",
-    "art",
-    "jl",
-    "t.o.v",
-    "i.p.v",
-    "m.b.t",
-    "a.d.h.v",
-    "zgn",
-    "z.g",
-    "fig",
-    "tab",
-    "hfst",
-    "st",
-    "jr",
-    "sr",
-    "vgl",
-    "e.a",
-    "al",
-    "min",
-    "max",
-    "mln",
-    "mld",
-    "mrd",
-    "no",
-    "vol",
-    "ed",
-    "e.g",
-    "i.e",
-    "ggz",
-    "i.s.m",
-    "n.a.v",
-    "m.u.v",
-    "o.b.v",
-    "t.a.v",
-    "v.d",
-    "a.s",
-    "j.l",
-}
-_BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*(\s+)")
 _SENTENCE_FINAL = tuple('.!?…:;"”’)')
 
 
@@ -126,26 +60,6 @@ class Unit:
     first: bool  # first unit of its block
     group: int = -1  # the list group of its block (see ``list_groups``), -1 for none
     lead: bool = False  # its block leads into the list of its group
-
-
-def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    """(start, end) of the sentences of ``text`` (shifted by ``offset``), whitespace excluded."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        nxt = text[match.end() : match.end() + 1]
-        if not nxt or not (nxt.isupper() or nxt.isdigit() or nxt in "\"“‘'(•[-–"):
-            continue
-        word = re.search(r"([\w.]+)[.!?…]*[\"”’')\]]*$", text[start : match.start(1)])
-        if word and text[match.start()] == ".":
-            token = word.group(1).rstrip(".").lower()
-            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
-                continue  # "bijv. De", "J. Jansen"
-        spans.append((offset + start, offset + match.start(1)))
-        start = match.end()
-    if start < len(text):
-        spans.append((offset + start, offset + len(text.rstrip())))
-    return [(s, e) for s, e in spans if e > s]
 
 
 def _word_runs(text: str, offset: int, budget: int) -> list[tuple[int, int, int]]:
@@ -373,40 +287,8 @@ def split_document(
     for page in pages:
         skip_to = 0
         if prev_page is not None and prev_last is not None:
-            cont = _continuation_end(prev_page, page)
-            if cont is not None:
-                end, sep = cont
-                extra = page.text[:end]
-                extra_tokens = count_tokens(extra)
-                if (
-                    extra_tokens <= chunk_tokens // 2
-                    and prev_last["tokens"] + extra_tokens <= chunk_tokens + chunk_tokens // 2
-                ):
-                    prev_last["text"] += sep + extra
-                    prev_last["tokens"] += extra_tokens
-                    skip_to = end
-        units = page_units(page, chunk_tokens, skip_to)
-        headings = [(s.start, page.span_text(s)) for s in page.spans if s.kind == "heading"]
-        page_records: list[dict] = []
-        for i, j in pack(units, chunk_tokens, chunk_overlap):
-            start, end = units[i].start, units[j - 1].end
-            # The heading of the chunk's first text: "# Rapport / ## Inleiding / text" is
-            # about "Inleiding".
-            body = next((u.start for u in units[i:j] if not u.heading), start)
-            above = [text for pos, text in headings if pos <= body]
-            page_records.append(
-                {
-                    "page": page.number,
-                    "index": len(page_records),
-                    "start": start,
-                    "end": end,
-                    "text": page.text[start:end],
-                    "heading": above[-1] if above else heading,
-                    "tokens": _tokens(units, i, j),
-                }
-            )
-        if headings:
-            heading = headings[-1][1]
+            skip_to = _continue_previous(prev_page, prev_last, page, chunk_tokens)
+        page_records, heading = _page_records(page, heading, chunk_tokens, chunk_overlap, skip_to)
         records.extend(page_records)
         if page_records:
             last = page_records[-1]
@@ -417,22 +299,73 @@ def split_document(
             prev_page = page
         else:  # an empty page (a picture): a list can't run over it
             prev_last, prev_page = None, None
-    return [
-        Chunk(
-            id=chunk_id(stem, r["page"], r["index"]),
-            text=r["text"],
-            source=info.source,
-            page=r["page"],
-            index=r["index"],
-            title=info.title,
-            organisation=info.organisation,
-            date=info.date,
-            kind=info.kind,
-            collection=info.collection,
-            heading=r["heading"],
-            start=r["start"],
-            end=r["end"],
-            doc_hash=doc_hash,
+    return [_chunk(r, info, stem, doc_hash) for r in records]
+
+
+def _continue_previous(
+    prev_page: CleanPage, prev_last: dict, page: CleanPage, chunk_tokens: int
+) -> int:
+    """Append the start of ``page`` that continues the previous page's last chunk (a list
+    or sentence running over the page break) to that chunk; the offset where ``page``'s own
+    chunks start (0 when nothing continues or it would make the chunk too long)."""
+    cont = _continuation_end(prev_page, page)
+    if cont is None:
+        return 0
+    end, sep = cont
+    extra = page.text[:end]
+    extra_tokens = count_tokens(extra)
+    if (
+        extra_tokens <= chunk_tokens // 2
+        and prev_last["tokens"] + extra_tokens <= chunk_tokens + chunk_tokens // 2
+    ):
+        prev_last["text"] += sep + extra
+        prev_last["tokens"] += extra_tokens
+        return end
+    return 0
+
+
+def _page_records(
+    page: CleanPage, heading: str, chunk_tokens: int, chunk_overlap: int, skip_to: int
+) -> tuple[list[dict], str]:
+    """The chunk records of one page from ``skip_to`` on, and the heading in force after it
+    (``heading``: the one in force before it)."""
+    units = page_units(page, chunk_tokens, skip_to)
+    headings = [(s.start, page.span_text(s)) for s in page.spans if s.kind == "heading"]
+    page_records: list[dict] = []
+    for i, j in pack(units, chunk_tokens, chunk_overlap):
+        start, end = units[i].start, units[j - 1].end
+        # The heading of the chunk's first text: "# Rapport / ## Inleiding / text" is
+        # about "Inleiding".
+        body = next((u.start for u in units[i:j] if not u.heading), start)
+        above = [text for pos, text in headings if pos <= body]
+        page_records.append(
+            {
+                "page": page.number,
+                "index": len(page_records),
+                "start": start,
+                "end": end,
+                "text": page.text[start:end],
+                "heading": above[-1] if above else heading,
+                "tokens": _tokens(units, i, j),
+            }
         )
-        for r in records
-    ]
+    return page_records, (headings[-1][1] if headings else heading)
+
+
+def _chunk(r: dict, info: DocumentInfo, stem: str, doc_hash: str) -> Chunk:
+    return Chunk(
+        id=chunk_id(stem, r["page"], r["index"]),
+        text=r["text"],
+        source=info.source,
+        page=r["page"],
+        index=r["index"],
+        title=info.title,
+        organisation=info.organisation,
+        date=info.date,
+        kind=info.kind,
+        collection=info.collection,
+        heading=r["heading"],
+        start=r["start"],
+        end=r["end"],
+        doc_hash=doc_hash,
+    )

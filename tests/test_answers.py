@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.citations import asked, is_dutch, provides
+from assistant.dutch.language import is_dutch
 from assistant.embeddings import make_embeddings
 from assistant.llm import FakeChat, Message
-from assistant.prompting import Prompts, screen_question
+from assistant.prompting import Prompts
+from assistant.question import asked, provides, screen_question
 from assistant.safety import shingles
 from assistant.service import Answer, Assistant
 from assistant.settings import Settings

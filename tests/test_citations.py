@@ -10,13 +10,13 @@ from assistant.citations import (
     NOT_FOUND_SUFFIX,
     Passage,
     check_answer,
-    is_dutch,
     parse_markers,
     quote_fallback,
-    split_sentences,
     strip_invalid_markers,
     support,
 )
+from assistant.dutch.language import is_dutch
+from assistant.dutch.sentences import split_sentences
 
 AI_TEXT = (
     "Slechts 26% maakt actief gebruik van kunstmatige intelligentie in hun dagelijkse werk. "
@@ -484,7 +484,9 @@ def test_a_two_part_question_prefers_the_sentence_that_answers_both() -> None:
 
 
 def test_written_out_dutch_numbers_count_as_figures() -> None:
-    from assistant.citations import _numbers, asked, evidence_gap, provides
+    from assistant.citations import evidence_gap
+    from assistant.dutch.text import numbers_of as _numbers
+    from assistant.question import asked, provides
 
     assert _numbers("Vijfentachtig procent en tweeënveertig mensen", words=True) == {85.0, 42.0}
     assert _numbers("zeventien of eenendertig", words=True) == {17.0, 31.0}

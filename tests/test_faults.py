@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.citations import is_dutch
+from assistant.dutch.language import is_dutch
 from assistant.errors import AssistantError, IndexMissing
 from assistant.service import Assistant
 from assistant.settings import Settings

@@ -181,7 +181,8 @@ def test_lead_in_and_its_list_stay_in_one_chunk(tmp_path: Path) -> None:
 def test_lead_in_joins_the_paragraph_that_lists(tmp_path: Path) -> None:
     listing = "Werkdruk. Digitale veiligheid. Personeelstekort. Kennis van medewerkers. Snelheid."
     for n in range(1, 9):  # wherever the cut falls, the lead-in goes with its listing
-        text = f"{sentences(n)}\n\nDe top 5 zorgen van organisaties:\n\n{listing}\n\n{sentences(4, 30)}"
+        lead = "De top 5 zorgen van organisaties:"
+        text = f"{sentences(n)}\n\n{lead}\n\n{listing}\n\n{sentences(4, 30)}"
         path = tmp_path / "top5.txt"
         path.write_text(text, encoding="utf-8")
         pages, chunks = chunk_file(path, chunk_tokens=100, overlap=20)

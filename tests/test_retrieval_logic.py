@@ -15,22 +15,23 @@ import pytest
 
 from assistant.chunks import Chunk, ScoredChunk
 from assistant.keyword import KeywordIndex
-from assistant.retrieval import (
-    KeywordView,
-    RelevanceSignal,
-    Retriever,
+from assistant.keyword_view import KeywordView, coverage
+from assistant.question import (
     answer_items,
     asks_list,
-    coverage,
-    diversify,
-    holds_list,
     is_followup,
-    judge_relevance,
-    near_duplicate,
     rewrite_question,
-    rrf,
     standalone_question,
     strip_instructions,
+)
+from assistant.retrieval import (
+    RelevanceSignal,
+    Retriever,
+    diversify,
+    holds_list,
+    judge_relevance,
+    near_duplicate,
+    rrf,
 )
 from assistant.settings import RetrievalSettings
 from assistant.store import DocumentEntry, Manifest
@@ -41,7 +42,7 @@ from assistant.store import DocumentEntry, Manifest
 
 
 def test_rrf_rewards_agreement() -> None:
-    fused = rrf({"dense": ["a", "b", "c"], "keyword": ["b", "d"]})
+    fused = rrf({"dense": ["a", "b", "c"], "keyword": ["b", "d"]}, k=30)
     assert fused[0][0] == "b"
     assert fused[0][2] == {"dense": 2, "keyword": 1}
     assert {cid for cid, _, _ in fused} == {"a", "b", "c", "d"}
@@ -51,7 +52,7 @@ def test_rrf_weights_and_disabled_rankings() -> None:
     rankings = {"dense": ["a", "b"], "keyword": ["b", "a"]}
     assert rrf(rankings, k=10, weights={"dense": 2.0, "keyword": 1.0})[0][0] == "a"
     assert rrf(rankings, k=10, weights={"dense": 1.0, "keyword": 2.0})[0][0] == "b"
-    only_dense = rrf({"dense": ["a"], "keyword": ["z"]}, weights={"keyword": 0.0})
+    only_dense = rrf({"dense": ["a"], "keyword": ["z"]}, k=30, weights={"keyword": 0.0})
     assert [cid for cid, _, _ in only_dense] == ["a"]
 
 
@@ -481,40 +482,6 @@ class _FakeEmbeddings:
         return [1.0, 0.0]
 
 
-class _FakeCollection:
-    def __init__(self, store: _FakeStore) -> None:
-        self.store = store
-
-    def query(self, query_embeddings: Any, n_results: int, where: Any, include: Any) -> dict:
-        allowed_sources = None
-        collections = None
-        clauses = where.get("$and", [where]) if where else []
-        for clause in clauses:
-            if "source" in clause:
-                allowed_sources = set(clause["source"]["$in"])
-            if "collection" in clause:
-                collections = set(clause["collection"]["$in"])
-        hits = self.store.dense_search_by_vector([1.0, 0.0], 10_000, collections)
-        hits = [(c, s) for c, s in hits if allowed_sources is None or c.source in allowed_sources][
-            :n_results
-        ]
-        return {
-            "ids": [[c.id for c, _ in hits]],
-            "documents": [[c.text for c, _ in hits]],
-            "metadatas": [[c.to_metadata() for c, _ in hits]],
-            "distances": [[1.0 - s for _, s in hits]],
-        }
-
-    def get(self, ids: list[str], include: Any) -> dict:
-        """Stored vectors whose cosine with the query vector [1, 0] is the chunk's score."""
-        found = [i for i in ids if i in self.store.by_id]
-        vectors = []
-        for cid in found:
-            cos = self.store.cosines.get(cid, 0.75)
-            vectors.append([cos, math.sqrt(1 - cos * cos)])
-        return {"ids": found, "embeddings": vectors}
-
-
 class _FakeStore:
     """What ``Retriever`` needs of ``Store``, in memory, with fixed cosines per chunk."""
 
@@ -539,18 +506,29 @@ class _FakeStore:
     def all_chunks(self) -> list[Chunk]:
         return list(CORPUS)
 
-    def active_collection(self) -> _FakeCollection:
-        return _FakeCollection(self)
-
-    def dense_search_by_vector(
-        self, vector: list[float], k: int, collections: set[str] | None = None
+    def query(
+        self,
+        vector: list[float],
+        k: int,
+        collections: set[str] | None = None,
+        sources: list[str] | None = None,
     ) -> list[tuple[Chunk, float]]:
         hits = [
             (c, self.cosines.get(c.id, 0.75))
             for c in CORPUS
-            if collections is None or c.collection in collections
+            if (collections is None or c.collection in collections)
+            and (not sources or c.source in sources)
         ]
         return sorted(hits, key=lambda h: -h[1])[:k]
+
+    def vectors(self, ids: list[str]) -> tuple[list[str], list[list[float]]]:
+        """Stored vectors whose cosine with the query vector [1, 0] is the chunk's score."""
+        found = [i for i in ids if i in self.by_id]
+        vectors = []
+        for cid in found:
+            cos = self.cosines.get(cid, 0.75)
+            vectors.append([cos, math.sqrt(1 - cos * cos)])
+        return found, vectors
 
     def get_chunks(self, ids: list[str]) -> list[Chunk]:
         return [self.by_id[i] for i in ids if i in self.by_id]
@@ -593,9 +571,14 @@ def test_previous_passages_join_a_referring_followup(tmp_path: Path) -> None:
     res = retriever.retrieve("Wat zeggen ze daarover?", history, previous=[CORPUS[5]], top_k=3)
     assert res.followup
     assert "kpn:1:1" in [p.chunk.id for p in res.passages]
-    assert retriever.store.embeddings.queries[-1] == (  # type: ignore[attr-defined]
-        "Wat weten we over de digitale werkomgeving? Wat zeggen ze daarover?"
-    )
+    # the standalone question is searched, and the follow-up's own words besides it
+    assert retriever.store.embeddings.queries[-2:] == [  # type: ignore[attr-defined]
+        "Wat weten we over de digitale werkomgeving? Wat zeggen ze daarover?",
+        "Wat zeggen ze daarover?",
+    ]
+    off = _retriever(tmp_path, {"int:1:0": 0.9}, focus_weight=0.0)
+    off.retrieve("Wat zeggen ze daarover?", history, previous=[CORPUS[5]], top_k=3)
+    assert off.store.embeddings.queries[-1].startswith("Wat weten we")  # type: ignore[attr-defined]
 
 
 def test_previous_passages_are_access_checked(tmp_path: Path) -> None:
@@ -696,7 +679,7 @@ def test_door_names_an_agent_only_before_a_name() -> None:
 
 
 def test_topic_phrase_is_what_follows_over() -> None:
-    from assistant.citations import topic_phrase
+    from assistant.question import topic_phrase
 
     assert (
         topic_phrase(

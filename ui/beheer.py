@@ -149,6 +149,12 @@ def privacy_checks(settings: Settings) -> list[Check]:
             else f"{address}: bereikbaar vanaf het netwerk (gebruik een login)",
         ),
     ]
+    return checks + _backend_checks(settings)
+
+
+def _backend_checks(settings: Settings) -> list[Check]:
+    """Where the model and the index run: this process, this machine or another one."""
+    checks: list[Check] = []
     if settings.llm.mode == "ollama":
         from urllib.parse import urlparse
 

@@ -89,7 +89,7 @@ def _short(text: str, limit: int) -> str:
 
 def model_is_loaded(assistant: Assistant) -> bool:
     """False only for the embedded model before its first load (the first question waits)."""
-    return bool(getattr(assistant.chat, "loaded", True))
+    return assistant.chat.loaded
 
 
 def _history(messages: list[dict[str, Any]]) -> list[dict[str, str]]:

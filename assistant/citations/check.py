@@ -1,0 +1,408 @@
+"""``check_answer``: the model's answer, sentence by sentence, against its passages (see the
+package docstring for the rules and their trade-offs)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from dataclasses import dataclass, field
+
+from assistant.citations.markers import dedupe, parse_markers, render, strip_invalid_markers
+from assistant.citations.quotes import (
+    EVIDENCE_MARGIN,
+    Quote,
+    passage_header,
+    quote_answer,
+    quote_score,
+    rank_quotes,
+    relevance,
+    relevant_enough,
+)
+from assistant.citations.support import Claim, PassageIndex, claim_coverage, claim_support
+from assistant.citations.types import (
+    QUOTE_CLOSE,
+    QUOTE_OPEN,
+    Blocked,
+    CheckedAnswer,
+    Citation,
+    Passage,
+    QuestionSimilarity,
+    SentenceCheck,
+    Similarity,
+    Status,
+)
+from assistant.dutch.language import is_dutch, is_english_sentence
+from assistant.dutch.sentences import BULLET_RE, MARKER_RE, line_spans, remove_markers
+from assistant.dutch.text import fold
+from assistant.question import asked, provides
+
+NOT_FOUND_SUFFIX = " (niet gevonden in de bronnen)"
+DEFAULT_THRESHOLD = 0.6  # lexical coverage needed; tuned on the cases in tests/test_citations.py
+
+
+_HEADER_ECHO_RE = re.compile(
+    r"^(\s*(?:[-*•]\s*)?)[\[【]\d{1,3}[\]】][^\n]{0,200}?,\s*(?:p|pag|blz|pagina)\.?\s*\d+"
+    r"\s*[:.–-]?[ \t]*",
+    re.IGNORECASE | re.MULTILINE,
+)
+_PREFIX_ECHO_RE = re.compile(
+    r"^(\s*)(?:antwoord|(?:bron)?passage\s*\d+|fragment\s*\d+)\s*:[ \t]*",
+    re.IGNORECASE | re.MULTILINE,
+)
+_DROP_LINE_RE = re.compile(
+    r"^\s*(?:bronnen|bron|referenties|sources?|vraag)\s*:.*$", re.IGNORECASE | re.MULTILINE
+)
+_FINAL_PUNCT_RE = re.compile(r"^(.*?)([.!?…]+[\"'”’»)\]]*)?$", re.DOTALL)
+
+
+def _is_title_echo(line: str, titles: list[str]) -> bool:
+    """ "[2] Titel van het rapport (KPN, 2025)": a passage header copied without its page."""
+    line = BULLET_RE.sub("", line).strip()
+    if not MARKER_RE.match(line):
+        return False
+    body = fold(remove_markers(line))
+    return any(body.startswith(t) and len(body) <= len(t) + 60 for t in titles)
+
+
+def _clean(raw: str, passages: list[Passage]) -> str:
+    """Strip echoes of the passage headers and titles, "Bronnen:" lists, invalid markers."""
+    text = raw.replace("\r\n", "\n")
+    text = _HEADER_ECHO_RE.sub(r"\1", text)
+    text = _PREFIX_ECHO_RE.sub(r"\1", text)
+    text = _DROP_LINE_RE.sub("", text)
+    titles = [fold(p.chunk.title.strip()) for p in passages if len(p.chunk.title.strip()) >= 8]
+    if titles:
+        text = "\n".join(ln for ln in text.split("\n") if not _is_title_echo(ln, titles))
+    return strip_invalid_markers(text, {p.n for p in passages})
+
+
+def _with_suffix(body: str, suffix: str) -> str:
+    """Put ``suffix`` (markers or the not-found note) before the final punctuation."""
+    m = _FINAL_PUNCT_RE.match(body)
+    assert m is not None  # the pattern matches any string
+    head, punct = m.group(1).rstrip(), m.group(2) or ""
+    return f"{head}{suffix}{punct}"
+
+
+def _trivial(sentence: str) -> bool:
+    """No checkable claim: few content words, no number or name, and no marker (a short line
+    the model did cite, like "- Personeelstekort en talentbehoud [1]", is checked)."""
+    claim = Claim.of(sentence)
+    return claim.trivial and (len(claim.stems) <= 1 or not parse_markers(sentence))
+
+
+@dataclass
+class _Verdict:
+    body: str
+    cited: list[int]
+    trivial: bool
+    passages: list[int] = field(default_factory=list)  # backing passages, best first
+    quotes: dict[int, tuple[float, str]] = field(default_factory=dict)
+    status: Status = "unsupported"
+
+
+def _judge(v: _Verdict, scores: dict[int, tuple[float, str]], threshold: float) -> None:
+    v.quotes = scores
+    passing = [n for n in v.cited if scores.get(n, (0.0, ""))[0] >= threshold]
+    if passing:
+        v.passages = sorted(passing, key=lambda n: -scores[n][0])
+        v.status = "ok"
+        return
+    best = max(scores, key=lambda n: scores[n][0], default=None)
+    if best is not None and scores[best][0] >= threshold:
+        v.passages = [best]
+        v.status = "corrected" if v.cited else "added"
+
+
+def _similarities(
+    similarity: Similarity | None, bodies: list[str], passages: list[Passage]
+) -> list[list[float | None]]:
+    if similarity is None or not bodies or not passages:
+        return [[None] * len(passages) for _ in bodies]
+    matrix = similarity(bodies, [p.chunk.text for p in passages])
+    return [list(row) for row in matrix]
+
+
+def _segment(text: str, by_n: dict[int, Passage]) -> list[tuple[str, list[_Verdict]]]:
+    """Lines as (bullet prefix, a verdict per sentence); a blank line is ("", []).
+
+    A sentence that is only markers has no verdict. Each verdict starts as "unsupported",
+    with the markers that point at a given passage, and knows whether it is trivial.
+    """
+    lines: list[tuple[str, list[_Verdict]]] = []
+    for line in text.split("\n"):
+        bullet = BULLET_RE.match(line)
+        prefix = bullet.group(0).strip() + " " if bullet else ""
+        rest = line[bullet.end() :] if bullet else line
+        verdicts = []
+        for s, e in line_spans(rest):
+            sentence = rest[s:e]
+            body = remove_markers(sentence)
+            if body.strip():
+                cited = [n for n in parse_markers(sentence) if n in by_n]
+                verdicts.append(_Verdict(body, cited, _trivial(sentence)))
+        lines.append((prefix, verdicts))
+    return lines
+
+
+def _assemble(lines: list[tuple[str, list[str | None]]]) -> str:
+    out: list[str] = []
+    for prefix, sentences in lines:
+        kept = [s for s in sentences if s]
+        if kept:
+            out.append(prefix + " ".join(kept))
+        elif not sentences and out and out[-1] != "":
+            out.append("")  # keep one blank line between paragraphs
+    return "\n".join(out).strip()
+
+
+def _renumber(verdicts: list[_Verdict]) -> dict[int, int]:
+    order = dedupe(n for v in verdicts for n in v.passages)
+    return {n: i for i, n in enumerate(order, start=1)}
+
+
+def _shown(v: _Verdict, numbering: dict[int, int], drop_unsupported: bool) -> str | None:
+    if v.trivial:
+        return v.body
+    if v.passages:
+        markers = render([numbering[n] for n in v.passages])
+        if v.body.startswith(QUOTE_OPEN):  # a terse sentence shown as its quote
+            return f"{v.body} {markers}"
+        return _with_suffix(v.body, " " + markers)
+    return None if drop_unsupported else _with_suffix(v.body, NOT_FOUND_SUFFIX)
+
+
+def _citations(
+    verdicts: list[_Verdict], numbering: dict[int, int], by_n: dict[int, Passage]
+) -> tuple[Citation, ...]:
+    best: dict[int, tuple[float, str]] = {}
+    for v in verdicts:
+        for n in v.passages:
+            score, quote = v.quotes[n]
+            if n not in best or score > best[n][0]:
+                best[n] = (score, quote)
+    ordered = sorted(numbering, key=numbering.__getitem__)
+    return tuple(Citation(numbering[n], by_n[n].chunk, best[n][1]) for n in ordered)
+
+
+def check_answer(
+    raw: str,
+    passages: list[Passage],
+    *,
+    similarity: Similarity | None = None,
+    question_similarity: QuestionSimilarity | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    drop_unsupported: bool = True,
+    question: str = "",
+    fallback_intro: str = "",
+    evidence_intro: str = "",
+    max_quotes: int = 3,
+    blocked: Blocked | None = None,
+    compose: bool = True,
+) -> CheckedAnswer:
+    """Check the model's answer sentence by sentence against ``passages`` (see package doc).
+
+    Falls back to ``quote_fallback(question or raw, ...)`` with ``fallback_intro`` when the
+    answer is empty, not Dutch, or has no supported substantive sentence. With ``question``
+    and ``compose``, also when what is left does not answer the question (it shares too few of
+    its key terms, or lacks the figure, name or date the question asks for); and a terse
+    sentence ("43% [1]") is shown as the passage sentence that backs it, and a thin answer gets
+    the best matching passage sentence added after ``evidence_intro``. ``blocked(text)`` marks
+    text that must never be shown (an instruction planted in a passage, the system prompt):
+    a sentence that is, or is backed by, such text counts as unsupported.
+    Steps: clean, segment (a verdict per sentence), judge, answers the question?, compose.
+    """
+    by_n = {p.n: p for p in passages}
+    asked_for = question or raw
+    quotes = functools.cache(
+        functools.partial(
+            rank_quotes,
+            asked_for,
+            passages,
+            similarity=similarity,
+            question_similarity=question_similarity,
+            blocked=blocked,
+        )
+    )  # ranked once, only when needed
+
+    def fallback() -> CheckedAnswer:
+        return quote_answer(asked_for, quotes(), max_quotes, fallback_intro)
+
+    text = _clean(raw or "", passages)
+    if not remove_markers(text).strip() or not is_dutch(text):
+        return fallback()
+    lines = _segment(text, by_n)
+    substantive = [v for _, vs in lines for v in vs if not _is_trivial(v, blocked)]
+    _judge_all(substantive, passages, similarity, blocked, threshold)
+    supported = [v for v in substantive if v.passages]
+    if not supported:
+        return fallback()
+    evidence: Quote | None = None
+    if question and compose:
+        if not _answers(question, supported, passages, similarity, question_similarity):
+            return fallback()
+        _quote_terse(supported)
+        evidence = _evidence(supported, quotes())
+    answer = _compose(lines, by_n, drop_unsupported, evidence, evidence_intro)
+    return dataclasses.replace(answer, supported_rate=len(supported) / len(substantive))
+
+
+def _quote_terse(supported: list[_Verdict]) -> None:
+    """A bare fact ("43% [1]") is shown as the passage sentence that backs it."""
+    for v in supported:
+        if _terse(v.body):
+            v.body = QUOTE_OPEN + v.quotes[v.passages[0]][1].strip() + QUOTE_CLOSE
+
+
+def _is_trivial(v: _Verdict, blocked: Blocked | None) -> bool:
+    """A trivial sentence is kept unchecked, unless it is text never to show."""
+    if v.trivial and blocked is not None and blocked(v.body):
+        v.trivial = False  # checked (and dropped) like any claim
+    return v.trivial
+
+
+def _judge_all(
+    verdicts: list[_Verdict],
+    passages: list[Passage],
+    similarity: Similarity | None,
+    blocked: Blocked | None,
+    threshold: float,
+) -> None:
+    """Score every substantive sentence against every passage and judge it."""
+    sims = _similarities(similarity, [v.body for v in verdicts], passages)
+    indexes = [PassageIndex.of(p.chunk.text) for p in passages]
+    for v, row in zip(verdicts, sims, strict=True):
+        if is_english_sentence(v.body) or (blocked is not None and blocked(v.body)):
+            continue
+        claim = Claim.of(v.body)
+        scores = {
+            p.n: claim_support(claim, idx, sim)
+            for p, idx, sim in zip(passages, indexes, row, strict=True)
+        }
+        if blocked is not None:
+            scores = {n: (0.0, "") if blocked(q) else (sc, q) for n, (sc, q) in scores.items()}
+        _judge(v, scores, threshold)
+
+
+def _answers(
+    question: str,
+    supported: list[_Verdict],
+    passages: list[Passage],
+    similarity: Similarity | None,
+    question_similarity: QuestionSimilarity | None,
+) -> bool:
+    """Whether what is supported answers the question: relevant to it (``_answer_relevant``)
+    and giving the kind of fact it asks for (no figure for "hoeveel": quotes or refusal)."""
+    if not _answer_relevant(question, supported, passages, similarity, question_similarity):
+        return False  # supported, but about something else than the question
+    return provides(asked(question), question, " ".join(v.body for v in supported))
+
+
+def _compose(
+    lines: list[tuple[str, list[_Verdict]]],
+    by_n: dict[int, Passage],
+    drop_unsupported: bool,
+    evidence: Quote | None,
+    evidence_intro: str,
+) -> CheckedAnswer:
+    """The shown answer in one pass over the judged sentences: markers renumbered 1..m,
+    unsupported sentences dropped (or marked), the evidence quote added at the end."""
+    verdicts = [v for _, vs in lines for v in vs]
+    numbering = _renumber(verdicts)
+    citations = list(_citations(verdicts, numbering, by_n))
+    if evidence is not None and evidence.passage.n not in numbering:
+        numbering[evidence.passage.n] = len(numbering) + 1
+    shown_lines: list[tuple[str, list[str | None]]] = []
+    checks: list[SentenceCheck] = []
+    for prefix, vs in lines:
+        shown = [_shown(v, numbering, drop_unsupported) for v in vs]
+        checks.extend(_sentence_check(v, display) for v, display in zip(vs, shown, strict=True))
+        shown_lines.append((prefix, shown))
+    body = _assemble(shown_lines)
+    if evidence is not None:
+        n = numbering[evidence.passage.n]
+        line = f"{QUOTE_OPEN}{evidence.text}{QUOTE_CLOSE} [{n}]"
+        intro = evidence_intro.strip()
+        body = f"{body}\n\n{intro} {line}".strip() if intro else f"{body}\n\n{line}"
+        checks.append(SentenceCheck(line, (), evidence.passage.n, evidence.text, True, "ok"))
+        if all(c.n != n for c in citations):
+            citations.append(Citation(n, evidence.passage.chunk, evidence.text))
+    return CheckedAnswer(body, tuple(checks), tuple(citations), "answer", 0.0)
+
+
+def _sentence_check(v: _Verdict, display: str | None) -> SentenceCheck:
+    best = v.passages[0] if v.passages else None
+    return SentenceCheck(
+        text=display if display is not None else v.body,
+        cited=tuple(v.cited),
+        passage=best,
+        quote=v.quotes[best][1] if best is not None else "",
+        supported=v.trivial or best is not None,
+        status="ok" if v.trivial else v.status,
+        trivial=v.trivial,
+    )
+
+
+def _answer_relevant(
+    question: str,
+    supported: list[_Verdict],
+    passages: list[Passage],
+    similarity: Similarity | None,
+    question_similarity: QuestionSimilarity | None,
+) -> bool:
+    """Whether one kept sentence (with the passage sentence backing it) is relevant to the
+    question by the same measure as a quote (``Quote.usable``)."""
+    order = {p.n: i for i, p in enumerate(passages)}
+    by_n = {p.n: p for p in passages}
+    texts = [f"{v.body} {v.quotes[v.passages[0]][1]}" for v in supported]
+    sims: list[float | None] = [None] * len(texts)
+    if question_similarity is not None:
+        sims = list(question_similarity(question, [v.body for v in supported]))
+    elif similarity is not None:
+        sims = [x - 0.03 for x in similarity([question], [v.body for v in supported])[0]]
+    for v, text, sim in zip(supported, texts, sims, strict=True):
+        n = v.passages[0]
+        rel = relevance(question, text, passage_header(by_n[n]))
+        score, rescaled = quote_score(rel, sim, order[n])
+        if relevant_enough(score, rel, rescaled):
+            return True
+    return False
+
+
+def _terse(body: str) -> bool:
+    """ "43%", "Motivaction", "2025": a bare fact without what it is about."""
+    claim = Claim.of(body)
+    return len(claim.stems) <= 2 and claim.size <= 3
+
+
+def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
+    """The best relevant passage sentence the answer does not already rest on, to add when
+    the model's answer is thin (one substantive sentence). Only near the best quote's score:
+    a weaker sentence is not worth the reader's time."""
+    if len(supported) > 1 or not ranked or not ranked[0].usable:
+        return None
+    own = {v.quotes[n][1].strip() for v in supported for n in v.passages}
+    used = " ".join([v.body for v in supported] + sorted(own))
+    # what the answer rests on, as ranked for the question: an added quote must rank higher
+    rests_on = [q for q in ranked if q.text in own or any(q.text in o for o in own)]
+    own_score = max((q.score for q in rests_on), default=-1.0)
+    # nor may it share fewer of the question's key terms: a closer embedding alone does not
+    # make a sentence a better answer than the one the model used
+    own_relevance = max((q.relevance for q in rests_on), default=0.0)
+    for quote in ranked:
+        if not quote.usable or quote.score < ranked[0].score - EVIDENCE_MARGIN:
+            break
+        if quote.score <= own_score:
+            break
+        if quote.relevance < own_relevance:
+            continue
+        if quote.text not in used and _overlap(quote.text, used) < 0.7:
+            return quote
+    return None
+
+
+def _overlap(text: str, other: str) -> float:
+    """Share of ``text``'s content words and numbers that also occur in ``other``."""
+    claim, window = Claim.of(text), PassageIndex._window(other, 0, len(other))
+    return claim_coverage(claim, window)

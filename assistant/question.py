@@ -1,0 +1,633 @@
+"""What the user asks, analysed once into a ``Question`` value.
+
+``Assistant.ask`` builds the ``Question`` (``Question.of``) and hands the same value to
+retrieval, the prompt and the answer check; nothing downstream re-derives it. It holds:
+
+* the **standalone question** (``query``): a follow-up that leans on the conversation ("En in
+  de zorg?", "Wat zeggen ze daarover?", "En de tweede?") is rewritten into a question that
+  stands on its own (``rewrite_question``), and sentences that instruct instead of ask are
+  left out of the search (``strip_instructions``). A rule, not a model call: the 0.5B model
+  rewrites poorly and costs seconds. The result is what is searched *and* what the page shows
+  ("Gezocht op"). Risk: a new question that merely contains a pronoun ("... die AI gebruiken")
+  is only treated as a follow-up when it is short; weak signals alone never trigger it.
+* the **kind of fact asked** (``asked``: a figure with its unit, a name, a date) and the
+  **topic** of "wat zeggen de bronnen over X?" (``topic_phrase``);
+* the **requests to decline** (``screen_question``, vocabulary in ``prompts/guard.md``): asks
+  to switch language, drop citations, use own knowledge ... are taken out before the model
+  sees the question and declined in a Dutch note.
+
+Trade-off: cheap Dutch pattern matches instead of a model. They are explainable and instant,
+and they miss phrasings nobody wrote a pattern for; misses are caught downstream (the
+retrieval floor and the citation check).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from assistant.dutch.text import (
+    MONTH_NAMES,
+    YEAR_RE,
+    content_stems,
+    fold,
+    light_stem,
+    names_of,
+    numbers_of,
+    stem_found,
+    terms_of,
+    words_of,
+)
+from assistant.keyword import STOP_WORDS
+from assistant.llm import Message
+
+if TYPE_CHECKING:
+    from assistant.prompting import Prompts
+
+MAX_QUERY_CHARS = 600  # a chain of follow-ups must not grow the query without bound
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question, analysed once (see the module docstring)."""
+
+    asked: str  # as the user wrote it (control tokens stripped)
+    query: str  # the standalone question: searched and shown to the user
+    focus: str  # the new question's own words (without what was carried over)
+    followup: bool = False  # resolved against the conversation
+    refers_back: bool = False  # points at the previous answer ("daarover", "de tweede")
+    screened: Screened | None = None  # requests to decline taken out (None: not screened)
+
+    @classmethod
+    def of(cls, asked: str, history: list[Message], prompts: Prompts | None = None) -> Question:
+        """Rewrite against ``history``; screen for requests to decline with ``prompts``.
+
+        The note on declined requests reads the question as asked (the rewrite may already
+        have left such a request out); the question for the model is the screened query.
+        """
+        rw = rewrite_question(asked, history)
+        screened = None
+        if prompts is not None:
+            as_asked = screen_question(prompts, asked)
+            searched = screen_question(prompts, rw.query or asked)
+            screened = (
+                searched
+                if searched.declined or not as_asked.declined
+                else Screened(
+                    searched.question if as_asked.question else "",
+                    as_asked.declined,
+                    as_asked.note,
+                )
+            )
+        return cls(asked, rw.query, rw.focus, rw.followup, rw.refers_back, screened)
+
+    @property
+    def text(self) -> str:
+        """What the model is asked and the answer check reads: the screened query."""
+        if self.screened is None:
+            return self.query
+        return self.screened.question or self.query
+
+    @property
+    def kind(self) -> Asked:
+        """The kind of fact the standalone question asks for."""
+        return asked(self.query)
+
+    @property
+    def topic(self) -> str:
+        """X of "wat zeggen de bronnen over X?" in the standalone question, or ""."""
+        return topic_phrase(self.query)
+
+
+# --------------------------------------------------------------------------- requests to decline
+
+_ASKS_RE = re.compile(  # a question or a request for information is left
+    r"\?|\b(?:wat|wie|welke?|hoe|hoeveel|waar\w*|wanneer|waarom|noem|geef|vertel|beschrijf|"
+    r"leg|vat|what|who|which|how|where|when|why|tell|list|name|give|describe|explain)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_END_RE = re.compile(r"(?<=[.!?:;])\s+|(?<=,)\s+|\n+")
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A question with the requests to change the assistant's rules taken out.
+
+    ``question`` is what the model is given ("" when nothing legitimate is left), ``declined``
+    the keys of prompts/guard.md that matched (in order), ``note`` the Dutch remark for the
+    user built from prompts/declined.md ("" when nothing was declined).
+    """
+
+    question: str
+    declined: tuple[str, ...] = ()
+    note: str = ""
+
+
+def screen_question(prompts: Prompts, question: str) -> Screened:
+    """Take the parts of ``question`` that ask to switch language, drop citations, use the
+    model's own knowledge, ignore the rules, reveal the system prompt or play a role out of it.
+
+    Trade-off: a cheap pattern list (prompts/guard.md) instead of trusting a 0.5B model to
+    resist. The question is cut into clauses at sentence marks, colons and commas; a clause
+    that matches a pattern is removed, the rest is kept in order. Misses are still caught
+    downstream (the citation check drops text no passage supports, and a non-Dutch answer
+    becomes a quote-only answer); a false match only costs a clause of the question.
+    """
+    text = unicodedata.normalize("NFKC", question).strip()
+    if not prompts.guard or not text:
+        return Screened(text)
+    pieces = [p for p in _CLAUSE_END_RE.split(text) if p.strip()]
+    kept: list[str] = []
+    found: list[str] = []
+    for piece in pieces:
+        keys = [key for key, pattern in prompts.guard if pattern.search(piece)]
+        if keys:
+            found.extend(k for k in keys if k not in found)
+        else:
+            kept.append(piece.strip())
+    if not found:
+        return Screened(text)
+    rest = " ".join(kept).strip(" ,;:")
+    if not _ASKS_RE.search(rest):
+        rest = ""  # the leftover of the request itself ("te beginnen met 'Je bent'")
+    if rest and rest[0].islower():
+        rest = rest[0].upper() + rest[1:]
+    note = " ".join(prompts.declined[k] for k in found if prompts.declined.get(k))
+    return Screened(rest, tuple(found), note)
+
+
+# --------------------------------------------------------------------------- what is asked
+
+# Words of a question that say how to answer, not what about: never key terms.
+QUESTION_WORDS = frozenset(
+    """zeg zegg zegt bronn bron rapport rapporten document documenten noem noemt genoemd
+    vertel vertellen beschrijf geef lat waarin waarom wat welke welk hoe wie waar wanneer
+    belangrijk belangrijkste verschil verschill verschillen samen elkaar naast eens
+    volgens gemiddeld ongeveer precies vooral daarover hierover erover""".split()
+)
+_ASK_NUMBER_RE = re.compile(
+    r"\b(?:hoeveel|hoe\s+(?:groot|hoog|veel|vaak|lang|oud|duur|snel)|"
+    r"welke?\s+(?:percentage|aandeel|deel|bedrag|aantal|getal|cijfer|score|plaats|positie|"
+    r"omvang|salaris)|wat\s+(?:is|was|zijn|waren)\s+(?:het|de)\s+(?:percentage|aandeel|aantal|"
+    r"bedrag|omvang|salaris)|wat\s+(?:verdien\w*|kost\w*|strijk\w*)|op\s+welke\s+plaats|"
+    r"how\s+(?:many|much)|what\s+(?:percentage|share|proportion|number|amount))\b"
+)
+_ASK_NAME_RE = re.compile(
+    r"^(?:\W*)(?:(?:en|maar)\s+)?(?:wie|who)\b|\b(?:door|van|namens|bij)\s+wie\b|"
+    r"\bwelke?\s+(?:bureau|onderzoeksbureau|organisatie|bedrijf|instantie|auteur|blad|"
+    r"tijdschrift|krant|uitgever|persoon|minister)\b|\bwhich\s+(?:company|organisation|"
+    r"organization|agency|magazine)\b"
+)
+_ASK_DATE_RE = re.compile(r"\b(?:wanneer|in\s+welk\s+jaar|welke\s+datum|sinds\s+wanneer|when)\b")
+SHARE = (
+    r"procent|percent|%|\bhelft|\bderde\b|\bkwart|\bvijfde|\bmeerderheid|\bminderheid|"
+    r"\b\w+\s+op\s+de\s+(?:\d+|twee|drie|vier|vijf|zes|zeven|acht|negen|tien)\b"
+)
+UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that unit
+    "minuten": r"minu",
+    "minuut": r"minu",
+    "uur": r"\buur|\buren",
+    "uren": r"\buur|\buren",
+    "dagen": r"\bdag",
+    "weken": r"\bweek|\bweken",
+    "maanden": r"\bmaand",
+    "jaar": r"\bjaar",
+    "jaren": r"\bjaar|\bjaren",
+    "euro": r"euro|€|\$|dollar|\bsalaris|\bloon",
+    "seconden": r"second",
+    "kilometer": r"kilometer|\bkm\b",
+    "procent": r"procent|percent|%",
+    # "welk aandeel": a share, as a percentage or a fraction ("de helft", "een op de vijf")
+    "aandeel": SHARE,
+    "plaats": r"\bplaats|\bpositie|\bnummer\s+\d|\b\d+(?:e|ste|de)\b|\b(?:eerste|tweede|derde)\b",
+}
+# "Wat zeggen de bronnen over X?": X is the topic; an answer must be about it
+_TOPIC_RE = re.compile(  # X of "wat zeggen de bronnen over X?"
+    r"\b(?:zeg\w*|zei|vertel\w*|meld\w*|schrijf\w*|schrijv\w*|stel\w*|say\w*|tell\w*)\b"
+    r"[^?]*?\b(?:over|about)\s+(.+?)\s*(?:\?|$)",
+    re.IGNORECASE,
+)
+_MONTHS_RE = re.compile(rf"\b(?:{MONTH_NAMES}|voorjaar|najaar|zomer|winter)\b")
+
+
+_AGENT_RE = re.compile(
+    r"auteur|schrijver|geschreven|ondertekend|directeur|voorzitter|uitgevoerd|opgesteld|"
+    r"in\s+opdracht"
+)
+# "door" before a name ("door Motivaction", "door de VIVO-werkgroep"), not "door de opkomst
+# van AI": case matters, so this reads the text as written
+_BY_NAME_RE = re.compile(r"\b(?:[Dd]oor|[Bb]y)\s+(?:(?:de|het|the)\s+)?[A-Z]")
+# Where something appeared: a name after it is a venue ("gepubliceerd in Management Scope"),
+# an answer to "in welk blad ...?" but not to "wie heeft ... geschreven?".
+_VENUE_RE = re.compile(r"gepubliceerd|verschenen")
+_PARTICIPLE_RE = re.compile(r"^(?:ge|uitge|opge|vastge|onderge)\w{3,}(?:d|t|en)$")
+
+
+def _names_agent(question: str, text: str, folded_text: str) -> bool:
+    """For a name question: the text names someone *as* the one who did it ("door X",
+    "uitgevoerd", "X, directeur"), or, unless the question asks "wie", where it appeared
+    ("gepubliceerd in Y"); or it uses the question's own participle."""
+    if _AGENT_RE.search(folded_text) or _BY_NAME_RE.search(text):
+        return True
+    if _VENUE_RE.search(folded_text) and not re.search(r"\bwie\b", fold(question)):
+        return True
+    verbs = {light_stem(w) for w in words_of(question) if _PARTICIPLE_RE.match(w)}
+    stems = content_stems(folded_text)
+    return any(stem_found(v, stems) for v in verbs)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What kind of fact a question asks for, when it asks for a specific one."""
+
+    number: bool = False  # "hoeveel", "welk percentage", "hoe groot"
+    unit: str = ""  # "hoeveel minuten": the figure must come with the unit
+    name: bool = False  # "wie", "welk bureau", "in welk blad"
+    date: bool = False  # "wanneer", "in welk jaar"
+    topic: tuple[str, ...] = ()  # stems of X in "wat zeggen de bronnen over X"
+
+    @property
+    def specific(self) -> bool:
+        return self.number or self.name or self.date
+
+
+@lru_cache(maxsize=1024)
+def asked(question: str) -> Asked:
+    """The kind of fact ``question`` asks for (a cheap Dutch/English pattern match)."""
+    q = fold(question)
+    number = bool(_ASK_NUMBER_RE.search(q))
+    unit = ""
+    m = re.search(r"\bhoeveel\s+(\w+)", q)
+    if m and m.group(1) in UNITS:
+        unit = m.group(1)
+    elif re.search(r"\b(?:welk|wat\s+is\s+het)\s+percentage\b|\bhoeveel\s+procent\b", q):
+        unit = "procent"
+    elif re.search(r"\b(?:welke?|wat\s+is\s+het)\s+(?:aandeel|deel)\b", q):
+        unit = "aandeel"
+    elif re.search(r"\b(?:verdien\w*|salaris\w*|loon|lonen|kost\w*|prijs)\b", q) and number:
+        unit = "euro"
+    elif re.search(r"\bop\s+welke\s+plaats\b|\bwelke\s+(?:plaats|positie)\b|\bhoeveelste\b", q):
+        unit = "plaats"
+    topic_terms = tuple(
+        sorted(s for s in content_stems(topic_phrase(question)) if s not in QUESTION_WORDS)
+    )
+    return Asked(
+        number=number,
+        unit=unit,
+        name=bool(_ASK_NAME_RE.search(q)),
+        date=bool(_ASK_DATE_RE.search(q)),
+        topic=topic_terms,
+    )
+
+
+def topic_phrase(question: str) -> str:
+    """X of "wat zeggen de bronnen over X?" as the user wrote it, or ""."""
+    m = _TOPIC_RE.search(" ".join(question.split()))
+    return m.group(1).strip() if m else ""
+
+
+def provides(ask: Asked, question: str, text: str) -> bool:
+    """Whether ``text`` gives a fact of the kind ``ask`` describes (any of the kinds asked)
+    and is about the question's topic ("over X": at least half of X's content words)."""
+    if ask.topic:
+        terms = terms_of(text)
+        if 2 * sum(stem_found(t, terms) for t in ask.topic) < len(ask.topic):
+            return False
+    return not ask.specific or any(kinds_given(ask, question, text))
+
+
+def kinds_given(ask: Asked, question: str, text: str) -> list[bool]:
+    """Per kind of fact ``ask`` asks for (figure, name, date): whether ``text`` gives one."""
+    new_numbers = numbers_of(text, words=True) - numbers_of(question, words=True)
+    folded = fold(text)
+    checks = []
+    if ask.number:
+        unit = UNITS.get(ask.unit)
+        # a year ("in 2025") is no answer to "hoeveel" / "welk aandeel", unless years are asked
+        amounts = (
+            new_numbers
+            if ask.unit in ("jaar", "jaren")
+            else (numbers_of(YEAR_RE.sub(" ", text), words=True) - numbers_of(question, words=True))
+        )
+        # for "welk aandeel" a fraction word ("de helft") is an amount too
+        amount = bool(amounts) or (ask.unit == "aandeel" and bool(re.search(SHARE, folded)))
+        checks.append(amount and (unit is None or bool(re.search(unit, folded))))
+    if ask.name:
+        new_name = bool(names_of(text) - names_of(question) - {fold(w) for w in words_of(question)})
+        checks.append(new_name and _names_agent(question, text, folded))
+    if ask.date:
+        checks.append(bool(new_numbers) or bool(_MONTHS_RE.search(folded)))
+    return checks
+
+
+# --------------------------------------------------------------------------- follow-ups
+
+_CONNECTIVE = re.compile(
+    r"^(?:en|maar|ook|dus|oké|ok|verder|tot slot|en verder|en wat|wat dan|hoe zit het"
+    r"(?: dan)?(?: met)?|hoe dan|waarom dan|en hoe|en waarom)\b[\s,]*",
+    re.I,
+)
+# Pronominal adverbs and the like: they point at something said before.
+_STRONG_REF = re.compile(
+    r"\b(?:daar(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om|tegen|onder|naast|na)?|"
+    r"hier(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om)|hetzelfde|dezelfde|zo'n|zulke|"
+    r"diezelfde|datzelfde|eerstgenoemde|laatstgenoemde|bovenstaande|voornoemde)\b",
+    re.I,
+)
+# "in deze sector", "van die drie", "uit dat onderzoek"
+_DEMONSTRATIVE_NP = re.compile(
+    r"\b(?:van|in|bij|uit|over|voor|met|op|onder|tussen|aan|naar|volgens)\s+"
+    r"(?:die|deze|dat|dit)\s+\w+",
+    re.I,
+)
+_START_DEMONSTRATIVE = re.compile(r"^(?:die|deze|dat|dit|welke van (?:die|deze))\b", re.I)
+# "die drie", "deze twee": the items of the previous answer
+_COUNT_REF = re.compile(r"\b(?:die|deze)\s+(?:twee|drie|vier|vijf|zes|zeven)\b", re.I)
+# "dat" / "dit" as a pronoun: "Waarom is dat zo?", "Hoe komt dat?", "Geldt dat ook ...?"
+_PRONOUN = re.compile(
+    r"\b(?:dat|dit)\s*(?:[?.!]|$)|\b(?:dat|dit)\s+(?:zo|ook|dan|precies|eigenlijk|concreet)\b|"
+    r"\b(?:is|komt|geldt|betekent|zit|kan|moet|zou|wordt|waarom|hoe) (?:dat|dit)\b",
+    re.I,
+)
+_WEAK_REF = re.compile(r"\b(?:ze|zij|hen|hem)\b", re.I)  # not "hun": "AI in hun werk"
+_ORDINALS = {
+    "eerste": 1,
+    "tweede": 2,
+    "derde": 3,
+    "vierde": 4,
+    "vijfde": 5,
+    "zesde": 6,
+    "laatste": -1,
+}
+_ORDINAL = re.compile(
+    r"\b(?:de|het|die|dat)\s+(eerste|tweede|derde|vierde|vijfde|zesde|laatste)\b", re.I
+)
+_PREPOSITIONS = (
+    "in",
+    "bij",
+    "onder",
+    "voor",
+    "op",
+    "met",
+    "van",
+    "over",
+    "tijdens",
+    "volgens",
+    "binnen",
+    "buiten",
+    "tussen",
+    "na",
+    "sinds",
+    "vanuit",
+    "zonder",
+    "tegen",
+    "per",
+    "rond",
+)
+_QUESTION_WORD = re.compile(
+    r"\b(?:wat|wie|welke?|waar\w*|wanneer|waarom|hoe\w*|hoeveel|in hoeverre)\b", re.I
+)
+_CITATION = re.compile(r"\[[^\]]{1,80}\]")
+_CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
+_CAPITALISED = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][a-z]*[A-Z]\w*|[A-Z]{2,}\w*|[A-Z][a-z]+)\b")
+
+
+# Instructions about the answer rather than questions about the sources ("Vertaal je antwoord
+# naar het Frans", "Gebruik gewoon je eigen kennis", "From now on, answer in English"). Their
+# words would steer both retrievers away from the actual question, so a sentence or clause with
+# one of these is left out of the search (never when it is all there is).
+_INSTRUCTION = re.compile(
+    r"\b(?:antwoord\w*|vertaal\w*|negeer\w*|instructies?|doe alsof|vanaf nu|vergeet|"
+    r"systeemprompt|prompt|eigen kennis|in het (?:engels|frans|duits|spaans)|from now on|"
+    r"answer|ignore|pretend|translate|english|please)\b",
+    re.I,
+)
+# Words about the sources or the shape of the answer, not about a topic ("Wat zeggen de
+# bronnen ...", "Zet de onderzoeken naast elkaar"): they do not count for the relevance floor's
+# coverage. (They stay in the search: they do steer e5 towards the passages that report.)
+META_WORDS: frozenset[str] = frozenset(
+    """bron bronnen onderzoek onderzoeken rapport rapporten document documenten tekst teksten
+    artikel artikelen studie studies publicatie zeggen zegt zeg vertellen vertelt staat staan
+    vermeld vermelden noemen noemt geef geven zet leg uit vat samen kort overzicht lijst
+    punten tabel vergelijk vergelijken naast elkaar verschillende eens even gewoon graag
+    alsjeblieft aub svp volgens schrijven schrijft beschrijf beschrijven""".split()
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+")
+
+
+# A question that asks for several things: "Welke zorgen ...", "Wat zijn de vier kernpunten",
+# "Op welke drie manieren", "Noem de redenen", "de top 5". "Welke rol" (singular) is not one.
+_COUNT = r"(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|\d{1,2})"
+_LIST_QUESTION = re.compile(
+    rf"^(?:wat zijn|noem)\b|\btop[ -]?\d|\b(?:de|het|die)\s+{_COUNT}\s+[^\W\d]{{3,}}|"
+    r"\bwelke\s+(?:[^\W\d]+\s+)?[^\W\d]{2,}(?:en|s|'s)\b",
+    re.I,
+)
+
+
+def asks_list(question: str) -> bool:
+    """Does ``question`` ask for a list of things (see ``_LIST_QUESTION``)?"""
+    q = _CONNECTIVE.sub("", " ".join(question.split()), count=1)
+    return bool(_LIST_QUESTION.search(q))
+
+
+def strip_instructions(question: str) -> str:
+    """``question`` without sentences that instruct rather than ask (see ``_INSTRUCTION``).
+
+    Only non-question parts are dropped, and only when a part with a question mark remains,
+    so a plain statement that sets the topic ("In de zorg lijkt digitale stress groter.
+    Wat zeggen de bronnen?") is kept.
+    """
+    q = " ".join(question.split())
+    parts = [p.strip() for p in _SENTENCE_END.split(q) if p.strip()]
+    if len(parts) < 2 or not any(p.endswith("?") for p in parts):
+        return q
+    kept = []
+    for part in parts:
+        if part.endswith("?"):
+            # "Vertaal je antwoord ...: hoeveel procent ...?" splits at the colon already.
+            kept.append(part)
+            continue
+        if _INSTRUCTION.search(part):
+            continue
+        kept.append(part)
+    out = " ".join(kept).strip()
+    if not _content_words(out):
+        return q
+    return out[0].upper() + out[1:]
+
+
+@dataclass
+class Rewrite:
+    """A question resolved against the conversation."""
+
+    query: str  # the standalone question: searched and shown to the user
+    focus: str  # the new question's own words (without what was carried over)
+    followup: bool = False
+    refers_back: bool = False  # points at the previous answer ("daarover", "de tweede")
+    carried: str = ""  # the previous question (and answer items) carried into ``query``
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in _CONTENT_WORD.findall(fold(text)) if w not in STOP_WORDS]
+
+
+def _has_name(text: str) -> bool:
+    """A proper name or acronym after the first word ("NLQF", "Integron", "SD Worx")."""
+    return bool(_CAPITALISED.search(text.strip()))
+
+
+@dataclass(frozen=True)
+class _Signals:
+    followup: bool  # leans on the conversation
+    refers: bool  # points back at what was said ("daarover", "die drie", "Waarom?")
+    connective: bool  # starts with "En", "Maar", "Hoe zit het met" ...
+
+
+def _signals(question: str) -> _Signals:
+    """What the question alone says about being a follow-up (see the module docstring)."""
+    q = question.strip()
+    n_content = len(_content_words(q))
+    connective = bool(_CONNECTIVE.match(q))
+    strong = bool(
+        _STRONG_REF.search(q)
+        or _DEMONSTRATIVE_NP.search(q)
+        or _START_DEMONSTRATIVE.match(q)
+        or _COUNT_REF.search(q)
+        or _PRONOUN.search(q)
+    )
+    ordinal = bool(_ORDINAL.search(q)) and (connective or n_content <= 3)
+    weak = bool(_WEAK_REF.search(q)) and n_content <= 4
+    short = n_content == 0 or (n_content <= 2 and not _has_name(q))
+    first = q.split()[0].lower() if q.split() else ""
+    fragment = first in _PREPOSITIONS and not _QUESTION_WORD.search(q)  # "Bij directieleden?"
+    refers = strong or ordinal or weak or (short and not connective and not fragment)
+    return _Signals(connective or refers or short, refers, connective)
+
+
+def is_followup(question: str, history: list[Message]) -> bool:
+    """Does ``question`` lean on the conversation (see the module docstring)?"""
+    if not any(t.get("role") == "user" for t in history):
+        return False
+    return _signals(question).followup
+
+
+def answer_items(answer: str) -> list[str]:
+    """The items of a list in an answer: numbered/bulleted lines, or "A, B en C" inline."""
+    text = _CITATION.sub("", answer)
+    items = []
+    for line in text.splitlines():
+        m = re.match(r"^\s*(?:\d{1,2}[.)]|[-•*])\s+(.+?)\s*$", line)
+        if m:
+            items.append(_clause(m.group(1)))
+    if len(items) >= 2:
+        return [_trim_item(i) for i in items if i]
+    for sentence in re.split(r"(?<=[.!?])\s+", text.replace("\n", " ")):
+        part = sentence.split(":", 1)[1] if ":" in sentence else sentence
+        part = _clause(part)
+        pieces = [p.strip() for p in re.split(r",\s*|\s+en\s+|\s+of\s+", part) if p.strip()]
+        if len(pieces) >= 3 and all(len(p.split()) <= 6 for p in pieces):
+            return [_trim_item(p) for p in pieces]
+    return []
+
+
+def _clause(text: str) -> str:
+    """``text`` up to the first colon, full stop or subordinate clause ("..., zoals ...")."""
+    return re.split(r"[:.;]|,?\s+(?:zoals|waarbij|maar|want|omdat)\b|,\s*(?:die|dat)\b", text)[
+        0
+    ].strip()
+
+
+def _trim_item(item: str) -> str:
+    words = item.strip(" ,.'\"‘’“”").split()
+    return " ".join(words[:6])
+
+
+def _merge_fragment(previous: str, fragment: str) -> str:
+    """Put an elliptical fragment ("in de zorg") into the previous question.
+
+    A sentence-final phrase with the same preposition is replaced ("... AI in hun werk?" +
+    "in de zorg" -> "... AI in de zorg?"); otherwise the fragment is appended.
+    """
+    prev = previous.strip().rstrip("?.! ")
+    frag = fragment.strip().rstrip("?.! ")
+    if len(frag) > 1 and frag[0].isupper() and frag[1].islower():
+        frag = frag[0].lower() + frag[1:]  # "Bij directieleden" inside a sentence
+    prep = frag.split()[0].lower() if frag.split() else ""
+    if prep in _PREPOSITIONS:
+        m = re.search(rf"\s{re.escape(prep)}\s+[^,;:?]{{1,40}}$", prev, re.I)
+        if m and len(m.group(0).split()) <= 5:
+            return f"{prev[: m.start()]} {frag}?"
+    return f"{prev}, {frag}?"
+
+
+def rewrite_question(question: str, history: list[Message], _depth: int = 0) -> Rewrite:
+    """Resolve ``question`` against ``history`` (see the module docstring)."""
+    q = strip_instructions(question)
+    if not is_followup(q, history):
+        return Rewrite(query=q, focus=q)
+    last_user = max(i for i, t in enumerate(history) if t.get("role") == "user")
+    prev_q = history[last_user]["content"]
+    answer = next(
+        (t["content"] for t in history[last_user + 1 :] if t.get("role") == "assistant"), ""
+    )
+    earlier = history[:last_user]
+    if _depth < 2 and earlier:
+        prev_q = rewrite_question(prev_q, earlier, _depth + 1).query
+    prev_q = strip_instructions(prev_q)
+    if len(prev_q) > MAX_QUERY_CHARS // 2:
+        prev_q = prev_q[-(MAX_QUERY_CHARS // 2) :].split(" ", 1)[-1]
+    sig = _signals(q)
+    refers = sig.refers
+    connective = _CONNECTIVE.match(q)
+    rest = q[connective.end() :].strip() if connective else q
+    items = answer_items(answer) if answer else []
+    insert = ""
+    anchor = _ORDINAL.search(q)
+    if items and anchor:
+        n = _ORDINALS[anchor.group(1).lower()]
+        if n == -1 or n <= len(items):
+            insert = items[n - 1 if n > 0 else -1]
+    elif items and _COUNT_REF.search(q):
+        anchor = _COUNT_REF.search(q)
+        insert = ", ".join(items)
+    if insert and anchor is not None:
+        focus = f"{q[: anchor.end()]} ({insert}){q[anchor.end() :]}"
+        query = f"{_ensure_q(prev_q)} {focus}"
+        return Rewrite(
+            query=_cap(query), focus=focus, followup=True, refers_back=True, carried=prev_q
+        )
+    words = rest.split()
+    first = words[0].lower() if words else ""
+    elliptical = (
+        not refers
+        and 0 < len(words) <= 10
+        and (connective is not None or first in _PREPOSITIONS)
+        and (first in _PREPOSITIONS or not _QUESTION_WORD.search(rest))
+    )
+    if elliptical:
+        if first not in _PREPOSITIONS and connective and " met" in connective.group(0).lower():
+            rest = "wat betreft " + rest  # "Hoe zit het met de overheid?"
+        query = _merge_fragment(prev_q, rest)
+        return Rewrite(
+            query=_cap(query), focus=rest, followup=True, refers_back=False, carried=prev_q
+        )
+    query = f"{_ensure_q(prev_q)} {q}"
+    return Rewrite(query=_cap(query), focus=q, followup=True, refers_back=True, carried=prev_q)
+
+
+def _ensure_q(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith(("?", ".", "!")) else text + "?"
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= MAX_QUERY_CHARS else text[-MAX_QUERY_CHARS:].split(" ", 1)[-1]
+
+
+def standalone_question(question: str, history: list[Message]) -> str:
+    """The question as searched and shown: ``rewrite_question(...).query``."""
+    return rewrite_question(question, history).query
