@@ -490,10 +490,12 @@ class KeywordIndex:
     # ---- building ----------------------------------------------------------------------
 
     @classmethod
-    def build(cls, chunks: list[Chunk]) -> KeywordIndex:
-        # A chunk is indexed with its section heading (``indexed_text``), not its title: title
+    def build(cls, chunks: list[Chunk], headings: bool = True) -> KeywordIndex:
+        # A chunk is indexed with its section heading (``indexed_text``; ``headings`` False:
+        # its text alone), not its title: title
         # words in every chunk of a long report would no longer be rare enough to route on.
-        prepared = [prepare(indexed_text(c, title=False)) for c in chunks]  # fold once, use twice
+        texts = [indexed_text(c, title=False) if headings else c.text for c in chunks]
+        prepared = [prepare(t) for t in texts]  # fold once, use twice
         vocabulary = corpus_vocabulary(prepared, prepared=True)
         index = cls(
             None,

@@ -139,11 +139,17 @@ class IngestSettings(BaseModel):
         180, ge=32, le=480, description="Target chunk size in tiktoken tokens."
     )
     chunk_overlap: int = Field(30, ge=0, le=200, description="Overlap between chunks, tokens.")
+    keep_lists: bool = Field(
+        True,
+        description="Keep a list with its lead-in ('De top 5 zorgen van organisaties:' and "
+        "the items) in one chunk, up to half a chunk over chunk_tokens.",
+    )
     chunk_context: Literal["none", "heading", "title"] = Field(
         "title",
         description="What is embedded with each chunk's text: nothing, its section heading, "
-        "or its document's title and section heading ('title'). The shown passage is the "
-        "chunk's own text either way; changing this re-embeds every document.",
+        "or its document's title and section heading ('title'); the keyword index gets the "
+        "heading unless 'none'. The shown passage is the chunk's own text either way; "
+        "changing this re-embeds every document.",
     )
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped.")
 

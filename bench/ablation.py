@@ -78,6 +78,8 @@ FEATURES: dict[str, Feature] = {
     "topic search": Feature({R + "TOPIC_WEIGHT": "0"}, "second dense search on X of 'over X'"),
     "document routing": Feature({R + "DOCUMENT_WEIGHT": "0"}, "rankings inside named reports"),
     "previous passages": Feature({R + "PREVIOUS_WEIGHT": "0"}, "follow-ups that refer back"),
+    "focus search": Feature({R + "FOCUS_WEIGHT": "0"}, "dense search on a follow-up's own words"),
+    "list ranking": Feature({R + "LIST_WEIGHT": "0"}, "candidates holding a list, list questions"),
     "diversity cap": Feature({R + "MAX_PER_DOCUMENT": "20"}, "off = no per-document cap"),
     "candidates 40": Feature({R + "CANDIDATES": "20"}, "alternative: 20 per retriever"),
     "chunk size 180": Feature(
@@ -87,6 +89,17 @@ FEATURES: dict[str, Feature] = {
     ),
     "chunk overlap 30": Feature(
         {"RAG_INGEST__CHUNK_OVERLAP": "0"}, "alternative: no overlap", reindex=True
+    ),
+    "heading context": Feature(
+        {"RAG_INGEST__CHUNK_CONTEXT": "none"},
+        "off = chunks embedded and keyword-indexed without title and heading",
+        reindex=True,
+    ),
+    "title in context": Feature(
+        {"RAG_INGEST__CHUNK_CONTEXT": "heading"}, "off = heading only", reindex=True
+    ),
+    "list chunking": Feature(
+        {"RAG_INGEST__KEEP_LISTS": "false"}, "off = a list may be cut between items", reindex=True
     ),
 }
 

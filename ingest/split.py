@@ -118,10 +118,13 @@ def list_groups(page: CleanPage) -> list[int]:
     return groups
 
 
-def page_units(page: CleanPage, budget: int, skip_to: int = 0) -> list[Unit]:
-    """The units of ``page`` (see the module docstring), ignoring text before ``skip_to``."""
+def page_units(
+    page: CleanPage, budget: int, skip_to: int = 0, keep_lists: bool = True
+) -> list[Unit]:
+    """The units of ``page`` (see the module docstring), ignoring text before ``skip_to``;
+    without ``keep_lists`` no block belongs to a list group."""
     units: list[Unit] = []
-    groups = list_groups(page)
+    groups = list_groups(page) if keep_lists else [-1] * len(page.spans)
     for b, span in enumerate(page.spans):
         if span.end <= skip_to:
             continue
@@ -277,6 +280,7 @@ def split_document(
     chunk_tokens: int,
     chunk_overlap: int,
     doc_hash: str = "",
+    keep_lists: bool = True,
 ) -> list[Chunk]:
     """All chunks of one document (see the module docstring for the rules)."""
     # Chunks as mutable records first: a continuation may extend the previous page's last one.
@@ -288,7 +292,9 @@ def split_document(
         skip_to = 0
         if prev_page is not None and prev_last is not None:
             skip_to = _continue_previous(prev_page, prev_last, page, chunk_tokens)
-        page_records, heading = _page_records(page, heading, chunk_tokens, chunk_overlap, skip_to)
+        page_records, heading = _page_records(
+            page, heading, chunk_tokens, chunk_overlap, skip_to, keep_lists
+        )
         records.extend(page_records)
         if page_records:
             last = page_records[-1]
@@ -325,11 +331,16 @@ def _continue_previous(
 
 
 def _page_records(
-    page: CleanPage, heading: str, chunk_tokens: int, chunk_overlap: int, skip_to: int
+    page: CleanPage,
+    heading: str,
+    chunk_tokens: int,
+    chunk_overlap: int,
+    skip_to: int,
+    keep_lists: bool = True,
 ) -> tuple[list[dict], str]:
     """The chunk records of one page from ``skip_to`` on, and the heading in force after it
     (``heading``: the one in force before it)."""
-    units = page_units(page, chunk_tokens, skip_to)
+    units = page_units(page, chunk_tokens, skip_to, keep_lists)
     headings = [(s.start, page.span_text(s)) for s in page.spans if s.kind == "heading"]
     page_records: list[dict] = []
     for i, j in pack(units, chunk_tokens, chunk_overlap):

@@ -354,6 +354,7 @@ def prepare_document(
         chunk_tokens=settings.ingest.chunk_tokens,
         chunk_overlap=settings.ingest.chunk_overlap,
         doc_hash=digest,
+        keep_lists=settings.ingest.keep_lists,
     )
     if not chunks:
         if raw.fmt == "pdf":
@@ -594,7 +595,8 @@ class _Run:
             from assistant.keyword import KeywordIndex
 
             all_chunks = [c for c, _ in store.iter_chunks(gen.name)]
-            KeywordIndex.build(all_chunks).save(store.keyword_dir(gen.name))
+            headings = self.settings.ingest.chunk_context != "none"
+            KeywordIndex.build(all_chunks, headings).save(store.keyword_dir(gen.name))
             manifest = Manifest(
                 collection=gen.name,
                 generation=gen.number,
