@@ -143,7 +143,8 @@ def diversify(
     A passage of a document that already has ``max_per_document`` passages is deferred: it is
     taken only when no other document has a candidate left. So the result has ``top_k``
     passages whenever that many distinct passages exist, and a shorter ``top_k`` gives a
-    prefix of a longer one. Documents whose stem is in ``uncapped`` are not capped.
+    prefix of a longer one. Documents whose stem is in ``uncapped`` are not capped, and
+    ``max_per_document`` 0 caps none.
     """
     chosen: list[ScoredChunk] = []
     words: list[set[str]] = []
@@ -158,7 +159,7 @@ def diversify(
         if len(chosen) >= top_k:
             break
         stem = item.chunk.stem
-        if stem not in uncapped and per_doc.get(stem, 0) >= max_per_document:
+        if max_per_document and stem not in uncapped and per_doc.get(stem, 0) >= max_per_document:
             deferred.append(item)
             continue
         w = fresh(item)
