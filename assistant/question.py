@@ -418,22 +418,6 @@ META_WORDS: frozenset[str] = frozenset(
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+")
 
 
-# A question that asks for several things: "Welke zorgen ...", "Wat zijn de vier kernpunten",
-# "Op welke drie manieren", "Noem de redenen", "de top 5". "Welke rol" (singular) is not one.
-_COUNT = r"(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|\d{1,2})"
-_LIST_QUESTION = re.compile(
-    rf"^(?:wat zijn|noem)\b|\btop[ -]?\d|\b(?:de|het|die)\s+{_COUNT}\s+[^\W\d]{{3,}}|"
-    r"\bwelke\s+(?:[^\W\d]+\s+)?[^\W\d]{2,}(?:en|s|'s)\b",
-    re.I,
-)
-
-
-def asks_list(question: str) -> bool:
-    """Does ``question`` ask for a list of things (see ``_LIST_QUESTION``)?"""
-    q = _CONNECTIVE.sub("", " ".join(question.split()), count=1)
-    return bool(_LIST_QUESTION.search(q))
-
-
 def strip_instructions(question: str) -> str:
     """``question`` without sentences that instruct rather than ask (see ``_INSTRUCTION``).
 

@@ -39,7 +39,7 @@ from assistant.errors import IndexMissing
 from assistant.keyword import KeywordIndex
 from assistant.keyword_view import KeywordView, coverage
 from assistant.llm import Message
-from assistant.question import Question, asks_list
+from assistant.question import Question
 from assistant.settings import RetrievalSettings
 from assistant.store import Store
 
@@ -85,16 +85,6 @@ class Retrieval:
 # --------------------------------------------------------------------------------------------
 # Fusion and diversity
 # --------------------------------------------------------------------------------------------
-
-# A list in a passage: two or more lines that start with a number or a bullet, or a line that
-# ends in a colon followed by more text ("De top 5 zorgen van organisaties:\n\nAI en ...").
-_LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.)]|[-•*▪◦–])\s+\S", re.M)
-_LEAD_IN_LINE = re.compile(r":\s*\n\s*\S")
-
-
-def holds_list(text: str) -> bool:
-    """Does a passage hold a list (numbered or bulleted lines, or a lead-in and its items)?"""
-    return len(_LIST_LINE.findall(text)) >= 2 or bool(_LEAD_IN_LINE.search(text))
 
 
 def rrf(
@@ -401,10 +391,6 @@ class Retriever:
             _, judged = self._fuse(c, collections, named, s.top_k + FLOOR_EXTRA_PASSAGES)
             self._answer_type_ranking(c, q.query)
             c.timings["answer_type_s"] = time.perf_counter() - t
-        elif s.list_weight > 0 and asks_list(q.focus):
-            t = time.perf_counter()
-            self._list_ranking(c, view, q.focus)
-            c.timings["list_s"] = time.perf_counter() - t
         t = time.perf_counter()
         floor_k = s.top_k + FLOOR_EXTRA_PASSAGES
         want = top_k or s.top_k
@@ -523,27 +509,6 @@ class Retriever:
         ranked = sorted((i for i, sc in enumerate(scores) if sc >= 0), key=lambda i: -scores[i])
         c.rankings["answer_type"] = [ids[i] for i in ranked]
         c.weights["answer_type"] = s.answer_type_weight
-
-    def _list_ranking(self, c: _Candidates, view: KeywordView, question: str) -> None:
-        """For "Welke ... / Wat zijn de vijf ...?": the fused candidates that hold a list,
-        ranked by the share of the question's terms in their heading and text (a ranking of
-        its own in the fusion, weight ``list_weight``). Like the answer-type ranking, it only
-        re-orders what the other rankings found."""
-        s = self.settings
-        head = [cid for cid, _, _ in rrf(c.rankings, s.rrf_k, c.weights)[:ANSWER_TYPE_CANDIDATES]]
-        self._read(c, head)
-        terms = {t for t in view.analyse(question) if t not in view.meta_terms}
-        total = max(sum(view.idf(t) for t in terms), 1e-9)
-        scored = []
-        for cid in head:
-            chunk = c.chunks.get(cid)
-            if chunk is None or not holds_list(chunk.text):
-                continue
-            found = terms & set(view.analyse(f"{chunk.heading}\n{chunk.text}"))
-            scored.append((sum(view.idf(t) for t in found) / total, cid))
-        if scored:
-            c.rankings["list"] = [cid for _, cid in sorted(scored, key=lambda x: -x[0])]
-            c.weights["list"] = s.list_weight
 
     def _route(
         self, view: KeywordView, query: str, collections: set[str] | None

@@ -145,7 +145,7 @@ class IngestSettings(BaseModel):
         "the items) in one chunk, up to half a chunk over chunk_tokens.",
     )
     chunk_context: Literal["none", "heading", "title"] = Field(
-        "title",
+        "none",
         description="What is embedded with each chunk's text: nothing, its section heading, "
         "or its document's title and section heading ('title'); the keyword index gets the "
         "heading unless 'none'. The shown passage is the chunk's own text either way; "
@@ -182,14 +182,14 @@ class RetrievalSettings(BaseModel):
         900, ge=100, le=16000, description="Token budget for the passages in the prompt."
     )
     rrf_k: int = Field(
-        30,
+        60,
         ge=1,
         le=1000,
         description="Rank constant of reciprocal rank fusion: lower lets a first place count "
         "more against agreement between the retrievers.",
     )
     dense_weight: float = Field(
-        1.5, ge=0.0, le=10.0, description="Weight of the dense (e5) ranking in the fusion."
+        1.0, ge=0.0, le=10.0, description="Weight of the dense (e5) ranking in the fusion."
     )
     keyword_weight: float = Field(
         1.0, ge=0.0, le=10.0, description="Weight of the keyword (BM25) ranking in the fusion."
@@ -202,7 +202,7 @@ class RetrievalSettings(BaseModel):
         "('volgens Integron', 'het VIVO-rapport'); 0 turns this routing off.",
     )
     previous_weight: float = Field(
-        1.0,
+        0.0,
         ge=0.0,
         le=10.0,
         description="Weight of the previous answer's passages when a follow-up refers back "
@@ -237,22 +237,14 @@ class RetrievalSettings(BaseModel):
         "figure, name or date, the candidates whose sentences give one, best first (0: off).",
     )
     topic_weight: float = Field(
-        1.0,
+        0.0,
         ge=0.0,
         le=10.0,
         description="For 'wat zeggen de bronnen over X?': weight, relative to dense_weight, of "
         "a second dense search on X alone (0: off).",
     )
-    list_weight: float = Field(
-        1.0,
-        ge=0.0,
-        le=10.0,
-        description="RRF weight of the list ranking: for a question that asks for several "
-        "things ('Welke zorgen ...', 'Wat zijn de vier ...'), the candidates that hold a list, "
-        "best first (0: off).",
-    )
     focus_weight: float = Field(
-        1.0,
+        0.0,
         ge=0.0,
         le=10.0,
         description="For a follow-up ('En in de zorg?'): weight, relative to dense_weight, of "

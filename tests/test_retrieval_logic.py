@@ -18,7 +18,6 @@ from assistant.keyword import KeywordIndex
 from assistant.keyword_view import KeywordView, coverage
 from assistant.question import (
     answer_items,
-    asks_list,
     is_followup,
     rewrite_question,
     standalone_question,
@@ -28,7 +27,6 @@ from assistant.retrieval import (
     RelevanceSignal,
     Retriever,
     diversify,
-    holds_list,
     judge_relevance,
     near_duplicate,
     rrf,
@@ -567,7 +565,8 @@ def test_previous_passages_join_a_referring_followup(tmp_path: Path) -> None:
         {"role": "user", "content": "Wat weten we over de digitale werkomgeving?"},
         {"role": "assistant", "content": "Zestig procent werkt eraan [1]."},
     ]
-    retriever = _retriever(tmp_path, {"int:1:0": 0.9, "zorg:1:0": 0.89})
+    on = {"previous_weight": 1.0, "focus_weight": 1.0}  # both off by default
+    retriever = _retriever(tmp_path, {"int:1:0": 0.9, "zorg:1:0": 0.89}, **on)
     res = retriever.retrieve("Wat zeggen ze daarover?", history, previous=[CORPUS[5]], top_k=3)
     assert res.followup
     assert "kpn:1:1" in [p.chunk.id for p in res.passages]
@@ -576,7 +575,7 @@ def test_previous_passages_join_a_referring_followup(tmp_path: Path) -> None:
         "Wat weten we over de digitale werkomgeving? Wat zeggen ze daarover?",
         "Wat zeggen ze daarover?",
     ]
-    off = _retriever(tmp_path, {"int:1:0": 0.9}, focus_weight=0.0)
+    off = _retriever(tmp_path, {"int:1:0": 0.9}, previous_weight=1.0, focus_weight=0.0)
     off.retrieve("Wat zeggen ze daarover?", history, previous=[CORPUS[5]], top_k=3)
     assert off.store.embeddings.queries[-1].startswith("Wat weten we")  # type: ignore[attr-defined]
 
@@ -726,34 +725,3 @@ def test_answer_type_scores_count_the_heading_half() -> None:
     under = dataclasses.replace(bare, heading="Voorwoord")
     scores = answer_type_scores(question, [bare, under])
     assert scores is not None and 0 <= scores[0] < scores[1]
-
-
-# ---------------------------------------------------------------------------------------------
-# List questions and passages that hold a list
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("question", "expected"),
-    [
-        ("Welke drempels noemen de werkgevers?", True),
-        ("Wat zijn de drie belangrijkste lessen uit het onderzoek?", True),
-        ("Op welke vijf terreinen investeren de bedrijven?", True),
-        ("Noem de maatregelen die het kabinet neemt.", True),
-        ("En welke knelpunten zien de medewerkers?", True),
-        ("Welke rol speelt de leidinggevende?", False),
-        ("Welk deel van de medewerkers werkt thuis?", False),
-        ("Hoeveel procent van de bedrijven gebruikt AI?", False),
-        ("Waarom kiezen mensen voor deze sector?", False),
-    ],
-)
-def test_asks_list(question: str, expected: bool) -> None:
-    assert asks_list(question) is expected
-
-
-def test_holds_list() -> None:
-    assert holds_list("Drie lessen:\n1. Begin klein.\n2. Meet alles.\n3. Betrek de mensen.")
-    assert holds_list("De drie lessen uit de pilot:\n\nBegin klein. Meet alles. Betrek mensen.")
-    assert holds_list("Aandachtspunten\n• planning\n• opleiding")
-    assert not holds_list("Een gewone alinea: met een dubbelepunt midden in de zin.")
-    assert not holds_list("1. Een enkel genummerd punt zonder vervolg.")
