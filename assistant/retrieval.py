@@ -4,12 +4,17 @@
 ``assistant.question``) and, in order: runs two retrievers, ``candidates`` each (dense e5
 finds paraphrases; the keyword index finds figures, names and rare terms a 384-d embedding
 blurs); routes to the documents the question names (``KeywordView.named_documents``: a
-boost, not a filter, so a wrong routing costs rank, not recall); for "wat zeggen de bronnen
-over X?" also searches X alone; for a question that asks for a figure, name or date adds an
-*answer-type* ranking of the candidates that give one; fuses by weighted reciprocal rank
-(no calibration between cosine and BM25 scales, robust when either retriever misses); keeps
-passages diverse (near-duplicates dropped, a soft cap per document); and applies a
-relevance floor (``judge_relevance``) that refuses questions the sources cannot answer.
+boost, not a filter, so a wrong routing costs rank, not recall); for a question that asks for
+a figure, name or date adds an *answer-type* ranking of the candidates that give one; fuses
+by reciprocal rank (no calibration between cosine and BM25 scales, robust when either
+retriever misses); drops near-duplicates; and applies a relevance floor
+(``judge_relevance``) that refuses questions the sources cannot answer.
+
+Off by default, each behind a weight, because their gain on the check half of the question
+bank was not clearly above zero (``bench/README.md``, ablation): extra dense searches on
+rewritten forms of the question (the X of "wat zeggen de bronnen over X?", a follow-up's own
+words), the previous answer's passages for a follow-up, tuned fusion weights, and a cap on
+passages per document.
 
 Trade-off: rules and fixed weights, not a trained reranker: nothing more to run on two cores,
 every decision is explainable in ``Retrieval.reason``, and the weights sit in the middle of

@@ -216,7 +216,7 @@ class RetrievalSettings(BaseModel):
         "says the sources do not answer the question. 0 turns the floor off.",
     )
     relevance_floor_strong: float = Field(
-        0.85,
+        0.84,
         ge=0.0,
         le=1.0,
         description="Cosine similarity of the best passage above which the question passes "
