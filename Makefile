@@ -19,7 +19,9 @@ PIP_VERSION := 26.3
 
 HOST ?= 127.0.0.1
 PORT ?= 8501
-GOLD ?= ../shared/eval/gold_dev.jsonl
+API_PORT ?= 8502
+MODEL_PORT ?= 8080
+GOLD ?=
 BACKUP ?=
 
 # Where built/downloaded wheels are kept between runs (llama-cpp-python, model parts).
@@ -29,7 +31,10 @@ LLAMA_VERSION := 0.3.36
 # machines, so never build llama-cpp-python without these flags.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
-LLAMA_DEPS := diskcache jinja2 numpy typing-extensions
+# Runtime deps of the --no-deps wheel, plus those of its [server] extra (python -m llama_cpp.server,
+# `make model-server`); all pinned in constraints.txt.
+LLAMA_DEPS := diskcache jinja2 numpy typing-extensions \
+	uvicorn fastapi pydantic-settings sse-starlette starlette-context PyYAML
 
 # Index location; follows RAG_STORE__PATH when it is set (relative to the project root).
 STORE_DIR := $(or $(RAG_STORE__PATH),vectorstore)
@@ -38,7 +43,7 @@ MANIFEST := $(STORE_DIR)/manifest.json
 DATA_DIR := $(or $(RAG_APP__DATA_DIR),data)
 
 # With the Ollama backend the embedded GGUF model is not needed to run the app.
-RUN_MODEL := $(if $(filter ollama,$(RAG_LLM__MODE)),,model)
+RUN_MODEL := $(if $(filter ollama openai,$(RAG_LLM__MODE)),,model)
 
 # Telemetry and phoning home: off, for everything started from this Makefile.
 export ANONYMIZED_TELEMETRY := False
@@ -53,12 +58,14 @@ export RAG_WHEEL_CACHE
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install llama-wheel model index run test test-fast lint format typecheck bench eval \
+.PHONY: help install llama-wheel model index check-host run serve model-server test test-fast lint format typecheck bench eval \
 	backup restore freeze clean distclean chromium
 
 help:
 	@echo "make run        install, fetch model, build index if missing, start the page"
 	@echo "                (HOST=$(HOST) PORT=$(PORT))"
+	@echo "make serve      the same, but start the OpenAI-compatible API (HOST, API_PORT=$(API_PORT))"
+	@echo "make model-server  the embedded model as an OpenAI-compatible server (MODEL_PORT=$(MODEL_PORT))"
 	@echo "make test       install, fetch model, install chromium if missing, run all tests"
 	@echo "make test-fast  tests without the real model and without the browser"
 	@echo "make install    virtualenv + pinned packages + llama-cpp-python (cached wheel)"
@@ -68,7 +75,7 @@ help:
 	@echo "make format     ruff check --fix + ruff format (rewrites files)"
 	@echo "make typecheck  mypy over assistant/, ingest/, ui/ and app.py"
 	@echo "make bench      run the scripts in bench/"
-	@echo "make eval       evaluate against GOLD=$(GOLD)"
+	@echo "make eval       evaluate on eval/questions.jsonl, both halves (GOLD=file for another)"
 	@echo "make backup     tar $(STORE_DIR)/ and data/ into backups/<timestamp>.tar.gz"
 	@echo "make restore BACKUP=backups/<file>.tar.gz   put a backup back in place"
 	@echo "make freeze     rewrite constraints.txt from the current virtualenv"
@@ -126,8 +133,23 @@ $(MANIFEST): | $(STAMP)
 index: install
 	$(PY) -m ingest
 
-run: install $(RUN_MODEL) $(MANIFEST)
+# Closed by default: a HOST other than loopback without RAG_APP__AUTH (env or .env) refuses.
+check-host:
+	@$(PY) -m assistant.access check-host "$(HOST)"
+
+run: install check-host $(RUN_MODEL) $(MANIFEST)
 	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT)
+
+# The HTTP API (assistant/api.py): OpenAI chat completions with citations, bearer tokens.
+serve: install $(RUN_MODEL) $(MANIFEST)
+	$(PY) -m assistant serve --host $(HOST) --port $(API_PORT)
+
+# One shared model server for several app replicas and the API (RAG_LLM__MODE=openai).
+# --interrupt_requests False: otherwise each new request cuts off the one being streamed.
+model-server: model
+	$(PY) -m llama_cpp.server --model models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf \
+		--model_alias qwen2.5-coder-0.5b --host $(HOST) --port $(MODEL_PORT) \
+		--n_ctx 4096 --n_threads $$(nproc) --interrupt_requests False
 
 # ---------------------------------------------------------------------------------------------
 # Quality
@@ -169,8 +191,8 @@ bench: install $(RUN_MODEL) $(MANIFEST)
 	[ $$ran = 1 ] || echo "no bench scripts in bench/"
 
 eval: install $(RUN_MODEL) $(MANIFEST)
-	@[ -f "$(GOLD)" ] || { echo "gold file not found: $(GOLD) (set GOLD=...)"; exit 2; }
-	$(PY) -m assistant eval --gold "$(GOLD)"
+	@[ -z "$(GOLD)" ] || [ -f "$(GOLD)" ] || { echo "gold file not found: $(GOLD)"; exit 2; }
+	$(PY) -m assistant eval $(if $(GOLD),--gold "$(GOLD)")
 
 # Rewrites constraints.txt from the virtualenv (without the project and llama-cpp-python).
 freeze: | $(PY)
@@ -204,12 +226,18 @@ backup:
 	echo "backup written: $$out"
 
 # Archives hold the fixed names vectorstore/ and data/, mapped to STORE_DIR and DATA_DIR.
+# Only folders and regular files, plus the keyword index's own links (vectorstore/keyword/<gen>
+# -> a sibling name): a symlinked `data` (or any other link) would make the restored state
+# live wherever the archive's author pointed it. Restored files are owner-only.
 # Extracts into a temp dir under backups/ (same filesystem), checks the contents, then swaps
 # each directory in with rename; what it replaced is kept under backups/replaced-<timestamp>/.
 restore:
 	@[ -n "$(BACKUP)" ] || { echo "usage: make restore BACKUP=backups/<timestamp>.tar.gz"; exit 2; }
 	@[ -f "$(BACKUP)" ] || { echo "no such backup: $(BACKUP)"; exit 2; }
 	@mkdir -p backups; \
+	if [ "$$(tar -tvzf "$(BACKUP)" | grep -c '^[hcbp]' || true)" != 0 ]; then \
+		echo "refusing: $(BACKUP) holds hard links or special files"; exit 1; \
+	fi; \
 	tops=$$(tar -tzf "$(BACKUP)" | sed 's|^\./||' | cut -d/ -f1 | sort -u); \
 	for t in $$tops; do \
 		case "$$t" in vectorstore|data) ;; \
@@ -217,7 +245,14 @@ restore:
 	done; \
 	tmp=$$(mktemp -d backups/.restore.XXXXXX); \
 	trap 'rm -rf "$$tmp"' EXIT; \
-	tar -xzf "$(BACKUP)" -C "$$tmp" --no-same-owner; \
+	tar -xzf "$(BACKUP)" -C "$$tmp" --no-same-owner --no-same-permissions; \
+	bad=$$(find "$$tmp" -mindepth 1 \( \( -type l \( ! -path "$$tmp/vectorstore/keyword/*" \
+		-o -lname '*/*' \) \) -o \( ! -type d ! -type f ! -type l \) \) -print -quit); \
+	if [ -n "$$bad" ]; then \
+		echo "refusing: $(BACKUP) holds a link ($${bad#$$tmp/}); only folders, files and the"; \
+		echo "keyword index's own links (a name in the same folder) may be restored"; exit 1; \
+	fi; \
+	chmod -R go-rwx "$$tmp"; \
 	keep="backups/replaced-$$(date +%Y%m%d-%H%M%S)"; \
 	for t in $$tops; do \
 		[ -d "$$tmp/$$t" ] || continue; \

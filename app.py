@@ -8,10 +8,12 @@ Only draws. Builds the assistant once per process (``st.cache_resource``, settin
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import streamlit as st
 
+from assistant.access import can_audit
 from assistant.errors import AssistantError
 from assistant.service import Assistant
 from assistant.settings import Settings, load_settings
@@ -19,6 +21,7 @@ from ui.components import render_sidebar, run_page
 from ui.session import can_manage, login, set_context
 
 log = logging.getLogger("app")
+os.umask(0o077)  # what this process writes (index, audit, feedback, uploads): owner-only
 
 
 @st.cache_resource(show_spinner="De onderzoeksassistent wordt gestart…")
@@ -58,7 +61,7 @@ def main() -> None:
             url_path="briefing",
         ),
     ]
-    if can_manage(user):
+    if can_manage(user) or can_audit(user):
         pages.append(
             st.Page(
                 "ui/page_beheer.py",

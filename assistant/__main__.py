@@ -1,4 +1,5 @@
-"""Command line: ``python -m assistant ask "vraag" [--json]`` and ``python -m assistant eval``.
+"""Command line: ``python -m assistant ask "vraag" [--json]``, ``python -m assistant eval`` and
+``python -m assistant serve [--host H --port P]`` (the HTTP API).
 
 The CLI may speak English in its logs; answers and user errors are Dutch.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 from assistant.errors import AssistantError
@@ -50,6 +52,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from assistant.api import serve
+
+    return serve(load_settings(), args.host, args.port)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.evaluation import main as eval_main
 
@@ -66,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(func=cmd_ask)
+    srv = sub.add_parser("serve", help="start the OpenAI-compatible HTTP API (assistant/api.py)")
+    srv.add_argument("--host", default=None, help="default: RAG_API__HOST (127.0.0.1)")
+    srv.add_argument("--port", type=int, default=None, help="default: RAG_API__PORT (8502)")
+    srv.set_defaults(func=cmd_serve)
     ev = sub.add_parser("eval", help="evaluate on a question bank (JSONL), per half and type")
     from assistant.evaluation import add_arguments
 
@@ -76,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.umask(0o077)  # index, audit log and feedback hold personal data: owner-only files
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -2,19 +2,26 @@
 
 Three ways to log in (``RAG_APP__AUTH``):
 
-* ``none``: no login. Meant for one person on their own machine. ``anonymous_user`` gives that
-  person the administrator role only when the page listens on loopback (127.0.0.1/::1), so
-  ``HOST=0.0.0.0`` without a login never hands the audit log to the whole network.
+* ``none``: no login. Meant for one person on their own machine. Closed by default
+  (``anonymous_user``): only a browser on loopback, on a page that listens on loopback, and
+  without proxy headers (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP`` ...) is the local
+  beheerder; anyone else gets no access and a Dutch message naming ``RAG_APP__AUTH``. ``make
+  run`` refuses ``HOST`` other than loopback without a login (``bind_refusal``).
 * ``local``: a JSON user list with bcrypt hashes (``RAG_APP__USERS_FILE``), managed with
   ``python -m assistant.access add-user NAME --role beheerder --collections algemeen,hr``.
 * ``oidc``: Streamlit's ``st.login`` against the organisation's identity provider; roles and
   collections come from a claim, mapped by ``data/oidc_roles.json`` (``oidc_user``).
 
-Roles: ``gebruiker`` asks questions; ``beheerder`` may also manage documents, users and read
-the audit log (``can_manage``). Collections (``Chunk.collection``) are the access groups of
-documents: a user's ``collections`` are passed to ``Assistant.ask`` and enforced inside
-retrieval (both dense and keyword search filter on them), so a passage a user may not read
-never reaches the model, the answer or the audit log. ``None`` means all collections.
+Roles: ``gebruiker`` asks questions; ``beheerder`` may also manage documents and read the
+audit log and feedback of questions asked within their own collections (``can_manage``,
+``can_read_scope``; uploads only into ``writable_collections``); ``auditor`` reads every
+audit and feedback record and manages nothing (``can_audit``). Closed by default everywhere:
+an entry or OIDC role without ``collections`` reads none.
+
+Collections (``Chunk.collection``) are the access groups of documents: a user's
+``collections`` are passed to ``Assistant.ask`` and enforced inside retrieval (both dense and
+keyword search filter on them), so a passage a user may not read never reaches the model, the
+answer or the audit log. ``None`` means all collections.
 
 Trade-offs, stated plainly:
 
@@ -25,9 +32,7 @@ Trade-offs, stated plainly:
   against a dummy hash), so the login form does not reveal which names exist.
 * The user file is re-read when it changes on disk, so ``add-user`` works without a restart;
   it is small (people, not documents) and read under a lock.
-* The rate limiter lives in the process: with several replicas behind a load balancer each one
-  counts on its own (a user could ask N× the limit). A shared store (Redis) would fix that; for
-  one machine with one model it is not worth another service.
+* How often (rate limits, login throttle) lives in ``assistant.limits``.
 * Question length is checked by ``Assistant.ask`` (``RAG_APP__MAX_QUESTION_CHARS``), the one
   place every caller passes through; this module does not duplicate it.
 """
@@ -39,14 +44,11 @@ import getpass
 import ipaddress
 import json
 import logging
-import math
 import os
 import re
 import sys
 import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,8 +60,8 @@ from assistant.errors import AssistantError
 
 log = logging.getLogger(__name__)
 
-Role = Literal["gebruiker", "beheerder"]
-ROLES: tuple[Role, ...] = ("gebruiker", "beheerder")
+Role = Literal["gebruiker", "beheerder", "auditor"]
+ROLES: tuple[Role, ...] = ("gebruiker", "beheerder", "auditor")
 ALL = "*"  # in files and on the command line: every collection
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 COLLECTION_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
@@ -103,8 +105,40 @@ class User:
 
 
 def can_manage(user: User | None) -> bool:
-    """May this user manage documents and users and read the audit log?"""
+    """May this user manage documents and read the audit log of their collections?"""
     return user is not None and user.role == "beheerder"
+
+
+def can_audit(user: User | None) -> bool:
+    """May this user open the audit log and the feedback (beheerder: own collections only;
+    auditor: everything, and nothing else of Beheer)?"""
+    return user is not None and user.role in ("beheerder", "auditor")
+
+
+def writable_collections(user: User, known: Iterable[str] = ()) -> list[str]:
+    """The collections ``user`` may upload into: a beheerder's own (all known ones, and
+    "algemeen", for a beheerder of all collections); nobody else's."""
+    if not can_manage(user):
+        return []
+    if user.collections is None:
+        return sorted(set(known) | {"algemeen"})
+    return sorted(user.collections)
+
+
+def can_read_scope(user: User, scope: Iterable[str] | None) -> bool:
+    """May ``user`` read an audit or feedback record of a question asked within ``scope``
+    (the asker's collections; None = all)?
+
+    The auditor reads everything. A beheerder reads a record only when every collection the
+    asker could read is one of theirs: the answer can only quote those, and the question
+    itself says what the asker looked for there. A beheerder of all collections reads all.
+    """
+    if user.role == "auditor" or (user.role == "beheerder" and user.collections is None):
+        return True
+    if user.role != "beheerder" or scope is None:
+        return False
+    scope = set(scope)
+    return bool(scope) and scope <= (user.collections or set())
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -113,19 +147,62 @@ def _is_loopback(address: str | None) -> bool:
     if address in ("localhost", "localhost.localdomain"):
         return True
     try:
-        return ipaddress.ip_address(address.strip("[]")).is_loopback
+        ip = ipaddress.ip_address(address.strip("[]"))
     except ValueError:
         return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is loopback too
+    return ip.is_loopback or bool(mapped is not None and mapped.is_loopback)
 
 
-def anonymous_user(server_address: str | None) -> User:
-    """The user when ``RAG_APP__AUTH=none``.
+# Headers a reverse proxy adds: a request that carries one came from somewhere else, even
+# though the connection itself is from 127.0.0.1 (the proxy on this machine).
+PROXY_HEADERS = frozenset(
+    {"x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "x-forwarded-proto", "via"}
+)
+NEEDS_LOGIN = (
+    "Zonder login is deze pagina alleen te gebruiken in een browser op deze machine zelf. "
+    "Voor toegang via het netwerk of een proxy zet de beheerder RAG_APP__AUTH=local of "
+    "RAG_APP__AUTH=oidc."
+)
 
-    Pass ``st.get_option("server.address")``. On loopback only this machine can reach the page,
-    so its one user may manage; on any other address nobody may (turn a login on instead).
+
+@dataclass(frozen=True)
+class Client:
+    """The browser connection of a session: its address and the request headers."""
+
+    address: str | None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def proxied(self) -> bool:
+        return any(name.lower() in PROXY_HEADERS for name, _ in self.headers)
+
+
+def anonymous_user(server_address: str | None, client: Client | None) -> User:
+    """The user when ``RAG_APP__AUTH=none``: the local beheerder, or no access at all.
+
+    Closed by default: only when the page listens on loopback and this browser connects from
+    loopback without proxy headers is it the person at this machine (the laptop demo). A
+    request through a reverse proxy on the same machine, or from any other address, gets an
+    ``AssistantError`` naming ``RAG_APP__AUTH``. ``client=None`` means no server serves the
+    script (``AppTest``, bare mode): there is no network to reach it through.
     """
-    role: Role = "beheerder" if _is_loopback(server_address) else "gebruiker"
-    return User("lokaal", role, None)
+    if not _is_loopback(server_address):
+        raise AssistantError(NEEDS_LOGIN, hint="de pagina luistert op het netwerk")
+    if client is not None and (client.proxied or not _is_loopback(client.address)):
+        raise AssistantError(NEEDS_LOGIN)
+    return User("lokaal", "beheerder", None)
+
+
+def bind_refusal(host: str, auth: str) -> str:
+    """Why the page may not start on ``host`` with login ``auth`` ("" when it may)."""
+    if auth == "none" and not _is_loopback(host):
+        return (
+            f"Weigering: HOST={host} maakt de pagina bereikbaar vanaf het netwerk, maar er is "
+            "geen login ingesteld. Zet RAG_APP__AUTH=local (of oidc), of start op "
+            "HOST=127.0.0.1."
+        )
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,70 +363,8 @@ def _to_user(name: str, entry: Mapping[str, Any]) -> User:
     role = entry.get("role", "gebruiker")
     if role not in ROLES:
         role = "gebruiker"  # an unknown role in the file gets the least rights
-    return User(name, role, parse_collections(entry.get("collections", ALL)))
-
-
-# ---------------------------------------------------------------------------------------------
-# Rate limiting
-
-
-class RateLimiter:
-    """At most ``per_minute`` questions per user in any 60-second window (sliding window).
-
-    Only questions that pass are counted, so being told to wait does not extend the wait.
-    """
-
-    def __init__(
-        self,
-        per_minute: int,
-        *,
-        window_s: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if per_minute < 1:
-            raise ValueError("per_minute must be at least 1")
-        self.per_minute = per_minute
-        self.window_s = window_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._hits: dict[str, deque[float]] = {}
-        self._checks = 0
-
-    @staticmethod
-    def _key(user: User | str) -> str:
-        return user.name if isinstance(user, User) else str(user)
-
-    def check(self, user: User | str) -> None:
-        """Count one question for ``user``, or raise a polite Dutch ``AssistantError``."""
-        key = self._key(user)
-        now = self._clock()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and now - hits[0] >= self.window_s:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                wait = max(1, math.ceil(self.window_s - (now - hits[0])))
-                raise AssistantError(
-                    f"U heeft de afgelopen minuut al {self.per_minute} "
-                    f"{'vraag' if self.per_minute == 1 else 'vragen'} gesteld. "
-                    f"Wacht nog {wait} {'seconde' if wait == 1 else 'seconden'} en stel uw "
-                    "vraag dan opnieuw."
-                )
-            hits.append(now)
-            self._checks += 1
-            if self._checks % 1000 == 0:  # forget idle users now and then
-                self._prune(now)
-
-    def remaining(self, user: User | str) -> int:
-        key = self._key(user)
-        now = self._clock()
-        with self._lock:
-            hits = self._hits.get(key, deque())
-            return self.per_minute - sum(1 for t in hits if now - t < self.window_s)
-
-    def _prune(self, now: float) -> None:
-        for key in [k for k, h in self._hits.items() if not h or now - h[-1] >= self.window_s]:
-            del self._hits[key]
+    # closed by default: an entry without "collections" reads nothing ("*" must be explicit)
+    return User(name, role, parse_collections(entry.get("collections", [])))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,6 +460,13 @@ def oidc_user(st_user: Any, mapping_file: Path | str | None = None) -> User:
         raise AssistantError("U bent niet ingelogd.")
     mapping = load_oidc_mapping(mapping_file or PROJECT_ROOT / "data" / "oidc_roles.json")
     email = str(info.get("email") or "").strip().lower()
+    if email and info.get("email_verified") not in (True, "true", "True"):
+        # the address decides the name, the domain check and per-address rights: an
+        # unverified one could be anybody's (many providers let users type it)
+        raise AssistantError(
+            "Uw e-mailadres is bij de identity provider niet bevestigd; daarom is er geen "
+            "toegang. Bevestig het adres en log opnieuw in."
+        )
     name = email or str(info.get("preferred_username") or info.get("sub") or "").strip()
     if not name:
         raise AssistantError("Uw account geeft geen e-mailadres of gebruikersnaam door.")
@@ -469,7 +491,7 @@ def oidc_user(st_user: Any, mapping_file: Path | str | None = None) -> User:
     role: Role = "beheerder" if any(m.get("role") == "beheerder" for m in matched) else "gebruiker"
     collections: set[str] = set()
     for m in matched:
-        c = parse_collections(m.get("collections", ALL))
+        c = parse_collections(m.get("collections", []))  # no "collections": none, not all
         if c is None:  # one matched role may read everything
             return User(name, role, None)
         collections |= c
@@ -499,7 +521,8 @@ def _users_file(args: argparse.Namespace) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m assistant.access", description="Lokale gebruikers beheren (auth=local)."
+        prog="python -m assistant.access",
+        description="Lokale gebruikers (auth=local) en API-tokens beheren.",
     )
     parser.add_argument("--users-file", help="default: RAG_APP__USERS_FILE (data/users.json)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -520,7 +543,16 @@ def main(argv: list[str] | None = None) -> int:
     rm = sub.add_parser("remove-user", help="gebruiker verwijderen")
     rm.add_argument("name")
     sub.add_parser("list-users", help="gebruikers tonen (zonder hashes)")
+    check = sub.add_parser("check-host", help="weigert een netwerkadres zonder login")
+    check.add_argument("host")
+    from assistant.apikeys import add_token_parser, run_token_command
+
+    add_token_parser(sub)  # API tokens for applications (assistant/apikeys.py)
     args = parser.parse_args(argv)
+    if args.command == "check-host":
+        return _check_host(args.host)
+    if args.command == "token":
+        return run_token_command(args)
     try:
         store = UserStore(_users_file(args))
         if args.command == "add-user":
@@ -545,6 +577,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{u.name}\t{u.role}\t{shown}")
     except AssistantError as exc:
         print(f"Fout: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _check_host(host: str) -> int:
+    from assistant.settings import load_settings
+
+    refusal = bind_refusal(host, load_settings().app.auth)
+    if refusal:
+        print(refusal, file=sys.stderr)
         return 2
     return 0
 

@@ -58,6 +58,8 @@ CSV_COLUMNS = (
     "antwoord",
     "modus",
     "timings",
+    "kanaal",
+    "collecties",
 )
 
 _SCHEMA = """
@@ -74,6 +76,8 @@ CREATE TABLE IF NOT EXISTS audit (
     timings TEXT NOT NULL              -- JSON object of seconds
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
+-- added later (see _migrate): channel (chat, followup, briefing, api) and scope (JSON list
+-- of the collections the question was asked within, or "*" for all)
 CREATE INDEX IF NOT EXISTS audit_user_ts ON audit (user, ts);
 """
 
@@ -111,6 +115,7 @@ class AuditLog:
             # WAL is a property of the file: set once, every later connection inherits it
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
+            _migrate(con)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -135,13 +140,20 @@ class AuditLog:
         answer: str,
         mode: str,
         timings: dict[str, float] | None = None,
+        *,
+        channel: str = "chat",
+        scope: set[str] | None = None,
     ) -> int:
-        """Store one question and its answer; returns the record id."""
+        """Store one question and its answer; returns the record id.
+
+        ``scope``: the collections the question was asked within (None = all); it decides
+        which beheerders may read the record (``visible_to``)."""
         now = self._clock()
         with self._connect() as con:
             cur = con.execute(
                 "INSERT INTO audit (ts, user, question, query, passages_retrieved, "
-                "passages_shown, answer, mode, timings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "passages_shown, answer, mode, timings, channel, scope) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     now,
                     user,
@@ -152,13 +164,23 @@ class AuditLog:
                     answer,
                     mode,
                     json.dumps({k: round(float(v), 3) for k, v in (timings or {}).items()}),
+                    channel,
+                    scope_json(scope),
                 ),
             )
             row_id = int(cur.lastrowid or 0)
         self._maybe_purge(now)
         return row_id
 
-    def record_answer(self, user: str, answer: Any, retrieved: Sequence[str] | None = None) -> int:
+    def record_answer(
+        self,
+        user: str,
+        answer: Any,
+        retrieved: Sequence[str] | None = None,
+        *,
+        channel: str = "chat",
+        scope: set[str] | None = None,
+    ) -> int:
         """Record a ``service.Answer``.
 
         ``retrieved`` defaults to the passages given to the model; "shown" are the passages the
@@ -176,16 +198,18 @@ class AuditLog:
             answer=answer.text,
             mode=answer.mode,
             timings=answer.timings,
+            channel=channel,
+            scope=scope,
         )
 
-    def safe_record_answer(self, user: str, answer: Any) -> int | None:
+    def safe_record_answer(self, user: str, answer: Any, **kw: Any) -> int | None:
         """``record_answer`` that logs instead of raising: the page must still show the answer.
 
         Trade-off: a failing audit (disk full, file locked) loses that record rather than the
         user's answer; the error is logged loudly so an administrator sees it.
         """
         try:
-            return self.record_answer(user, answer)
+            return self.record_answer(user, answer, **kw)
         except Exception:
             log.exception("audit record failed (%s)", self.path)
             return None
@@ -219,28 +243,43 @@ class AuditLog:
         return deleted
 
     # -- reading ------------------------------------------------------------------------------
-    def count(self) -> int:
-        with self._connect() as con:
-            return int(con.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+    def recent(
+        self, n: int = 100, *, user: str | None = None, visible_to: Any = None
+    ) -> list[dict[str, Any]]:
+        """The newest ``n`` records (optionally of one user), newest first.
 
-    def recent(self, n: int = 100, *, user: str | None = None) -> list[dict[str, Any]]:
-        """The newest ``n`` records (optionally of one user), newest first."""
+        ``visible_to``: a reader (``access.User``); only records it may read are returned
+        (``access.can_read_scope``). None: all records (the CLI, tests, the auditor)."""
         sql = "SELECT * FROM audit"
         args: tuple[Any, ...] = ()
         if user is not None:
             sql += " WHERE user = ?"
             args = (user,)
-        sql += " ORDER BY ts DESC, id DESC LIMIT ?"
+        sql += " ORDER BY ts DESC, id DESC"
+        out: list[dict[str, Any]] = []
         with self._connect() as con:
-            rows = con.execute(sql, (*args, max(0, int(n)))).fetchall()
-        return [_decode(r) for r in rows]
+            for row in con.execute(sql, args):
+                if len(out) >= max(0, int(n)):
+                    break
+                rec = _decode(row)
+                if _readable(visible_to, rec["scope"]):
+                    out.append(rec)
+        return out
 
-    def _iter_all(self) -> Iterator[dict[str, Any]]:
+    def count(self, *, visible_to: Any = None) -> int:
+        if visible_to is None:
+            with self._connect() as con:
+                return int(con.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+        return sum(1 for _ in self._iter_all(visible_to))
+
+    def _iter_all(self, visible_to: Any = None) -> Iterator[dict[str, Any]]:
         with self._connect() as con:
             for row in con.execute("SELECT * FROM audit ORDER BY ts, id"):
-                yield _decode(row)
+                rec = _decode(row)
+                if _readable(visible_to, rec["scope"]):
+                    yield rec
 
-    def export_csv(self, path_or_buffer: str | Path | IO[str]) -> int:
+    def export_csv(self, path_or_buffer: str | Path | IO[str], *, visible_to: Any = None) -> int:
         """Write every record as comma-separated CSV; returns the number of records.
 
         Accepts a path (written owner-only, it holds the same personal data as the log) or an
@@ -251,19 +290,19 @@ class AuditLog:
             fd = os.open(target, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
             # utf-8-sig: Excel then opens the accents (ë, é) correctly
             with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-                return self._write_csv(fh)
-        return self._write_csv(path_or_buffer)
+                return self._write_csv(fh, visible_to)
+        return self._write_csv(path_or_buffer, visible_to)
 
-    def export_csv_text(self) -> str:
+    def export_csv_text(self, visible_to: Any = None) -> str:
         buf = io.StringIO()
-        self._write_csv(buf)
+        self._write_csv(buf, visible_to)
         return buf.getvalue()
 
-    def _write_csv(self, fh: IO[str]) -> int:
+    def _write_csv(self, fh: IO[str], visible_to: Any = None) -> int:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         n = 0
-        for rec in self._iter_all():
+        for rec in self._iter_all(visible_to):
             writer.writerow(
                 [
                     _cell(v)
@@ -278,6 +317,8 @@ class AuditLog:
                         rec["answer"],
                         rec["mode"],
                         json.dumps(rec["timings"]),
+                        rec["channel"],
+                        "*" if rec["scope"] is None else " ".join(rec["scope"]),
                     )
                 ]
             )
@@ -285,11 +326,36 @@ class AuditLog:
         return n
 
 
+def _migrate(con: sqlite3.Connection) -> None:
+    """Columns added after the first release; old records count as chat, asked within all
+    collections (so only a reader of all collections sees them)."""
+    have = {r[1] for r in con.execute("PRAGMA table_info(audit)")}
+    if "channel" not in have:
+        con.execute("ALTER TABLE audit ADD COLUMN channel TEXT NOT NULL DEFAULT 'chat'")
+    if "scope" not in have:
+        con.execute("ALTER TABLE audit ADD COLUMN scope TEXT NOT NULL DEFAULT '\"*\"'")
+
+
+def scope_json(scope: set[str] | None) -> str:
+    return json.dumps("*" if scope is None else sorted(scope))
+
+
+def _readable(reader: Any, scope: list[str] | None) -> bool:
+    if reader is None:
+        return True
+    from assistant.access import can_read_scope
+
+    return can_read_scope(reader, scope)
+
+
 def _decode(row: sqlite3.Row) -> dict[str, Any]:
     rec = dict(row)
     rec["time"] = datetime.fromtimestamp(rec["ts"], tz=UTC).isoformat(timespec="seconds")
     for key in ("passages_retrieved", "passages_shown", "timings"):
         rec[key] = json.loads(rec[key])
+    scope = json.loads(rec.get("scope") or '"*"')
+    rec["scope"] = None if scope == "*" else list(scope)
+    rec.setdefault("channel", "chat")
     return rec
 
 

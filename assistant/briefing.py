@@ -19,6 +19,7 @@ like any other.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -30,9 +31,11 @@ from typing import TYPE_CHECKING, Literal
 
 from assistant.errors import AssistantError
 from assistant.export import ExportDoc, Note, note_text, sanitize_model_output, source_label
+from assistant.limits import RateLimited
 
 if TYPE_CHECKING:
     from assistant.chunks import Chunk
+    from assistant.figures import Figure
     from assistant.service import Answer, Assistant
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,35 @@ class BriefingPoint:
     text: str  # the checked sentence, markers removed (model text: sanitize before showing)
     source: int  # number in ``Briefing.sources``
     quote: str  # exact substring of the source passage that backs the point
+    note: str = ""  # "Let op: deze bron is uit 2019." when the point rests on an old source
+    measure: str = ""  # Cijfers: what the point's figure measures, in the source's words
+
+
+def source_year(chunk: Chunk) -> str:
+    """ "Integron, 2025": who says it and when (for figures)."""
+    from assistant.dates import year_of
+
+    who = chunk.organisation or chunk.title or chunk.source
+    return ", ".join(x for x in (who, year_of(chunk.date) or "zonder jaar") if x)
+
+
+def group_by_measure(points: list[BriefingPoint], chunks: dict[int, Chunk]) -> list[BriefingPoint]:
+    """Points with a figure grouped by what the figure measures (``figures.cluster``), each
+    labelled with that measure; points without a figure keep their order at the end."""
+    from assistant.figures import cluster, figures_in, measure_label
+
+    first: dict[int, Figure] = {}
+    for i, p in enumerate(points):
+        chunk = chunks[p.source]
+        figs = figures_in(p.quote, p.source, chunk) or figures_in(p.text, p.source, chunk)
+        if figs:
+            first[i] = figs[0]
+    by_fig = {id(f): i for i, f in first.items()}
+    out: list[BriefingPoint] = []
+    for group in cluster(first.values()):
+        label = measure_label(group[0])
+        out += [dataclasses.replace(points[by_fig[id(f)]], measure=label) for f in group]
+    return out + [p for i, p in enumerate(points) if i not in first]
 
 
 @dataclass
@@ -138,9 +170,16 @@ class Briefing:
             doc.add("heading", section.title)
             if not section.points:
                 doc.add("meta", "De bronnen zeggen hier niets over.")
+            measure = ""
             for p in section.points:
+                if p.measure and p.measure != measure:
+                    doc.add("subheading", p.measure)
+                measure = p.measure
+                chunk = by_n[p.source].chunk
                 text = sanitize_model_output(p.text).replace("\\$", "$")
-                doc.add("bullet", text, Note(note_text(by_n[p.source].chunk, p.quote)))
+                after = f" ({source_year(chunk)})" if section.key == "cijfers" else ""
+                after += f" {p.note}" if p.note else ""
+                doc.add("bullet", text, Note(note_text(chunk, p.quote)), after)
         if self.sources:
             doc.add("heading", "Bronnen")
             for s in self.sources:
@@ -181,6 +220,35 @@ def ask_limited(
     return assistant.answer(question, collections=collections, sources=set(documents))
 
 
+def _asked(
+    ask: Callable[[str], Answer], question: str, briefing: Briefing, left: int, total: int
+) -> Answer | None:
+    """The answer to one sub-question, or None (and a notice) once over the rate limit."""
+    try:
+        return ask(question)
+    except RateLimited as exc:
+        briefing.notices.append(
+            f"{exc.message} {left} van de {total} deelvragen zijn daarom niet gesteld."
+        )
+        return None
+
+
+def _date_points(assistant: Assistant, briefing: Briefing) -> None:
+    """Age notes on points that rest on an old source; figures grouped in "Cijfers"."""
+    from assistant.dates import age_note
+
+    today = assistant.today()
+    limit = assistant.settings.sources.max_age_years
+    chunks = {s.n: s.chunk for s in briefing.sources}
+    for section in briefing.sections:
+        section.points = [
+            dataclasses.replace(p, note=age_note([chunks[p.source].date], today, limit))
+            for p in section.points
+        ]
+        if section.key == "cijfers":
+            section.points = group_by_measure(section.points, chunks)
+
+
 def make_briefing(
     assistant: Assistant,
     topic: str,
@@ -189,20 +257,26 @@ def make_briefing(
     length: str = "normaal",
     collections: set[str] | None = None,
     progress: Progress | None = None,
+    ask: Callable[[str], Answer] | None = None,
+    budget: Callable[[int], None] | None = None,
 ) -> Briefing:
     """Build a briefing on ``topic`` (see module doc); ``progress(done, total, label)``.
 
     ``collections`` are the user's access groups (None = all), as for ``Assistant.ask``.
+    ``ask(question) -> Answer``: how a sub-question is asked; the page and the API pass the
+    front door (``assistant.frontdoor``: rate limit per sub-question, stripping, audit), which
+    also carries the user's collections and the chosen documents. ``budget(n)`` is called
+    once with the number of sub-questions before any is asked and raises (a Dutch
+    ``RateLimited`` saying how long to wait) when they do not all fit: the whole briefing or
+    nothing. Should the limit still be hit half-way (another tab of the same user), the
+    briefing stops asking and says so in a notice.
     """
     topic = _valid_topic(topic, length)
     t0 = time.perf_counter()
     specs = load_sections(assistant.settings.prompts_dir)
-    per_section = QUESTIONS_PER_SECTION[length]
-    plan = [
-        (spec, q.replace("{onderwerp}", topic))
-        for spec in specs
-        for q in spec.questions[:per_section]
-    ]
+    plan = _plan(specs, topic, length)
+    if budget:
+        budget(len(plan))
     briefing = Briefing(
         topic=topic,
         length=length,
@@ -213,21 +287,35 @@ def make_briefing(
     )
     sections = {s.key: s for s in briefing.sections}
     collector = _Collector(POINTS_PER_SECTION[length])
+    ask_one = ask or (lambda q: ask_limited(assistant, q, documents, collections))
     for i, (spec, question) in enumerate(plan):
         if progress:
             progress(i, len(plan), f"{spec.title}: vraag {i + 1} van {len(plan)}")
         section = sections[spec.key]
+        answer = _asked(ask_one, question, briefing, len(plan) - i, len(plan))
+        if answer is None:
+            break
         section.questions.append(question)
-        answer = ask_limited(assistant, question, documents, collections)
         section.searched.append(answer.query)
         if answer.mode == "unavailable" and answer.notice and answer.notice not in briefing.notices:
             briefing.notices.append(answer.notice)
         collector.add(section, answer)
     briefing.sources = list(collector.sources.values())
+    _date_points(assistant, briefing)
     briefing.seconds = time.perf_counter() - t0
     if progress:
         progress(len(plan), len(plan), "Klaar")
     return briefing
+
+
+def _plan(specs: list[SectionSpec], topic: str, length: str) -> list[tuple[SectionSpec, str]]:
+    """(section, sub-question) in the order they are asked."""
+    per_section = QUESTIONS_PER_SECTION[length]
+    return [
+        (spec, q.replace("{onderwerp}", topic))
+        for spec in specs
+        for q in spec.questions[:per_section]
+    ]
 
 
 def _valid_topic(topic: str, length: str) -> str:

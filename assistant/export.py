@@ -91,16 +91,28 @@ def xml_safe(text: str) -> str:
 
 
 def source_label(chunk: Chunk) -> str:
-    """ "Titel (Organisatie, datum), p. 3" for a chunk."""
+    """ "Titel (Organisatie, 4 september 2025), p. 3" for a chunk."""
+    from assistant.dates import dutch_date
+
     title = chunk.title or chunk.source
-    extra = ", ".join(x for x in (chunk.organisation, chunk.date) if x)
+    extra = ", ".join(x for x in (chunk.organisation, dutch_date(chunk.date)) if x)
     label = f"{title} ({extra})" if extra else title
     return f"{label}, p. {chunk.page}"
 
 
+CONTEXT_CHARS = 60  # text of the passage shown either side of a quote in a footnote
+
+
 def note_text(chunk: Chunk, quote: str = "") -> str:
+    """The footnote: source label with page, then the quote in a little of its context
+    ("…words before „quote” words after…") so the reader can find it on the page."""
+    from assistant.pages import quote_context
+
     quote = " ".join(quote.split())
-    return f"{source_label(chunk)}: „{quote}”" if quote else source_label(chunk)
+    if not quote:
+        return source_label(chunk)
+    context = quote_context(chunk.text, quote, CONTEXT_CHARS) or f"„{quote}”"
+    return f"{source_label(chunk)}: {context}"
 
 
 @dataclass(frozen=True)
@@ -216,8 +228,20 @@ def conversation_doc(
 # --------------------------------------------------------------------------- Markdown
 
 
+_MD_ACTIVE_RE = re.compile(r"([\\\[\]<>])")
+
+
 def _md_escape_line(text: str) -> str:
-    return text.replace("\n", " ").strip()
+    """One line of Markdown in which no image, link, autolink or HTML tag can form.
+
+    Titles, questions and quotes come from documents and users, and the model text may
+    still hold brackets: escaping ``\\ [ ] < >`` leaves them readable but inert, so
+    previewing the file fetches nothing (a title ``![](https://…)`` stays text)."""
+    return _md_inert(text).strip()
+
+
+def _md_inert(text: str) -> str:
+    return _MD_ACTIVE_RE.sub(r"\\\1", text.replace("\n", " "))
 
 
 def to_markdown(doc: ExportDoc) -> str:
@@ -237,8 +261,8 @@ def to_markdown(doc: ExportDoc) -> str:
                 notes.append((number, run))
                 parts.append(f"[^{number}]")
             else:
-                parts.append(run)
-        text = _md_escape_line("".join(parts))
+                parts.append(_md_inert(run))
+        text = "".join(parts).strip()
         if block.kind == "heading":
             lines += ["", f"## {text}", ""]
         elif block.kind == "subheading":

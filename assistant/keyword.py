@@ -596,7 +596,7 @@ class KeywordIndex:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=parent))
         try:
-            tmp.chmod(0o755)  # mkdtemp makes it owner-only; the index is not a secret
+            tmp.chmod(0o700)  # the index holds passage text: owner-only, like the rest
             self._write(tmp)
             version = parent / f".{path.name}.v-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
             os.rename(tmp, version)

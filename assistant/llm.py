@@ -5,8 +5,11 @@ shared by every session and serialised by a FIFO gate, because llama.cpp's conte
 re-entrant and two interleaved questions would each run at half speed anyway. llama-cpp-python
 reuses the KV cache for the longest common token prefix of consecutive prompts, so the fixed
 system prompt (always first, byte-identical) is evaluated once, not per question; we warm it
-at load. ``ollama`` talks to an Ollama server through langchain-ollama. ``fake`` is for tests.
-Backends are imported only when chosen.
+at load. ``ollama`` talks to an Ollama server through langchain-ollama. ``openai`` talks to any
+OpenAI-compatible server (vLLM, the llama.cpp server, Ollama's /v1, LM Studio, TGI) through the
+official ``openai`` client: the server queues and batches, so several app replicas and the API
+can share one model (no in-process gate, and so no queue position to show). ``fake`` is for
+tests. Backends are imported only when chosen.
 """
 
 from __future__ import annotations
@@ -66,12 +69,13 @@ class ModelGate:
     def position(self, ticket: int) -> int:
         """0 = running now; n = n questions ahead of this one."""
         with self._cond:
-            return max(
-                0,
-                ticket
-                - self._serving
-                - sum(1 for t in self._abandoned if self._serving <= t < ticket),
-            )
+            return self._position(ticket)
+
+    def _position(self, ticket: int) -> int:
+        return max(
+            0,
+            ticket - self._serving - sum(1 for t in self._abandoned if self._serving <= t < ticket),
+        )
 
     @property
     def busy(self) -> int:
@@ -83,29 +87,52 @@ class ModelGate:
     def hold(
         self, ticket: int, timeout_s: float, on_wait: Callable[[int], None] | None = None
     ) -> Iterator[None]:
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while self._serving != ticket:
-                self._skip_abandoned()
-                if self._serving == ticket:
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self._abandoned.add(ticket)
-                    self._cond.notify_all()
-                    raise BackendUnavailable(
-                        "Het taalmodel is te druk bezet; probeer het over een minuut opnieuw."
-                    )
-                if on_wait is not None:
-                    on_wait(self.position(ticket))
-                self._cond.wait(timeout=min(remaining, 1.0))
+        """Wait for ``ticket``'s turn, run the block, then pass the turn on.
+
+        Whatever leaves this early (the timeout, an exception from ``on_wait``, Streamlit's
+        ``StopException``/``RerunException`` when a tab reruns or closes: ``BaseException``
+        included) gives the ticket up, so a dead ticket never blocks the queue. ``on_wait``
+        runs outside the lock: a slow page update must not stall the other sessions.
+        """
+        try:
+            self._wait_turn(ticket, time.monotonic() + timeout_s, on_wait)
+        except BaseException:
+            self._give_up(ticket)
+            raise
         try:
             yield
         finally:
+            self._give_up(ticket)
+
+    def _wait_turn(
+        self, ticket: int, deadline: float, on_wait: Callable[[int], None] | None
+    ) -> None:
+        while True:
             with self._cond:
-                self._serving += 1
                 self._skip_abandoned()
-                self._cond.notify_all()
+                if self._serving == ticket:
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise BackendUnavailable(
+                        "Het taalmodel is te druk bezet; probeer het over een minuut opnieuw."
+                    )
+                position = self._position(ticket)
+            if on_wait is not None:
+                on_wait(position)
+            with self._cond:
+                if self._serving != ticket:
+                    self._cond.wait(timeout=min(max(remaining, 0.0), 1.0))
+
+    def _give_up(self, ticket: int) -> None:
+        """The ticket is done (served or not): pass the turn on, or mark it abandoned."""
+        with self._cond:
+            if self._serving == ticket:
+                self._serving += 1
+            elif ticket > self._serving:
+                self._abandoned.add(ticket)
+            self._skip_abandoned()
+            self._cond.notify_all()
 
     def _skip_abandoned(self) -> None:
         while self._serving in self._abandoned:
@@ -232,6 +259,69 @@ class OllamaChat:
             ) from exc
 
 
+class OpenAIChat:
+    """A model behind an OpenAI-compatible ``/v1/chat/completions`` (mode ``openai``)."""
+
+    def __init__(self, settings: LLMSettings) -> None:
+        from openai import OpenAI
+
+        self.settings = settings
+        self.label = settings.label
+        self.context_window = settings.openai_num_ctx
+        key = settings.openai_api_key
+        # everything explicit: the client would otherwise read OPENAI_API_KEY/OPENAI_BASE_URL
+        self._client = OpenAI(
+            base_url=settings.openai_base_url,
+            api_key=key.get_secret_value() if key else "geen-sleutel",
+            timeout=settings.timeout_s,
+            max_retries=1,
+        )
+
+    loaded = True  # the server holds the model; nothing loads in this process
+
+    def warm(self, messages: list[Message]) -> None:
+        """Nothing to warm here: the server keeps its own prompt cache."""
+
+    def stream(
+        self, messages: list[Message], on_wait: Callable[[int], None] | None = None
+    ) -> Iterator[str]:
+        import openai
+
+        try:
+            parts: Any = self._client.chat.completions.create(
+                model=self.settings.openai_model,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=self.settings.max_answer_tokens,
+                temperature=self.settings.temperature,
+                seed=self.settings.seed,
+                stream=True,
+            )
+            for part in parts:
+                delta = part.choices[0].delta.content if part.choices else None
+                if delta:
+                    yield delta
+        except openai.APIStatusError as exc:
+            raise BackendUnavailable(
+                f"De modelserver op {self.settings.openai_base_url} gaf een fout "
+                f"(HTTP {exc.status_code}).",
+                hint=f"controleer of de server het model '{self.settings.openai_model}' heeft",
+            ) from exc
+        except openai.APIError as exc:  # connection refused, timeout, broken stream
+            raise BackendUnavailable(
+                f"Het taalmodel is niet bereikbaar op {self.settings.openai_base_url} "
+                f"({type(exc).__name__}).",
+                hint="controleer of de modelserver draait",
+            ) from exc
+
+    def ready(self) -> bool:
+        """Whether the server answers ``GET /models`` (for the API's /readyz)."""
+        try:
+            self._client.with_options(timeout=3.0, max_retries=0).models.list()
+        except Exception:
+            return False
+        return True
+
+
 class FakeChat:
     """A scripted model for tests: ``reply(messages) -> str``, streamed word by word."""
 
@@ -289,6 +379,8 @@ def extractive_reply(messages: list[Message]) -> str:
 def make_chat_model(settings: LLMSettings) -> ChatModel:
     if settings.mode == "ollama":
         return OllamaChat(settings)
+    if settings.mode == "openai":
+        return OpenAIChat(settings)
     if settings.mode == "fake":
         return FakeChat(extractive_reply)
     return LlamaCppChat(settings)

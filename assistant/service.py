@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
 from assistant.chunks import Chunk
 from assistant.citations import CheckedAnswer, Passage, check_answer, quote_fallback
+from assistant.dates import documents_of, supersede
 from assistant.embeddings import embeddings_label, make_embeddings
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.llm import ChatModel, Message, make_chat_model
@@ -29,6 +31,7 @@ from assistant.question import Question, Screened
 from assistant.retrieval import Retrieval, Retriever
 from assistant.safety import shingles, strip_active_markup, strip_control_tokens
 from assistant.settings import Settings
+from assistant.sourcenotes import annotate
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
@@ -113,6 +116,8 @@ class AnswerStream:
         self._on_wait = on_wait
         self._parts: list[str] = []
         self._done = False
+        self._inner: Iterator[str] | None = None
+        self._closed_early = False
         self._error: AssistantError | None = None
         self.timings: dict[str, float] = dict(retrieval.timings)
         self.messages: list[Message] = []
@@ -145,8 +150,9 @@ class AnswerStream:
             self._done = True
             return
         start = time.perf_counter()
+        self._inner = self._assistant.chat.stream(self.messages, on_wait=self._on_wait)
         try:
-            for part in self._assistant.chat.stream(self.messages, on_wait=self._on_wait):
+            for part in self._inner:
                 if not self._parts:
                     self.timings["first_token_s"] = time.perf_counter() - self._t0
                     self.timings["model_wait_s"] = time.perf_counter() - start
@@ -157,8 +163,35 @@ class AnswerStream:
         except Exception as exc:  # a backend bug must not lose the passages
             log.exception("model backend failed")
             self._error = BackendUnavailable(f"Het taalmodel gaf een fout ({type(exc).__name__}).")
+        except BaseException:  # the page stopped reading (rerun, closed tab): not a result
+            self._closed_early = True
+            raise
         finally:
             self._done = True
+            self.close()
+
+    def close(self) -> None:
+        """Stop the model now and give its place in the queue up (a tab closed or reran).
+
+        Closing the backend's generator runs its ``finally``, which passes the gate on; it
+        does not wait for garbage collection of a frame a traceback may still hold.
+        """
+        inner, self._inner = self._inner, None
+        if inner is not None and not self._done:
+            self._closed_early = True
+        close = getattr(inner, "close", None)
+        if close is not None:
+            close()
+
+    @property
+    def partial(self) -> str:
+        """The model's text so far (all of it once the stream is done)."""
+        return "".join(self._parts)
+
+    @property
+    def interrupted(self) -> bool:
+        """Started writing, then stopped before the model finished (``close`` mid-answer)."""
+        return self._closed_early
 
     def result(self) -> Answer:
         for _ in self.tokens():
@@ -167,6 +200,8 @@ class AnswerStream:
 
 
 class Assistant:
+    today: Callable[[], date] = staticmethod(date.today)  # issue #17: tests set a fixed date
+
     def __init__(
         self,
         settings: Settings,
@@ -240,6 +275,11 @@ class Assistant:
         retrieval = self.retriever.retrieve(
             analysed, collections=collections, previous=previous, sources=sources
         )
+        if self.settings.sources.supersede and not sources:
+            # issue #17: a newer version replaces an older one (documents chosen by the user,
+            # as for a briefing, stay as chosen)
+            documents = documents_of(self.store.manifest())
+            retrieval = supersede(retrieval, question, documents, self.store.get_chunks)
         return AnswerStream(self, analysed, retrieval, history, t0, on_wait)
 
     def answer(self, question: str, history: list[Message] | None = None, **kw: Any) -> Answer:
@@ -285,9 +325,9 @@ class Assistant:
         if checked is None or checked.mode == "refusal":
             text = noted(self._refusal_text(stream))
             return self._timed(Answer(text=text, mode="refusal", checked=checked, **base), stream)
-        return self._timed(
-            Answer(text=noted(checked.text), mode=checked.mode, checked=checked, **base), stream
-        )
+        answer = Answer(text=noted(checked.text), mode=checked.mode, checked=checked, **base)
+        # issue #17: figures that disagree side by side, and a note when all sources are old
+        return self._timed(annotate(answer, self.settings.sources, self.today()), stream)
 
     def _checks(self) -> dict[str, Any]:
         """What the answer check may use: e5 similarities and the never-show rule."""

@@ -14,7 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.errors import SettingsError
@@ -32,10 +40,11 @@ def _resolve(path: Path) -> Path:
 class LLMSettings(BaseModel):
     model_config = ConfigDict(validate_default=True, extra="forbid")
 
-    mode: Literal["llamacpp", "ollama", "fake"] = Field(
+    mode: Literal["llamacpp", "ollama", "openai", "fake"] = Field(
         "llamacpp",
         description="Model backend: 'llamacpp' (embedded, in-process), 'ollama' (server), "
-        "'fake' (tests only).",
+        "'openai' (any OpenAI-compatible server: vLLM, llama.cpp server, Ollama /v1, LM Studio, "
+        "TGI), 'fake' (tests only).",
     )
     model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = Field(
         "qwen2.5-coder-0.5b", description="Which embedded GGUF model llama.cpp loads."
@@ -72,6 +81,22 @@ class LLMSettings(BaseModel):
         ge=512,
         description="Context window Ollama is asked to use; prompts are kept under it.",
     )
+    openai_base_url: str = Field(
+        "http://127.0.0.1:8080/v1",
+        description="Base URL of the OpenAI-compatible model server (mode 'openai'), with /v1.",
+    )
+    openai_model: str = Field(
+        "qwen2.5-coder-0.5b", description="Model name the OpenAI-compatible server is asked for."
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, description="API key for the OpenAI-compatible server, if it wants one."
+    )
+    openai_num_ctx: int = Field(
+        4096,
+        ge=512,
+        description="Context window of the model on the OpenAI-compatible server; prompts are "
+        "kept under it.",
+    )
     timeout_s: float = Field(
         900.0,
         gt=0,
@@ -96,6 +121,8 @@ class LLMSettings(BaseModel):
     def label(self) -> str:
         if self.mode == "ollama":
             return f"{self.ollama_model} via Ollama ({self.ollama_host})"
+        if self.mode == "openai":
+            return f"{self.openai_model} via OpenAI-API ({self.openai_base_url})"
         if self.mode == "fake":
             return "testmodel (fake)"
         return f"{self.model.replace('qwen', 'Qwen')}-Instruct Q4_K_M (llama.cpp, in-process)"
@@ -259,6 +286,30 @@ class RetrievalSettings(BaseModel):
     )
 
 
+class SourceSettings(BaseModel):
+    """How sources are dated and compared (issue #17: age notes, versions, disagreements)."""
+
+    model_config = ConfigDict(validate_default=True, extra="forbid")
+
+    max_age_years: float = Field(
+        3.0,
+        gt=0,
+        le=100,
+        description="A source older than this many years is flagged as old; an answer that "
+        "rests only on old sources says so ('Let op: deze bron is uit 2019.').",
+    )
+    supersede: bool = Field(
+        True,
+        description="A newer version of a document (same title, later date) replaces the older "
+        "one in answers, unless the question asks for the older one (its year, 'vorige versie').",
+    )
+    disagreement: bool = Field(
+        True,
+        description="When the passages give different figures for what the question asks, show "
+        "them side by side with source and year after the answer.",
+    )
+
+
 class AppSettings(BaseModel):
     model_config = ConfigDict(validate_default=True, extra="forbid")
 
@@ -266,7 +317,11 @@ class AppSettings(BaseModel):
         1000, ge=10, le=20000, description="Longer questions are refused politely."
     )
     rate_limit_per_minute: int = Field(
-        10, ge=1, le=1000, description="Questions one user may ask per minute."
+        15,
+        ge=1,
+        le=1000,
+        description="Model calls one user may make per minute; a briefing 'uitgebreid' needs "
+        "12 at once, so the default leaves room for one.",
     )
     data_dir: Path = Field(
         Path("data"), description="Folder for the audit log, feedback and other local state."
@@ -283,6 +338,21 @@ class AppSettings(BaseModel):
     @classmethod
     def _abs(cls, v: Path) -> Path:
         return _resolve(v)
+
+
+class ApiSettings(BaseModel):
+    model_config = ConfigDict(validate_default=True, extra="forbid")
+
+    host: str = Field(
+        "127.0.0.1", description="Address `python -m assistant serve` listens on (the API)."
+    )
+    port: int = Field(8502, ge=1, le=65535, description="Port of the API.")
+    model_name: str = Field(
+        "onderzoeksassistent",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$",
+        description="Model id the API shows in /v1/models; '<id>:<collection>' asks one "
+        "collection only.",
+    )
 
 
 class Settings(BaseSettings):
@@ -303,6 +373,8 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     app: AppSettings = Field(default_factory=AppSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    sources: SourceSettings = Field(default_factory=SourceSettings)
     prompts_dir: Path = Field(Path("prompts"), description="Folder with the prompt files.")
 
     @field_validator("prompts_dir")

@@ -19,12 +19,14 @@ it for the active generation (another machine) rebuilds it from the collection.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +35,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from assistant.chunks import Chunk
-from assistant.errors import IndexMissing
+from assistant.errors import AssistantError, IndexMissing
 from assistant.settings import StoreSettings
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 _PAGE = 500  # rows per Chroma get() call when reading a whole collection
+LEASE_TTL_S = 600.0  # a writer renews well within this; a dead one blocks at most this long
 
 
 @dataclass
@@ -55,6 +58,7 @@ class DocumentEntry:
     collection: str = "algemeen"
     pages: int = 1
     ingested_at: str = ""
+    origin: str = ""  # the replica (host:corpus folder) that ingested it; "" = before origins
 
 
 @dataclass
@@ -147,7 +151,7 @@ class Store:
                     f"{self.settings.chroma_port} is niet bereikbaar.",
                     hint="controleer RAG_STORE__CHROMA_HOST en of `chroma run` draait",
                 ) from exc
-        self.settings.path.mkdir(parents=True, exist_ok=True)
+        self.settings.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             return chromadb.PersistentClient(path=str(self.settings.path), settings=chroma_settings)
         except Exception as exc:
@@ -316,6 +320,34 @@ class Store:
     def keyword_dir(self, collection: str) -> Path:
         return self.settings.path / "keyword" / collection
 
+    # -- the writer lease (a Chroma server shared by replicas) --------------------------------
+    @property
+    def _lease_name(self) -> str:
+        return f"{self.settings.collection}-writer"
+
+    @contextlib.contextmanager
+    def writer_lease(
+        self, owner: str, *, wait: bool = False, ttl_s: float = LEASE_TTL_S, poll_s: float = 0.5
+    ) -> Iterator[WriterLease]:
+        """Be the one writer of this index, across every replica that shares the server.
+
+        The lease is a collection ``<base>-writer`` whose metadata names the holder and when
+        the lease expires. Creating a collection is atomic on the server (a unique name), so
+        of two replicas that try at once exactly one succeeds. A holder that died leaves the
+        lease until it expires; one replica then breaks it, and only one can (the break is
+        itself a uniquely named collection). The holder renews it while it works
+        (``WriterLease.renew``). Raises ``LeaseBusy`` when held and not ``wait``.
+        """
+        lease = WriterLease(self, owner, ttl_s)
+        while not lease.try_acquire():
+            if not wait:
+                raise LeaseBusy(lease.holder)
+            time.sleep(poll_s)
+        try:
+            yield lease
+        finally:
+            lease.release()
+
     # -- writing (ingest only; one writer at a time is ingest's job) ---------------------------
     def new_generation(self) -> Generation:
         current = self.manifest(max_age_s=0)
@@ -328,14 +360,26 @@ class Store:
         col = self.client.create_collection(name, configuration={"hnsw": {"space": "cosine"}})
         return Generation(self, name, number, col, current)
 
-    def publish(self, manifest: Manifest) -> None:
+    def publish(self, manifest: Manifest, *, expect: int | None = -1) -> None:
         """Make ``manifest`` (and its collection) the active index, atomically.
+
+        ``expect``: the generation the writer started from (None: there was none); when the
+        active one is another, somebody else published in between and this one is refused
+        (``IndexConflict``) instead of silently replacing their documents. ``-1``: no check.
+        Under the writer lease this never fires; it is the check that the lease holds.
 
         The generation it replaces is kept until the next publish: a reader that read the old
         manifest a moment earlier (it is cached for ``max_age_s``; other replicas have their
         own cache) can still finish its query there instead of failing on a dropped collection.
         """
         previous = self.manifest(max_age_s=0)
+        active = previous.generation if previous else None
+        if expect != -1 and active != expect:
+            raise IndexConflict(
+                "Een andere replica heeft de index intussen bijgewerkt; deze bijwerking is "
+                "niet gepubliceerd.",
+                hint="start de indexering opnieuw (op één plek)",
+            )
         payload = {"manifest": manifest.to_json()}
         meta_col = self.client.get_or_create_collection(self._manifest_name, metadata=payload)
         meta_col.modify(metadata=payload)
@@ -373,6 +417,96 @@ class Store:
                 # ``.<name>.v-*`` (and ``.<name>.tmp-*`` while saving): those belong to ``keep``.
                 if d.name not in keep and not any(d.name.startswith(f".{k}.") for k in keep):
                     _remove_path(d)
+
+
+class LeaseBusy(AssistantError):
+    """Another replica holds the writer lease."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(
+            f"Er loopt al een indexering ({holder or 'onbekende replica'}); probeer het straks "
+            "opnieuw.",
+            hint="wacht tot die klaar is, of gebruik `python -m ingest --wait`",
+        )
+        self.holder = holder
+
+
+class IndexConflict(AssistantError):
+    """The active generation changed under a writer, or its lease was lost."""
+
+
+class WriterLease:
+    """One try at, and the upkeep of, the writer lease (see ``Store.writer_lease``)."""
+
+    def __init__(self, store: Store, owner: str, ttl_s: float) -> None:
+        self.store = store
+        self.owner = owner
+        self.ttl_s = ttl_s
+        self.token = uuid.uuid4().hex
+        self.holder = ""
+        self._renewed = 0.0
+
+    def _meta(self) -> dict[str, Any]:
+        return {"owner": self.owner, "token": self.token, "expires": time.time() + self.ttl_s}
+
+    def _held(self) -> dict[str, Any] | None:
+        try:
+            return dict(self.store.client.get_collection(self.store._lease_name).metadata or {})
+        except Exception:  # gone: released in between
+            return None
+
+    def try_acquire(self) -> bool:
+        client, name = self.store.client, self.store._lease_name
+        try:
+            client.create_collection(name, metadata=self._meta())  # atomic: unique name
+            self._renewed = time.monotonic()
+            return True
+        except Exception:  # it exists (the error type differs between client kinds)
+            pass
+        held = self._held()
+        if held is None:
+            return False  # released a moment ago: the caller tries again
+        self.holder = str(held.get("owner", ""))
+        if float(held.get("expires", 0)) < time.time():
+            self._break(str(held.get("token", "")))
+        return False
+
+    def _break(self, stale: str) -> None:
+        """Remove an expired lease; the uniquely named break collection lets only one do it."""
+        client, name = self.store.client, self.store._lease_name
+        breaker = f"{name}-break-{stale}"
+        try:
+            client.create_collection(breaker)
+        except Exception:
+            return  # another replica is breaking it
+        try:
+            held = self._held()
+            if held is not None and str(held.get("token", "")) == stale:
+                log.warning("breaking the expired writer lease of %s", held.get("owner"))
+                client.delete_collection(name)
+        finally:
+            client.delete_collection(breaker)
+
+    def renew(self) -> None:
+        """Push the expiry on (at most every tenth of the lease time; cheap to call often)."""
+        if time.monotonic() - self._renewed < self.ttl_s / 10:
+            return
+        held = self._held()
+        if held is None or held.get("token") != self.token:
+            raise IndexConflict(
+                "De schrijfrechten op de index zijn verlopen; deze bijwerking is afgebroken.",
+                hint="start de indexering opnieuw",
+            )
+        self.store.client.get_collection(self.store._lease_name).modify(metadata=self._meta())
+        self._renewed = time.monotonic()
+
+    def release(self) -> None:
+        held = self._held()
+        if held is not None and held.get("token") == self.token:
+            try:
+                self.store.client.delete_collection(self.store._lease_name)
+            except Exception as exc:  # it expires on its own
+                log.warning("could not release the writer lease: %s", exc)
 
 
 class Generation:

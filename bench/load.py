@@ -3,6 +3,9 @@
     .venv/bin/python bench/load.py                       # 20 questions, 20 at once, in-process
     RAG_LLM__MODE=fake .venv/bin/python bench/load.py    # pipeline only, no model
     .venv/bin/python bench/load.py --url http://127.0.0.1:8501 --sessions 5   # + real pages
+    .venv/bin/python bench/load.py --api      # through the HTTP API: in-process model vs
+                                              # llama.cpp server, side by side
+    .venv/bin/python bench/load.py --api-url http://127.0.0.1:8502 --token rag_...  # running API
 
 What it measures, honestly:
 
@@ -18,6 +21,14 @@ What it measures, honestly:
   model; run it against an app with ``RAG_APP__AUTH=none`` (it cannot log in). Only loopback
   addresses are accepted, and every request the page makes to another host is blocked and
   counted: a non-zero "blocked" figure means the page tried to reach the internet.
+
+* **API (``--api``)**: starts ``python -m assistant serve`` twice, on the index of
+  ``RAG_STORE__PATH`` with a throw-away data folder and token: (a) with the embedded model
+  in-process (``RAG_LLM__MODE=llamacpp``), (b) with ``RAG_LLM__MODE=openai`` against a
+  ``python -m llama_cpp.server`` on the same GGUF that it also starts. N streamed questions at
+  once with the official ``openai`` client (``AsyncOpenAI``). "First token" is the first
+  progress chunk that reports a written token (the API streams only checked text, so
+  "first text", when a plain client sees words, is also shown), "latency" the whole answer.
 
 Bounded: at most ``--n`` questions, ``--concurrency`` at once, and ``--timeout`` seconds in total;
 whatever has not finished then is reported as a timeout and the script exits by itself.
@@ -81,6 +92,7 @@ class Result:
     mode: str = ""
     first_token_s: float | None = None
     queue_wait_s: float | None = None
+    first_text_s: float | None = None  # API: when the checked text arrived
     max_position: int = 0
     error: str = ""
 
@@ -100,6 +112,7 @@ class Report:
         lat = [r.latency_s for r in ok]
         waits = [r.queue_wait_s for r in ok if r.queue_wait_s is not None]
         first = [r.first_token_s for r in ok if r.first_token_s is not None]
+        text = [r.first_text_s for r in ok if r.first_text_s is not None]
         return {
             "kind": self.kind,
             "backend": self.backend,
@@ -113,6 +126,7 @@ class Report:
             "throughput_per_min": round(60 * len(ok) / self.wall_s, 2) if self.wall_s else 0.0,
             "latency_s": _stats(lat),
             "first_token_s": _stats(first),
+            "first_text_s": _stats(text),
             "queue_wait_s": _stats(waits),
             "max_queue_position": max((r.max_position for r in ok), default=0),
             **self.extra,
@@ -372,6 +386,135 @@ def run_browser(
     )
 
 
+# --------------------------------------------------------------------------- API
+
+
+async def _api_questions(
+    url: str, token: str, questions: list[str], n: int, concurrency: int, timeout_s: float
+) -> tuple[list[Result], float]:
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=url + "/v1", api_key=token, max_retries=0, timeout=timeout_s)
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(q: str) -> Result:
+        async with sem:
+            t0 = time.perf_counter()
+            res = Result(q, False, 0.0)
+            try:
+                stream = await client.chat.completions.create(
+                    model="onderzoeksassistent",
+                    messages=[{"role": "user", "content": q}],
+                    stream=True,
+                )
+                async for chunk in stream:
+                    rag = (chunk.model_extra or {}).get("rag") or {}
+                    now = time.perf_counter() - t0
+                    if rag.get("status") == "wachtrij":
+                        res.max_position = max(res.max_position, int(rag.get("position", 0)))
+                    if rag.get("tokens") and res.first_token_s is None:
+                        res.first_token_s = now
+                    if chunk.choices and chunk.choices[0].delta.content and not res.first_text_s:
+                        res.first_text_s = now
+                    if "mode" in rag:
+                        res.mode = rag["mode"]
+                        res.error = rag.get("notice", "")
+                res.ok = res.mode not in ("", "unavailable")
+            except Exception as exc:  # count it, keep going
+                res.error = f"{type(exc).__name__}: {str(exc)[:80]}"
+            res.latency_s = time.perf_counter() - t0
+            return res
+
+    start = time.perf_counter()
+    tasks = [asyncio.ensure_future(one(questions[i % len(questions)])) for i in range(n)]
+    done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    for t in pending:
+        t.cancel()
+    results = [t.result() for t in done]
+    results += [Result("", False, timeout_s, error="timeout (benchmark)") for _ in pending]
+    await client.close()
+    return results, time.perf_counter() - start
+
+
+def run_api(
+    url: str, token: str, label: str, questions: list[str], n: int, concurrency: int, t: float
+) -> Report:
+    print(f"API {label}: {n} questions, {concurrency} at once ({url})", file=sys.stderr)
+    results, wall = asyncio.run(_api_questions(url, token, questions, n, concurrency, t))
+    return Report("api", label, n, concurrency, wall, results)
+
+
+def run_api_backends(questions: list[str], n: int, concurrency: int, timeout_s: float) -> list:
+    """Both backends, each behind its own ``python -m assistant serve`` (see the docstring)."""
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from api_helpers import (
+        base_env,
+        create_token,
+        free_port,
+        llama_server_args,
+        running,
+        serve_args,
+    )
+
+    from assistant.settings import load_settings
+
+    settings = load_settings()  # the index of RAG_STORE__PATH, as for the app
+    tmp = Path(tempfile.mkdtemp(prefix="load-api-"))
+    env = base_env(
+        RAG_STORE__PATH=str(settings.store.path),
+        RAG_APP__DATA_DIR=str(tmp / "data"),
+        RAG_LLM__TIMEOUT_S=str(max(timeout_s, 60)),
+    )
+    token = create_token(env, "load", "--collections", "*", "--rate-limit", "10000")
+    reports = []
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running(serve_args(port), env, url + "/readyz", tmp / "serve-a.log", 600):
+        label = "in-process llama.cpp (RAG_LLM__MODE=llamacpp)"
+        reports.append(run_api(url, token, label, questions, n, concurrency, timeout_s))
+    model_port, port = free_port(), free_port()
+    env_b = {
+        **env,
+        "RAG_LLM__MODE": "openai",
+        "RAG_LLM__OPENAI_BASE_URL": f"http://127.0.0.1:{model_port}/v1",
+    }
+    llama = llama_server_args(settings.llm.model_file, model_port, settings.llm.n_ctx)
+    model_url = f"http://127.0.0.1:{model_port}/v1/models"
+    with running(llama, env, model_url, tmp / "llama-server.log", 600):
+        url = f"http://127.0.0.1:{port}"
+        with running(serve_args(port), env_b, url + "/readyz", tmp / "serve-b.log", 600):
+            label = "llama.cpp server (RAG_LLM__MODE=openai)"
+            reports.append(run_api(url, token, label, questions, n, concurrency, timeout_s))
+    print(f"server logs: {tmp}", file=sys.stderr)
+    return reports
+
+
+def _print_side_by_side(summaries: list[dict[str, Any]]) -> None:
+    def cell(s: dict[str, float] | None, key: str) -> str:
+        return "-" if not s else f"{s[key]:.1f}"
+
+    rows = [
+        ("questions ok", lambda s: f"{s['ok']}/{s['questions']}"),
+        ("first token p50 s", lambda s: cell(s["first_token_s"], "p50")),
+        ("first token p95 s", lambda s: cell(s["first_token_s"], "p95")),
+        ("first text p50 s", lambda s: cell(s["first_text_s"], "p50")),
+        ("total p50 s", lambda s: cell(s["latency_s"], "p50")),
+        ("total p95 s", lambda s: cell(s["latency_s"], "p95")),
+        ("wall s", lambda s: f"{s['wall_s']:.1f}"),
+        ("answers/min", lambda s: f"{s['throughput_per_min']:.2f}"),
+        ("errors", lambda s: str(sum(s["errors"].values()))),
+    ]
+    width = 34
+    print("\n" + " " * 20 + "".join(s["backend"][:width].ljust(width + 2) for s in summaries))
+    for name, fn in rows:
+        print(name.ljust(20) + "".join(fn(s).ljust(width + 2) for s in summaries))
+    for s in summaries:
+        if s["errors"]:
+            print(f"errors {s['backend']}: {s['errors']}")
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -405,6 +548,8 @@ def _print(summary: dict[str, Any]) -> None:
     )
     print(f"latency      {fmt(summary['latency_s'])}")
     print(f"first token  {fmt(summary['first_token_s'])}")
+    if summary.get("first_text_s"):
+        print(f"first text   {fmt(summary['first_text_s'])}")
     print(
         f"queue wait   {fmt(summary['queue_wait_s'])}; "
         f"deepest queue position {summary['max_queue_position']}"
@@ -427,6 +572,11 @@ def main(argv: list[str] | None = None) -> int:
         "--sessions", type=int, default=None, help="browser page sessions (default: --n)"
     )
     ap.add_argument("--browser-only", action="store_true", help="skip the in-process phase")
+    ap.add_argument(
+        "--api", action="store_true", help="through the API: in-process vs llama.cpp server"
+    )
+    ap.add_argument("--api-url", help="a running API instead, e.g. http://127.0.0.1:8502")
+    ap.add_argument("--token", default=os.environ.get("RAG_API_TOKEN", ""), help="for --api-url")
     ap.add_argument("--json", help="also write the summaries to this file")
     args = ap.parse_args(argv)
     n = max(1, min(args.n, 1000))
@@ -434,9 +584,21 @@ def main(argv: list[str] | None = None) -> int:
     questions = _load_questions(args.questions)
 
     summaries = []
+    if args.api or args.api_url:
+        if args.api_url:
+            t = args.timeout
+            reports = [
+                run_api(args.api_url, args.token, args.api_url, questions, n, concurrency, t)
+            ]
+        else:
+            reports = run_api_backends(questions, n, concurrency, args.timeout)
+        summaries = [r.summary() for r in reports]
+        for summary in summaries:
+            _print(summary)
+        _print_side_by_side(summaries)
     if args.url:
         check_health(args.url)
-    if not args.browser_only:
+    if not args.browser_only and not (args.api or args.api_url):
         report = run_inprocess(questions, n, concurrency, args.timeout)
         summaries.append(report.summary())
         _print(summaries[-1])

@@ -22,10 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 from assistant.errors import AssistantError
+from assistant.store import LeaseBusy
 from ingest.sync import IngestBusy, IngestDiskFull, ProgressEvent, SyncReport, sync
 
 log = logging.getLogger("ingest")
@@ -85,6 +87,7 @@ def _print_progress(event: ProgressEvent) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    os.umask(0o077)  # the index holds the text of every document: owner-only files
     _setup_logging(args.verbose)
     try:
         from assistant.embeddings import make_embeddings
@@ -110,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except IngestBusy as exc:
         print(f"error: {exc.english}; try again later or use --wait", file=sys.stderr)
+        return 2
+    except LeaseBusy as exc:  # another replica writes the shared index
+        print(f"error: another ingest is running ({exc.holder}); use --wait", file=sys.stderr)
         return 2
     except IngestDiskFull as exc:
         print(f"error: disk full ({exc.strerror}); the index is unchanged", file=sys.stderr)

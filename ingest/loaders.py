@@ -164,7 +164,7 @@ def load_pdf(path: Path) -> RawDocument:
     failed = 0
     for number, page in enumerate(pdf_pages, start=1):
         try:
-            text = page.extract_text() or ""
+            text = visible_pdf_text(page)
         except Exception as exc:  # one bad page (broken font, stream) must not lose the rest
             log.warning("%s: page %d unreadable: %s", path.name, number, _short(exc))
             failed += 1
@@ -178,7 +178,7 @@ def load_pdf(path: Path) -> RawDocument:
 
     meta: dict[str, str] = {}
     try:
-        info: Any = reader.metadata or {}
+        info: Any = reader.metadata or {}  # cleaned like text in ``document_info``
         title = str(info.get("/Title") or "").strip()
         if title and not _JUNK_TITLES.match(title):
             meta["title"] = title
@@ -190,6 +190,68 @@ def load_pdf(path: Path) -> RawDocument:
     return RawDocument(path, "lines", pages, meta, "pdf")
 
 
+_SHOW_TEXT = (b"Tj", b"TJ", b"'", b'"')
+
+
+def _is_white(op: bytes, args: list[Any]) -> bool:
+    try:
+        values = [float(a) for a in args if isinstance(a, (int, float))]
+    except (TypeError, ValueError):
+        return False
+    if op in (b"k", b"K") or len(values) == 4:  # CMYK: no ink at all
+        return len(values) == 4 and all(v <= 0.05 for v in values)
+    return bool(values) and len(values) in (1, 3) and all(v >= 0.95 for v in values)
+
+
+class _HiddenPdfText:
+    """Follows fill colour and text render mode through a page's content stream.
+
+    Text painted white, or in render mode 3/7 (invisible, clip only), is what a reader never
+    sees and a model would read: the same rule as hidden HTML. pypdf reports text in pieces
+    (``visitor_text``) after the show operators that drew it; a piece drawn only by hidden
+    operators is dropped. Trade-offs: a piece that mixes visible and hidden text is kept
+    whole; white text on a dark box is dropped too (rare in reports).
+    """
+
+    def __init__(self) -> None:
+        self.white = False
+        self.invisible = False
+        self.saved: list[tuple[bool, bool]] = []
+        self.shown_visible = self.shown_hidden = 0
+        self.pieces: list[str] = []
+        self.dropped = 0
+
+    def before(self, op: bytes, args: list[Any], cm: Any, tm: Any) -> None:
+        if op == b"q":
+            self.saved.append((self.white, self.invisible))
+        elif op == b"Q" and self.saved:
+            self.white, self.invisible = self.saved.pop()
+        elif op in (b"rg", b"g", b"k", b"sc", b"scn"):
+            self.white = _is_white(op, args)
+        elif op == b"Tr" and args:
+            self.invisible = int(args[0]) in (3, 7)
+        elif op in _SHOW_TEXT:
+            if self.white or self.invisible:
+                self.shown_hidden += 1
+            else:
+                self.shown_visible += 1
+
+    def text(self, text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
+        if self.shown_hidden and not self.shown_visible and text.strip():
+            self.dropped += 1
+            self.pieces.append("\n" * text.count("\n"))
+        else:
+            self.pieces.append(text)
+        self.shown_visible = self.shown_hidden = 0
+
+
+def visible_pdf_text(page: Any) -> str:
+    """A page's text without white or invisible text (see ``_HiddenPdfText``)."""
+    hidden = _HiddenPdfText()
+    text = page.extract_text(visitor_operand_before=hidden.before, visitor_text=hidden.text)
+    return "".join(hidden.pieces) if hidden.dropped else (text or "")
+
+
 # ----------------------------------------------------------------------------------------
 # DOCX
 # ----------------------------------------------------------------------------------------
@@ -198,14 +260,34 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _HEADING_STYLE = re.compile(r"^(?:heading|kop)\s*(\d)$", re.IGNORECASE)
 
 
+def _docx_run_hidden(r_el: Any) -> bool:
+    """A run Word does not show: ``w:vanish``/``w:specVanish`` (hidden text) or white text."""
+    rpr = r_el.find(f"{_W}rPr")
+    if rpr is None:
+        return False
+    for tag in ("vanish", "specVanish"):
+        el = rpr.find(f"{_W}{tag}")
+        if el is not None and el.get(f"{_W}val", "true").lower() not in ("0", "false", "off"):
+            return True
+    color = rpr.find(f"{_W}color")
+    return color is not None and color.get(f"{_W}val", "").upper() in ("FFFFFF", "FFF")
+
+
 def _docx_paragraph_parts(p_el: object) -> list[str | None]:
-    """The text of a ``w:p`` in order, with ``None`` where an explicit page break falls."""
+    """The text of a ``w:p`` in order, with ``None`` where an explicit page break falls.
+
+    Hidden runs (``_docx_run_hidden``) are left out, as hidden HTML is: a reader never sees
+    them, a model would read them."""
     parts: list[str | None] = []
     ppr = p_el.find(f"{_W}pPr")  # type: ignore[attr-defined]
     if ppr is not None and ppr.find(f"{_W}pageBreakBefore") is not None:
         parts.append(None)
+    # the elements themselves (kept alive, so lxml hands out the same proxies), not id()s
+    hidden = {r for r in p_el.iter(f"{_W}r") if _docx_run_hidden(r)}  # type: ignore[attr-defined]
     for el in p_el.iter():  # type: ignore[attr-defined]
         tag = el.tag
+        if hidden and el.getparent() in hidden:
+            continue
         if tag == f"{_W}t":
             parts.append(el.text or "")
         elif tag == f"{_W}tab":
@@ -237,7 +319,10 @@ def _docx_table_rows(table: object) -> list[str]:
     for row in table.rows:  # type: ignore[attr-defined]
         cells: list[str] = []
         for cell in row.cells:
-            text = " ".join(cell.text.split())
+            shown = (
+                "".join(p for p in _docx_paragraph_parts(par._p) if p) for par in cell.paragraphs
+            )
+            text = " ".join(" ".join(shown).split())
             if text and (not cells or cells[-1] != text):  # merged cells repeat their text
                 cells.append(text)
         rows.append(" | ".join(cells))
@@ -661,6 +746,14 @@ LOADERS: dict[str, Callable[[Path], RawDocument]] = {
 SUPPORTED_EXTENSIONS = frozenset(LOADERS)
 
 
+def max_file_bytes(settings: Any) -> int:
+    """``RAG_INGEST__MAX_FILE_MB`` in bytes: decimal megabytes (1 MB = 1,000,000 bytes), the
+    one conversion for the upload check and the ingest check, so a file the upload accepts
+    is never skipped by ingest as too large."""
+    ingest = getattr(settings, "ingest", settings)
+    return int(ingest.max_file_mb * 1_000_000)
+
+
 def is_supported(path: Path) -> bool:
     return path.suffix.lower() in LOADERS
 
@@ -715,13 +808,31 @@ def read_sidecar(path: Path) -> dict[str, str]:
     return out
 
 
+MAX_META_CHARS = 300
+
+
+def clean_meta(value: str) -> str:
+    """A metadata value cleaned like document text: chat-template control tokens, control
+    and format characters (zero-width, bidi) removed, whitespace collapsed, length capped.
+
+    Titles reach the prompt (with every passage) and the page, so a PDF ``/Title`` is as
+    much outside text as the body."""
+    import unicodedata
+
+    from assistant.safety import strip_control_tokens
+
+    text = strip_control_tokens(str(value))
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return " ".join(text.split())[:MAX_META_CHARS]
+
+
 def document_info(path: Path, sidecar: dict[str, str], file_meta: dict[str, str]) -> DocumentInfo:
     """Sidecar first, then the file's own metadata, then the file name, field by field."""
 
     def pick(key: str) -> str:
-        return sidecar.get(key) or file_meta.get(key) or ""
+        return clean_meta(sidecar.get(key) or file_meta.get(key) or "")
 
-    title = pick("title") or path.stem.replace("_", " ").strip() or path.name
+    title = pick("title") or clean_meta(path.stem.replace("_", " ")) or path.name
     return DocumentInfo(
         source=path.name,
         title=title,

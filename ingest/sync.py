@@ -2,11 +2,15 @@
 
 How a run goes (``sync``):
 
-1. **Lock.** One writer at a time: ``fcntl.flock`` on ``<store.path>/ingest.lock``, which the
-   kernel releases when the process ends in any way (also ``kill -9``), so a stale lock can't
-   block the next run. Without ``wait`` a second writer gets ``IngestBusy`` at once (the CLI
-   exits with code 2). With a Chroma server the lock only serialises writers that share this
-   store folder; run ingest from one place.
+1. **Lock.** One writer at a time. A local index: ``fcntl.flock`` on
+   ``<store.path>/ingest.lock``, which the kernel releases when the process ends in any way
+   (also ``kill -9``). A Chroma server shared by replicas: the writer lease in the store itself
+   (``Store.writer_lease``: atomic create of a lease collection, expiry, renewal on every
+   progress step), so two replicas never build at once; the publish is refused if the active
+   generation moved anyway (``Store.publish(expect=...)``). Without ``wait`` a second writer
+   gets ``IngestBusy``/``LeaseBusy`` at once (the CLI exits with code 2). Each document records
+   the replica that ingested it (``origin``: host and folder); a replica removes only its own
+   documents from a shared index, and carries the others over unchanged.
 2. **Plan.** Every document file in the folder (top level; hidden files, sidecars
    ``*.meta.json`` and folders are not documents) is checked without parsing: type, size,
    empty, content hash (sha256 of the bytes), duplicate content, a name clash with another
@@ -38,11 +42,13 @@ that would skip every file never creates a generation.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import hashlib
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -383,8 +389,38 @@ def sync(
     leaves the published index as it was.
     """
     corpus_dir = Path(corpus_dir or settings.ingest.corpus)
-    with ingest_lock(store.settings.path, wait=wait):
-        return _sync_locked(settings, store, corpus_dir, rebuild, progress or (lambda e: None))
+    report = progress or (lambda e: None)
+    store.settings.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for folder in (corpus_dir, store.settings.path):  # documents and their index: owner-only
+        make_private(folder)
+    if not store.settings.chroma_host:  # one folder, one machine: the kernel's lock
+        with ingest_lock(store.settings.path, wait=wait):
+            return _sync_locked(settings, store, corpus_dir, rebuild, report)
+    # a server shared by replicas: the lock lives in the store itself
+    with store.writer_lease(replica_origin(corpus_dir), wait=wait) as lease:
+
+        def renewing(event: ProgressEvent) -> None:
+            lease.renew()
+            report(event)
+
+        return _sync_locked(settings, store, corpus_dir, rebuild, renewing)
+
+
+def make_private(folder: Path) -> None:
+    """Take group/other access off a folder of ours (a missing one is left missing):
+    whatever modes the files inside have, nobody else can then reach them."""
+    if not folder.is_dir():
+        return
+    try:
+        if folder.stat().st_uid == os.getuid() and folder.stat().st_mode & 0o077:
+            os.chmod(folder, 0o700)
+    except OSError as exc:  # not ours to change: say so, do not fail the ingest
+        log.warning("could not make %s private: %s", folder, exc)
+
+
+def replica_origin(corpus_dir: Path) -> str:
+    """Who ingests: this machine and its documents folder (recorded per document)."""
+    return f"{socket.gethostname()}:{Path(corpus_dir).resolve()}"
 
 
 def _sync_locked(
@@ -421,8 +457,11 @@ class _Run:
         self.report = SyncReport()
         self.previous = store.manifest(max_age_s=0)
         self.label = index_label(store.embeddings, settings.ingest.chunk_context)
-        self.reuse = self.previous is not None and not rebuild and self._can_reuse()
+        self.origin = replica_origin(corpus_dir)
+        self.can_copy = self.previous is not None and self._can_reuse()
+        self.reuse = self.can_copy and not rebuild
         self.old_docs = self.previous.documents if self.reuse and self.previous else {}
+        self.foreign: list[str] = []  # documents other replicas ingested: kept as they are
         self.files: list[Path] = []
         self.total = 0
         self.done = 0
@@ -504,7 +543,7 @@ class _Run:
             ext = path.suffix.lower() or "(none)"
             self.skip(name, "unsupported", f"unsupported file type {ext}", ext)
             return None
-        limit = self.settings.ingest.max_file_mb * 1_000_000
+        limit = loaders.max_file_bytes(self.settings)
         try:
             size = path.stat().st_size
             if size > limit:
@@ -546,7 +585,16 @@ class _Run:
         kept = set(self.unchanged) | {p.path.name for p in self.prepared}
         before = self.previous.documents if self.previous else {}
         report.unchanged = sorted(self.unchanged)
-        report.removed = sorted(n for n in before if n not in kept)
+        gone = [n for n in before if n not in kept]
+        # a replica removes only what it ingested itself ("" = from before origins existed)
+        self.foreign = sorted(n for n in gone if before[n].origin not in ("", self.origin))
+        report.removed = sorted(n for n in gone if n not in self.foreign)
+        if self.foreign and not self.can_copy:
+            raise AssistantError(
+                "De index bevat documenten van een andere replica die hier niet opnieuw "
+                "kunnen worden ingelezen (ander embeddingmodel of onleesbare index).",
+                hint="bouw de gedeelde index opnieuw op vanaf één plek met alle documenten",
+            )
         for prep in self.prepared:
             name = prep.path.name
             (report.updated if name in self.old_docs else report.added).append(name)
@@ -571,7 +619,7 @@ class _Run:
             # The index itself is unchanged; only the list of skipped files is refreshed.
             previous.skipped = rows
             previous.synced_at = _now()
-            self.store.publish(previous)
+            self.store.publish(previous, expect=previous.generation)
         self.report.generation = previous.generation
         self.report.documents = len(previous.documents)
         self.report.chunks = previous.chunk_count
@@ -606,7 +654,7 @@ class _Run:
                 skipped=[s.to_manifest() for s in self.report.skipped],
             )
             self.event("", "publishing")
-            store.publish(manifest)
+            store.publish(manifest, expect=gen.base.generation if gen.base else None)
         except BaseException:
             log.warning("ingest failed; discarding unfinished generation %s", gen.name)
             gen.discard()
@@ -622,15 +670,20 @@ class _Run:
     def _fill(self, gen: Generation) -> dict[str, DocumentEntry]:
         """Copy the unchanged documents, embed and add the new and changed ones."""
         documents: dict[str, DocumentEntry] = {}
-        if self.unchanged:
-            self.event("", "copying", f"{len(self.unchanged)} unchanged")
-            copied = gen.copy_from_active(self.unchanged)
-            expected = sum(self.old_docs[n].chunks for n in self.unchanged)
+        before = self.previous.documents if self.previous else {}
+        carried = self.unchanged + self.foreign
+        if carried:
+            self.event("", "copying", f"{len(carried)} unchanged")
+            copied = gen.copy_from_active(carried)
+            expected = sum(before[n].chunks for n in carried)
             if copied != expected:
                 log.warning(
                     "copied %d chunks of unchanged documents, manifest says %d", copied, expected
                 )
-            documents.update({n: self.old_docs[n] for n in self.unchanged})
+            documents.update({n: before[n] for n in self.foreign})
+            documents.update(
+                {n: dataclasses.replace(before[n], origin=self.origin) for n in self.unchanged}
+            )
         now = _now()
         for prep in self.prepared:
             name = prep.path.name
@@ -651,6 +704,7 @@ class _Run:
                 collection=info.collection,
                 pages=prep.pages,
                 ingested_at=now,
+                origin=self.origin,
             )
             self.done += 1
             status = "updated" if name in self.old_docs else "added"

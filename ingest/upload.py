@@ -14,7 +14,12 @@ What ``save_upload`` guards against:
   message is Dutch (shown as is on the page); so is a DOCX (a zip) that would unpack to more
   than ten times the upload limit (a zip bomb: the packed size says nothing about the memory
   python-docx needs). The DOCX loader has the same guard for files put in the folder by hand.
+* **Collections**: the document joins the collection the uploader chose (written to its
+  sidecar ``.meta.json``), which must be one the uploader may write; an existing document in
+  another collection is not replaced.
+* **Size**: ``max_file_bytes`` (decimal MB) is the same limit ingest applies.
 * **Symlinks**: an existing link with the target name is replaced, never written through.
+  Files are written owner-only (0600), the folder created 0700.
 * **Half-written files**: the data goes to a hidden temporary file in the same folder (which
   ``sync`` ignores), is flushed to disk, and is then renamed onto the final name in one
   atomic step. A file with the same name is replaced: that is how a new version of a document
@@ -23,17 +28,21 @@ What ``save_upload`` guards against:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
 import unicodedata
 from pathlib import Path
 
+from assistant.access import COLLECTION_RE
 from assistant.errors import AssistantError
 from ingest.loaders import (
     MAX_UNPACKED_BYTES,
     SIDECAR_SUFFIX,
     SUPPORTED_EXTENSIONS,
+    read_sidecar,
+    sidecar_path,
     unpacked_size,
     zip_bomb_reason,
 )
@@ -60,8 +69,21 @@ def safe_filename(filename: str) -> str:
     return name
 
 
-def save_upload(corpus_dir: Path, filename: str, data: bytes, max_bytes: int) -> Path:
-    """Write ``data`` as ``corpus_dir/<safe name>`` atomically; return the path written."""
+def save_upload(
+    corpus_dir: Path,
+    filename: str,
+    data: bytes,
+    max_bytes: int,
+    *,
+    collection: str = "algemeen",
+    writable: set[str] | None = None,
+) -> Path:
+    """Write ``data`` as ``corpus_dir/<safe name>`` atomically; return the path written.
+
+    ``collection``: the access group the document joins (its sidecar ``.meta.json`` says so);
+    ``writable``: the collections the uploader may write (None = all). A document that
+    already exists in a collection the uploader may not write is not replaced.
+    """
     name = safe_filename(filename)
     ext = Path(name).suffix.lower()
     allowed = ", ".join(sorted(SUPPORTED_EXTENSIONS))
@@ -77,8 +99,9 @@ def save_upload(corpus_dir: Path, filename: str, data: bytes, max_bytes: int) ->
         _refuse_zip_bomb(data, max_bytes)
 
     corpus_dir = Path(corpus_dir)
-    corpus_dir.mkdir(parents=True, exist_ok=True)
+    corpus_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = corpus_dir / name
+    sidecar = _checked_sidecar(target, collection, writable)
     # Belt and braces after sanitising. The last component is not resolved: if it is a
     # symlink, os.replace swaps the link itself and never writes through it.
     if target.parent.resolve() != corpus_dir.resolve():
@@ -89,7 +112,9 @@ def save_upload(corpus_dir: Path, filename: str, data: bytes, max_bytes: int) ->
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600)  # documents may be confidential: owner only
+        if sidecar:  # only when the collection is not already the default "algemeen"
+            _write_private(sidecar_path(target), json.dumps(sidecar, ensure_ascii=False))
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -98,6 +123,37 @@ def save_upload(corpus_dir: Path, filename: str, data: bytes, max_bytes: int) ->
             pass
         raise
     return target
+
+
+def _checked_sidecar(target: Path, collection: str, writable: set[str] | None) -> dict:
+    """The sidecar to write for ``target`` in ``collection``, or a Dutch refusal."""
+    if not COLLECTION_RE.match(collection or ""):
+        raise AssistantError("Kies een geldige collectie voor het document.")
+    if writable is not None and collection not in writable:
+        raise AssistantError(f"U mag geen documenten toevoegen aan de collectie '{collection}'.")
+    current = read_sidecar(target) if target.exists() or target.is_symlink() else {}
+    if target.exists() and writable is not None:
+        now = current.get("collection") or "algemeen"
+        if now not in writable:
+            raise AssistantError(
+                f"Er bestaat al een document '{target.name}' in een collectie die u niet "
+                "mag wijzigen; kies een andere bestandsnaam."
+            )
+    if collection == "algemeen" and "collection" not in current:
+        return {}  # no sidecar needed: documents without one are in "algemeen"
+    return {**current, "collection": collection}
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` owner-only and atomically (a link at ``path`` is replaced, not followed)."""
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _refuse_zip_bomb(data: bytes, max_bytes: int) -> None:

@@ -153,3 +153,27 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     yield
+
+
+def as_browser(monkeypatch: pytest.MonkeyPatch, address: str = "127.0.0.1", **headers: str) -> None:
+    """Page tests (``AppTest``) have no browser connection: give the session one.
+
+    ``address`` is the connection's remote address; ``headers`` are request headers
+    (``X_Forwarded_For="10.0.0.9"`` becomes ``X-Forwarded-For``).
+    """
+    sent = (("Host", "localhost:8501"),) + tuple(
+        (k.replace("_", "-"), v) for k, v in headers.items()
+    )
+
+    def client() -> object:
+        from assistant.access import Client
+
+        return Client(address, sent)
+
+    monkeypatch.setattr("ui.session.client_of_session", client, raising=False)
+    # the login throttle is per process (st.cache_resource): each page test starts afresh
+    import ui.session
+
+    throttle = getattr(ui.session, "_login_throttle", None)
+    if throttle is not None:
+        throttle.clear()

@@ -13,7 +13,6 @@ import pytest
 
 from assistant import access
 from assistant.access import (
-    RateLimiter,
     User,
     UserStore,
     anonymous_user,
@@ -23,6 +22,7 @@ from assistant.access import (
 )
 from assistant.embeddings import HashEmbeddings
 from assistant.errors import AssistantError
+from assistant.limits import RateLimiter
 from assistant.llm import FakeChat
 from assistant.prompting import Prompts
 from assistant.service import Assistant
@@ -175,19 +175,26 @@ def test_roles_and_collections() -> None:
 
 
 @pytest.mark.parametrize(
-    ("address", "role"),
+    ("address", "allowed"),
     [
-        ("127.0.0.1", "beheerder"),
-        ("localhost", "beheerder"),
-        ("::1", "beheerder"),
-        ("0.0.0.0", "gebruiker"),
-        ("10.1.2.3", "gebruiker"),
-        ("", "gebruiker"),
-        (None, "gebruiker"),
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("10.1.2.3", False),
+        ("", False),
+        (None, False),
     ],
 )
-def test_anonymous_user_manages_only_on_loopback(address, role) -> None:
-    assert anonymous_user(address).role == role
+def test_anonymous_user_manages_only_on_loopback(address, allowed) -> None:
+    from assistant.access import Client
+
+    browser = Client("127.0.0.1", (("Host", "localhost:8501"),))
+    if allowed:
+        assert anonymous_user(address, browser).role == "beheerder"
+    else:
+        with pytest.raises(AssistantError, match="RAG_APP__AUTH"):
+            anonymous_user(address, browser)
 
 
 # --------------------------------------------------------------------------- rate limit
@@ -219,6 +226,44 @@ def test_rate_limiter_sliding_window_and_dutch_message() -> None:
     clock.t += 0.5
     limiter.check(anna)  # refused attempts were not counted
     assert limiter.remaining(anna) == 0
+
+
+def test_budget_for_several_calls_is_all_or_nothing_and_counts_nothing() -> None:
+    clock = Clock()
+    limiter = RateLimiter(10, clock=clock)
+    for _ in range(3):
+        limiter.check("anna")
+    clock.t += 10
+    for _ in range(2):
+        limiter.check("anna")
+    clock.t += 10  # 5 used, the oldest 20 s ago
+    limiter.check_budget("anna", 5)  # exactly fits
+    assert limiter.remaining("anna") == 5  # checking the budget counted nothing
+    with pytest.raises(AssistantError) as info:
+        limiter.check_budget("anna", 6)  # one of the first three must leave the window: 40 s
+    assert "nog 5" in info.value.message and "Wacht nog 40 seconden" in info.value.message
+    with pytest.raises(AssistantError) as info:
+        limiter.check_budget("anna", 8)  # all first three must leave: still 40 s
+    assert "Wacht nog 40 seconden" in info.value.message
+    with pytest.raises(AssistantError) as info:
+        limiter.check_budget("anna", 9)  # one of the later two must leave too: 50 s
+    assert "Wacht nog 50 seconden" in info.value.message
+    with pytest.raises(AssistantError, match="kortere lengte"):
+        limiter.check_budget("bert", 11)  # never fits, however long one waits
+    clock.t += 40
+    limiter.check_budget("anna", 8)
+
+
+def test_default_limit_allows_one_extended_briefing_for_a_fresh_user() -> None:
+    from assistant.briefing import _plan, load_sections
+
+    settings = load_settings()
+    plan = _plan(load_sections(settings.prompts_dir), "AI", "uitgebreid")
+    assert len(plan) == 12
+    limiter = RateLimiter(settings.app.rate_limit_per_minute)
+    limiter.check_budget("nieuw", len(plan))
+    for _ in plan:
+        limiter.check("nieuw")
 
 
 def test_rate_limiter_is_thread_safe() -> None:
@@ -297,7 +342,7 @@ def mapping(tmp_path: Path) -> Path:
 
 
 def _st(email: str, roles=None, **extra) -> FakeStUser:
-    info = {"is_logged_in": True, "email": email, "name": "Iemand", **extra}
+    info = {"is_logged_in": True, "email": email, "email_verified": True, "name": "Iemand", **extra}
     if roles is not None:
         info["realm_access"] = {"roles": roles}
     return FakeStUser(info)
@@ -335,5 +380,10 @@ def test_oidc_without_mapping_file_gives_least_rights(tmp_path: Path) -> None:
 def test_oidc_roles_claim_as_string(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_text(json.dumps({"roles_claim": "groups", "roles": {"hr": {"collections": ["hr"]}}}))
-    u = oidc_user(FakeStUser({"is_logged_in": True, "email": "a@b.nl", "groups": "hr, x"}), path)
+    u = oidc_user(
+        FakeStUser(
+            {"is_logged_in": True, "email": "a@b.nl", "email_verified": True, "groups": "hr, x"}
+        ),
+        path,
+    )
     assert u.collections == {"hr"} and u.role == "gebruiker"

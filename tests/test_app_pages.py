@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import as_browser
 from streamlit.testing.v1 import AppTest
 
 from assistant.export import conversation_doc, read_docx_footnotes, to_docx, to_markdown
@@ -93,6 +94,7 @@ def indexed(tmp_settings, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN
     # auth "none" gives the local user the Beheer page only when the page listens on loopback
     previous = config.get_option("server.address")
     config.set_option("server.address", "127.0.0.1")
+    as_browser(monkeypatch)  # a browser on this machine, no proxy in between
     yield tmp_settings
     config.set_option("server.address", previous)
 
@@ -208,7 +210,7 @@ def test_export_of_conversation_has_footnotes(indexed) -> None:  # noqa: ANN001
     doc = conversation_doc(answers, model="testmodel (fake)")
     notes = read_docx_footnotes(to_docx(doc))
     assert len(notes) >= 2
-    assert notes[0].startswith("AI op de werkvloer (Integron, 2025-03-01), p. 1: „")
+    assert notes[0].startswith("AI op de werkvloer (Integron, 1 maart 2025), p. 1: „")
     assert answers[0].citations[0].quote.split()[0] in notes[0]
     md = to_markdown(doc)
     assert "[^1]" in md and "[^1]: AI op de werkvloer" in md and "## Bronnen" in md

@@ -92,15 +92,26 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> 
 
 @pytest.fixture
 def app_url(tmp_settings, tmp_path: Path) -> Iterator[str]:  # noqa: ANN001
+    yield from _serve(tmp_settings, tmp_path, DOCS)
+
+
+def _serve(  # noqa: ANN001 - settings, make_pdf
+    settings, tmp_path: Path, docs: dict, pdfs: dict | None = None, make_pdf=None
+) -> Iterator[str]:
+    """Index ``docs`` (name -> (meta, text)) and ``pdfs`` (name -> (meta, pages)), then run
+    the app on a free port until the test ends."""
     from assistant.embeddings import make_embeddings
     from assistant.store import Store
     from ingest.sync import sync
 
-    corpus = tmp_settings.ingest.corpus
-    for name, (meta, text) in DOCS.items():
+    corpus = settings.ingest.corpus
+    for name, (_meta, text) in docs.items():
         (corpus / name).write_text(text, encoding="utf-8")
+    for name, (_meta, pages) in (pdfs or {}).items():
+        make_pdf(corpus / name, pages)
+    for name, (meta, _) in {**docs, **(pdfs or {})}.items():
         (corpus / f"{Path(name).stem}.meta.json").write_text(json.dumps(meta), encoding="utf-8")
-    sync(tmp_settings, Store(tmp_settings.store, make_embeddings(tmp_settings.embeddings)), corpus)
+    sync(settings, Store(settings.store, make_embeddings(settings.embeddings)), corpus)
     port = _free_port()
     env = {
         **os.environ,  # holds the sandbox RAG_* values of tmp_settings
@@ -238,5 +249,84 @@ def test_ask_click_citation_and_nothing_leaves(app_url: str) -> None:
         finally:
             browser.close()
     assert requests, "no requests recorded"
+    outside = sorted({u for u in requests if not _is_local(u)})
+    assert not outside, f"requests left the machine: {outside}"
+
+
+PDF_DOCS = {
+    "vivo_rapport.pdf": (
+        {"title": "Digitalisering en jobs", "organisation": "VIVO", "date": "2019"},
+        [
+            "Inhoud\n1. Inleiding\n2. Gebruik van AI",
+            "Gebruik van AI\n\nRobotisering en digitalisering veranderen de jobs in de sector. "
+            "In 2019 gebruikte 12 procent van de werknemers AI actief in het dagelijkse werk. "
+            "Vooral administratieve taken worden geautomatiseerd.",
+        ],
+    )
+}
+
+
+@pytest.fixture
+def pdf_app_url(tmp_settings, tmp_path: Path, make_pdf) -> Iterator[str]:  # noqa: ANN001
+    docs = {"werk_ai.txt": DOCS["werk_ai.txt"]}
+    yield from _serve(tmp_settings, tmp_path, docs, PDF_DOCS, make_pdf)
+
+
+def _yellow_pixels(png: Path) -> int:
+    from PIL import Image
+
+    image = Image.open(png).convert("RGB")
+    small = image.resize((image.width // 2, image.height // 2))
+    return sum(1 for r, g, b in small.get_flattened_data() if r > 220 and 170 < g < 235 and b < 150)
+
+
+def test_pdf_citation_opens_the_page_with_the_quote_highlighted(pdf_app_url: str) -> None:
+    """A question whose sources disagree: both figures side by side, each cited; the PDF
+    citation opens its printed page with the quote highlighted (screenshot for a human)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="nl-NL")
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(pdf_app_url + "/")
+            box = page.get_by_placeholder("Stel een vraag over de rapporten…")
+            box.wait_for(timeout=30_000)
+            _settle(page)
+            box.fill(QUESTION)
+            box.press("Enter")
+            page.locator(".oa-bron").first.wait_for(timeout=30_000)
+            _settle(page)
+            page.get_by_text("De bronnen noemen verschillende cijfers hierover").wait_for()
+            card = page.locator(".oa-bron", has_text="Digitalisering en jobs")
+            assert "2019" in card.inner_text() and "ouder dan 3 jaar" in card.inner_text()
+            card_id = card.get_attribute("id")
+            page.locator(f"a[href='#{card_id}']").first.click()
+            page.wait_for_function("h => location.hash === h", arg=f"#{card_id}", timeout=5_000)
+            page.get_by_text("Originele pagina 2").click()
+            image = page.locator('[data-testid="stExpander"] img').first
+            image.wait_for(timeout=15_000)
+            page.wait_for_function(
+                "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+            )
+            page.get_by_text("het citaat is geel gemarkeerd").wait_for(timeout=5_000)
+            # tall enough for the whole rendered page (Streamlit scrolls inside its main block)
+            page.set_viewport_size({"width": 1366, "height": 2600})
+            image.scroll_into_view_if_needed()
+            page.wait_for_timeout(500)
+            shot = ARTIFACTS / "pdf_citation_page.png"
+            image.screenshot(path=shot)
+            page.screenshot(path=ARTIFACTS / "pdf_citation_answer.png")
+            assert _yellow_pixels(shot) > 200, "no highlighted quote on the rendered page"
+
+            page.set_viewport_size({"width": 1366, "height": 900})
+            page.get_by_role("link", name="Beheer").click()
+            page.get_by_role("tab", name="Index").click()
+            page.get_by_text("Documenten van nieuw naar oud").wait_for(timeout=30_000)
+            _settle(page)
+            page.screenshot(path=ARTIFACTS / "beheer_index_dates.png")
+        finally:
+            browser.close()
     outside = sorted({u for u in requests if not _is_local(u)})
     assert not outside, f"requests left the machine: {outside}"

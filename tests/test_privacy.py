@@ -207,6 +207,7 @@ def test_app_page_sends_nothing(tmp_settings: Settings, monkeypatch, net_guard: 
     app = PROJECT_ROOT / "app.py"
     if not app.is_file():
         pytest.skip("app.py not there yet")
+    from conftest import as_browser
     from streamlit import config
     from streamlit.testing.v1 import AppTest
 
@@ -215,6 +216,7 @@ def test_app_page_sends_nothing(tmp_settings: Settings, monkeypatch, net_guard: 
     monkeypatch.setenv("RAG_APP__RATE_LIMIT_PER_MINUTE", "1000")
     previous = config.get_option("server.address")
     config.set_option("server.address", "127.0.0.1")
+    as_browser(monkeypatch)
     try:
         at = AppTest.from_file(str(app), default_timeout=120).run()
         assert not at.exception, at.exception

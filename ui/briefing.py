@@ -8,10 +8,12 @@ points whose markers link to the source cards, where the quoted words are highli
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from assistant.briefing import Briefing, make_briefing
+from assistant.briefing import Briefing, BriefingSection, make_briefing, source_year
+from assistant.chunks import Chunk
 from assistant.export import to_docx, to_markdown
 from ui.components import (
     SourceItem,
@@ -24,7 +26,10 @@ from ui.components import (
     run_page,
     sanitize_model_output,
 )
-from ui.session import current_user
+from ui.session import current_user, front_door
+
+if TYPE_CHECKING:
+    from assistant.service import Answer
 
 RESULT = "briefing_result"
 PREFIX = "briefing"
@@ -72,17 +77,34 @@ def render_briefing(briefing: Briefing) -> None:
         key="briefing_md",
     )
     numbers = [s.n for s in briefing.sources]
+    chunks = {s.n: s.chunk for s in briefing.sources}
     for section in briefing.sections:
         st.markdown(f"#### {plain(section.title)}")
         if not section.points:
             st.caption("De bronnen zeggen hier niets over.")
             continue
-        lines = [
-            "- " + link_markers(f"{sanitize_model_output(p.text)} [{p.source}]", PREFIX, numbers)
-            for p in section.points
-        ]
-        st.markdown("\n".join(lines))
+        st.markdown("\n".join(_point_lines(section, chunks, numbers)))
     render_sources([SourceItem(s.n, s.chunk, tuple(s.quotes)) for s in briefing.sources], PREFIX)
+
+
+def _point_lines(
+    section: BriefingSection, chunks: dict[int, Chunk], numbers: list[int]
+) -> list[str]:
+    """Markdown lines of a section; in "Cijfers" a bold line per measure and each figure's
+    source and year; an age note after a point that rests on an old source."""
+    lines: list[str] = []
+    measure = ""
+    for p in section.points:
+        if p.measure and p.measure != measure:
+            lines.append(f"\n**{plain(p.measure)}**\n")
+        measure = p.measure
+        line = link_markers(f"{sanitize_model_output(p.text)} [{p.source}]", PREFIX, numbers)
+        if section.key == "cijfers":
+            line += f" ({plain(source_year(chunks[p.source]))})"
+        if p.note:
+            line += f" *{plain(p.note)}*"
+        lines.append("- " + line)
+    return lines
 
 
 def _make(topic: str, documents: list[str], length: str) -> None:
@@ -94,13 +116,21 @@ def _make(topic: str, documents: list[str], length: str) -> None:
             bar.progress(min(1.0, done / total) if total else 1.0, text=plain(label))
             status.update(label=f"Briefing wordt gemaakt… ({done} van {total} deelvragen)")
 
+        user = current_user()
+        door = front_door(assistant)
+
+        def ask(question: str) -> Answer:  # every sub-question through the front door
+            return door.answer(user, question, sources=documents, channel="briefing").result()
+
         briefing = make_briefing(
             assistant,
             topic,
             documents=documents or None,
             length=length,
-            collections=current_user().ask_collections(),
+            collections=user.ask_collections(),
             progress=progress,
+            ask=ask,
+            budget=lambda calls: door.check_budget(user, calls),
         )
         status.update(label="Briefing klaar", state="complete", expanded=False)
     st.session_state[RESULT] = briefing

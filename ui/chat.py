@@ -33,7 +33,7 @@ from ui.components import (
     show_callback_error,
     sources_of,
 )
-from ui.session import audit_log, current_user, feedback_store, rate_limiter
+from ui.session import current_user, feedback_store, front_door
 
 if TYPE_CHECKING:
     from assistant.access import User
@@ -132,12 +132,15 @@ def _save_feedback(mid: str) -> None:
         return
     i, msg = found
     assistant = st.session_state[ASSISTANT_KEY]
+    user = current_user()
     feedback_store(assistant.settings).record(
         msg["answer"],
         rating,
         remark=st.session_state.get(f"fbr_{mid}", "") or "",
         record_id=mid,
         history=_history(messages[: max(0, i - 1)]),
+        user=user.name,
+        scope=user.collections,
     )
     msg["feedback_saved"] = True
 
@@ -229,11 +232,11 @@ def _answer(assistant: Assistant, question: str, messages: list[dict[str, Any]])
             else:
                 status.update(label="Antwoord wordt geschreven…")
 
-        rate_limiter(assistant.settings).check(user)
-        stream = assistant.ask(
+        stream = front_door(assistant).answer(
+            user,
             question,
             history,
-            collections=user.ask_collections(),
+            channel="followup" if history else "chat",
             on_wait=on_wait,
             previous=_previous_passages(messages),
         )
@@ -244,12 +247,14 @@ def _answer(assistant: Assistant, question: str, messages: list[dict[str, Any]])
                 if model_is_loaded(assistant)
                 else "Model wordt geladen… (de eerste vraag duurt langer)"
             )
-            with draft.container():
-                st.write_stream(_drafted(stream.tokens(), status))
-        answer = stream.result()
+            try:
+                with draft.container():
+                    st.write_stream(_drafted(stream.tokens(), status))
+            finally:  # a rerun or closed tab raises here: free the model, audit the cut
+                stream.close()
+        answer = stream.result()  # audited by the front door
         status_slot.empty()
         draft.empty()
-        audit_log(assistant.settings).safe_record_answer(user.name, answer)
         messages.append({"role": "user", "content": question})
         msg = {
             "role": "assistant",

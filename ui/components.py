@@ -21,12 +21,15 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import streamlit as st
 
+from assistant.dates import dutch_date, is_old
 from assistant.errors import AssistantError
 from assistant.export import plain_stream_text, sanitize_model_output
+from assistant.pages import SectionView, render_pdf_page, section_view, source_file
 
 if TYPE_CHECKING:
     from assistant.access import User
@@ -192,8 +195,18 @@ def highlight_html(text: str, quotes: Iterable[str]) -> str:
 
 
 def source_meta(chunk: Chunk) -> str:
-    parts = [chunk.organisation, chunk.date, f"p. {chunk.page}"]
+    parts = [chunk.organisation, dutch_date(chunk.date) or "zonder datum", f"p. {chunk.page}"]
     return ", ".join(p for p in parts if p)
+
+
+def old_flag(chunk: Chunk, assistant: Assistant | None) -> str:
+    """ "ouder dan 3 jaar" for a source older than the configured age, else ""."""
+    if assistant is None:
+        return ""
+    limit = assistant.settings.sources.max_age_years
+    if not is_old(chunk.date, assistant.today(), limit):
+        return ""
+    return f"ouder dan {limit:g} jaar"
 
 
 _CARD_STYLE = (
@@ -202,11 +215,13 @@ _CARD_STYLE = (
 )
 
 
-def source_card_html(item: SourceItem, prefix: str) -> str:
+def source_card_html(item: SourceItem, prefix: str, flag: str = "") -> str:
     """One source as a single-line HTML block (no blank line: Markdown leaves it alone)."""
     c = item.chunk
     title = html.escape(c.title or c.source)
     meta = html.escape(source_meta(c))
+    if flag:
+        meta += f' <span class="oa-oud">⚠ {html.escape(flag)}</span>'
     heading = f" · <i>{html.escape(c.heading)}</i>" if c.heading else ""
     body = highlight_html(c.text, item.quotes)
     return (
@@ -244,10 +259,73 @@ def passages_of(answer: Answer) -> list[SourceItem]:
 def render_sources(items: Sequence[SourceItem], prefix: str, title: str = "Bronnen") -> None:
     if not items:
         return
+    assistant = st.session_state.get(ASSISTANT_KEY)
     with st.container(border=True):
         st.markdown(f"**{title}**")
         for item in items:
-            st.markdown(source_card_html(item, prefix), unsafe_allow_html=True)
+            flag = old_flag(item.chunk, assistant)
+            st.markdown(source_card_html(item, prefix, flag), unsafe_allow_html=True)
+            if assistant is not None:
+                render_original(item, assistant.settings.ingest.corpus)
+
+
+def render_original(item: SourceItem, corpus: Path) -> None:
+    """The source as printed, in an expander under its card: the PDF page with the quote
+    highlighted, or the passage in its section (``assistant.pages``)."""
+    chunk = item.chunk
+    try:
+        path = source_file(corpus, chunk)
+    except OSError:
+        path = None
+    if path is None:
+        return
+    is_pdf = path.suffix.lower() == ".pdf"
+    label = f"Originele pagina {chunk.page}" if is_pdf else "Passage in zijn context"
+    with st.expander(label, icon=":material/description:"):
+        try:
+            if is_pdf:
+                image = render_pdf_page(path, chunk.page, item.quotes)
+                st.image(image.png, width="stretch")
+                st.caption(
+                    f"Pagina {image.page} van {image.pages} zoals gedrukt; "
+                    + (
+                        "het citaat is geel gemarkeerd."
+                        if image.found
+                        else "het citaat staat niet precies zo op deze pagina."
+                    )
+                )
+            else:
+                view = section_view(path, chunk, item.quotes)
+                if view is None:
+                    st.caption("De passage is niet meer in het document te vinden.")
+                else:
+                    st.markdown(section_html(view), unsafe_allow_html=True)
+        except Exception:  # a damaged file must not break the answer above it
+            log.exception("original view of %s failed", chunk.source)
+            st.caption("Het origineel kan niet worden getoond.")
+
+
+def section_html(view: SectionView) -> str:
+    """A passage in its section: heading, the passage tinted, the quotes marked (escaped)."""
+    start, end = view.passage
+    text = view.text
+    cuts = sorted({0, start, end, len(text), *(x for m in view.marks for x in m)})
+    out: list[str] = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        piece = html.escape(text[a:b])
+        if any(m0 <= a and b <= m1 for m0, m1 in view.marks):
+            piece = f"<mark>{piece}</mark>"
+        if start <= a and b <= end:
+            piece = f'<span class="oa-passage">{piece}</span>'
+        out.append(piece)
+    body = re.sub(r"\s*\n\s*", "<br>", "".join(out).strip())
+    head = f"<div><b>{html.escape(view.heading)}</b></div>" if view.heading else ""
+    before = "<div>…</div>" if view.cut_before else ""
+    after = "<div>…</div>" if view.cut_after else ""
+    return (
+        f'<div class="oa-context" style="line-height:1.5">{head}{before}'
+        f"<div>{body}</div>{after}</div>"
+    )
 
 
 def page_style() -> None:
@@ -255,7 +333,9 @@ def page_style() -> None:
     st.html(
         "<style>"
         ".oa-bron:target{background:rgba(31,111,235,0.10);}"
-        ".oa-bron mark{background:#ffe58a;padding:0 0.1em;border-radius:2px;}"
+        ".oa-bron mark,.oa-context mark{background:#ffe58a;padding:0 0.1em;border-radius:2px;}"
+        ".oa-context{color:#666;}.oa-passage{color:inherit;background:rgba(31,111,235,0.08);}"
+        ".oa-context .oa-passage{color:#111;}.oa-oud{color:#b35c00;font-weight:600;}"
         "</style>"
     )
 

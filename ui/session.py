@@ -2,20 +2,24 @@
 
 ``app.py`` builds the assistant once per process (``st.cache_resource``) and puts it, with the
 current user, into ``st.session_state`` before running the chosen page; the pages read them
-here. The login itself follows ``RAG_APP__AUTH`` (see ``assistant.access``): ``none`` (one
-local user, administrator only on loopback), ``local`` (a login form against the bcrypt user
-list) or ``oidc`` (Streamlit's ``st.login``).
+here. The login itself follows ``RAG_APP__AUTH`` (see ``assistant.access``): ``none`` (only a
+browser on this machine, without proxy headers, is the local beheerder; anyone else is
+refused), ``local`` (a login form against the bcrypt user list, re-read on every page load)
+or ``oidc`` (Streamlit's ``st.login``). A tab that changes hands (logout, another user, other
+rights) is cleared completely (``bind_tab``); pages reach the model only through
+``front_door``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from assistant.access import (
-    RateLimiter,
+    Client,
     User,
     UserStore,
     anonymous_user,
@@ -25,15 +29,18 @@ from assistant.access import (
 from assistant.audit import AuditLog
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
+from assistant.limits import LOGIN_OVERALL, LOGIN_PER_ADDRESS, LoginThrottle, RateLimiter
 from ui.components import ASSISTANT_KEY, plain, show_error
 
 if TYPE_CHECKING:
+    from assistant.frontdoor import FrontDoor
     from assistant.service import Assistant
     from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
 USER_KEY = "user"
+TAB_OWNER = "_tab_owner"  # who this tab's conversation belongs to (name, role, collections)
 
 __all__ = [
     "USER_KEY",
@@ -41,6 +48,7 @@ __all__ = [
     "can_manage",
     "current_user",
     "feedback_store",
+    "front_door",
     "login",
     "rate_limiter",
     "set_context",
@@ -70,6 +78,16 @@ def rate_limiter(settings: Settings) -> RateLimiter:
 
 
 @st.cache_resource(show_spinner=False)
+def _login_throttle(per_address: int, overall: int) -> LoginThrottle:
+    return LoginThrottle(per_address, overall)
+
+
+def login_throttle(settings: Settings) -> LoginThrottle:
+    """One per process: guessing from many tabs or under many names still counts."""
+    return _login_throttle(LOGIN_PER_ADDRESS, LOGIN_OVERALL)
+
+
+@st.cache_resource(show_spinner=False)
 def _audit_log(data_dir: str, retention_days: int) -> AuditLog:
     from types import SimpleNamespace
 
@@ -80,6 +98,13 @@ def audit_log(settings: Settings) -> AuditLog:
     return _audit_log(str(settings.app.data_dir), settings.app.audit_retention_days)
 
 
+def front_door(assistant: Assistant) -> FrontDoor:
+    """The one way the pages reach the model: limits, stripping and audit (frontdoor.py)."""
+    from assistant.frontdoor import FrontDoor
+
+    return FrontDoor(assistant, rate_limiter(assistant.settings), audit_log(assistant.settings))
+
+
 def feedback_store(settings: Settings) -> FeedbackStore:
     return FeedbackStore.from_settings(settings)
 
@@ -88,13 +113,68 @@ def feedback_store(settings: Settings) -> FeedbackStore:
 
 
 def login(settings: Settings) -> User | None:
-    """The user of this session, or None after drawing a login form (the caller stops)."""
+    """The user of this session, or None after drawing a login form or a refusal (the caller
+    stops). Another person, or the same person with other rights, than the one this tab
+    belonged to gets a clean tab: no conversation, exports, briefing or cached answers."""
     mode = settings.app.auth
+    logout: Callable[[], None] | None = None
     if mode == "none":
-        return anonymous_user(st.get_option("server.address"))
-    if mode == "oidc":
-        return _oidc_login(settings)
-    return _local_login(settings)
+        user = _anonymous_login()
+    elif mode == "oidc":
+        user, logout = _oidc_login(settings), _oidc_logout
+    else:
+        user, logout = _local_login(settings), clear_tab
+    if user is None:
+        return None
+    bind_tab(user)
+    if logout is not None:
+        _logout_button(user, logout)
+    return user
+
+
+def _identity(user: User) -> tuple[str, str, tuple[str, ...] | None]:
+    shown = None if user.collections is None else tuple(sorted(user.collections))
+    return (user.name, user.role, shown)
+
+
+def bind_tab(user: User) -> None:
+    """Forget everything of this tab when it now belongs to someone else (or other rights)."""
+    if st.session_state.get(TAB_OWNER) != _identity(user):
+        clear_tab()
+        st.session_state[TAB_OWNER] = _identity(user)
+        st.session_state[USER_KEY] = user
+
+
+def clear_tab() -> None:
+    """Logout: the conversation, exports, briefing, feedback widgets and the user, all gone.
+
+    Everything the pages keep lives in ``st.session_state``; clearing all of it (not a list
+    of known keys) also covers what a page adds later.
+    """
+    for key in list(st.session_state):
+        del st.session_state[key]
+
+
+def _anonymous_login() -> User | None:
+    try:
+        return anonymous_user(st.get_option("server.address"), client_of_session())
+    except AssistantError as exc:
+        st.title("Onderzoeksassistent")
+        show_error(exc)
+        return None
+
+
+def client_of_session() -> Client:
+    """This session's browser connection: its address and the headers of its request.
+
+    Streamlit reports a loopback connection as ``ip_address = None``; the headers are empty
+    only when no browser connection exists, which then counts as an unknown address.
+    """
+    headers = tuple((str(k), str(v)) for k, v in dict(st.context.headers).items())
+    address = st.context.ip_address
+    if address is None and headers:
+        address = "127.0.0.1"
+    return Client(address if isinstance(address, str) else None, headers)
 
 
 def _oidc_login(settings: Settings) -> User | None:
@@ -103,49 +183,52 @@ def _oidc_login(settings: Settings) -> User | None:
         st.write("Log in met uw organisatieaccount om vragen te stellen.")
         st.button("Inloggen", type="primary", on_click=st.login)
         return None
-    try:
-        user = oidc_user(st.user, settings.app.data_dir / "oidc_roles.json")
+    try:  # every run: the mapping file may have changed the rights since the last one
+        return oidc_user(st.user, settings.app.data_dir / "oidc_roles.json")
     except AssistantError as exc:
         show_error(exc)
-        st.button("Uitloggen", on_click=st.logout)
+        st.button("Uitloggen", on_click=_oidc_logout)
         return None
-    _logout_button(st.logout)
-    return user
+
+
+def _oidc_logout() -> None:
+    clear_tab()
+    st.logout()
 
 
 def _local_login(settings: Settings) -> User | None:
+    users = UserStore.from_settings(settings)
     user = st.session_state.get(USER_KEY)
     if isinstance(user, User):
-        _logout_button(_forget_user)
-        return user
+        fresh = users.get(user.name)  # every page load: removed or changed since login?
+        if fresh is not None:
+            return fresh
+        clear_tab()
+        log.info("user %s no longer in the user list; logged out", user.name)
+        st.warning("Uw account is niet meer actief. Log opnieuw in.")
     st.title("Onderzoeksassistent")
     with st.form("login"):
         name = st.text_input("Gebruikersnaam", autocomplete="username")
         password = st.text_input("Wachtwoord", type="password", autocomplete="current-password")
         submitted = st.form_submit_button("Inloggen", type="primary")
     if submitted:
-        try:  # slows down password guessing: the same limit as questions, per account name
-            rate_limiter(settings).check(f"login:{name.strip().lower()}")
+        try:  # bcrypt costs CPU: limited per browser address and for the whole process
+            login_throttle(settings).check(client_of_session().address)
         except AssistantError as exc:
             show_error(exc)
             return None
-        found = UserStore.from_settings(settings).verify(name.strip(), password)
+        found = users.verify(name.strip(), password)
         if found is None:
             st.error("Onbekende gebruikersnaam of onjuist wachtwoord.")
             log.info("failed login for %r", name.strip()[:64])
         else:
+            clear_tab()
             st.session_state[USER_KEY] = found
             st.rerun()
     return None
 
 
-def _forget_user() -> None:
-    st.session_state.pop(USER_KEY, None)
-
-
-def _logout_button(action: object) -> None:
-    user = st.session_state.get(USER_KEY)
+def _logout_button(user: User, action: Callable[[], None]) -> None:
     with st.sidebar:
-        if isinstance(user, User):
-            st.caption(f"Ingelogd als {plain(user.name)}")
-        st.button("Uitloggen", on_click=action, key="logout")  # type: ignore[arg-type]
+        st.caption(f"Ingelogd als {plain(user.name)}")
+        st.button("Uitloggen", on_click=action, key="logout")

@@ -66,14 +66,8 @@ def kept_share(answer: Any) -> float | None:
     return 0.0 if answer.mode in ("quotes", "refusal") else None
 
 
-def score_answer(case: dict[str, Any], answer: Any, system_prompt: str) -> dict[str, Any]:
-    text = answer.text
-    refused = answer.mode in ("refusal", "error")
-    must = list(case.get("must_contain") or [])
-    found = facts_found(text, must)
-    answerable, unanswerable = is_answerable(case), is_unanswerable(case)
-    facts_ok = not refused and len(found) == len(must)
-    citations = [
+def _scored_citations(case: dict[str, Any], answer: Any, answerable: bool) -> list[dict[str, Any]]:
+    return [
         {
             "n": c.n,
             "source": c.chunk.source,
@@ -83,6 +77,16 @@ def score_answer(case: dict[str, Any], answer: Any, system_prompt: str) -> dict[
         }
         for c in answer.citations
     ]
+
+
+def score_answer(case: dict[str, Any], answer: Any, system_prompt: str) -> dict[str, Any]:
+    text = answer.text
+    refused = answer.mode in ("refusal", "error")
+    must = list(case.get("must_contain") or [])
+    found = facts_found(text, must)
+    answerable, unanswerable = is_answerable(case), is_unanswerable(case)
+    facts_ok = not refused and len(found) == len(must)
+    citations = _scored_citations(case, answer, answerable)
     row: dict[str, Any] = {
         "id": case["id"],
         "half": case["half"],
