@@ -167,8 +167,10 @@ def floor_curve(rows: list[dict[str, Any]]) -> list[tuple[float, float, float, b
             for cov in (0.3, 0.4, 0.5, 0.6, 0.7):
                 for ev in (True, False):
                     st = SimpleNamespace(
-                        relevance_floor=f, relevance_floor_strong=strong,
-                        min_coverage=cov, evidence_floor=ev,
+                        relevance_floor=f,
+                        relevance_floor_strong=strong,
+                        min_coverage=cov,
+                        evidence_floor=ev,
                     )
                     a = u = 0
                     for r in rows:
@@ -176,7 +178,10 @@ def floor_curve(rows: list[dict[str, Any]]) -> list[tuple[float, float, float, b
                         if sg is None or not (r["answerable"] or r["unanswerable"]):
                             continue
                         sig = RelevanceSignal(
-                            sg["dense"], sg["coverage"], sg["keyword"], tuple(sg["unknown"]),
+                            sg["dense"],
+                            sg["coverage"],
+                            sg["keyword"],
+                            tuple(sg["unknown"]),
                             sg["gap"],
                         )
                         ok, _ = judge_relevance(sig, st)  # type: ignore[arg-type]
@@ -224,9 +229,7 @@ def bootstrap(a: dict, b: dict, n: int = 2000, seed: int = 7) -> list[tuple[floa
 
 
 QCACHE_PATH = Path("/tmp/retrieval_query_cache.json")
-QCACHE: dict[str, list[float]] = (
-    json.loads(QCACHE_PATH.read_text()) if QCACHE_PATH.exists() else {}
-)
+QCACHE: dict[str, list[float]] = json.loads(QCACHE_PATH.read_text()) if QCACHE_PATH.exists() else {}
 
 PRESETS: dict[str, dict[str, Any]] = {"base": {}}
 
@@ -300,6 +303,7 @@ def main() -> int:
     ap.add_argument("--compare", default="")
     ap.add_argument("--store", default=str(ROOT / "vectorstore"))
     ap.add_argument("--anchor", action="store_true", help="also run the plain recipe")
+    ap.add_argument("--anchor-dir", default="", help="keep/reuse the anchor's index here")
     ap.add_argument("--types", default="")
     ap.add_argument("--dump", default="", help="write per-case rows (JSON) here")
     ap.add_argument("--misses", action="store_true", help="list tune-half misses")
@@ -320,7 +324,7 @@ def main() -> int:
     if args.anchor:
         from _anchor import PlainRecipe
 
-        anchor = PlainRecipe.load()
+        anchor = PlainRecipe(ROOT / "corpus", Path(args.anchor_dir) if args.anchor_dir else None)
         results["anchor"] = [row for item in items for row in run_item(anchor, item, "hybrid")]
     halves = ["tune", "check"] if args.half == "all" else [args.half]
     for (name, all_rows), half in [(kv, h) for kv in results.items() for h in halves]:
