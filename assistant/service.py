@@ -331,8 +331,13 @@ class Assistant:
         if checked.mode == "refusal":
             return refusal(checked)
         answer = Answer(text=noted(checked.text), mode=checked.mode, checked=checked, **base)
-        # issue #17: figures that disagree side by side, and a note when all sources are old
-        return self._timed(annotate(answer, self.settings.sources, self.today()), stream)
+        # issue #17: figures or statements of several sources side by side (also from the
+        # next fused candidates: a second source often ranks just below the passages), and a
+        # note when all sources are old
+        given = {c.id for c in stream.passages}
+        extra = [i for i in stream.retrieval.fused if i not in given][: self.settings.sources.more]
+        more = self.store.get_chunks(extra) if extra else []
+        return self._timed(annotate(answer, self.settings.sources, self.today(), more), stream)
 
     def _refusal_text(self, stream: AnswerStream) -> str:
         """The Dutch refusal: what was searched and, if any, where the nearest passages were."""

@@ -12,14 +12,20 @@ the final answer cites, the figures block's included.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 from assistant.citations import Citation
-from assistant.dates import age_note
-from assistant.figures import Figure, compare
+from assistant.dates import age_note, year_of
+from assistant.figures import Figure, compare, figures_in
+from assistant.keyword import analyse
 
 if TYPE_CHECKING:
+    from assistant.chunks import Chunk
     from assistant.service import Answer
     from assistant.settings import SourceSettings
 
@@ -30,8 +36,12 @@ MAX_FIGURES = 6
 MAX_CLAUSE = 180
 
 
-def annotate(answer: Answer, settings: SourceSettings, today: date) -> Answer:
-    """``answer`` with the figures block and the age note added (answers and quotes only)."""
+def annotate(
+    answer: Answer, settings: SourceSettings, today: date, more: Sequence[Chunk] = ()
+) -> Answer:
+    """``answer`` with the figures or statements block and the age note added (answers and
+    quotes only). ``more``: further retrieved candidates, after the passages given to the
+    model, where another source's answering sentence may stand (cited like a passage)."""
     checked = answer.checked
     if checked is None or answer.mode not in ("answer", "quotes") or not checked.citations:
         return answer
@@ -42,6 +52,11 @@ def annotate(answer: Answer, settings: SourceSettings, today: date) -> Answer:
         if figures:
             block, citations = figures_block(figures, answer, citations)
             parts.append(block)
+        else:
+            said = statements(answer.query or answer.question, [*answer.passages, *more])
+            if said:
+                block, citations = statements_block(said, answer, citations, more)
+                parts.append(block)
     note = age_note([c.chunk.date for c in citations], today, settings.max_age_years)
     if note:
         parts.append(f"{note} Er kan nieuwere informatie zijn.")
@@ -81,3 +96,163 @@ def _clip(clause: str) -> str:
     if len(clause) <= MAX_CLAUSE:
         return clause
     return clause[:MAX_CLAUSE].rsplit(" ", 1)[0]
+
+
+# --------------------------------------------------------------------------- statements
+
+STATEMENTS_INTRO = "**Wat de bronnen zeggen:**"
+STATEMENTS_OUTRO = (
+    "Elke bron staat er met eigen woorden; de uitspraken zijn niet met elkaar verrekend."
+)
+MAX_VOICES = 4
+PER_VOICE = 2  # a study's headline and its figure are often two sentences
+MAX_STATEMENTS = 6
+# a footnote number glued to the last word of a PDF heading ends it: "werkvloer7 Europees"
+_FOOTNOTE_CUT = re.compile(r"(?<=[a-z]\d)\s+(?=[A-Z])")
+# a sentence: up to . ! ? followed by space, or a blank line / bullet (headings, lists)
+_STATEMENT_RE = re.compile(r"[^\s•][^•]*?(?:[.!?](?=\s|$)|(?=\n\s*\n|\s*•)|$)", re.DOTALL)
+# who speaks inside a compilation: "Onderzoek Indeed - 22 maart 2024", "ING-rapport - 12
+# april 2024", "Volgens onderzoek van Strand Partners", "Uit een onderzoek van ... AWVN"
+_NAME = r"([A-Z][\w&.]*(?:[ -][A-Z][\w&.]*){0,3})"
+_VOICE_RES = (
+    re.compile(
+        rf"\b(?:Onderzoek|Rapport|Enquête|Peiling|Studie)\s+(?:van\s+)?{_NAME}\s+[-–]\s+"
+        r"(?:\d{1,2}\s+\w+\s+)?(\d{4})"
+    ),
+    re.compile(rf"\b{_NAME}-(?:rapport|onderzoek)\s+[-–]\s+(?:\d{{1,2}}\s+\w+\s+)?(\d{{4}})"),
+    re.compile(
+        rf"\b(?:[Vv]olgens|[Uu]it)\s+(?:een\s+|het\s+)?onderzoek\s+(?:van|door)\s+"
+        rf"(?:[a-z-]+\s+)?{_NAME}()"
+    ),
+)
+# a question that asks for one source's view names it
+_NAMES_A_SOURCE_RE = re.compile(
+    r"\b(?:volgens|in|uit)\s+(?:het|dit|dat|de|deze)\s+(?:rapport|onderzoek|artikel|essay|"
+    r"studie|whitepaper|peiling|enquête)\b",
+    re.IGNORECASE,
+)
+# "voor of achter", "kost ... of levert ...": the alternatives are asked about as words
+_ALTERNATIVES_RE = re.compile(r"\b(\w{3,})\s*,?\s+of\s+(?:\w+\s+){0,3}?(\w{3,})\b", re.I)
+_YES_NO_RE = re.compile(
+    r"^\s*(?!wat\b|wie\b|welke?\b|waar\w*\b|wanneer\b|hoe\b|waarom\b)[a-z]\w*\s+\w+", re.I
+)
+_HOW_MUCH_RE = re.compile(
+    r"\b(?:hoeveel|welk\s+deel|hoe\s+vaak|hoe\s+veel|hoe\s+groot|welk\s+percentage|"
+    r"hoe\s+breed|in\s+welke\s+mate)\b",
+    re.IGNORECASE,
+)
+_NOT_TOPIC = frozenset(analyse("hoeveel vaak deel percentage procent mate echt al nog wel breed"))
+
+
+@dataclass(frozen=True)
+class Statement:
+    passage: int  # number of the passage, from 1
+    quote: str  # exact substring of the passage: the sentence
+    voice: str  # who says it: the study a compilation quotes, else the organisation
+    year: str
+    score: int
+
+
+def _topic(question: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """The terms a sentence must share with a broad question, and the raw alternatives
+    ("voor", "achter") matched as word beginnings; None for other questions."""
+    if not (_HOW_MUCH_RE.search(question) or _YES_NO_RE.match(question)):
+        return None
+    terms = frozenset(analyse(question)) - _NOT_TOPIC
+    alts = tuple(w.lower() for m in _ALTERNATIVES_RE.finditer(question) for w in m.groups() if w)
+    return (terms, alts) if terms else None
+
+
+def _voice(chunk: object, before: str) -> tuple[str, str]:
+    """The last study named in the passage before the sentence, else the document's."""
+    year = year_of(str(getattr(chunk, "date", "") or ""))
+    label = str(getattr(chunk, "organisation", "") or getattr(chunk, "title", "") or "")
+    found: list[tuple[int, str, str]] = []
+    for pattern in _VOICE_RES:
+        for m in pattern.finditer(before):
+            found.append((m.start(), m.group(1).strip(), m.group(2) or year))
+    if found:
+        _, name, when = max(found)
+        return f"{name} (in: {label})" if label else name, when
+    return label or str(getattr(chunk, "source", "")), year
+
+
+def _hits(sentence: str, terms: frozenset[str], alts: tuple[str, ...]) -> int:
+    have = set(analyse(sentence))
+    words = re.findall(r"\w+", sentence.lower())
+    return len(terms & have) + sum(1 for a in alts if any(w.startswith(a) for w in words))
+
+
+def statements(question: str, passages: Sequence[object]) -> list[Statement]:
+    """Per voice the passage sentence that best answers a broad ``question``, when two or
+    more voices (documents, years, or studies a compilation quotes) answer it; else []."""
+    topic = _topic(question)
+    if topic is None or _NAMES_A_SOURCE_RE.search(question) or _names_a_source(question, passages):
+        return []
+    terms, alts = topic
+    need = max(2, math.ceil(0.4 * (len(terms) + len(alts))))
+    wants_figure = bool(_HOW_MUCH_RE.search(question))
+    by_voice: dict[tuple[str, str], list[Statement]] = {}
+    for n, chunk in enumerate(passages, start=1):
+        text = str(getattr(chunk, "text", ""))
+        for start, sentence in _sentences(text):
+            if len(sentence) < 25 or (wants_figure and not figures_in(sentence)):
+                continue
+            score = _hits(sentence, terms, alts)
+            if score >= need:
+                voice, year = _voice(chunk, text[:start])
+                by_voice.setdefault((voice, year), []).append(
+                    Statement(n, sentence, voice, year, score)
+                )
+    if len(by_voice) < 2:
+        return []
+    # the best voices first, each with its best sentences (stable: text order on ties)
+    voices = sorted(by_voice.values(), key=lambda v: -max(s.score for s in v))[:MAX_VOICES]
+    chosen = [s for v in voices for s in sorted(v, key=lambda s: -s.score)[:PER_VOICE]]
+    chosen = chosen[:MAX_STATEMENTS]
+    order = {id(s): i for i, s in enumerate(s for v in voices for s in v)}
+    return sorted(chosen, key=lambda s: (s.year or "9999", s.voice, order[id(s)]))
+
+
+def _sentences(text: str) -> list[tuple[int, str]]:
+    """(offset, sentence) pairs; every sentence is an exact substring of ``text``."""
+    out: list[tuple[int, str]] = []
+    for m in _STATEMENT_RE.finditer(text):
+        start = m.start()
+        for piece in _FOOTNOTE_CUT.split(m.group(0)):
+            offset = text.index(piece, start)
+            start = offset + len(piece)
+            if piece.strip():
+                out.append((offset, piece.strip()))
+    return out
+
+
+def _names_a_source(question: str, passages: Sequence[object]) -> bool:
+    """The question names the organisation of one of the passages ("Wat zegt Integron ...")."""
+    words = set(re.findall(r"\w+", question.lower()))
+    for chunk in passages:
+        org = str(getattr(chunk, "organisation", "") or "")
+        first = re.findall(r"\w+", org.lower())[:1]
+        if first and len(first[0]) > 2 and first[0] in words:
+            return True
+    return False
+
+
+def statements_block(
+    found: list[Statement], answer: Answer, citations: list[Citation], more: Sequence[Chunk] = ()
+) -> tuple[str, list[Citation]]:
+    """The Dutch block giving each voice's sentence verbatim with its citation."""
+    citations = list(citations)
+    lines = [STATEMENTS_INTRO]
+    pool = [*answer.passages, *more]
+    for st in found:
+        chunk = pool[st.passage - 1]
+        quote = _clip(st.quote)
+        n = next((c.n for c in citations if c.chunk.id == chunk.id), None)
+        if n is None:
+            n = max((c.n for c in citations), default=0) + 1
+        if not any(c.n == n and c.quote == quote for c in citations):
+            citations.append(Citation(n, chunk, quote))
+        who = ", ".join(x for x in (st.voice, st.year or "zonder jaar") if x)
+        lines.append(f"- {who}: „{' '.join(quote.split())}” [{n}]")
+    return "\n".join(lines) + "\n\n" + STATEMENTS_OUTRO, citations
