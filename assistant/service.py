@@ -337,7 +337,10 @@ class Assistant:
         given = {c.id for c in stream.passages}
         extra = [i for i in stream.retrieval.fused if i not in given][: self.settings.sources.more]
         more = self.store.get_chunks(extra) if extra else []
-        return self._timed(annotate(answer, self.settings.sources, self.today(), more), stream)
+        return self._timed(
+            annotate(answer, self.settings.sources, self.today(), more, self.store.get_chunks),
+            stream,
+        )
 
     def _refusal_text(self, stream: AnswerStream) -> str:
         """The Dutch refusal: what was searched and, if any, where the nearest passages were."""

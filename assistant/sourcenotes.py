@@ -14,13 +14,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 from assistant.citations import Citation
-from assistant.dates import age_note, year_of
+from assistant.dates import age_note, sort_key, title_key, year_of
 from assistant.figures import Figure, compare, figures_in
 from assistant.keyword import analyse
 
@@ -37,11 +37,16 @@ MAX_CLAUSE = 180
 
 
 def annotate(
-    answer: Answer, settings: SourceSettings, today: date, more: Sequence[Chunk] = ()
+    answer: Answer,
+    settings: SourceSettings,
+    today: date,
+    more: Sequence[Chunk] = (),
+    lookup: Callable[[list[str]], Sequence[Chunk]] | None = None,
 ) -> Answer:
     """``answer`` with the figures or statements block and the age note added (answers and
     quotes only). ``more``: further retrieved candidates, after the passages given to the
-    model, where another source's answering sentence may stand (cited like a passage)."""
+    model, where another source's answering sentence may stand (cited like a passage);
+    ``lookup``: chunks by id, to find which study a passage of a compilation belongs to."""
     checked = answer.checked
     if checked is None or answer.mode not in ("answer", "quotes") or not checked.citations:
         return answer
@@ -53,9 +58,10 @@ def annotate(
             block, citations = figures_block(figures, answer, citations)
             parts.append(block)
         else:
-            said = statements(answer.query or answer.question, [*answer.passages, *more])
+            pool = [*answer.passages, *_one_version(answer.passages, more)]
+            said = statements(answer.query or answer.question, pool, lookup)
             if said:
-                block, citations = statements_block(said, answer, citations, more)
+                block, citations = statements_block(said, pool, citations)
                 parts.append(block)
     note = age_note([c.chunk.date for c in citations], today, settings.max_age_years)
     if note:
@@ -111,20 +117,23 @@ MAX_STATEMENTS = 6
 _FOOTNOTE_CUT = re.compile(r"(?<=[a-z]\d)\s+(?=[A-Z])")
 # a sentence: up to . ! ? followed by space, or a blank line / bullet (headings, lists)
 _STATEMENT_RE = re.compile(r"[^\s•][^•]*?(?:[.!?](?=\s|$)|(?=\n\s*\n|\s*•)|$)", re.DOTALL)
-# who speaks inside a compilation: "Onderzoek Indeed - 22 maart 2024", "ING-rapport - 12
-# april 2024", "Volgens onderzoek van Strand Partners", "Uit een onderzoek van ... AWVN"
-_NAME = r"([A-Z][\w&.]*(?:[ -][A-Z][\w&.]*){0,3})"
-_VOICE_RES = (
-    re.compile(
-        rf"\b(?:Onderzoek|Rapport|Enquête|Peiling|Studie)\s+(?:van\s+)?{_NAME}\s+[-–]\s+"
-        r"(?:\d{1,2}\s+\w+\s+)?(\d{4})"
-    ),
-    re.compile(rf"\b{_NAME}-(?:rapport|onderzoek)\s+[-–]\s+(?:\d{{1,2}}\s+\w+\s+)?(\d{{4}})"),
-    re.compile(
-        rf"\b(?:[Vv]olgens|[Uu]it)\s+(?:een\s+|het\s+)?onderzoek\s+(?:van|door)\s+"
-        rf"(?:[a-z-]+\s+)?{_NAME}()"
-    ),
+# who speaks inside a compilation: a dated header line ("Onderzoek Indeed - 22 maart 2024",
+# "ING-rapport - 12 april 2024", "FNV standpunt- 20 maart 2024") or "Volgens onderzoek van X"
+_HEADER_RE = re.compile(
+    r"^[ \t]*(?!\W)([^\n]{2,70}?)\s*[-–]\s*(?:\d{1,2}\s+[a-z]+\s+)?((?:19|20)\d\d)[ \t]*$",
+    re.MULTILINE,
 )
+_HEADER_WORDS_RE = re.compile(
+    r"^(?:onderzoek|rapport|enquête|peiling|studie)\s+(?:van\s+|door\s+)?|"
+    r"[- ](?:rapport|onderzoek|standpunt|studie)$",
+    re.IGNORECASE,
+)
+_NAME = r"([A-Z][\w&.]*(?:[ -][A-Z][\w&.]*){0,3})"
+_SAID_BY_RE = re.compile(
+    rf"\b(?:[Vv]olgens|[Uu]it)\s+(?:een\s+|het\s+)?onderzoek\s+(?:van|door)\s+"
+    rf"(?:[a-z-]+\s+)?{_NAME}"
+)
+LOOK_BACK_PAGES = 2  # how far back a compilation's section header is looked for
 # a question that asks for one source's view names it
 _NAMES_A_SOURCE_RE = re.compile(
     r"\b(?:volgens|in|uit)\s+(?:het|dit|dat|de|deze)\s+(?:rapport|onderzoek|artikel|essay|"
@@ -163,36 +172,70 @@ def _topic(question: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
     return (terms, alts) if terms else None
 
 
-def _voice(chunk: object, before: str) -> tuple[str, str]:
-    """The last study named in the passage before the sentence, else the document's."""
+def _speaker(text: str) -> tuple[str, str] | None:
+    """The last study ``text`` names: (name, year or "")."""
+    found: list[tuple[int, str, str]] = []
+    for m in _HEADER_RE.finditer(text):
+        name = _HEADER_WORDS_RE.sub("", m.group(1).strip()).strip(" -–,:")
+        if name and len(name.split()) <= 6:
+            found.append((m.start(), name, m.group(2)))
+    found += [(m.start(), m.group(1).strip(), "") for m in _SAID_BY_RE.finditer(text)]
+    if not found:
+        return None
+    _, name, year = max(found)
+    return name, year
+
+
+def _voice(chunk: object, before: str, earlier: str = "") -> tuple[str, str]:
+    """The last study named before the sentence (in the passage, else in the text of the
+    document before it, ``earlier``), else the document's organisation."""
     year = year_of(str(getattr(chunk, "date", "") or ""))
     label = str(getattr(chunk, "organisation", "") or getattr(chunk, "title", "") or "")
-    found: list[tuple[int, str, str]] = []
-    for pattern in _VOICE_RES:
-        for m in pattern.finditer(before):
-            found.append((m.start(), m.group(1).strip(), m.group(2) or year))
-    if found:
-        _, name, when = max(found)
-        return f"{name} (in: {label})" if label else name, when
+    said = _speaker(before) or _speaker(earlier)
+    if said:
+        name, when = said
+        return (f"{name} (in: {label})" if label else name), when or year
     return label or str(getattr(chunk, "source", "")), year
 
 
+def _earlier_ids(chunk: object) -> list[str]:
+    """Ids of the chunks before ``chunk`` in its document, up to ``LOOK_BACK_PAGES`` pages."""
+    try:
+        stem, page, index = str(getattr(chunk, "id", "")).rsplit(":", 2)
+        p, i = int(page), int(index)
+    except ValueError:
+        return []
+    ids = [f"{stem}:{q}:{j}" for q in range(max(1, p - LOOK_BACK_PAGES), p) for j in range(40)]
+    return ids + [f"{stem}:{p}:{j}" for j in range(i)]
+
+
 def _hits(sentence: str, terms: frozenset[str], alts: tuple[str, ...]) -> int:
+    """How many of the question's terms the sentence has; a long term also counts for a
+    word of the same first six letters ("strategie" / "strategisch"), and an alternative
+    for a word it begins ("achter" / "achterloper")."""
     have = set(analyse(sentence))
+    stems = {t[:6] for t in have if len(t) >= 6}
     words = re.findall(r"\w+", sentence.lower())
-    return len(terms & have) + sum(1 for a in alts if any(w.startswith(a) for w in words))
+    found = sum(1 for t in terms if t in have or (len(t) >= 6 and t[:6] in stems))
+    return found + sum(1 for a in alts if any(w.startswith(a) for w in words))
 
 
-def statements(question: str, passages: Sequence[object]) -> list[Statement]:
-    """Per voice the passage sentence that best answers a broad ``question``, when two or
-    more voices (documents, years, or studies a compilation quotes) answer it; else []."""
+def statements(
+    question: str,
+    passages: Sequence[object],
+    lookup: Callable[[list[str]], Sequence[object]] | None = None,
+) -> list[Statement]:
+    """Per voice the passage sentences that best answer a broad ``question``, when two or
+    more voices (documents, years, or studies a compilation quotes) answer it; else [].
+    ``lookup`` (chunk ids -> chunks) lets a passage inside a compilation find the header of
+    the study it belongs to in the chunks before it."""
     topic = _topic(question)
     if topic is None or _NAMES_A_SOURCE_RE.search(question) or _names_a_source(question, passages):
         return []
     terms, alts = topic
     need = max(2, math.ceil(0.4 * (len(terms) + len(alts))))
     wants_figure = bool(_HOW_MUCH_RE.search(question))
-    by_voice: dict[tuple[str, str], list[Statement]] = {}
+    found: list[tuple[int, object, int, str, int]] = []
     for n, chunk in enumerate(passages, start=1):
         text = str(getattr(chunk, "text", ""))
         for start, sentence in _sentences(text):
@@ -200,18 +243,34 @@ def statements(question: str, passages: Sequence[object]) -> list[Statement]:
                 continue
             score = _hits(sentence, terms, alts)
             if score >= need:
-                voice, year = _voice(chunk, text[:start])
-                by_voice.setdefault((voice, year), []).append(
-                    Statement(n, sentence, voice, year, score)
-                )
+                found.append((n, chunk, start, sentence, score))
+    earlier = _earlier_texts([c for _, c, _, _, _ in found], lookup)
+    by_voice: dict[tuple[str, str], list[Statement]] = {}
+    for n, chunk, start, sentence, score in found:
+        before = str(getattr(chunk, "text", ""))[:start]
+        voice, year = _voice(chunk, before, earlier.get(str(getattr(chunk, "id", "")), ""))
+        by_voice.setdefault((voice, year), []).append(Statement(n, sentence, voice, year, score))
     if len(by_voice) < 2:
         return []
-    # the best voices first, each with its best sentences (stable: text order on ties)
+    # the best voices first; every voice its best sentence before any voice a second one
     voices = sorted(by_voice.values(), key=lambda v: -max(s.score for s in v))[:MAX_VOICES]
-    chosen = [s for v in voices for s in sorted(v, key=lambda s: -s.score)[:PER_VOICE]]
-    chosen = chosen[:MAX_STATEMENTS]
-    order = {id(s): i for i, s in enumerate(s for v in voices for s in v)}
-    return sorted(chosen, key=lambda s: (s.year or "9999", s.voice, order[id(s)]))
+    ranked = [sorted(v, key=lambda s: -s.score)[:PER_VOICE] for v in voices]
+    chosen = [v[r] for r in range(PER_VOICE) for v in ranked if r < len(v)][:MAX_STATEMENTS]
+    keep = {id(s) for s in chosen}
+    flat_order = [s for v in ranked for s in v if id(s) in keep]
+    return sorted(flat_order, key=lambda s: (s.year or "9999", s.voice))
+
+
+def _earlier_texts(
+    chunks: list[object], lookup: Callable[[list[str]], Sequence[object]] | None
+) -> dict[str, str]:
+    """Per chunk id the text of its document before it (one look-up for all chunks)."""
+    if lookup is None or not chunks:
+        return {}
+    wanted = {str(getattr(c, "id", "")): _earlier_ids(c) for c in chunks}
+    ids = sorted({i for v in wanted.values() for i in v})
+    by_id = {str(getattr(c, "id", "")): str(getattr(c, "text", "")) for c in lookup(ids)}
+    return {cid: "\n\n".join(by_id[i] for i in v if i in by_id) for cid, v in wanted.items()}
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:
@@ -238,13 +297,24 @@ def _names_a_source(question: str, passages: Sequence[object]) -> bool:
     return False
 
 
+def _one_version(passages: Sequence[Chunk], more: Sequence[Chunk]) -> list[Chunk]:
+    """``more`` without other versions of a document (same title, other source): the
+    passages' version wins (retrieval already chose it, see ``dates.supersede``), else the
+    newest candidate's."""
+    chosen = {title_key(c.title): c.source for c in passages if c.title}
+    for c in sorted(more, key=lambda c: sort_key(c.date), reverse=True):
+        if c.title:
+            chosen.setdefault(title_key(c.title), c.source)
+    return [c for c in more if not c.title or chosen[title_key(c.title)] == c.source]
+
+
 def statements_block(
-    found: list[Statement], answer: Answer, citations: list[Citation], more: Sequence[Chunk] = ()
+    found: list[Statement], pool: Sequence[Chunk], citations: list[Citation]
 ) -> tuple[str, list[Citation]]:
-    """The Dutch block giving each voice's sentence verbatim with its citation."""
+    """The Dutch block giving each voice's sentences verbatim, each cited: ``pool`` holds
+    the chunks the statements' passage numbers refer to."""
     citations = list(citations)
     lines = [STATEMENTS_INTRO]
-    pool = [*answer.passages, *more]
     for st in found:
         chunk = pool[st.passage - 1]
         quote = _clip(st.quote)

@@ -4,6 +4,7 @@ assistant: a real Chroma index built by ``sync`` from files with dated sidecars,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -365,6 +366,18 @@ def test_statements_block_cites_each_source_including_a_further_candidate() -> N
     cited = {c.n: c for c in both.citations}
     assert cited[2].chunk.id == "water:1:0" and cited[2].quote in other.text
     assert both.checked is not None and both.checked.text == both.text
+    # an older version of the passage's document (same title) is no second source
+    dyke_new = dataclasses.replace(dyke, title="Dijkenmonitor")
+    dyke_old = _chunk(
+        "dijk20:1:0",
+        "dijk20.txt",
+        "Dijkbureau",
+        "2020",
+        "Volgens de vorige meting voldoen dijken in het noorden niet aan de veiligheidsnorm.",
+    )
+    dyke_old = dataclasses.replace(dyke_old, title="Dijkenmonitor")
+    versioned = dataclasses.replace(answer, passages=[dyke_new])
+    assert STATEMENTS_INTRO not in annotate(versioned, SourceSettings(), TODAY, [dyke_old]).text
     # switched off with the disagreement setting
     off = annotate(answer, SourceSettings(disagreement=False), TODAY, more=[other])
     assert STATEMENTS_INTRO not in off.text
