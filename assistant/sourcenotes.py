@@ -1,12 +1,24 @@
 """What a checked answer says about its sources after its own text: where the sources give
-different figures for what was asked (``figures.compare``), and that it rests only on old
-sources (``dates.age_note``).
+different figures for what was asked (``figures.compare``), what each source says on a broad
+question (``statements``), and that it rests only on old sources (``dates.age_note``).
 
-Both are fixed Dutch text built from the passages, never from the model: the figures block
+All are fixed Dutch text built from the passages, never from the model: the figures block
 lists each figure with the clause it stands in, its source and year, and a citation [n] to its
 passage (a passage the answer did not cite yet gets the next number; its clause becomes the
 citation's quote, so the source card highlights it). The age note is decided on every source
 the final answer cites, the figures block's included.
+
+The statements block ("Wat de bronnen zeggen:") serves questions across the corpus that name
+no source: a yes/no question ("Lopen X voor of achter?") or a "hoeveel/welk deel" one. When
+two or more *voices* each have a sentence sharing enough of the question's terms (a figure
+too for "hoeveel"), it gives per voice its best one or two sentences verbatim, cited. A voice
+is a document and year, or inside a compilation the study it quotes (a dated header line such
+as "Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for in the passage and in
+the chunks before it). Beyond the passages given to the model it also reads the next fused
+candidates (``SourceSettings.more``): a second source often ranks just below them.
+Trade-offs: term overlap is a shallow test of "answers the question", so a voice's best
+sentence can be a near miss, and the block may list a sentence the model's answer already
+gives; it never reconciles or ranks the voices, it only sets their words side by side.
 """
 
 from __future__ import annotations
