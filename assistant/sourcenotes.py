@@ -147,15 +147,22 @@ _SAID_BY_RE = re.compile(
 )
 LOOK_BACK_PAGES = 2  # how far back a compilation's section header is looked for
 # a question that asks for one source's view names it
+_STUDY = r"(?:rapport|onderzoek|artikel|essay|studie|whitepaper|peiling|enquête|monitor)"
 _NAMES_A_SOURCE_RE = re.compile(
-    r"\b(?:volgens|in|uit)\s+(?:het|dit|dat|de|deze)\s+(?:rapport|onderzoek|artikel|essay|"
-    r"studie|whitepaper|peiling|enquête)\b",
-    re.IGNORECASE,
+    rf"\b(?:volgens|in|uit)\s+(?:het|dit|dat|de|deze)\s+{_STUDY}\b"  # "in het rapport"
+    rf"|\w-{_STUDY}\b"  # "het ING-rapport", "het Future of Work-onderzoek"
+    rf"|\b(?:[Vv]olgens|{_STUDY}\s+(?:van|door))\s+[A-Z][\w&]{{2,}}",  # "volgens AWVN"
 )
 # "voor of achter", "kost ... of levert ...": the alternatives are asked about as words
 _ALTERNATIVES_RE = re.compile(r"\b(\w{3,})\s*,?\s+of\s+(?:\w+\s+){0,3}?(\w{3,})\b", re.I)
+# a yes/no question starts with its verb: not with a question word, nor with a preposition
+# that leads to one ("Bij wat voor organisaties ...", "In welke sector ...")
 _YES_NO_RE = re.compile(
-    r"^\s*(?!wat\b|wie\b|welke?\b|waar\w*\b|wanneer\b|hoe\b|waarom\b)[a-z]\w*\s+\w+", re.I
+    r"^\s*(?!(?:(?:bij|in|op|voor|van|met|uit|naar|over|tot|door|aan|om|sinds|tijdens|"
+    r"volgens|per)\s+)?(?:wat|wie|welke?|waar\w*|wanneer|hoe\w*|waarom)\b)"
+    r"(?!(?:bij|in|op|voor|van|met|uit|naar|over|tot|door|aan|om|sinds|tijdens|volgens|per)\b)"
+    r"[a-z]\w*\s+\w+",
+    re.IGNORECASE,
 )
 _HOW_MUCH_RE = re.compile(
     r"\b(?:hoeveel|welk\s+deel|hoe\s+vaak|hoe\s+veel|hoe\s+groot|welk\s+percentage|"
@@ -245,7 +252,9 @@ def statements(
     if topic is None or _NAMES_A_SOURCE_RE.search(question) or _names_a_source(question, passages):
         return []
     terms, alts = topic
-    need = max(2, math.ceil(0.4 * (len(terms) + len(alts))))
+    # words every passage shares ("AI", "gebruik") make two hits cheap: three when there are
+    total = len(terms) + len(alts)
+    need = max(min(3, total), math.ceil(0.4 * total))
     wants_figure = bool(_HOW_MUCH_RE.search(question))
     found: list[tuple[int, object, int, str, int]] = []
     for n, chunk in enumerate(passages, start=1):

@@ -221,7 +221,16 @@ def test_statements_quiet_for_one_source_or_a_named_source() -> None:
     assert statements(named, [_HARBOUR, _DIGEST]) == []
     report = "Lopen havens in dit rapport voor of achter in Europa met automatisering?"
     assert statements(report, [_HARBOUR, _DIGEST]) == []
-    # an open "wat/hoe" question is no question across the corpus
+    for named in (
+        "Lopen havens volgens Kadeklub voor of achter in Europa met automatisering?",
+        "Lopen havens in het Kadeklub-onderzoek voor of achter in Europa met automatisering?",
+    ):
+        assert statements(named, [_HARBOUR, _DIGEST]) == []
+    # an open "wat/hoe" question is no question across the corpus, also after a preposition
+    assert (
+        statements("Bij wat voor havens gaat automatisering in Europa voor?", [_HARBOUR, _DIGEST])
+        == []
+    )
     assert statements("Wat doen havens aan automatisering in Europa?", [_HARBOUR, _DIGEST]) == []
 
 
