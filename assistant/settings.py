@@ -308,6 +308,13 @@ class SourceSettings(BaseModel):
         description="When the passages give different figures for what the question asks, show "
         "them side by side with source and year after the answer.",
     )
+    more: int = Field(
+        6,
+        ge=0,
+        le=30,
+        description="Retrieved candidates after the passages given to the model that the "
+        "'Wat de bronnen zeggen' block may also quote from (0: only the model's passages).",
+    )
 
 
 class AppSettings(BaseModel):
