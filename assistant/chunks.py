@@ -69,3 +69,17 @@ class ScoredChunk:
     dense: float | None = None  # cosine similarity from the vector search
     keyword: float | None = None  # BM25 score
     ranks: dict[str, int] = field(default_factory=dict)
+
+
+def indexed_text(chunk: Chunk, *, title: bool = True) -> str:
+    """The text a chunk is *found by*: its document's title and its section heading above its
+    own text. A chunk in the middle of a section ("Ten tweede kan AI ...") does not repeat
+    what the section is about ("2. Vakmatige efficiëntie") nor which report it is from, so a
+    question that names either would miss it. Only the search sees this; the passage shown
+    and cited stays ``chunk.text``. The heading is left out when the text starts with it."""
+    parts = [chunk.title] if title and chunk.title else []
+    heading = chunk.heading.strip()
+    if heading and not chunk.text.lstrip().startswith(heading):
+        parts.append(heading)
+    parts.append(chunk.text)
+    return "\n".join(parts)

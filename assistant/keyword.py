@@ -72,13 +72,13 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from assistant.chunks import Chunk
+from assistant.chunks import Chunk, indexed_text
 from assistant.dutch.text import fold
 from assistant.errors import IndexMissing
 
 # Bump when the analysis changes: an index built with another analyser must be rebuilt,
 # because its terms would no longer match the terms of a query.
-ANALYSER_VERSION = 1
+ANALYSER_VERSION = 2  # 2: chunks indexed with their section heading
 FORMAT_VERSION = 1
 
 # --------------------------------------------------------------------------------------------
@@ -490,8 +490,12 @@ class KeywordIndex:
     # ---- building ----------------------------------------------------------------------
 
     @classmethod
-    def build(cls, chunks: list[Chunk]) -> KeywordIndex:
-        prepared = [prepare(c.text) for c in chunks]  # fold once, use twice
+    def build(cls, chunks: list[Chunk], headings: bool = True) -> KeywordIndex:
+        # A chunk is indexed with its section heading (``indexed_text``; ``headings`` False:
+        # its text alone), not its title: title
+        # words in every chunk of a long report would no longer be rare enough to route on.
+        texts = [indexed_text(c, title=False) if headings else c.text for c in chunks]
+        prepared = [prepare(t) for t in texts]  # fold once, use twice
         vocabulary = corpus_vocabulary(prepared, prepared=True)
         index = cls(
             None,

@@ -395,9 +395,8 @@ _CAPITALISED = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][a-z]*[A-Z]\w*|[A-Z]{2,}
 # one of these is left out of the search (never when it is all there is).
 _INSTRUCTION = re.compile(
     r"\b(?:antwoord\w*|vertaal\w*|negeer\w*|instructies?|doe alsof|vanaf nu|vergeet|"
-    r"systeemprompt|prompt|eigen kennis|je zelf kent|gebruik (?:gewoon )?(?:je|jouw) eigen|"
-    r"laat (?:die|de|het|deze) \w+ (?:maar )?(?:even )?(?:zitten|rusten)|in het (?:engels|frans|"
-    r"duits|spaans)|from now on|answer|ignore|pretend|translate|english|please)\b",
+    r"systeemprompt|prompt|eigen kennis|in het (?:engels|frans|duits|spaans)|from now on|"
+    r"answer|ignore|pretend|translate|english|please)\b",
     re.I,
 )
 # Words about the sources or the shape of the answer, not about a topic ("Wat zeggen de

@@ -4,12 +4,17 @@
 ``assistant.question``) and, in order: runs two retrievers, ``candidates`` each (dense e5
 finds paraphrases; the keyword index finds figures, names and rare terms a 384-d embedding
 blurs); routes to the documents the question names (``KeywordView.named_documents``: a
-boost, not a filter, so a wrong routing costs rank, not recall); for "wat zeggen de bronnen
-over X?" also searches X alone; for a question that asks for a figure, name or date adds an
-*answer-type* ranking of the candidates that give one; fuses by weighted reciprocal rank
-(no calibration between cosine and BM25 scales, robust when either retriever misses); keeps
-passages diverse (near-duplicates dropped, a soft cap per document); and applies a
-relevance floor (``judge_relevance``) that refuses questions the sources cannot answer.
+boost, not a filter, so a wrong routing costs rank, not recall); for a question that asks for
+a figure, name or date adds an *answer-type* ranking of the candidates that give one; fuses
+by reciprocal rank (no calibration between cosine and BM25 scales, robust when either
+retriever misses); drops near-duplicates; and applies a relevance floor
+(``judge_relevance``) that refuses questions the sources cannot answer.
+
+Off by default, each behind a weight, because their gain on the check half of the question
+bank was not clearly above zero (``bench/README.md``, ablation): extra dense searches on
+rewritten forms of the question (the X of "wat zeggen de bronnen over X?", a follow-up's own
+words), the previous answer's passages for a follow-up, tuned fusion weights, and a cap on
+passages per document.
 
 Trade-off: rules and fixed weights, not a trained reranker: nothing more to run on two cores,
 every decision is explainable in ``Retrieval.reason``, and the weights sit in the middle of
@@ -79,6 +84,7 @@ class Retrieval:
     named: list[str] = field(default_factory=list)  # sources the question names (routing)
     reason: str = ""  # why the floor refused or accepted (logs, evaluation)
     fused: list[str] = field(default_factory=list)  # chunk ids in fused order, before diversity
+    signal: RelevanceSignal | None = None  # what the floor judged (calibration, logs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,7 +138,8 @@ def diversify(
     A passage of a document that already has ``max_per_document`` passages is deferred: it is
     taken only when no other document has a candidate left. So the result has ``top_k``
     passages whenever that many distinct passages exist, and a shorter ``top_k`` gives a
-    prefix of a longer one. Documents whose stem is in ``uncapped`` are not capped.
+    prefix of a longer one. Documents whose stem is in ``uncapped`` are not capped, and
+    ``max_per_document`` 0 caps none.
     """
     chosen: list[ScoredChunk] = []
     words: list[set[str]] = []
@@ -147,7 +154,7 @@ def diversify(
         if len(chosen) >= top_k:
             break
         stem = item.chunk.stem
-        if stem not in uncapped and per_doc.get(stem, 0) >= max_per_document:
+        if max_per_document and stem not in uncapped and per_doc.get(stem, 0) >= max_per_document:
             deferred.append(item)
             continue
         w = fresh(item)
@@ -479,6 +486,7 @@ class Retriever:
             coverage=cov,
             followup=q.followup,
             reason=reason,
+            signal=signal,
         )
 
     def _read(self, c: _Candidates, ids: list[str]) -> None:
@@ -538,22 +546,38 @@ class Retriever:
                 self._dense_in(vector, s.candidates, collections, view, named),
             )
         c.timings["dense_s"] = time.perf_counter() - t
-        topic = q.topic if s.topic_weight > 0 else ""
-        if topic:
-            # "Wat zeggen de onderzoeken in de deskresearch over X?": the words that say where
-            # to look pull e5 towards passages *about* the research (its method section); X
-            # alone finds what they say about X. One more embedding, only for such questions.
+        for name, text, weight in self._rewritten_forms(q):
+            # One more embedding per extra form, only for the questions that have one.
             t = time.perf_counter()
-            tv = self.store.embeddings.embed_query(topic)
-            weight = s.topic_weight * s.dense_weight
-            c.add("dense_topic", weight, self._dense(tv, s.candidates, collections, view))
+            tv = self.store.embeddings.embed_query(text)
+            weight *= s.dense_weight
+            c.add(f"dense_{name}", weight, self._dense(tv, s.candidates, collections, view))
             if named:
                 c.add_scores(
-                    "dense_topic_doc",
+                    f"dense_{name}_doc",
                     s.document_weight * weight,
                     self._dense_in(tv, s.candidates, collections, view, named),
                 )
-            c.timings["dense_topic_s"] = time.perf_counter() - t
+            c.timings[f"dense_{name}_s"] = time.perf_counter() - t
+
+    def _rewritten_forms(self, q: Question) -> list[tuple[str, str, float]]:
+        """(name, text, weight) of the question's other forms searched densely besides it.
+
+        - *topic*: X of "Wat zeggen de onderzoeken in de deskresearch over X?": the words that
+          say where to look pull e5 towards passages *about* the research (its method
+          section); X alone finds what they say about X.
+        - *focus*: a follow-up's own words ("Welke systemen vallen daar dan onder?"): the
+          standalone question is mostly the previous one, whose passages were already found;
+          the new words alone find the passage that answers the new part.
+        """
+        s = self.settings
+        forms = []
+        topic = q.topic if s.topic_weight > 0 else ""
+        if topic:
+            forms.append(("topic", topic, s.topic_weight))
+        if q.followup and s.focus_weight > 0 and q.focus.strip() != q.query.strip():
+            forms.append(("focus", q.focus, s.focus_weight))
+        return forms
 
     def _keyword_rankings(
         self,

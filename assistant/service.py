@@ -346,8 +346,19 @@ class Assistant:
             text = noted(self._refusal_text(stream))
             return self._timed(Answer(text=text, mode="refusal", checked=checked, **base), stream)
         answer = Answer(text=noted(checked.text), mode=checked.mode, checked=checked, **base)
-        # issue #17: figures that disagree side by side, and a note when all sources are old
-        return self._timed(annotate(answer, self.settings.sources, self.today()), stream)
+        # issue #17: figures or statements of several sources side by side (also from the
+        # next fused candidates: a second source often ranks just below the passages), and a
+        # note when all sources are old
+        more = self._more_candidates(stream)
+        annotated = annotate(
+            answer, self.settings.sources, self.today(), more, self.store.get_chunks
+        )
+        return self._timed(annotated, stream)
+
+    def _more_candidates(self, stream: AnswerStream) -> list[Any]:
+        given = {c.id for c in stream.passages}
+        extra = [i for i in stream.retrieval.fused if i not in given][: self.settings.sources.more]
+        return self.store.get_chunks(extra) if extra else []
 
     def _checks(self) -> dict[str, Any]:
         """What the answer check may use: e5 similarities and the never-show rule."""

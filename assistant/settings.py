@@ -166,6 +166,18 @@ class IngestSettings(BaseModel):
         180, ge=32, le=480, description="Target chunk size in tiktoken tokens."
     )
     chunk_overlap: int = Field(30, ge=0, le=200, description="Overlap between chunks, tokens.")
+    keep_lists: bool = Field(
+        True,
+        description="Keep a list with its lead-in ('De top 5 zorgen van organisaties:' and "
+        "the items) in one chunk, up to half a chunk over chunk_tokens.",
+    )
+    chunk_context: Literal["none", "heading", "title"] = Field(
+        "none",
+        description="What is embedded with each chunk's text: nothing, its section heading, "
+        "or its document's title and section heading ('title'); the keyword index gets the "
+        "heading unless 'none'. The shown passage is the chunk's own text either way; "
+        "changing this re-embeds every document.",
+    )
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped.")
 
     @field_validator("corpus")
@@ -186,24 +198,25 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(4, ge=1, le=20, description="Passages given to the model.")
     candidates: int = Field(40, ge=1, le=200, description="Candidates per retriever before fusion.")
     max_per_document: int = Field(
-        2,
-        ge=1,
+        0,
+        ge=0,
         le=20,
         description="Most passages from one document while other documents still have "
-        "candidates (not applied to a document the question names).",
+        "candidates (not applied to a document the question names); 0: no cap. The cap "
+        "cost recall on the question bank (bench/README.md), so it is off.",
     )
     context_tokens: int = Field(
         900, ge=100, le=16000, description="Token budget for the passages in the prompt."
     )
     rrf_k: int = Field(
-        30,
+        60,
         ge=1,
         le=1000,
         description="Rank constant of reciprocal rank fusion: lower lets a first place count "
         "more against agreement between the retrievers.",
     )
     dense_weight: float = Field(
-        1.5, ge=0.0, le=10.0, description="Weight of the dense (e5) ranking in the fusion."
+        1.0, ge=0.0, le=10.0, description="Weight of the dense (e5) ranking in the fusion."
     )
     keyword_weight: float = Field(
         1.0, ge=0.0, le=10.0, description="Weight of the keyword (BM25) ranking in the fusion."
@@ -216,7 +229,7 @@ class RetrievalSettings(BaseModel):
         "('volgens Integron', 'het VIVO-rapport'); 0 turns this routing off.",
     )
     previous_weight: float = Field(
-        1.0,
+        0.0,
         ge=0.0,
         le=10.0,
         description="Weight of the previous answer's passages when a follow-up refers back "
@@ -230,7 +243,7 @@ class RetrievalSettings(BaseModel):
         "says the sources do not answer the question. 0 turns the floor off.",
     )
     relevance_floor_strong: float = Field(
-        0.85,
+        0.84,
         ge=0.0,
         le=1.0,
         description="Cosine similarity of the best passage above which the question passes "
@@ -251,11 +264,19 @@ class RetrievalSettings(BaseModel):
         "figure, name or date, the candidates whose sentences give one, best first (0: off).",
     )
     topic_weight: float = Field(
-        1.0,
+        0.0,
         ge=0.0,
         le=10.0,
         description="For 'wat zeggen de bronnen over X?': weight, relative to dense_weight, of "
         "a second dense search on X alone (0: off).",
+    )
+    focus_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="For a follow-up ('En in de zorg?'): weight, relative to dense_weight, of "
+        "a second dense search on the follow-up's own words besides the standalone question "
+        "(0: off).",
     )
     evidence_floor: bool = Field(
         True,
@@ -286,6 +307,13 @@ class SourceSettings(BaseModel):
         True,
         description="When the passages give different figures for what the question asks, show "
         "them side by side with source and year after the answer.",
+    )
+    more: int = Field(
+        6,
+        ge=0,
+        le=30,
+        description="Retrieved candidates after the passages given to the model that the "
+        "'Wat de bronnen zeggen' block may also quote from (0: only the model's passages).",
     )
 
 

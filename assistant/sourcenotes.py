@@ -1,25 +1,43 @@
 """What a checked answer says about its sources after its own text: where the sources give
-different figures for what was asked (``figures.compare``), and that it rests only on old
-sources (``dates.age_note``).
+different figures for what was asked (``figures.compare``), what each source says on a broad
+question (``statements``), and that it rests only on old sources (``dates.age_note``).
 
-Both are fixed Dutch text built from the passages, never from the model: the figures block
+All are fixed Dutch text built from the passages, never from the model: the figures block
 lists each figure with the clause it stands in, its source and year, and a citation [n] to its
 passage (a passage the answer did not cite yet gets the next number; its clause becomes the
 citation's quote, so the source card highlights it). The age note is decided on every source
 the final answer cites, the figures block's included.
+
+The statements block ("Wat de bronnen zeggen:") serves questions across the corpus that name
+no source: a yes/no question ("Lopen X voor of achter?") or a "hoeveel/welk deel" one. When
+two or more *voices* each have a sentence sharing enough of the question's terms (a figure
+too for "hoeveel"), it gives per voice its best one or two sentences verbatim, cited. A voice
+is a document and year, or inside a compilation the study it quotes (a dated header line such
+as "Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for in the passage and in
+the chunks before it). Beyond the passages given to the model it also reads the next fused
+candidates (``SourceSettings.more``): a second source often ranks just below them.
+Trade-offs: term overlap is a shallow test of "answers the question", so a voice's best
+sentence can be a near miss, and the block may list a sentence the model's answer already
+gives; it never reconciles or ranks the voices, it only sets their words side by side.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 from assistant.citations import Citation
-from assistant.dates import age_note
-from assistant.figures import Figure, compare
+from assistant.dates import age_note, sort_key, title_key, year_of
+from assistant.figures import Figure, compare, figures_in
+from assistant.keyword import analyse
 
 if TYPE_CHECKING:
+    from assistant.chunks import Chunk
     from assistant.service import Answer
     from assistant.settings import SourceSettings
 
@@ -30,8 +48,17 @@ MAX_FIGURES = 6
 MAX_CLAUSE = 180
 
 
-def annotate(answer: Answer, settings: SourceSettings, today: date) -> Answer:
-    """``answer`` with the figures block and the age note added (answers and quotes only)."""
+def annotate(
+    answer: Answer,
+    settings: SourceSettings,
+    today: date,
+    more: Sequence[Chunk] = (),
+    lookup: Callable[[list[str]], Sequence[Chunk]] | None = None,
+) -> Answer:
+    """``answer`` with the figures or statements block and the age note added (answers and
+    quotes only). ``more``: further retrieved candidates, after the passages given to the
+    model, where another source's answering sentence may stand (cited like a passage);
+    ``lookup``: chunks by id, to find which study a passage of a compilation belongs to."""
     checked = answer.checked
     if checked is None or answer.mode not in ("answer", "quotes") or not checked.citations:
         return answer
@@ -42,6 +69,12 @@ def annotate(answer: Answer, settings: SourceSettings, today: date) -> Answer:
         if figures:
             block, citations = figures_block(figures, answer, citations)
             parts.append(block)
+        else:
+            pool = [*answer.passages, *_one_version(answer.passages, more)]
+            said = statements(answer.query or answer.question, pool, lookup)
+            if said:
+                block, citations = statements_block(said, pool, citations)
+                parts.append(block)
     note = age_note([c.chunk.date for c in citations], today, settings.max_age_years)
     if note:
         parts.append(f"{note} Er kan nieuwere informatie zijn.")
@@ -81,3 +114,236 @@ def _clip(clause: str) -> str:
     if len(clause) <= MAX_CLAUSE:
         return clause
     return clause[:MAX_CLAUSE].rsplit(" ", 1)[0]
+
+
+# --------------------------------------------------------------------------- statements
+
+STATEMENTS_INTRO = "**Wat de bronnen zeggen:**"
+STATEMENTS_OUTRO = (
+    "Elke bron staat er met eigen woorden; de uitspraken zijn niet met elkaar verrekend."
+)
+MAX_VOICES = 4
+PER_VOICE = 2  # a study's headline and its figure are often two sentences
+MAX_STATEMENTS = 6
+# a footnote number glued to the last word of a PDF heading ends it: "werkvloer7 Europees"
+_FOOTNOTE_CUT = re.compile(r"(?<=[a-z]\d)\s+(?=[A-Z])")
+# a sentence: up to . ! ? followed by space, or a blank line / bullet (headings, lists)
+_STATEMENT_RE = re.compile(r"[^\s•][^•]*?(?:[.!?](?=\s|$)|(?=\n\s*\n|\s*•)|$)", re.DOTALL)
+# who speaks inside a compilation: a dated header line ("Onderzoek Indeed - 22 maart 2024",
+# "ING-rapport - 12 april 2024", "FNV standpunt- 20 maart 2024") or "Volgens onderzoek van X"
+_HEADER_RE = re.compile(
+    r"^[ \t]*(?!\W)([^\n]{2,70}?)\s*[-–]\s*(?:\d{1,2}\s+[a-z]+\s+)?((?:19|20)\d\d)[ \t]*$",
+    re.MULTILINE,
+)
+_HEADER_WORDS_RE = re.compile(
+    r"^(?:onderzoek|rapport|enquête|peiling|studie)\s+(?:van\s+|door\s+)?|"
+    r"[- ](?:rapport|onderzoek|standpunt|studie)$",
+    re.IGNORECASE,
+)
+_NAME = r"([A-Z][\w&.]*(?:[ -][A-Z][\w&.]*){0,3})"
+_SAID_BY_RE = re.compile(
+    rf"\b(?:[Vv]olgens|[Uu]it)\s+(?:een\s+|het\s+)?onderzoek\s+(?:van|door)\s+"
+    rf"(?:[a-z-]+\s+)?{_NAME}"
+)
+LOOK_BACK_PAGES = 2  # how far back a compilation's section header is looked for
+# a question that asks for one source's view names it
+_STUDY = r"(?:rapport|onderzoek|artikel|essay|studie|whitepaper|peiling|enquête|monitor)"
+_NAMES_A_SOURCE_RE = re.compile(
+    rf"\b(?:volgens|in|uit)\s+(?:het|dit|dat|de|deze)\s+{_STUDY}\b"  # "in het rapport"
+    rf"|\w-{_STUDY}\b"  # "het ING-rapport", "het Future of Work-onderzoek"
+    rf"|\b(?:[Vv]olgens|{_STUDY}\s+(?:van|door))\s+[A-Z][\w&]{{2,}}",  # "volgens AWVN"
+)
+# "voor of achter", "kost ... of levert ...": the alternatives are asked about as words
+_ALTERNATIVES_RE = re.compile(r"\b(\w{3,})\s*,?\s+of\s+(?:\w+\s+){0,3}?(\w{3,})\b", re.I)
+# a yes/no question starts with its verb: not with a question word, nor with a preposition
+# that leads to one ("Bij wat voor organisaties ...", "In welke sector ...")
+_YES_NO_RE = re.compile(
+    r"^\s*(?!(?:(?:bij|in|op|voor|van|met|uit|naar|over|tot|door|aan|om|sinds|tijdens|"
+    r"volgens|per)\s+)?(?:wat|wie|welke?|waar\w*|wanneer|hoe\w*|waarom)\b)"
+    r"(?!(?:bij|in|op|voor|van|met|uit|naar|over|tot|door|aan|om|sinds|tijdens|volgens|per)\b)"
+    r"[a-z]\w*\s+\w+",
+    re.IGNORECASE,
+)
+_HOW_MUCH_RE = re.compile(
+    r"\b(?:hoeveel|welk\s+deel|hoe\s+vaak|hoe\s+veel|hoe\s+groot|welk\s+percentage|"
+    r"hoe\s+breed|in\s+welke\s+mate)\b",
+    re.IGNORECASE,
+)
+_NOT_TOPIC = frozenset(analyse("hoeveel vaak deel percentage procent mate echt al nog wel breed"))
+
+
+@dataclass(frozen=True)
+class Statement:
+    passage: int  # number of the passage, from 1
+    quote: str  # exact substring of the passage: the sentence
+    voice: str  # who says it: the study a compilation quotes, else the organisation
+    year: str
+    score: int
+
+
+def _topic(question: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """The terms a sentence must share with a broad question, and the raw alternatives
+    ("voor", "achter") matched as word beginnings; None for other questions."""
+    if not (_HOW_MUCH_RE.search(question) or _YES_NO_RE.match(question)):
+        return None
+    terms = frozenset(analyse(question)) - _NOT_TOPIC
+    alts = tuple(w.lower() for m in _ALTERNATIVES_RE.finditer(question) for w in m.groups() if w)
+    return (terms, alts) if terms else None
+
+
+def _speaker(text: str) -> tuple[str, str] | None:
+    """The last study ``text`` names: (name, year or "")."""
+    found: list[tuple[int, str, str]] = []
+    for m in _HEADER_RE.finditer(text):
+        name = _HEADER_WORDS_RE.sub("", m.group(1).strip()).strip(" -–,:")
+        if name and len(name.split()) <= 6:
+            found.append((m.start(), name, m.group(2)))
+    found += [(m.start(), m.group(1).strip(), "") for m in _SAID_BY_RE.finditer(text)]
+    if not found:
+        return None
+    _, name, year = max(found)
+    return name, year
+
+
+def _voice(chunk: object, before: str, earlier: str = "") -> tuple[str, str]:
+    """The last study named before the sentence (in the passage, else in the text of the
+    document before it, ``earlier``), else the document's organisation."""
+    year = year_of(str(getattr(chunk, "date", "") or ""))
+    label = str(getattr(chunk, "organisation", "") or getattr(chunk, "title", "") or "")
+    said = _speaker(before) or _speaker(earlier)
+    if said:
+        name, when = said
+        return (f"{name} (in: {label})" if label else name), when or year
+    return label or str(getattr(chunk, "source", "")), year
+
+
+def _earlier_ids(chunk: object) -> list[str]:
+    """Ids of the chunks before ``chunk`` in its document, up to ``LOOK_BACK_PAGES`` pages."""
+    try:
+        stem, page, index = str(getattr(chunk, "id", "")).rsplit(":", 2)
+        p, i = int(page), int(index)
+    except ValueError:
+        return []
+    ids = [f"{stem}:{q}:{j}" for q in range(max(1, p - LOOK_BACK_PAGES), p) for j in range(40)]
+    return ids + [f"{stem}:{p}:{j}" for j in range(i)]
+
+
+def _hits(sentence: str, terms: frozenset[str], alts: tuple[str, ...]) -> int:
+    """How many of the question's terms the sentence has; a long term also counts for a
+    word of the same first six letters ("strategie" / "strategisch"), and an alternative
+    for a word it begins ("achter" / "achterloper")."""
+    have = set(analyse(sentence))
+    stems = {t[:6] for t in have if len(t) >= 6}
+    words = re.findall(r"\w+", sentence.lower())
+    found = sum(1 for t in terms if t in have or (len(t) >= 6 and t[:6] in stems))
+    return found + sum(1 for a in alts if any(w.startswith(a) for w in words))
+
+
+def statements(
+    question: str,
+    passages: Sequence[object],
+    lookup: Callable[[list[str]], Sequence[object]] | None = None,
+) -> list[Statement]:
+    """Per voice the passage sentences that best answer a broad ``question``, when two or
+    more voices (documents, years, or studies a compilation quotes) answer it; else [].
+    ``lookup`` (chunk ids -> chunks) lets a passage inside a compilation find the header of
+    the study it belongs to in the chunks before it."""
+    topic = _topic(question)
+    if topic is None or _NAMES_A_SOURCE_RE.search(question) or _names_a_source(question, passages):
+        return []
+    terms, alts = topic
+    # words every passage shares ("AI", "gebruik") make two hits cheap: three when there are
+    total = len(terms) + len(alts)
+    need = max(min(3, total), math.ceil(0.4 * total))
+    wants_figure = bool(_HOW_MUCH_RE.search(question))
+    found: list[tuple[int, object, int, str, int]] = []
+    for n, chunk in enumerate(passages, start=1):
+        text = str(getattr(chunk, "text", ""))
+        for start, sentence in _sentences(text):
+            if len(sentence) < 25 or (wants_figure and not figures_in(sentence)):
+                continue
+            score = _hits(sentence, terms, alts)
+            if score >= need:
+                found.append((n, chunk, start, sentence, score))
+    earlier = _earlier_texts([c for _, c, _, _, _ in found], lookup)
+    by_voice: dict[tuple[str, str], list[Statement]] = {}
+    for n, chunk, start, sentence, score in found:
+        before = str(getattr(chunk, "text", ""))[:start]
+        voice, year = _voice(chunk, before, earlier.get(str(getattr(chunk, "id", "")), ""))
+        by_voice.setdefault((voice, year), []).append(Statement(n, sentence, voice, year, score))
+    if len(by_voice) < 2:
+        return []
+    # the best voices first; every voice its best sentence before any voice a second one
+    voices = sorted(by_voice.values(), key=lambda v: -max(s.score for s in v))[:MAX_VOICES]
+    ranked = [sorted(v, key=lambda s: -s.score)[:PER_VOICE] for v in voices]
+    chosen = [v[r] for r in range(PER_VOICE) for v in ranked if r < len(v)][:MAX_STATEMENTS]
+    keep = {id(s) for s in chosen}
+    flat_order = [s for v in ranked for s in v if id(s) in keep]
+    return sorted(flat_order, key=lambda s: (s.year or "9999", s.voice))
+
+
+def _earlier_texts(
+    chunks: list[object], lookup: Callable[[list[str]], Sequence[object]] | None
+) -> dict[str, str]:
+    """Per chunk id the text of its document before it (one look-up for all chunks)."""
+    if lookup is None or not chunks:
+        return {}
+    wanted = {str(getattr(c, "id", "")): _earlier_ids(c) for c in chunks}
+    ids = sorted({i for v in wanted.values() for i in v})
+    by_id = {str(getattr(c, "id", "")): str(getattr(c, "text", "")) for c in lookup(ids)}
+    return {cid: "\n\n".join(by_id[i] for i in v if i in by_id) for cid, v in wanted.items()}
+
+
+def _sentences(text: str) -> list[tuple[int, str]]:
+    """(offset, sentence) pairs; every sentence is an exact substring of ``text``."""
+    out: list[tuple[int, str]] = []
+    for m in _STATEMENT_RE.finditer(text):
+        start = m.start()
+        for piece in _FOOTNOTE_CUT.split(m.group(0)):
+            offset = text.index(piece, start)
+            start = offset + len(piece)
+            if piece.strip():
+                out.append((offset, piece.strip()))
+    return out
+
+
+def _names_a_source(question: str, passages: Sequence[object]) -> bool:
+    """The question names the organisation of one of the passages ("Wat zegt Integron ...")."""
+    words = set(re.findall(r"\w+", question.lower()))
+    for chunk in passages:
+        org = str(getattr(chunk, "organisation", "") or "")
+        first = re.findall(r"\w+", org.lower())[:1]
+        if first and len(first[0]) > 2 and first[0] in words:
+            return True
+    return False
+
+
+def _one_version(passages: Sequence[Chunk], more: Sequence[Chunk]) -> list[Chunk]:
+    """``more`` without other versions of a document (same title, other source): the
+    passages' version wins (retrieval already chose it, see ``dates.supersede``), else the
+    newest candidate's."""
+    chosen = {title_key(c.title): c.source for c in passages if c.title}
+    for c in sorted(more, key=lambda c: sort_key(c.date), reverse=True):
+        if c.title:
+            chosen.setdefault(title_key(c.title), c.source)
+    return [c for c in more if not c.title or chosen[title_key(c.title)] == c.source]
+
+
+def statements_block(
+    found: list[Statement], pool: Sequence[Chunk], citations: list[Citation]
+) -> tuple[str, list[Citation]]:
+    """The Dutch block giving each voice's sentences verbatim, each cited: ``pool`` holds
+    the chunks the statements' passage numbers refer to."""
+    citations = list(citations)
+    lines = [STATEMENTS_INTRO]
+    for st in found:
+        chunk = pool[st.passage - 1]
+        quote = _clip(st.quote)
+        n = next((c.n for c in citations if c.chunk.id == chunk.id), None)
+        if n is None:
+            n = max((c.n for c in citations), default=0) + 1
+        if not any(c.n == n and c.quote == quote for c in citations):
+            citations.append(Citation(n, chunk, quote))
+        who = ", ".join(x for x in (st.voice, st.year or "zonder jaar") if x)
+        lines.append(f"- {who}: „{' '.join(quote.split())}” [{n}]")
+    return "\n".join(lines) + "\n\n" + STATEMENTS_OUTRO, citations

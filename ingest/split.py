@@ -58,6 +58,8 @@ class Unit:
     block: int  # index of the span (block) in the page
     heading: bool
     first: bool  # first unit of its block
+    group: int = -1  # the list group of its block (see ``list_groups``), -1 for none
+    lead: bool = False  # its block leads into the list of its group
 
 
 def _word_runs(text: str, offset: int, budget: int) -> list[tuple[int, int, int]]:
@@ -89,9 +91,40 @@ def _word_runs(text: str, offset: int, budget: int) -> list[tuple[int, int, int]
     return runs
 
 
-def page_units(page: CleanPage, budget: int, skip_to: int = 0) -> list[Unit]:
-    """The units of ``page`` (see the module docstring), ignoring text before ``skip_to``."""
+def list_groups(page: CleanPage) -> list[int]:
+    """Per block of ``page``: the list group it belongs to, or -1.
+
+    A group is a lead-in (a heading, or a block ending in ":") with the list items that follow
+    it, or with the one block that follows it when that is not a list item ("De top 5 zorgen
+    van organisaties:" and a paragraph of five short sentences); a run of list items without a
+    lead-in is a group too. A group is what a list question asks for as a whole.
+    """
+    spans = page.spans
+    groups = [-1] * len(spans)
+    n = b = 0
+    while b < len(spans):
+        kind = spans[b].kind
+        lead = kind == "heading" or page.span_text(spans[b]).rstrip().endswith(":")
+        end = b
+        if kind == "list_item" or lead:
+            while end + 1 < len(spans) and spans[end + 1].kind == "list_item":
+                end += 1
+            if end == b and lead and kind != "heading" and b + 1 < len(spans):
+                end = b + 1 if spans[b + 1].kind == "paragraph" else b
+        if end > b or kind == "list_item":
+            groups[b : end + 1] = [n] * (end + 1 - b)
+            n += 1
+        b = end + 1
+    return groups
+
+
+def page_units(
+    page: CleanPage, budget: int, skip_to: int = 0, keep_lists: bool = True
+) -> list[Unit]:
+    """The units of ``page`` (see the module docstring), ignoring text before ``skip_to``;
+    without ``keep_lists`` no block belongs to a list group."""
     units: list[Unit] = []
+    groups = list_groups(page) if keep_lists else [-1] * len(page.spans)
     for b, span in enumerate(page.spans):
         if span.end <= skip_to:
             continue
@@ -116,7 +149,13 @@ def page_units(page: CleanPage, budget: int, skip_to: int = 0) -> list[Unit]:
             else:
                 pieces.extend(_word_runs(page.text[s:e], s, budget))
         for n, (s, e, t) in enumerate(pieces):
-            units.append(Unit(s, e, t, b, heading, first=(n == 0 and start == span.start)))
+            first = n == 0 and start == span.start
+            lead = (
+                groups[b] >= 0
+                and span.kind != "list_item"
+                and (b == 0 or groups[b - 1] != groups[b])
+            )
+            units.append(Unit(s, e, t, b, heading, first, groups[b], lead))
     return units
 
 
@@ -143,8 +182,9 @@ def pack(units: list[Unit], budget: int, overlap: int) -> list[tuple[int, int]]:
                 if units[k].first and _tokens(units, i, k) >= budget // 2:
                     j = k
                     break
-        while j < n and j - i > 1 and units[j - 1].heading:
-            j -= 1  # a heading belongs with the text below it
+        j = _keep_list(units, i, j, budget)
+        while j < n and j - i > 1 and (units[j - 1].heading or _lead_in(units, j - 1)):
+            j -= 1  # a heading or a lead-in ("De top 5 zorgen:") belongs with what follows
         ranges.append((i, j))
         if j >= n:
             break
@@ -171,6 +211,42 @@ def pack(units: list[Unit], budget: int, overlap: int) -> list[tuple[int, int]]:
         if _tokens(units, c, d) < budget // 8 and _tokens(units, a, d) <= budget + budget // 8:
             ranges[-2:] = [(a, d)]
     return ranges
+
+
+def _lead_in(units: list[Unit], k: int) -> bool:
+    """Does ``units[k]`` end the lead-in of a list ("De top 5 zorgen van organisaties:")?"""
+    u = units[k]
+    return (u.lead and k + 1 < len(units) and units[k + 1].block != u.block) and units[
+        k + 1
+    ].group == u.group
+
+
+def _keep_list(units: list[Unit], i: int, j: int, budget: int) -> int:
+    """End of the chunk starting at unit ``i`` when a cut at ``j`` would split a list group.
+
+    A list belongs together: the cut moves back to the group's start when what is before it
+    still fills half a chunk and the group fits in the next one; otherwise the chunk runs on
+    to the group's end if that stays within half a chunk over the budget.
+    """
+    n = len(units)
+    if j >= n or j <= i or units[j].group < 0 or units[j].group != units[j - 1].group:
+        return j
+    g = units[j].group
+    start = j
+    while start > i and units[start - 1].group == g:
+        start -= 1
+    end = j
+    while end < n and units[end].group == g:
+        end += 1
+    if (
+        start > i
+        and _tokens(units, i, start) >= budget // 2
+        and _tokens(units, start, end) <= budget
+    ):
+        return start
+    if _tokens(units, i, end) <= budget + budget // 2:
+        return end
+    return j
 
 
 def _continuation_end(prev: CleanPage, page: CleanPage) -> tuple[int, str] | None:
@@ -204,6 +280,7 @@ def split_document(
     chunk_tokens: int,
     chunk_overlap: int,
     doc_hash: str = "",
+    keep_lists: bool = True,
 ) -> list[Chunk]:
     """All chunks of one document (see the module docstring for the rules)."""
     # Chunks as mutable records first: a continuation may extend the previous page's last one.
@@ -215,7 +292,9 @@ def split_document(
         skip_to = 0
         if prev_page is not None and prev_last is not None:
             skip_to = _continue_previous(prev_page, prev_last, page, chunk_tokens)
-        page_records, heading = _page_records(page, heading, chunk_tokens, chunk_overlap, skip_to)
+        page_records, heading = _page_records(
+            page, heading, chunk_tokens, chunk_overlap, skip_to, keep_lists
+        )
         records.extend(page_records)
         if page_records:
             last = page_records[-1]
@@ -252,11 +331,16 @@ def _continue_previous(
 
 
 def _page_records(
-    page: CleanPage, heading: str, chunk_tokens: int, chunk_overlap: int, skip_to: int
+    page: CleanPage,
+    heading: str,
+    chunk_tokens: int,
+    chunk_overlap: int,
+    skip_to: int,
+    keep_lists: bool = True,
 ) -> tuple[list[dict], str]:
     """The chunk records of one page from ``skip_to`` on, and the heading in force after it
     (``heading``: the one in force before it)."""
-    units = page_units(page, chunk_tokens, skip_to)
+    units = page_units(page, chunk_tokens, skip_to, keep_lists)
     headings = [(s.start, page.span_text(s)) for s in page.spans if s.kind == "heading"]
     page_records: list[dict] = []
     for i, j in pack(units, chunk_tokens, chunk_overlap):

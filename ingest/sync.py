@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assistant.chunks import Chunk, DocumentInfo
+from assistant.chunks import Chunk, DocumentInfo, indexed_text
 from assistant.embeddings import embeddings_label
 from assistant.errors import AssistantError
 from assistant.settings import Settings
@@ -360,6 +360,7 @@ def prepare_document(
         chunk_tokens=settings.ingest.chunk_tokens,
         chunk_overlap=settings.ingest.chunk_overlap,
         doc_hash=digest,
+        keep_lists=settings.ingest.keep_lists,
     )
     if not chunks:
         if raw.fmt == "pdf":
@@ -455,7 +456,7 @@ class _Run:
         self.started = time.monotonic()
         self.report = SyncReport()
         self.previous = store.manifest(max_age_s=0)
-        self.label = embeddings_label(store.embeddings)
+        self.label = index_label(store.embeddings, settings.ingest.chunk_context)
         self.origin = replica_origin(corpus_dir)
         self.can_copy = self.previous is not None and self._can_reuse()
         self.reuse = self.can_copy and not rebuild
@@ -642,7 +643,8 @@ class _Run:
             from assistant.keyword import KeywordIndex
 
             all_chunks = [c for c, _ in store.iter_chunks(gen.name)]
-            KeywordIndex.build(all_chunks).save(store.keyword_dir(gen.name))
+            headings = self.settings.ingest.chunk_context != "none"
+            KeywordIndex.build(all_chunks, headings).save(store.keyword_dir(gen.name))
             manifest = Manifest(
                 collection=gen.name,
                 generation=gen.number,
@@ -687,7 +689,8 @@ class _Run:
             name = prep.path.name
             for i in range(0, len(prep.chunks), ADD_BATCH):
                 self.event(name, "embedding", f"{i}/{len(prep.chunks)} chunks")
-                gen.add(prep.chunks[i : i + ADD_BATCH])
+                batch = prep.chunks[i : i + ADD_BATCH]
+                gen.add(batch, self.store.embeddings.embed_documents(self._embedded(batch)))
             self.report.embedded += len(prep.chunks)
             info = prep.info
             documents[name] = DocumentEntry(
@@ -708,11 +711,24 @@ class _Run:
             self.event(name, status, f"{len(prep.chunks)} chunks")
         return documents
 
+    def _embedded(self, chunks: list[Chunk]) -> list[str]:
+        """What is embedded of each chunk (``ingest.chunk_context``); Chroma keeps the text."""
+        mode = self.settings.ingest.chunk_context
+        if mode == "none":
+            return [c.text for c in chunks]
+        return [indexed_text(c, title=mode == "title") for c in chunks]
+
     def _finish(self) -> SyncReport:
         self.report.seconds = time.monotonic() - self.started
         self.done = self.total
         self.event("", "done")
         return self.report
+
+
+def index_label(embeddings: object, chunk_context: str) -> str:
+    """The embedder and what of a chunk it embedded: another value re-embeds everything."""
+    label = embeddings_label(embeddings)  # type: ignore[arg-type]
+    return label if chunk_context == "none" else f"{label}; {chunk_context} + heading context"
 
 
 def _now() -> str:

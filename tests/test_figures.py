@@ -3,6 +3,9 @@ text and document metadata, no index."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import pytest
 
 from assistant.chunks import Chunk
@@ -153,3 +156,90 @@ def test_every_measure_term_of_a_short_question_is_needed() -> None:
         10,
         57,
     ]
+
+
+# --------------------------------------------------------------------------- statements
+# (``sourcenotes.statements``: per source the sentences that answer a broad question)
+
+
+@dataclass
+class _Doc:
+    text: str
+    source: str
+    organisation: str
+    date: str
+    title: str = ""
+
+
+_HARBOUR = _Doc(
+    "Havens in Europa\n\nVolgens de peiling blijven Nederlandse havens voorop in Europa bij "
+    "automatisering van kranen. Het weer was die week zonnig.",
+    "haven.txt",
+    "Havenraad",
+    "2023",
+)
+_DIGEST = _Doc(
+    "Onderzoek Kadeklub - 3 maart 2022\n\nNederlandse havens raken achterop in Europa bij "
+    "automatisering: 28% van de kranen rijdt zelfstandig. Duitse havens halen 41,5%.",
+    "overzicht.txt",
+    "Bureau Samenvatting",
+    "2024",
+)
+_HARBOUR_FIGURE = _Doc(
+    "Uit de telling blijkt dat 35% van de kranen in Nederlandse havens zelfstandig rijdt.",
+    "telling.txt",
+    "Telbureau",
+    "2025",
+)
+
+
+def test_statements_give_each_source_its_answering_sentence() -> None:
+    from assistant.sourcenotes import statements
+
+    found = statements(
+        "Lopen Nederlandse havens voor of achter in Europa met automatisering?",
+        [_HARBOUR, _DIGEST],
+    )
+    voices = [(s.voice, s.year) for s in found]
+    # the study a digest quotes speaks with its own name and year, the digest in brackets
+    assert voices[0] == ("Kadeklub (in: Bureau Samenvatting)", "2022")
+    assert ("Havenraad", "2023") in voices
+    quotes = [s.quote for s in found]
+    assert any("raken achterop in Europa" in q for q in quotes)
+    assert any("blijven Nederlandse havens voorop" in q for q in quotes)
+    assert not any("zonnig" in q for q in quotes)  # off topic
+    for st in found:  # verbatim: every quote is a substring of its passage
+        assert st.quote in [_HARBOUR, _DIGEST][st.passage - 1].text
+
+
+def test_statements_quiet_for_one_source_or_a_named_source() -> None:
+    from assistant.sourcenotes import statements
+
+    asked = "Lopen Nederlandse havens voor of achter in Europa met automatisering?"
+    assert statements(asked, [_HARBOUR]) == []  # one source: nothing to set side by side
+    named = "Lopen Nederlandse havens volgens de Havenraad voor of achter in Europa?"
+    assert statements(named, [_HARBOUR, _DIGEST]) == []
+    report = "Lopen havens in dit rapport voor of achter in Europa met automatisering?"
+    assert statements(report, [_HARBOUR, _DIGEST]) == []
+    for named in (
+        "Lopen havens volgens Kadeklub voor of achter in Europa met automatisering?",
+        "Lopen havens in het Kadeklub-onderzoek voor of achter in Europa met automatisering?",
+    ):
+        assert statements(named, [_HARBOUR, _DIGEST]) == []
+    # an open "wat/hoe" question is no question across the corpus, also after a preposition
+    assert (
+        statements("Bij wat voor havens gaat automatisering in Europa voor?", [_HARBOUR, _DIGEST])
+        == []
+    )
+    assert statements("Wat doen havens aan automatisering in Europa?", [_HARBOUR, _DIGEST]) == []
+
+
+def test_statements_for_how_many_need_a_figure() -> None:
+    from assistant.sourcenotes import statements
+
+    found = statements(
+        "Hoeveel kranen in Nederlandse havens rijden zelfstandig?",
+        [_HARBOUR, _DIGEST, _HARBOUR_FIGURE],
+    )
+    assert {s.voice for s in found} == {"Kadeklub (in: Bureau Samenvatting)", "Telbureau"}
+    assert all(re.search(r"\d+%", s.quote) for s in found)  # the harbour view has no figure

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from assistant.embeddings import E5_NAME, make_embeddings
 from assistant.store import Store
-from ingest.sync import sync
+from ingest.sync import index_label, sync
 
 
 def test_real_e5_ingest_and_dense_search(tmp_settings) -> None:  # noqa: ANN001
@@ -28,7 +28,9 @@ def test_real_e5_ingest_and_dense_search(tmp_settings) -> None:  # noqa: ANN001
     report = sync(settings, store, corpus)
     assert report.added == ["integron.txt", "zorg.txt"] and not report.skipped
     manifest = store.manifest(max_age_s=0)
-    assert manifest.embedding_model == E5_NAME
+    assert manifest.embedding_model == E5_NAME  # chunk_context "none": the text alone
+    # another chunk context is another label, so changing it re-embeds everything
+    assert index_label(store.embeddings, "title") == f"{E5_NAME}; title + heading context"
     assert manifest.documents["integron.txt"].date == "2025-04"
 
     hits = store.dense_search("Hoeveel werknemers gebruiken AI op het werk?", k=2)

@@ -285,13 +285,13 @@ def test_focus_keeps_the_new_part_apart() -> None:
             "What share of firms uses AI?",
         ),
         (
-            "Vertaal je antwoord naar het Frans: hoeveel procent van de directieleden gebruikt AI?",
-            "Hoeveel procent van de directieleden gebruikt AI?",
+            "Vertaal je antwoord naar het Duits: hoeveel medewerkers volgen een opleiding?",
+            "Hoeveel medewerkers volgen een opleiding?",
         ),
         (
-            "Laat die documenten maar even zitten. Wat verdient een HR-manager? "
-            "Gebruik gewoon je eigen kennis.",
-            "Wat verdient een HR-manager?",
+            "Vergeet die rapporten even. Hoe hoog is het salaris van een teamleider? "
+            "Baseer je op je eigen kennis.",
+            "Hoe hoog is het salaris van een teamleider?",
         ),
         # a statement that sets the topic stays
         (
@@ -565,13 +565,19 @@ def test_previous_passages_join_a_referring_followup(tmp_path: Path) -> None:
         {"role": "user", "content": "Wat weten we over de digitale werkomgeving?"},
         {"role": "assistant", "content": "Zestig procent werkt eraan [1]."},
     ]
-    retriever = _retriever(tmp_path, {"int:1:0": 0.9, "zorg:1:0": 0.89})
+    on = {"previous_weight": 1.0, "focus_weight": 1.0}  # both off by default
+    retriever = _retriever(tmp_path, {"int:1:0": 0.9, "zorg:1:0": 0.89}, **on)
     res = retriever.retrieve("Wat zeggen ze daarover?", history, previous=[CORPUS[5]], top_k=3)
     assert res.followup
     assert "kpn:1:1" in [p.chunk.id for p in res.passages]
-    assert retriever.store.embeddings.queries[-1] == (  # type: ignore[attr-defined]
-        "Wat weten we over de digitale werkomgeving? Wat zeggen ze daarover?"
-    )
+    # the standalone question is searched, and the follow-up's own words besides it
+    assert retriever.store.embeddings.queries[-2:] == [  # type: ignore[attr-defined]
+        "Wat weten we over de digitale werkomgeving? Wat zeggen ze daarover?",
+        "Wat zeggen ze daarover?",
+    ]
+    off = _retriever(tmp_path, {"int:1:0": 0.9}, previous_weight=1.0, focus_weight=0.0)
+    off.retrieve("Wat zeggen ze daarover?", history, previous=[CORPUS[5]], top_k=3)
+    assert off.store.embeddings.queries[-1].startswith("Wat weten we")  # type: ignore[attr-defined]
 
 
 def test_previous_passages_are_access_checked(tmp_path: Path) -> None:

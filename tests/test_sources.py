@@ -4,6 +4,7 @@ assistant: a real Chroma index built by ``sync`` from files with dated sidecars,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -317,3 +318,66 @@ def test_briefing_figures_grouped_by_measure_with_source_year_and_age(dated: Set
     md = to_markdown(briefing.to_export())
     assert f"### {vivo.measure}" in md
     assert "(VIVO, 2019) Let op: deze bron is uit 2019." in md and "(Integron, 2025)" in md
+
+
+def _chunk(cid: str, source: str, org: str, date_: str, text: str) -> Chunk:
+    return Chunk(id=cid, text=text, source=source, page=1, index=0, organisation=org, date=date_)
+
+
+def test_statements_block_cites_each_source_including_a_further_candidate() -> None:
+    from assistant.citations import CheckedAnswer, Citation
+    from assistant.settings import SourceSettings
+    from assistant.sourcenotes import STATEMENTS_INTRO, annotate
+
+    dyke = _chunk(
+        "dijk:1:0",
+        "dijk.txt",
+        "Dijkbureau",
+        "2024-03",
+        "Zijn de dijken op orde? De meeste dijken in het noorden voldoen aan de veiligheidsnorm.",
+    )
+    other = _chunk(
+        "water:1:0",
+        "water.txt",
+        "Waterschapskrant",
+        "2022",
+        "Een inspectie toont dat dijken in het noorden niet voldoen aan de nieuwe veiligheidsnorm.",
+    )
+    first = "De meeste dijken in het noorden voldoen aan de veiligheidsnorm"
+    checked = CheckedAnswer(f"{first} [1].", (), (Citation(1, dyke, first),), "answer", 1.0)
+    answer = Answer(
+        question="Voldoen de dijken in het noorden aan de veiligheidsnorm?",
+        query="Voldoen de dijken in het noorden aan de veiligheidsnorm?",
+        text=checked.text,
+        mode="answer",
+        checked=checked,
+        passages=[dyke],
+    )
+    # only the model's passage: one source, no block
+    alone = annotate(answer, SourceSettings(), TODAY)
+    assert STATEMENTS_INTRO not in alone.text
+    # the next candidate is another source that answers too: both side by side, cited
+    both = annotate(answer, SourceSettings(), TODAY, more=[other])
+    block = both.text.split(STATEMENTS_INTRO, 1)[1]
+    lines = [line for line in block.splitlines() if line.startswith("- ")]
+    assert lines[0].startswith("- Waterschapskrant, 2022: „Een inspectie toont")
+    assert lines[0].endswith("[2]") and lines[1].endswith("[1]")
+    assert lines[1].startswith("- Dijkbureau, 2024: „De meeste dijken")
+    cited = {c.n: c for c in both.citations}
+    assert cited[2].chunk.id == "water:1:0" and cited[2].quote in other.text
+    assert both.checked is not None and both.checked.text == both.text
+    # an older version of the passage's document (same title) is no second source
+    dyke_new = dataclasses.replace(dyke, title="Dijkenmonitor")
+    dyke_old = _chunk(
+        "dijk20:1:0",
+        "dijk20.txt",
+        "Dijkbureau",
+        "2020",
+        "Volgens de vorige meting voldoen dijken in het noorden niet aan de veiligheidsnorm.",
+    )
+    dyke_old = dataclasses.replace(dyke_old, title="Dijkenmonitor")
+    versioned = dataclasses.replace(answer, passages=[dyke_new])
+    assert STATEMENTS_INTRO not in annotate(versioned, SourceSettings(), TODAY, [dyke_old]).text
+    # switched off with the disagreement setting
+    off = annotate(answer, SourceSettings(disagreement=False), TODAY, more=[other])
+    assert STATEMENTS_INTRO not in off.text
