@@ -101,9 +101,11 @@ CARE = "En wat zeggen ze over de zorgsector?"
 RISKS = "Welke risico's van AI in HRM noemt het rapport over menselijke middelen en AI?"
 
 
-def _claims(answer) -> list[str]:  # noqa: ANN001
+def _claims(answer, trivial: bool = False) -> list[str]:  # noqa: ANN001
+    """The sentences the user is shown (dropped ones are not); short ones on request."""
     assert answer.checked is not None
-    return [s.text for s in answer.checked.sentences if not s.trivial]
+    shown = [s for s in answer.checked.sentences if s.status != "unsupported"]
+    return [s.text for s in shown if trivial or not s.trivial]
 
 
 def test_list_question_and_its_follow_up(real_assistant) -> None:  # noqa: ANN001
@@ -120,7 +122,7 @@ def test_list_question_and_its_follow_up(real_assistant) -> None:  # noqa: ANN00
     follow = real_assistant.answer(CARE, history, previous=list(first.passages))
     assert follow.mode != "refusal", follow.text
     assert real_assistant.prompts.refusal.split(".")[0] not in follow.text
-    for claim in _claims(follow):  # nothing copied from the first answer
+    for claim in _claims(follow, trivial=True):  # nothing copied from the first answer
         assert not echoes(claim, [first.text]), claim
     assert any(
         c.chunk.stem == KPN_NEWS and "zorgsector" in c.chunk.text for c in follow.citations

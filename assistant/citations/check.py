@@ -240,7 +240,7 @@ def check_answer(
     if not remove_markers(text).strip() or not is_dutch(text):
         return fallback()
     lines = _segment(text, by_n)
-    substantive = [v for _, vs in lines for v in vs if not _is_trivial(v, blocked)]
+    substantive = [v for _, vs in lines for v in vs if not _is_trivial(v, blocked, earlier)]
     # no claim of its own (only the question's words, or a copy): never supported
     claims = [v for v in substantive if adds_information(v.body, question)]
     claims = [v for v in claims if not echoes(v.body, earlier)]
@@ -265,9 +265,11 @@ def _quote_terse(supported: list[_Verdict]) -> None:
             v.body = QUOTE_OPEN + v.quotes[v.passages[0]][1].strip() + QUOTE_CLOSE
 
 
-def _is_trivial(v: _Verdict, blocked: Blocked | None) -> bool:
-    """A trivial sentence is kept unchecked, unless it is text never to show."""
-    if v.trivial and blocked is not None and blocked(v.body):
+def _is_trivial(v: _Verdict, blocked: Blocked | None, earlier: Sequence[str]) -> bool:
+    """A trivial sentence is kept unchecked, unless it is text never to show or a copy of an
+    earlier turn (a list item of the previous answer repeated is short, but no answer)."""
+    never = blocked is not None and blocked(v.body)
+    if v.trivial and (never or echoes(v.body, earlier)):
         v.trivial = False  # checked (and dropped) like any claim
     return v.trivial
 
