@@ -57,6 +57,7 @@ from typing import Any, Literal
 import bcrypt
 
 from assistant.errors import AssistantError
+from assistant.files import write_private_json
 
 log = logging.getLogger(__name__)
 
@@ -279,14 +280,7 @@ class UserStore:
         return users
 
     def _write(self, users: dict[str, dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(self.path.name + ".part")
-        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"users": users}, fh, ensure_ascii=False, indent=2, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        write_private_json(self.path, {"users": users})
         self._cache = None
 
     # -- API ------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import sys
 import threading
@@ -33,6 +32,7 @@ from typing import Any
 
 from assistant.access import ALL, NAME_RE, ROLES, Role, User, parse_collections
 from assistant.errors import AssistantError
+from assistant.files import write_private_json
 
 FILENAME = "api_tokens.json"
 PREFIX = "rag_"  # recognisable in logs and secret scanners
@@ -74,15 +74,7 @@ class TokenStore:
         return tokens
 
     def _write(self, tokens: dict[str, dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(self.path.name + ".part")
-        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"tokens": tokens}, fh, ensure_ascii=False, indent=2, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)  # also when the .part file was left by an earlier crash
-        os.replace(tmp, self.path)
+        write_private_json(self.path, {"tokens": tokens})
         self._cache = None
 
     def create(
