@@ -473,7 +473,7 @@ def test_a_two_part_question_prefers_the_sentence_that_answers_both() -> None:
             ),
         ),
     ]
-    question = "Wanneer is de leesmonitor gehouden, en welk bureau voerde hem uit?"
+    question = "Wanneer liep de leesmonitor, en welk bureau deed het onderzoek?"
     ranked = rank_quotes(question, passages)
     assert ranked[0].text.startswith("De leesmonitor werd in maart 2024")  # date and agent
     assert ranked[1].provides  # a year alone still gives a date: kept, ranked lower

@@ -285,7 +285,7 @@ def test_focus_keeps_the_new_part_apart() -> None:
             "What share of firms uses AI?",
         ),
         (
-            "Vertaal je antwoord naar het Duits: hoeveel medewerkers volgen een opleiding?",
+            "Schrijf alles in het Duits: hoeveel medewerkers volgen een opleiding?",
             "Hoeveel medewerkers volgen een opleiding?",
         ),
         (
