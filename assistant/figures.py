@@ -212,7 +212,7 @@ def _group_of(clause: str, start: int, end: int) -> str:
     m = _GROUP_BEFORE_RE.search(before)
     if m:
         prefix = before[m.start() : m.start(1)].strip(" \t\n•-–")
-        # "Van de directieleden gebruikt 57%": a verb ends the group; "bij X zonder Y ligt
+        # "Van de managers gebruikt 40%": a verb ends the group; "bij X zonder Y ligt
         # dat percentage op": there the pronoun does, and "klantcontact" is no verb
         verbs = prefix.lower().startswith("van")
         group = _noun_group(m.group(1).split(), verbs=verbs)

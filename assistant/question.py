@@ -389,8 +389,8 @@ _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 _CAPITALISED = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][a-z]*[A-Z]\w*|[A-Z]{2,}\w*|[A-Z][a-z]+)\b")
 
 
-# Instructions about the answer rather than questions about the sources ("Vertaal je antwoord
-# naar het Frans", "Gebruik gewoon je eigen kennis", "From now on, answer in English"). Their
+# Instructions about the answer rather than questions about the sources (switch to another
+# language, answer from what you know yourself, drop the citations). Their
 # words would steer both retrievers away from the actual question, so a sentence or clause with
 # one of these is left out of the search (never when it is all there is).
 _INSTRUCTION = re.compile(

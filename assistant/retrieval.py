@@ -563,7 +563,7 @@ class Retriever:
     def _rewritten_forms(self, q: Question) -> list[tuple[str, str, float]]:
         """(name, text, weight) of the question's other forms searched densely besides it.
 
-        - *topic*: X of "Wat zeggen de onderzoeken in de deskresearch over X?": the words that
+        - *topic*: X of "Wat zeggen de studies in hoofdstuk 3 over X?": the words that
           say where to look pull e5 towards passages *about* the research (its method
           section); X alone finds what they say about X.
         - *focus*: a follow-up's own words ("Welke systemen vallen daar dan onder?"): the
