@@ -29,13 +29,13 @@ def _chunk(n: int, text: str, date: str, organisation: str, source: str = "") ->
 def test_figure_with_group_after_and_before_and_reference_back() -> None:
     text = (
         "Slechts 26% van de werknemers maakt actief gebruik van kunstmatige intelligentie. "
-        "57% van de directieleden gebruikt AI, maar bij uitvoerende medewerkers zonder "
+        "57% van de teamleiders gebruikt AI, maar bij uitvoerende medewerkers zonder "
         "klantcontact ligt dat percentage op slechts 17%."
     )
     figs = figures_in(text)
     assert [(f.value, f.shown) for f in figs] == [(26, "26%"), (57, "57%"), (17, "17%")]
     assert figs[0].group == "van de werknemers"
-    assert figs[1].group == "van de directieleden"
+    assert figs[1].group == "van de teamleiders"
     assert figs[2].group == "bij uitvoerende medewerkers"
     # "AI" and "kunstmatige intelligentie" are one measure; "dat percentage" refers back
     assert {"ai", "bruik"} <= figs[0].measure
@@ -139,9 +139,9 @@ def test_cluster_groups_by_measure(texts: list[str], groups: list[list[int]]) ->
 def test_a_figure_without_group_does_not_answer_for_a_named_group() -> None:
     # "Slechts 26% maakt ..." may be about anyone: not set against a share of companies
     anyone = _chunk(1, "Slechts 26% maakt actief gebruik van AI in het werk.", "2025", "Integron")
-    firms = _chunk(2, "40% van de Nederlandse bedrijven gebruikt AI.", "2024", "SD")
+    firms = _chunk(2, "40% van de Belgische bedrijven gebruikt AI.", "2024", "SD")
     firms_old = _chunk(3, "Vier op de tien bedrijven gebruiken AI.", "2021", "AWS")
-    question = "Hoeveel Nederlandse bedrijven gebruiken AI?"
+    question = "Hoeveel Belgische bedrijven gebruiken AI?"
     assert compare(question, [anyone, firms]) == []
     assert compare(question, [firms, firms_old]) == []  # 40% and four in ten agree
     figs = compare("Hoeveel procent gebruikt AI?", [anyone, firms])  # no group asked
