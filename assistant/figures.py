@@ -71,7 +71,10 @@ _SAME_GROUP = {
     "organiseer": "bedrijf",  # organisatie(s)
     "onderneem": "bedrijf",  # onderneming(en)
 }
-_STOP_GROUP = frozenset(
+# Words that end a noun group ("werknemers | die ...", "bedrijven | verwachten ..."): pronouns,
+# conjunctions and verbs. Not a stop-word list: "de", "het", "van" belong inside a group, and
+# "gebruiken", "werken" are content words elsewhere.
+_GROUP_END = frozenset(
     "die dat welke wat is zijn was waren wordt worden werd heeft hebben had kan kunnen zal "
     "zullen wil willen moet moeten ligt liggen zegt zeggen vinden zien denken gebruiken maken "
     "werken geven gaan verwachten en of maar dan als om te".split()
@@ -156,7 +159,7 @@ def _noun_group(words_in: list[str], verbs: bool = True) -> str:
     for raw in words_in:
         word = raw.strip()
         bare = word.strip(",;:.()\"'„”").lower()
-        if not bare or bare in _STOP_GROUP or len(words) >= 6:
+        if not bare or bare in _GROUP_END or len(words) >= 6:
             break
         verb = bare.endswith(("t", "dt")) and bare not in _NOUN_T and bare.isalpha()
         if verbs and verb and words:
@@ -206,7 +209,7 @@ def _group_of(clause: str, start: int, end: int) -> str:
     if before.rstrip().endswith("("):  # "Grotere bedrijven (55%)": the words before "("
         words = re.findall(r"[^\W\d][\w-]*", before.rstrip()[:-1].rsplit(")", 1)[-1])
         words = words[-3:]
-        while words and words[0].lower() in _STOP_GROUP:
+        while words and words[0].lower() in _GROUP_END:
             words.pop(0)
         return " ".join(words)
     m = _GROUP_BEFORE_RE.search(before)

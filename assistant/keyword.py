@@ -9,8 +9,8 @@ The analyser (``analyse``) does, in order:
 1. accent folding and lower case (``efficiënt`` -> ``efficient``), via ``unicodedata``;
 2. tokenising on letters and digits; numbers stay (``26``, ``2025``, ``26%`` -> ``26``,
    ``3,5`` and ``3.5`` -> ``3,5``, ``1.000`` -> ``1000``); ``auto's`` -> ``auto``;
-3. dropping about 210 Dutch stop words, question words and auxiliaries included
-   (``hoeveel``, ``welke``, ``wordt``, ``hebben`` ...);
+3. dropping about 210 Dutch stop words (``INDEX_STOP_WORDS`` of ``assistant.dutch.text``),
+   question words and auxiliaries included (``hoeveel``, ``welke``, ``wordt``, ``hebben`` ...);
 4. compound splitting: a word yields its own stem *and* the stems of its parts, so
    ``personeelstekort`` -> ``personeelstekort personeel tekort``; hyphenated words yield their
    parts and the joined word (``AI-toepassingen`` -> ``ai toepas aitoepas`` once stemmed); and
@@ -73,7 +73,7 @@ import numpy as np
 import Stemmer
 
 from assistant.chunks import Chunk, indexed_text
-from assistant.dutch.text import fold
+from assistant.dutch.text import INDEX_STOP_WORDS, fold
 from assistant.errors import IndexMissing
 
 # Bump when the analysis changes: an index built with another analyser must be rebuilt,
@@ -84,26 +84,6 @@ FORMAT_VERSION = 1
 # --------------------------------------------------------------------------------------------
 # Word lists
 # --------------------------------------------------------------------------------------------
-
-# Accent-folded, lower case. Function words, question words and auxiliaries: they carry no
-# topic, and in questions ("Hoeveel ... is er ...?") they would otherwise match every chunk.
-STOP_WORDS: frozenset[str] = frozenset(
-    """
-    aan aangezien achter af al aldus alle alleen als alsnog alsof altijd ander andere anders
-    bent ben beide bij bijna binnen boven buiten daar daarbij daarmee daarna daardoor daarin
-    daarom daarop daarvan dan dat de deed deze die dit doch doen doet door dus echter een eens
-    eerder eigen en enige enkel enkele er erg ergens even evenals ga gaan gaat geen geweest had
-    hadden haar heb hebben hebt heeft hem hen het hier hierbij hierin hiervan hij hoe hoeveel
-    hoelang hoewel hoezo hun iemand iets ik in is ja je jij jou jouw jullie kan kon konden
-    kunnen kunt laat maar me mede meer men met mij mijn moest moesten moet moeten mocht mag
-    mogen na naar naast nee net niet niets nog nu of ofwel om omdat onder ons onze ook op over
-    per reeds samen sinds sommige te tegen toch toe tot tussen u uit uw vaak van vanaf vanuit
-    veel via voor vooral waar waarbij waardoor waarin waarom waarop wanneer want waren was wat
-    we wel welk welke werd werden wie wiens wier wij wil willen wilt word worden wordt zal
-    zelf zich zij zijn zo zoals zodat zonder zou zouden zowel zullen zulke ze zeer zei
-    hetzelfde dezelfde steeds weer pas nogal heel hele dus wordt geworden zult
-    """.split()
-)
 
 # Common Dutch word parts for work, HR, care, education, government and technology
 # (accent-folded surface forms). The corpus vocabulary is added per index; this list makes
@@ -279,7 +259,7 @@ class CompoundSplitter:
     def __init__(self, words: Iterable[str] = ()) -> None:
         self.corpus_words: frozenset[str] = frozenset(words)
         # Known words as they stand; also used to join "te kort" into "tekort".
-        self.known_words = (BUILTIN_PARTS | self.corpus_words) - STOP_WORDS - NOT_PARTS
+        self.known_words = (BUILTIN_PARTS | self.corpus_words) - INDEX_STOP_WORDS - NOT_PARTS
         self._stems = frozenset(stem(w) for w in self.known_words)
         self._best: dict[str, tuple[str, ...] | None] = {}
         self._expanded: dict[str, tuple[str, ...]] = {}
@@ -372,7 +352,10 @@ def corpus_vocabulary(texts: Iterable[str], prepared: bool = False) -> list[str]
     return sorted(
         w
         for w, n in counts.items()
-        if n >= VOCAB_MIN_COUNT and len(w) >= VOCAB_MIN_LEN and w.isalpha() and w not in STOP_WORDS
+        if n >= VOCAB_MIN_COUNT
+        and len(w) >= VOCAB_MIN_LEN
+        and w.isalpha()
+        and w not in INDEX_STOP_WORDS
     )
 
 
@@ -387,7 +370,7 @@ def _analyse_piece(piece: str, splitter: CompoundSplitter) -> tuple[str, ...]:
     if terms is None:
         if len(splitter.terms_cache) > CACHE_LIMIT:
             splitter.clear_caches()
-        if piece in STOP_WORDS or (len(piece) < 2 and not piece.isdigit()):
+        if piece in INDEX_STOP_WORDS or (len(piece) < 2 and not piece.isdigit()):
             terms = ()
         elif not is_word(piece):
             terms = (piece,)

@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from assistant.dutch.text import (
+    INDEX_STOP_WORDS,
     MONTH_NAMES,
     YEAR_RE,
     content_stems,
@@ -41,7 +42,6 @@ from assistant.dutch.text import (
     terms_of,
     words_of,
 )
-from assistant.keyword import STOP_WORDS
 from assistant.llm import Message
 
 if TYPE_CHECKING:
@@ -450,7 +450,7 @@ class Rewrite:
 
 
 def _content_words(text: str) -> list[str]:
-    return [w for w in _CONTENT_WORD.findall(fold(text)) if w not in STOP_WORDS]
+    return [w for w in _CONTENT_WORD.findall(fold(text)) if w not in INDEX_STOP_WORDS]
 
 
 def _has_name(text: str) -> bool:

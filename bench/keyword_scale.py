@@ -23,7 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.chunks import Chunk  # noqa: E402
-from assistant.keyword import BUILTIN_PARTS, STOP_WORDS, KeywordIndex  # noqa: E402
+from assistant.dutch.text import INDEX_STOP_WORDS as STOP_WORDS  # noqa: E402
+from assistant.keyword import BUILTIN_PARTS, KeywordIndex  # noqa: E402
 
 COLLECTIONS = ["algemeen", "zorg", "hr", "overheid", "techniek"]
 SYLLABLES = "ver be ont ge aan la mo ri sta kel der wer ing heid baar lijk pro to ne sa".split()

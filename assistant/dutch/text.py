@@ -1,4 +1,4 @@
-"""Dutch words as values: folding, a light stemmer, stop words, number words, names.
+"""Dutch words as values: folding, a light stemmer, stop words (one home), number words, names.
 
 Trade-off: the stemmer here is crude and consistent (-heden, -en/-e, -s, undoubling) rather
 than correct, and stems match by prefix or compound head (gebruik/gebruikt,
@@ -28,18 +28,43 @@ def fold(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()  # "Ĳ" -> "IJ" -> "ij"
 
 
-STOP_WORDS = frozenset(
-    """de het een en of maar want dus van in op aan met voor door bij naar uit over onder
-    tussen tot om te als dan dat die dit deze daar hier er wat wie welke waar wanneer hoe
-    waarom niet geen wel ook nog al zo zeer heel erg meer meest meeste minder veel weinig is
-    zijn was waren wordt worden werd werden word ben bent heeft hebben had hadden kan kunnen
-    kon konden zal zullen zou zouden moet moeten mag mogen wil willen gaat gaan doet doen
-    zich hun hen haar hij zij ze we wij ik je jij u uw ons onze mijn men iets niets alle alles
-    elk elke ieder iedere andere ander eigen volgens ongeveer circa ca bijna ruim slechts
-    vooral echter namelijk daarnaast bovendien tevens verder bijvoorbeeld bijv oa etc enz toch
-    steeds even nu reeds weer per sinds zonder tegen na vanaf via binnen buiten boven naast
-    blijkt blijken aldus waarbij waardoor daardoor hierdoor omdat terwijl indien zodat
-    hoeveel welk wanneer procent percent bron bronnen passage passages tekst onderzoek""".split()
+# Accent-folded, lower case. The one home of Dutch stop words: a base of function words
+# (articles, pronouns, prepositions, auxiliaries, question words: no topic) and one extension
+# per consumer, because each reads text for a different purpose.
+FUNCTION_WORDS: frozenset[str] = frozenset(
+    """
+    aan al aldus alle als ander andere ben bent bij bijna binnen boven buiten daar daardoor
+    dan dat de deze die dit doen doet door dus echter een eigen en er erg even gaan gaat
+    geen haar had hadden hebben heeft heel hen het hier hij hoe hoeveel hun iets ik in is je
+    jij kan kon konden kunnen maar mag meer men met mijn moet moeten mogen na naar naast
+    niet niets nog nu of om omdat onder ons onze ook op over per reeds sinds steeds te tegen
+    toch tot tussen u uit uw van vanaf veel via voor vooral waar waarbij waardoor waarom
+    wanneer want waren was wat we weer wel welk welke werd werden wie wij wil willen word
+    worden wordt zal ze zeer zich zij zijn zo zodat zonder zou zouden zullen
+    """.split()
+)
+# The answer check and quote ranking: also the hedges, connectives and words about sources
+# that every answer sentence carries without stating a fact ("volgens", "ongeveer", "bron").
+STOP_WORDS: frozenset[str] = FUNCTION_WORDS | frozenset(
+    """
+    alles bijv bijvoorbeeld blijken blijkt bovendien bron bronnen ca circa daarnaast elk
+    elke enz etc hierdoor ieder iedere indien meest meeste minder namelijk oa onderzoek
+    ongeveer passage passages percent procent ruim slechts tekst terwijl tevens verder
+    volgens weinig
+    """.split()
+)
+# The keyword index (and the follow-up rules, which count a question's words as it does):
+# the rest of the closed word classes, but not "procent" or "onderzoek", which are searched
+# for. Index terms depend on it: a change needs a new keyword.ANALYSER_VERSION.
+INDEX_STOP_WORDS: frozenset[str] = FUNCTION_WORDS | frozenset(
+    """
+    aangezien achter af alleen alsnog alsof altijd anders beide daarbij daarin daarmee
+    daarna daarom daarop daarvan deed dezelfde doch eens eerder enige enkel enkele ergens
+    evenals ga geweest geworden heb hebt hele hem hetzelfde hierbij hierin hiervan hoelang
+    hoewel hoezo iemand ja jou jouw jullie kunt laat me mede mij mocht moest moesten nee net
+    nogal ofwel pas samen sommige toe vaak vanuit waarin waarop wiens wier wilt zei zelf
+    zoals zowel zulke zult
+    """.split()
 )
 NUMBER_WORDS = {
     "twee": 2,
