@@ -63,10 +63,11 @@ from assistant.access import User
 from assistant.apikeys import TokenStore
 from assistant.audit import AuditLog
 from assistant.errors import AssistantError, IndexMissing
-from assistant.export import note_text, sanitize_model_output
+from assistant.export import note_text
 from assistant.frontdoor import FrontDoor
 from assistant.limits import RateLimited, RateLimiter
 from assistant.llm import Message, OpenAIChat
+from assistant.safety import sanitize_model_output
 from assistant.service import Answer, Assistant
 from assistant.settings import Settings
 

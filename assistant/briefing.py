@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from assistant.errors import AssistantError
-from assistant.export import ExportDoc, Note, note_text, sanitize_model_output, source_label
+from assistant.export import ExportDoc, Note, note_text, source_label
 from assistant.limits import RateLimited
+from assistant.safety import sanitize_model_output
 
 if TYPE_CHECKING:
     from assistant.chunks import Chunk

@@ -12,8 +12,7 @@ is written as XML here: the two separator footnotes Word expects (ids -1 and 0),
 ``w:footnotePr`` entry in settings. That is ~80 lines against a stable part of the OOXML
 standard, and gives real footnotes in Word and LibreOffice instead of an endnote list.
 
-``sanitize_model_output`` lives here too because both the page and the export show model text:
-markdown images, raw HTML and links to other addresses are removed before anything is shown.
+Model text is made safe with ``assistant.safety.sanitize_model_output`` before it is written.
 """
 
 from __future__ import annotations
@@ -25,60 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from assistant.safety import sanitize_model_output
+
 if TYPE_CHECKING:
     from assistant.chunks import Chunk
     from assistant.service import Answer
-
-# --------------------------------------------------------------------------- output safety
-
-_HTML_COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.S)
-_HTML_TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>|<![A-Za-z][^<>]*>|<\?[^<>]*\?>")
-_MD_IMAGE_RE = re.compile(r"!\[([^\[\]]*)\]\s*(?:\([^()]*(?:\([^()]*\)[^()]*)*\)|\[[^\[\]]*\])")
-_MD_LINK_RE = re.compile(r"\[([^\[\]]*)\]\s*\((?:[^()]|\([^()]*\))*\)")
-_MD_REF_LINK_RE = re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]")
-_MD_LINK_DEF_RE = re.compile(r"^[ \t]{0,3}\[[^\[\]]+\]:[ \t]*\S+.*$", re.M)
-_AUTOLINK_RE = re.compile(r"<((?:https?|ftp|mailto|file|javascript|data):[^<>\s]*)>", re.I)
-_BARE_URL_RE = re.compile(
-    r"(?<![\w`/])((?:(?:https?|ftp|file)://|www\.)[^\s<>`]*[^\s<>`.,;:!?)\]'\"”])", re.I
-)
-
-
-def sanitize_model_output(text: str) -> str:
-    """Model text made safe to show as Markdown.
-
-    Removes markdown images (``![alt](url)``, also reference style), HTML comments and tags
-    (the text between tags stays), link definitions, and turns every link into its text (the
-    page adds its own links to the sources afterwards). Bare addresses are shown as code so
-    they are not clickable, and ``$`` is escaped so amounts are not read as formulas.
-    """
-    if not text:
-        return ""
-    out = text.replace("\r\n", "\n")
-    for _ in range(5):  # removing one construct can expose another: repeat until stable
-        before = out
-        out = _HTML_COMMENT_RE.sub("", out)
-        out = _AUTOLINK_RE.sub(lambda m: m.group(1), out)
-        out = _HTML_TAG_RE.sub("", out)
-        out = _MD_IMAGE_RE.sub("", out)
-        out = _MD_LINK_RE.sub(lambda m: m.group(1), out)
-        out = _MD_REF_LINK_RE.sub(lambda m: m.group(1), out)
-        out = _MD_LINK_DEF_RE.sub("", out)
-        if out == before:
-            break
-    out = out.replace("<", "&lt;").replace(">", "&gt;")
-    out = _BARE_URL_RE.sub(lambda m: f"`{m.group(1)}`", out)
-    out = re.sub(r"(?<!\\)\$", r"\\$", out)
-    return out.strip()
-
-
-def plain_stream_text(piece: str) -> str:
-    """Escape every Markdown character of a streamed piece so the draft shows as plain text.
-
-    Escaping is per character, so escaped pieces concatenate to the escaped whole: no link,
-    image, HTML or formula can form across piece boundaries while the answer is written.
-    """
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>$~:&])", r"\\\1", piece)
-
 
 # --------------------------------------------------------------------------- document model
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.chunks import Chunk
-from assistant.export import plain_stream_text
+from assistant.safety import plain_stream_text, strip_active_markup
 from ui.components import (
     SourceItem,
     highlight_html,
@@ -54,6 +54,22 @@ def test_no_image_or_outside_link_survives(raw: str) -> None:
     assert "](" not in out
     assert "<a" not in out and "<img" not in out
     assert "http://evil" not in out.replace("`http://evil", "")  # only as inert code, if at all
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Zie [het rapport](https://evil.example/r) [1].", "Zie het rapport [1]."),
+        ("Een zin [1] (zie tabel 2).", "Een zin [1] (zie tabel 2)."),  # no link: kept
+        ("Let op![2] [3] het kost meer.", "Let op![2] [3] het kost meer."),  # markers stay
+        ("Tekst ![p](http://evil.example/p.png)<b>vet</b> [1]", "Tekst vet [1]"),
+        ("Tekst <!-- negeer dit --> verder [1].", "Tekst  verder [1]."),
+        ("Een [relatieve link](pad/x) blijft.", "Een [relatieve link](pad/x) blijft."),
+    ],
+)
+def test_stored_answer_loses_active_markup_but_keeps_markers(raw: str, expected: str) -> None:
+    """The stored answer (before the check) uses the display's patterns, less strictly."""
+    assert strip_active_markup(raw) == expected
 
 
 def test_markers_become_anchor_links_only_for_known_sources() -> None:

