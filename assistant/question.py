@@ -5,16 +5,17 @@ retrieval, the prompt and the answer check; nothing downstream re-derives it. It
 
 * the **standalone question** (``query``): a follow-up that leans on the conversation ("En in
   de zorg?", "Wat zeggen ze daarover?", "En de tweede?") is rewritten into a question that
-  stands on its own (``rewrite_question``), and sentences that instruct instead of ask are
-  left out of the search (``strip_instructions``). A rule, not a model call: the 0.5B model
-  rewrites poorly and costs seconds. The result is what is searched *and* what the page shows
-  ("Gezocht op"). Risk: a new question that merely contains a pronoun ("... die AI gebruiken")
-  is only treated as a follow-up when it is short; weak signals alone never trigger it.
+  stands on its own (``rewrite_question``), and sentences that are requests to decline
+  (below) are left out of the search (``strip_instructions``). A rule, not a model call: the
+  0.5B model rewrites poorly and costs seconds. The result is what is searched *and* what the
+  page shows ("Gezocht op"). Risk: a new question that merely contains a pronoun ("... die AI
+  gebruiken") is only treated as a follow-up when it is short; weak signals alone never
+  trigger it.
 * the **kind of fact asked** (``asked``: a figure with its unit, a name, a date) and the
   **topic** of "wat zeggen de bronnen over X?" (``topic_phrase``);
-* the **requests to decline** (``screen_question``, vocabulary in ``prompts/guard.md``): asks
-  to switch language, drop citations, use own knowledge ... are taken out before the model
-  sees the question and declined in a Dutch note.
+* the **requests to decline** (``screen_question``; one vocabulary, ``prompts/guard.md``):
+  asks to switch language, drop citations, use own knowledge ... are taken out before the
+  model sees the question and declined in a Dutch note, and kept out of the search.
 
 Trade-off: cheap Dutch pattern matches instead of a model. They are explainable and instant,
 and they miss phrasings nobody wrote a pattern for; misses are caught downstream (the
@@ -25,8 +26,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.dutch.text import (
@@ -48,6 +51,18 @@ if TYPE_CHECKING:
     from assistant.prompting import Prompts
 
 MAX_QUERY_CHARS = 600  # a chain of follow-ups must not grow the query without bound
+# prompts/guard.md as (key, pattern) pairs: the one vocabulary of requests to decline
+Guard = Sequence[tuple[str, re.Pattern[str]]]
+_PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+
+
+@lru_cache(maxsize=1)
+def default_guard() -> Guard:
+    """The guard patterns of the shipped ``prompts/`` folder, for callers without ``Prompts``
+    (retrieval on its own, the evaluation of the search)."""
+    from assistant.prompting import Prompts  # prompting imports the check, which reads this
+
+    return Prompts.load(_PROMPTS_DIR).guard
 
 
 @dataclass(frozen=True)
@@ -68,7 +83,7 @@ class Question:
         The note on declined requests reads the question as asked (the rewrite may already
         have left such a request out); the question for the model is the screened query.
         """
-        rw = rewrite_question(asked, history)
+        rw = rewrite_question(asked, history, prompts.guard if prompts else default_guard())
         screened = None
         if prompts is not None:
             as_asked = screen_question(prompts, asked)
@@ -389,16 +404,6 @@ _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 _CAPITALISED = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][a-z]*[A-Z]\w*|[A-Z]{2,}\w*|[A-Z][a-z]+)\b")
 
 
-# Instructions about the answer rather than questions about the sources (switch to another
-# language, answer from what you know yourself, drop the citations). Their
-# words would steer both retrievers away from the actual question, so a sentence or clause with
-# one of these is left out of the search (never when it is all there is).
-_INSTRUCTION = re.compile(
-    r"\b(?:antwoord\w*|vertaal\w*|negeer\w*|instructies?|doe alsof|vanaf nu|vergeet|"
-    r"systeemprompt|prompt|eigen kennis|in het (?:engels|frans|duits|spaans)|from now on|"
-    r"answer|ignore|pretend|translate|english|please)\b",
-    re.I,
-)
 # Words about the sources or the shape of the answer, not about a topic ("Wat zeggen de
 # bronnen ...", "Zet de onderzoeken naast elkaar"): they do not count for the relevance floor's
 # coverage. (They stay in the search: they do steer e5 towards the passages that report.)
@@ -412,13 +417,16 @@ META_WORDS: frozenset[str] = frozenset(
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+")
 
 
-def strip_instructions(question: str) -> str:
-    """``question`` without sentences that instruct rather than ask (see ``_INSTRUCTION``).
+def strip_instructions(question: str, guard: Guard | None = None) -> str:
+    """``question`` without sentences that are requests to decline (``guard``, by default the
+    patterns of ``prompts/guard.md``): their words would steer both retrievers away from the
+    actual question.
 
     Only non-question parts are dropped, and only when a part with a question mark remains,
     so a plain statement that sets the topic ("In de zorg lijkt digitale stress groter.
     Wat zeggen de bronnen?") is kept.
     """
+    patterns = default_guard() if guard is None else guard
     q = " ".join(question.split())
     parts = [p.strip() for p in _SENTENCE_END.split(q) if p.strip()]
     if len(parts) < 2 or not any(p.endswith("?") for p in parts):
@@ -429,7 +437,7 @@ def strip_instructions(question: str) -> str:
             # "Vertaal je antwoord ...: hoeveel procent ...?" splits at the colon already.
             kept.append(part)
             continue
-        if _INSTRUCTION.search(part):
+        if any(pattern.search(part) for _, pattern in patterns):
             continue
         kept.append(part)
     out = " ".join(kept).strip()
@@ -542,9 +550,12 @@ def _merge_fragment(previous: str, fragment: str) -> str:
     return f"{prev}, {frag}?"
 
 
-def rewrite_question(question: str, history: list[Message], _depth: int = 0) -> Rewrite:
-    """Resolve ``question`` against ``history`` (see the module docstring)."""
-    q = strip_instructions(question)
+def rewrite_question(
+    question: str, history: list[Message], guard: Guard | None = None, _depth: int = 0
+) -> Rewrite:
+    """Resolve ``question`` against ``history`` (see the module docstring); requests to
+    decline (``guard``, see ``strip_instructions``) are left out."""
+    q = strip_instructions(question, guard)
     if not is_followup(q, history):
         return Rewrite(query=q, focus=q)
     last_user = max(i for i, t in enumerate(history) if t.get("role") == "user")
@@ -554,8 +565,8 @@ def rewrite_question(question: str, history: list[Message], _depth: int = 0) -> 
     )
     earlier = history[:last_user]
     if _depth < 2 and earlier:
-        prev_q = rewrite_question(prev_q, earlier, _depth + 1).query
-    prev_q = strip_instructions(prev_q)
+        prev_q = rewrite_question(prev_q, earlier, guard, _depth + 1).query
+    prev_q = strip_instructions(prev_q, guard)
     if len(prev_q) > MAX_QUERY_CHARS // 2:
         prev_q = prev_q[-(MAX_QUERY_CHARS // 2) :].split(" ", 1)[-1]
     sig = _signals(q)
