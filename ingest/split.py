@@ -43,7 +43,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.chunks import Chunk, DocumentInfo, chunk_id
-from assistant.dutch.sentences import chunk_sentence_spans as sentence_spans
+from assistant.dutch.sentences import sentence_spans
 from assistant.tokens import count_tokens
 from ingest.clean import CleanPage
 
@@ -140,7 +140,7 @@ def page_units(
         # Sentences even when the block would fit whole: packing prefers block boundaries
         # anyway, and sentence units let a heading (or a short chunk) take the first
         # sentences of a paragraph that does not fit after it.
-        sentences = [(start, span.end)] if heading else sentence_spans(text, start)
+        sentences = [(start, span.end)] if heading else sentence_spans(text, start, bullets=True)
         pieces = []
         for s, e in sentences:
             t = count_tokens(page.text[s:e])
@@ -266,7 +266,7 @@ def _continuation_end(prev: CleanPage, page: CleanPage) -> tuple[int, str] | Non
             end = span.end
         return end, (" " if lower else "\n")
     if lower and not prev.span_text(last).endswith(_SENTENCE_FINAL):
-        sentences = sentence_spans(first_text, first.start)
+        sentences = sentence_spans(first_text, first.start, bullets=True)
         if sentences:
             return sentences[0][1], " "
     return None

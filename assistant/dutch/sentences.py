@@ -1,11 +1,12 @@
 """Sentence splitting for Dutch text, and the citation markers ("[1]", "[bron 2]") that may
 follow a full stop.
 
-One splitter with one abbreviation list, used by the answer check, the prompt's passage focus
-and quote ranking alike. Trade-off: rules, not a trained model (no download, microseconds per
-passage); it knows the abbreviations of Dutch reports ("bijv.", "o.a.", "ca.", "d.w.z."),
-initials, decimals ("3,5") and that a lowercase word after a full stop continues the sentence,
-and it misses what such rules miss (an unknown abbreviation before a capitalised name).
+One splitter with one abbreviation list, used by ingest (chunk boundaries), the answer check,
+the prompt's passage focus and quote ranking alike. Trade-off: rules, not a trained model (no
+download, microseconds per passage); it knows the abbreviations of Dutch reports ("bijv.",
+"o.a.", "ca.", "d.w.z."), initials, decimals ("3,5") and that a lowercase word after a full
+stop continues the sentence, and it misses what such rules miss (an unknown abbreviation
+before a capitalised name).
 """
 
 from __future__ import annotations
@@ -86,12 +87,13 @@ def line_spans(line: str) -> list[tuple[int, int]]:
     return out
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentence spans over a whole text: lines and list bullets are boundaries too."""
+def sentence_spans(text: str, offset: int = 0, *, bullets: bool = False) -> list[tuple[int, int]]:
+    """Sentence spans over a whole text (shifted by ``offset``): lines are boundaries too, and
+    a list bullet is left out of its sentence unless ``bullets`` (ingest keeps them: a chunk
+    is an exact slice of its page)."""
     spans: list[tuple[int, int]] = []
-    offset = 0
     for line in text.split("\n"):
-        bullet = BULLET_RE.match(line)
+        bullet = None if bullets else BULLET_RE.match(line)
         skip = bullet.end() if bullet else 0
         spans.extend((offset + skip + s, offset + skip + e) for s, e in line_spans(line[skip:]))
         offset += len(line) + 1
@@ -111,100 +113,3 @@ def split_sentences(text: str) -> list[str]:
     ("… werk. [1]") stay with the sentence before them.
     """
     return [text[s:e] for s, e in sentence_spans(text)]
-
-
-# --------------------------------------------------------------------------- for chunking
-
-_CHUNK_ABBREVIATIONS = {
-    "bv",
-    "bijv",
-    "o.a",
-    "oa",
-    "d.w.z",
-    "m.a.w",
-    "e.d",
-    "enz",
-    "etc",
-    "nl",
-    "ca",
-    "resp",
-    "incl",
-    "excl",
-    "evt",
-    "vs",
-    "dr",
-    "mr",
-    "prof",
-    "ir",
-    "ing",
-    "drs",
-    "mevr",
-    "dhr",
-    "blz",
-    "p",
-    "pp",
-    "nr",
-    "art",
-    "jl",
-    "t.o.v",
-    "i.p.v",
-    "m.b.t",
-    "a.d.h.v",
-    "zgn",
-    "z.g",
-    "fig",
-    "tab",
-    "hfst",
-    "st",
-    "jr",
-    "sr",
-    "vgl",
-    "e.a",
-    "al",
-    "min",
-    "max",
-    "mln",
-    "mld",
-    "mrd",
-    "no",
-    "vol",
-    "ed",
-    "e.g",
-    "i.e",
-    "ggz",
-    "i.s.m",
-    "n.a.v",
-    "m.u.v",
-    "o.b.v",
-    "t.a.v",
-    "v.d",
-    "a.s",
-    "j.l",
-}
-_CHUNK_BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*(\s+)")
-
-
-def chunk_sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    """(start, end) of the sentences of ``text`` (shifted by ``offset``), whitespace excluded.
-
-    The splitter ingest cuts chunks with. It differs from ``sentence_spans`` above (its own
-    abbreviation list; a boundary needs a capital, digit or quote after it; no markers):
-    making the two one would move chunk boundaries, so it waits for a re-index and a
-    re-measure (``bench/README.md``), not for a refactoring.
-    """
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _CHUNK_BOUNDARY.finditer(text):
-        nxt = text[match.end() : match.end() + 1]
-        if not nxt or not (nxt.isupper() or nxt.isdigit() or nxt in "\"“‘'(•[-–"):
-            continue
-        word = re.search(r"([\w.]+)[.!?…]*[\"”’')\]]*$", text[start : match.start(1)])
-        if word and text[match.start()] == ".":
-            token = word.group(1).rstrip(".").lower()
-            if token in _CHUNK_ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
-                continue  # "bijv. De", "J. Jansen"
-        spans.append((offset + start, offset + match.start(1)))
-        start = match.end()
-    if start < len(text):
-        spans.append((offset + start, offset + len(text.rstrip())))
-    return [(s, e) for s, e in spans if e > s]
