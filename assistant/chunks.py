@@ -83,3 +83,11 @@ def indexed_text(chunk: Chunk, *, title: bool = True) -> str:
         parts.append(heading)
     parts.append(chunk.text)
     return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A numbered passage as given to the model."""
+
+    n: int
+    chunk: Chunk

@@ -17,9 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.chunks import Chunk
-from assistant.citations import sentence_scores
 from assistant.dutch.sentences import split_spans
 from assistant.dutch.text import fold
+from assistant.evidence import sentence_scores
 from assistant.llm import Message
 from assistant.tokens import count_tokens, truncate_tokens
 

@@ -37,10 +37,10 @@ from typing import Literal
 
 import numpy as np
 
-from assistant.chunks import Chunk, ScoredChunk
-from assistant.citations import Passage, answer_type_scores, evidence_gap
+from assistant.chunks import Chunk, Passage, ScoredChunk
 from assistant.dutch.text import fold
 from assistant.errors import IndexMissing
+from assistant.evidence import answer_type_scores, evidence_gap
 from assistant.keyword import KeywordIndex
 from assistant.keyword_view import KeywordView, coverage
 from assistant.llm import Message

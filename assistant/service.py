@@ -23,18 +23,13 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.chunks import Chunk
 from assistant.citations import CheckedAnswer, Passage, check_answer, quote_fallback
-from assistant.citations.lists import (
-    SourceList,
-    asks_for_list,
-    list_answer,
-    pick_list,
-    source_lists,
-)
+from assistant.citations.lists import SourceList, list_answer, pick_list, source_lists
 from assistant.citations.quotes import missing_names
 from assistant.dates import documents_of, supersede
 from assistant.dutch.text import fold
 from assistant.embeddings import embeddings_label, make_embeddings
 from assistant.errors import AssistantError, BackendUnavailable
+from assistant.evidence import asks_for_list
 from assistant.llm import ChatModel, Message, make_chat_model
 from assistant.prompting import Prompts, build_messages, model_history, pipeline_texts
 from assistant.question import Question, Screened

@@ -444,7 +444,7 @@ def test_short_cited_list_items_are_checked(passages: list[Passage]) -> None:
 
 
 def test_a_two_part_question_prefers_the_sentence_that_answers_both() -> None:
-    from assistant.citations import rank_quotes
+    from assistant.evidence import rank_quotes
 
     passages = [
         Passage(
@@ -483,8 +483,8 @@ def test_a_two_part_question_prefers_the_sentence_that_answers_both() -> None:
 
 
 def test_written_out_dutch_numbers_count_as_figures() -> None:
-    from assistant.citations import evidence_gap
     from assistant.dutch.text import numbers_of as _numbers
+    from assistant.evidence import evidence_gap
     from assistant.question import asked, provides
 
     assert _numbers("Vijfentachtig procent en tweeënveertig mensen", words=True) == {85.0, 42.0}

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.chunks import Chunk
-from assistant.citations.lists import (
-    asked_count,
-    asks_for_list,
-    covers,
-    item_matches,
-    listed_noun,
-    pick_list,
-    source_lists,
-)
+from assistant.chunks import Chunk, Passage
+from assistant.citations.lists import covers, item_matches, pick_list, source_lists
 from assistant.citations.novelty import adds_information, echoes, yes_no
 from assistant.citations.quotes import missing_names
-from assistant.citations.types import Passage
+from assistant.evidence import asked_count, asks_for_list, listed_noun
 
 
 def chunk(text: str, page: int = 1, index: int = 0, stem: str = "gids") -> Chunk:

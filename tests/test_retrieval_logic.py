@@ -618,7 +618,7 @@ def test_no_collections_allowed_returns_nothing(tmp_path: Path) -> None:
 
 
 def _passages(*texts: str) -> list[Any]:
-    from assistant.citations import Passage
+    from assistant.chunks import Passage
 
     return [
         Passage(i, Chunk(id=f"d{i}:1:0", text=t, source=f"d{i}.txt", page=1, index=0))
@@ -634,7 +634,7 @@ ZORG_PASSAGES = _passages(
 
 
 def test_evidence_gap_when_no_sentence_gives_the_asked_figure() -> None:
-    from assistant.citations import evidence_gap
+    from assistant.evidence import evidence_gap
 
     question = "Hoeveel minuten per dienst winnen verpleegkundigen door de automatisering?"
     assert evidence_gap(question, ZORG_PASSAGES) == "kind"  # a figure, but not in minutes
@@ -643,7 +643,7 @@ def test_evidence_gap_when_no_sentence_gives_the_asked_figure() -> None:
 
 
 def test_evidence_gap_for_names_and_topics() -> None:
-    from assistant.citations import evidence_gap
+    from assistant.evidence import evidence_gap
 
     assert evidence_gap("Wie heeft het rapport over de zorg geschreven?", ZORG_PASSAGES) == "kind"
     signed = _passages("Het rapport over de zorg is geschreven door Anna de Vries, directeur.")
@@ -655,7 +655,7 @@ def test_evidence_gap_for_names_and_topics() -> None:
 
 
 def test_a_venue_answers_in_welk_blad_but_not_wie() -> None:
-    from assistant.citations import evidence_gap
+    from assistant.evidence import evidence_gap
 
     venue = _passages("Dit essay is gepubliceerd in Management Scope, een zakenblad.")
     # "gepubliceerd in X" names where it appeared, not who wrote it
@@ -668,7 +668,7 @@ def test_a_venue_answers_in_welk_blad_but_not_wie() -> None:
 
 
 def test_door_names_an_agent_only_before_a_name() -> None:
-    from assistant.citations import evidence_gap
+    from assistant.evidence import evidence_gap
 
     question = "Wie leidde het onderzoek naar de zorg?"
     cause = _passages("Het onderzoek naar de zorg verandert door de opkomst van AI in Nederland.")
@@ -700,7 +700,7 @@ def test_evidence_gap_refuses_whatever_the_cosine() -> None:
 
 
 def test_answer_type_scores() -> None:
-    from assistant.citations import answer_type_scores
+    from assistant.evidence import answer_type_scores
 
     texts = [
         "Verpleegkundigen winnen door de automatisering 25 minuten per dienst.",
@@ -717,7 +717,7 @@ def test_answer_type_scores() -> None:
 
 
 def test_answer_type_scores_count_the_heading_half() -> None:
-    from assistant.citations import answer_type_scores
+    from assistant.evidence import answer_type_scores
 
     question = "Wie heeft het voorwoord van het rapport ondertekend?"
     text = "We danken iedereen voor het werk.\nMet dank aan de directeur, Luc Van Waes."

@@ -39,28 +39,13 @@ a sentence that shares almost no words with the passage (lexical < 2 * threshold
 All user-facing texts except the fixed suffix are parameters (they live in ``prompts/``).
 """
 
+from assistant.chunks import Passage
 from assistant.citations.check import DEFAULT_THRESHOLD, NOT_FOUND_SUFFIX, check_answer
 from assistant.citations.markers import parse_markers, strip_invalid_markers
-from assistant.citations.quotes import (
-    Quote,
-    answer_type_scores,
-    evidence_gap,
-    quote_fallback,
-    rank_quotes,
-    sentence_scores,
-)
+from assistant.citations.quotes import quote_fallback
 from assistant.citations.support import support
-from assistant.citations.types import (
-    Blocked,
-    CheckedAnswer,
-    Citation,
-    Mode,
-    Passage,
-    QuestionSimilarity,
-    SentenceCheck,
-    Similarity,
-    Status,
-)
+from assistant.citations.types import CheckedAnswer, Citation, Mode, SentenceCheck, Status
+from assistant.evidence import Blocked, QuestionSimilarity, Similarity
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -70,18 +55,13 @@ __all__ = [
     "Citation",
     "Mode",
     "Passage",
-    "Quote",
     "QuestionSimilarity",
     "SentenceCheck",
     "Similarity",
     "Status",
-    "answer_type_scores",
     "check_answer",
-    "evidence_gap",
     "parse_markers",
     "quote_fallback",
-    "rank_quotes",
-    "sentence_scores",
     "strip_invalid_markers",
     "support",
 ]

@@ -9,35 +9,34 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from assistant.chunks import Passage
 from assistant.citations.markers import dedupe, parse_markers, render, strip_invalid_markers
 from assistant.citations.novelty import adds_information, echoes
-from assistant.citations.quotes import (
-    DEFAULT_QUOTE_LINE,
-    EVIDENCE_MARGIN,
+from assistant.citations.quotes import DEFAULT_QUOTE_LINE, EVIDENCE_MARGIN, quote_answer
+from assistant.citations.support import claim_coverage, claim_support
+from assistant.citations.types import (
+    QUOTE_CLOSE,
+    QUOTE_OPEN,
+    CheckedAnswer,
+    Citation,
+    SentenceCheck,
+    Status,
+)
+from assistant.dutch.claims import Claim, PassageIndex
+from assistant.dutch.language import is_dutch, is_english_sentence
+from assistant.dutch.sentences import BULLET_RE, MARKER_RE, line_spans, remove_markers
+from assistant.dutch.text import fold
+from assistant.evidence import (
+    Blocked,
+    QuestionSimilarity,
     Quote,
+    Similarity,
     passage_header,
-    quote_answer,
     quote_score,
     rank_quotes,
     relevance,
     relevant_enough,
 )
-from assistant.citations.support import Claim, PassageIndex, claim_coverage, claim_support
-from assistant.citations.types import (
-    QUOTE_CLOSE,
-    QUOTE_OPEN,
-    Blocked,
-    CheckedAnswer,
-    Citation,
-    Passage,
-    QuestionSimilarity,
-    SentenceCheck,
-    Similarity,
-    Status,
-)
-from assistant.dutch.language import is_dutch, is_english_sentence
-from assistant.dutch.sentences import BULLET_RE, MARKER_RE, line_spans, remove_markers
-from assistant.dutch.text import fold
 from assistant.question import asked, provides
 
 NOT_FOUND_SUFFIX = " (niet gevonden in de bronnen)"

@@ -29,12 +29,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant.chunks import Chunk
-from assistant.citations.quotes import key_terms, quote_line, relevance
-from assistant.citations.support import Claim
-from assistant.citations.types import CheckedAnswer, Citation, Passage, SentenceCheck
+from assistant.chunks import Chunk, Passage
+from assistant.citations.quotes import quote_line
+from assistant.citations.types import CheckedAnswer, Citation, SentenceCheck
+from assistant.dutch.claims import Claim
 from assistant.dutch.sentences import line_spans, remove_markers
-from assistant.dutch.text import NUMBER_WORDS, fold, light_stem, stem_found, terms_of
+from assistant.dutch.text import stem_found, terms_of
+from assistant.evidence import (
+    asked_count,
+    asks_for_list,
+    key_terms,
+    listed_noun,
+    names_noun,
+    relevance,
+)
 from assistant.question import answer_items
 
 ITEM_RE = re.compile(r"^\s*(?:(?P<num>\d{1,2})[.)]|[•▪◦·*→–-])\s+(?=\S)")
@@ -46,26 +54,6 @@ MAX_SHOWN = 10  # a longer list is cut (and says so by its count)
 # and title at half weight). On the tune half the lists that answered scored 0.43-0.95; with
 # the noun and count gates of ``pick_list`` no wrong list scored above 0.35.
 MIN_LIST_RELEVANCE = 0.4
-
-_COUNTS = {w: n for w, n in NUMBER_WORDS.items() if n <= 12}
-_COUNT_RE = re.compile(
-    r"\b(?:top\s*-?\s*)?(?P<n>" + "|".join(_COUNTS) + r"|\d{1,2})\b(?!\s*(?:%|procent|jaar|keer))"
-    r"\s+(?:\w+\s+){0,2}?(?P<noun>[^\W\d_]{3,}(?:en|s|'s|’s))\b"
-)
-_LIST_START_RE = re.compile(
-    r"^\W*(?:en\s+|maar\s+)?(?:wat\s+zijn|welke|noem|geef|op\s+welke|in\s+welke|met\s+welke|"
-    r"aan\s+welke|naar\s+welke|uit\s+welke|van\s+welke|voor\s+welke|bij\s+welke)\b"
-)
-_WORD = r"[^\W\d_]+(?:['’]s)?"  # "risico's" is one word
-_WELKE_NOUN_RE = re.compile(rf"\bwelke\s+(?P<a>{_WORD})(?:\s+(?P<b>{_WORD}))?")
-# Dutch plural endings (-en, -'s, -s after -el/-er/-em/-je) and English ones ("skills",
-# "tools"); not any -s ("gids", "proces")
-_PLURAL = ("en", "'s", "’s", "ers", "els", "ems", "jes", "ies", "ls", "ps", "ks", "ts")
-# "Wat zijn (volgens X) de (grootste) zorgen": the first plural noun after "de"
-_WAT_ZIJN_RE = re.compile(r"\bwat\s+zijn\b")
-_DE_NOUN_RE = re.compile(
-    r"\b(?:de|die)\s+(?:[^\W\d_]+e\s+){0,2}(?P<noun>[^\W\d_]+(?:-[^\W\d_]+)*(?:['’]s)?)"
-)
 
 
 @dataclass(frozen=True)
@@ -84,62 +72,6 @@ class SourceList:
     def text(self) -> str:
         head = self.intro.text if self.intro else ""
         return " ".join([head, *(i.text for i in self.items)])
-
-
-# --------------------------------------------------------------------------- the question
-
-
-def asked_count(question: str) -> int | None:
-    """N of "Wat zijn de vijf ...", "Welke drie ...", "de top 5 ...", or None."""
-    m = _COUNT_RE.search(fold(question))
-    if not m:
-        return None
-    n = m.group("n")
-    return int(n) if n.isdigit() else _COUNTS[n]
-
-
-def asks_for_list(question: str) -> bool:
-    """Does ``question`` ask for several things: a count ("de vijf ..."), "Wat zijn ...", or
-    "Welke" with a plural noun ("Welke risico's ...", not "Welke rol ...")?"""
-    q = fold(" ".join(question.split()))
-    if asked_count(question) not in (None, 1):
-        return True
-    if not _LIST_START_RE.search(q) and not re.search(r"\bnoem\w*\b", q):
-        return False
-    return bool(re.search(r"\bwat\s+zijn\b|\bnoem\w*\b", q)) or listed_noun(question) != ""
-
-
-def listed_noun(question: str) -> str:
-    """The plural noun that names what is to be listed ("zorgen", "risico's"), or ""."""
-    q = fold(" ".join(question.split()))
-    m = _COUNT_RE.search(q)
-    if m:
-        return m.group("noun")
-    m = _WELKE_NOUN_RE.search(q)
-    if m:
-        noun = m.group("a")
-        if noun.endswith("e") and m.group("b"):  # "welke nieuwe acties": the adjective first
-            noun = m.group("b")
-        return noun if len(noun) > 3 and noun.endswith(_PLURAL) else ""
-    m = _WAT_ZIJN_RE.search(q)
-    if m:
-        nouns = (d.group("noun") for d in _DE_NOUN_RE.finditer(q, m.end()))
-        return next((n for n in nouns if len(n) > 3 and n.endswith(_PLURAL)), "")
-    return ""
-
-
-def names_noun(noun: str, text: str) -> bool:
-    """Whether ``text`` (a list's intro and heading) names what ``noun`` asks for: the same
-    word, or one is the head of the other ("onderzoeksvragen" / "vragen")."""
-    if not noun:
-        return False
-    asked_stem = light_stem(noun.replace("'", "").replace("’", ""))
-    for w in terms_of(text):
-        if w == asked_stem or (len(w) >= 4 and asked_stem.endswith(w)):
-            return True
-        if len(asked_stem) >= 4 and w.endswith(asked_stem):
-            return True
-    return False
 
 
 # --------------------------------------------------------------------------- the sources

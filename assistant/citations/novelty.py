@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from assistant.citations.support import Claim
+from assistant.dutch.claims import Claim
 from assistant.dutch.sentences import remove_markers
 from assistant.dutch.text import (
     content_stems,
@@ -36,6 +36,7 @@ from assistant.dutch.text import (
     terms_of,
     words_of,
 )
+from assistant.evidence import asserts
 from assistant.question import QUESTION_WORDS
 
 # Words that quantify or point without saying what, and words about the prompt itself
@@ -79,14 +80,6 @@ def adds_information(sentence: str, question: str) -> bool:
     new_numbers = claim.numbers - numbers_of(question, words=True)
     new_names = claim.names - names_of(question) - q_words
     return bool(new_stems or new_numbers or new_names)
-
-
-def asserts(sentence: str, question: str) -> bool:
-    """A question asserts nothing, unless questions are what is asked for ("Welke vragen
-    stelt het onderzoek?"): then a passage's question is the answer."""
-    if not remove_markers(sentence).rstrip(" \"'”’»)").endswith("?"):
-        return True
-    return any(s.endswith(("vrag", "vraag")) for s in content_stems(question))
 
 
 @lru_cache(maxsize=256)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,20 +9,8 @@ from assistant.chunks import Chunk
 
 QUOTE_OPEN, QUOTE_CLOSE = "„", '"'
 
-Similarity = Callable[[list[str], list[str]], list[list[float]]]
-# cosines between one question (embedded as a query) and candidate sentences (as passages)
-QuestionSimilarity = Callable[[str, list[str]], list[float]]
-Blocked = Callable[[str], bool]  # text that must never be shown (planted instruction, prompt)
 Status = Literal["ok", "added", "corrected", "unsupported"]
 Mode = Literal["answer", "quotes", "refusal"]
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A numbered passage as given to the model."""
-
-    n: int
-    chunk: Chunk
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,391 @@
+"""Evidence: which passage sentences answer a question, ranked lexically (``rank_quotes``).
+
+One measure serves three stages, so they agree: retrieval ranks up passages whose sentences
+give the kind of fact asked (``answer_type_scores``) and refuses when none can
+(``evidence_gap``); the prompt points the model at the best sentences (``sentence_scores``);
+the answer check and the quote fallback (``assistant.citations``) judge relevance and pick
+quotes with ``rank_quotes``. Pure functions of text: nothing here reads the index or a model.
+
+Trade-off: a transparent score (key-term share weighted by rarity, embedding similarity, the
+passage's retrieval rank) rather than a reranker model: no extra model on two cores, and every
+quote can be explained.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from functools import lru_cache
+
+from assistant.chunks import Chunk, Passage
+from assistant.dutch.claims import Claim, PassageIndex
+from assistant.dutch.sentences import remove_markers
+from assistant.dutch.text import (
+    NUMBER_WORDS,
+    content_stems,
+    fold,
+    light_stem,
+    numbers_of,
+    stem_found,
+    terms_of,
+)
+from assistant.question import (
+    QUESTION_WORDS,
+    Asked,
+    asked,
+    kinds_given,
+    provides,
+    topic_phrase,
+)
+
+Similarity = Callable[[list[str], list[str]], list[list[float]]]
+
+# cosines between one question (embedded as a query) and candidate sentences (as passages)
+QuestionSimilarity = Callable[[str, list[str]], list[float]]
+
+Blocked = Callable[[str], bool]  # text that must never be shown (planted instruction, prompt)
+
+# The answer-side refusal: a quote (or the model's answer) is relevant enough to show when its
+# score (``quote_score``) reaches MIN_SCORE. One threshold, calibrated on the tune half of
+# eval/questions.jsonl with equal cost for refusing an answerable question and answering an
+# unanswerable one (trade-off curve in bench/README.md): the minimum lies at 0.44-0.45, just
+# before a cliff (0.47 refuses a quarter of the answerable questions), so the threshold sits
+# a little below it.
+MIN_SCORE = 0.42
+
+# ... or when it holds this share of the question's key terms whatever the embedding says: no
+# change on the tune curve (0 to 0.7 alike), but the decision stays lexical when the embedding
+# carries no signal (hash embeddings of tests and demos, keyword-only search).
+CLEAR_RELEVANCE = 0.45
+
+ALL_KINDS_BONUS = 0.2  # score added to a sentence that gives every kind of fact asked for
+
+NOUN_BONUS = 0.1  # score added to a sentence that names what "welke X" asks for
+
+QUOTE_SIM_FLOOR = 0.78  # e5 query-passage cosine at or below this: unrelated (rescaled 0)
+
+QUOTE_SIM_CEIL = 0.90  # at or above this: as related as it gets (rescaled 1)
+
+# "volgens Integron", "in het HRM-rapport", "van KPN en Motivaction": where the answer should
+# come from, not what it says. Such terms weigh little; the passage header usually has them.
+_SOURCE_PHRASE_RE = re.compile(
+    r"\b(?:volgens|according\s+to)\s+((?:(?:het|de|een)\s+)?[\w'’-]+(?:\s+[\w'’-]+)?)"
+    r"|\b(?:in|uit|van)\s+(?:het|de)\s+([\w'’-]*(?:rapport|onderzoek|whitepaper|essay|"
+    r"artikel|studie))\b"
+)
+
+# "het rapport over menselijke middelen en AI": a report named by its subject (loose names)
+_REPORT_ABOUT_RE = re.compile(
+    r"\b(?:het|de|dat|die)\s+(?:[\w'’-]*(?:rapport|onderzoek|whitepaper|essay|artikel|studie))"
+    r"\s+(?:over|naar)\s+([^?,.;]{3,60})"
+)
+
+CONTEXT_WEIGHT = 0.3  # weight of a source term relative to a content term
+
+
+# --------------------------------------------------------------------------- lists asked for
+
+_COUNTS = {w: n for w, n in NUMBER_WORDS.items() if n <= 12}
+
+_COUNT_RE = re.compile(
+    r"\b(?:top\s*-?\s*)?(?P<n>" + "|".join(_COUNTS) + r"|\d{1,2})\b(?!\s*(?:%|procent|jaar|keer))"
+    r"\s+(?:\w+\s+){0,2}?(?P<noun>[^\W\d_]{3,}(?:en|s|'s|’s))\b"
+)
+
+_LIST_START_RE = re.compile(
+    r"^\W*(?:en\s+|maar\s+)?(?:wat\s+zijn|welke|noem|geef|op\s+welke|in\s+welke|met\s+welke|"
+    r"aan\s+welke|naar\s+welke|uit\s+welke|van\s+welke|voor\s+welke|bij\s+welke)\b"
+)
+
+_WORD = r"[^\W\d_]+(?:['’]s)?"  # "risico's" is one word
+
+_WELKE_NOUN_RE = re.compile(rf"\bwelke\s+(?P<a>{_WORD})(?:\s+(?P<b>{_WORD}))?")
+
+# Dutch plural endings (-en, -'s, -s after -el/-er/-em/-je) and English ones ("skills",
+# "tools"); not any -s ("gids", "proces")
+_PLURAL = ("en", "'s", "’s", "ers", "els", "ems", "jes", "ies", "ls", "ps", "ks", "ts")
+
+# "Wat zijn (volgens X) de (grootste) zorgen": the first plural noun after "de"
+_WAT_ZIJN_RE = re.compile(r"\bwat\s+zijn\b")
+
+_DE_NOUN_RE = re.compile(
+    r"\b(?:de|die)\s+(?:[^\W\d_]+e\s+){0,2}(?P<noun>[^\W\d_]+(?:-[^\W\d_]+)*(?:['’]s)?)"
+)
+
+
+def asked_count(question: str) -> int | None:
+    """N of "Wat zijn de vijf ...", "Welke drie ...", "de top 5 ...", or None."""
+    m = _COUNT_RE.search(fold(question))
+    if not m:
+        return None
+    n = m.group("n")
+    return int(n) if n.isdigit() else _COUNTS[n]
+
+
+def asks_for_list(question: str) -> bool:
+    """Does ``question`` ask for several things: a count ("de vijf ..."), "Wat zijn ...", or
+    "Welke" with a plural noun ("Welke risico's ...", not "Welke rol ...")?"""
+    q = fold(" ".join(question.split()))
+    if asked_count(question) not in (None, 1):
+        return True
+    if not _LIST_START_RE.search(q) and not re.search(r"\bnoem\w*\b", q):
+        return False
+    return bool(re.search(r"\bwat\s+zijn\b|\bnoem\w*\b", q)) or listed_noun(question) != ""
+
+
+def listed_noun(question: str) -> str:
+    """The plural noun that names what is to be listed ("zorgen", "risico's"), or ""."""
+    q = fold(" ".join(question.split()))
+    m = _COUNT_RE.search(q)
+    if m:
+        return m.group("noun")
+    m = _WELKE_NOUN_RE.search(q)
+    if m:
+        noun = m.group("a")
+        if noun.endswith("e") and m.group("b"):  # "welke nieuwe acties": the adjective first
+            noun = m.group("b")
+        return noun if len(noun) > 3 and noun.endswith(_PLURAL) else ""
+    m = _WAT_ZIJN_RE.search(q)
+    if m:
+        nouns = (d.group("noun") for d in _DE_NOUN_RE.finditer(q, m.end()))
+        return next((n for n in nouns if len(n) > 3 and n.endswith(_PLURAL)), "")
+    return ""
+
+
+def names_noun(noun: str, text: str) -> bool:
+    """Whether ``text`` (a list's intro and heading) names what ``noun`` asks for: the same
+    word, or one is the head of the other ("onderzoeksvragen" / "vragen")."""
+    if not noun:
+        return False
+    asked_stem = light_stem(noun.replace("'", "").replace("’", ""))
+    for w in terms_of(text):
+        if w == asked_stem or (len(w) >= 4 and asked_stem.endswith(w)):
+            return True
+        if len(asked_stem) >= 4 and w.endswith(asked_stem):
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- key terms
+
+
+@lru_cache(maxsize=1024)
+def _source_terms(question: str) -> frozenset[str]:
+    found: set[str] = set()
+    for m in _SOURCE_PHRASE_RE.finditer(question):
+        found |= content_stems(m.group(1) or m.group(2) or "")
+    if not topic_phrase(question):  # "het rapport over X" names a report, unless "zegt ... over X"
+        for m in _REPORT_ABOUT_RE.finditer(question):
+            found |= content_stems(m.group(1))
+    return frozenset(found)
+
+
+@lru_cache(maxsize=1024)
+def key_terms(question: str) -> tuple[str, ...]:
+    claim = Claim.of(question)
+    stems = {s for s in claim.stems if s not in QUESTION_WORDS and len(s) > 1}
+    stems |= {light_stem(n) for n in claim.names}
+    return tuple(sorted(stems))
+
+
+def sentence_scores(question: str, sentences: list[str]) -> list[float]:
+    """Weighted share of the question's key terms in each sentence (rare terms weigh more)."""
+    terms = key_terms(question)
+    sets = [terms_of(s) for s in sentences]
+    weights = term_weights(terms, sets)
+    return [relevance(question, s, "", weights) for s in sentences]
+
+
+def term_weights(terms: Sequence[str], sets: Sequence[AbstractSet[str]]) -> dict[str, float]:
+    """Rarity of each term among the candidate sentences: log((n + 1) / (df + 0.5)) + 0.5."""
+    n = len(sets)
+    return {t: math.log((n + 1) / (sum(stem_found(t, s) for s in sets) + 0.5)) + 0.5 for t in terms}
+
+
+def passage_header(p: Passage) -> str:
+    c = p.chunk
+    return " ".join(x for x in (c.title, c.organisation, c.heading) if x)
+
+
+def relevance(
+    question: str, text: str, header: str = "", weights: dict[str, float] | None = None
+) -> float:
+    """Weighted share of the question's key terms found in ``text`` (full weight) or only in
+    the passage ``header`` (title, organisation: half weight; they say where, not what)."""
+    terms = key_terms(question)
+    if not terms:
+        return 0.0
+    found, context = terms_of(text), terms_of(header) if header else set()
+    sources = _source_terms(question)
+    total = got = 0.0
+    for t in terms:
+        w = (weights or {}).get(t, 1.0)
+        if t in sources:
+            w *= CONTEXT_WEIGHT
+            if stem_found(t, context):
+                found = found | {t}  # named as the source, and the passage is from it
+        total += w
+        if stem_found(t, found):
+            got += w
+        elif context and stem_found(t, context):
+            got += 0.5 * w
+    return got / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A passage sentence ranked as a quote for a question."""
+
+    passage: Passage
+    text: str  # exact substring of passage.chunk.text
+    score: float  # ranking score
+    relevance: float  # weighted share of the question's key terms (see ``relevance``)
+    provides: bool  # gives the kind of fact the question asks for (always True if none)
+    similarity: float = 0.0  # rescaled embedding similarity to the question (0 if none)
+    complete: bool = False  # gives every kind of fact a two-part question asks for
+
+    @property
+    def usable(self) -> bool:
+        return self.provides and relevant_enough(self.score, self.relevance)
+
+
+def relevant_enough(score: float, relevance: float) -> bool:
+    """The calibrated answer-side refusal rule (see ``MIN_SCORE`` and ``CLEAR_RELEVANCE``)."""
+    return score >= MIN_SCORE or relevance >= CLEAR_RELEVANCE
+
+
+def quote_score(relevance: float, similarity: float | None, rank: int) -> tuple[float, float]:
+    """(ranking score, rescaled similarity) of a text for a question; ``rank`` is the
+    0-based retrieval rank of its passage."""
+    prior = max(0.0, 1.0 - 0.15 * rank)
+    if similarity is None:
+        return 0.9 * relevance + 0.1 * prior, 0.0
+    rescaled = min(
+        1.0, max(0.0, (similarity - QUOTE_SIM_FLOOR) / (QUOTE_SIM_CEIL - QUOTE_SIM_FLOOR))
+    )
+    return 0.5 * relevance + 0.4 * rescaled + 0.1 * prior, rescaled
+
+
+def _novelty(quote: str, q_terms: AbstractSet[str], question: str) -> int:
+    """How much ``quote`` adds to the question: new content words, figures count double."""
+    new_stems = {s for s in content_stems(quote) if not stem_found(s, q_terms)}
+    new_numbers = numbers_of(quote, words=True) - numbers_of(question, words=True)
+    return len(new_stems) + 2 * len(new_numbers)
+
+
+def _heading_like(sentence: str) -> bool:
+    return not re.search(r"[.!?…:]['\"”’»)]*\s*$", sentence) and len(sentence.split()) < 9
+
+
+def rank_quotes(
+    question: str,
+    passages: list[Passage],
+    *,
+    similarity: Similarity | None = None,
+    question_similarity: QuestionSimilarity | None = None,
+    blocked: Blocked | None = None,
+) -> list[Quote]:
+    """Passage sentences ranked as answers to ``question``, best first.
+
+    score = 0.5 * key-term share (terms weighted by rarity among the candidates; a term only in
+    the passage's title or organisation counts half) + 0.4 * embedding similarity to the
+    question (rescaled; ``question_similarity`` embeds the question as a query, else
+    ``similarity``) + 0.1 * retrieval rank prior (passage 1 = 1.0, then -0.15 a rank).
+    Without any similarity the lexical part weighs 0.9. Headings, sentences that only repeat
+    the question, ``blocked`` text and, when the question asks for a figure, name or date,
+    sentences without one are ranked last (``provides`` False); when it asks for more than one
+    kind, a sentence that gives them all scores ``ALL_KINDS_BONUS`` more.
+    """
+    terms = key_terms(question)
+    ask = asked(question)
+    noun = listed_noun(question)
+    multi_kind = ask.number + ask.name + ask.date > 1
+    q_terms = terms_of(question)
+    candidates: list[tuple[int, Passage, str]] = []
+    for rank, p in enumerate(passages):
+        index = PassageIndex.of(p.chunk.text)
+        for w in index.windows[: index.singles]:
+            quote = p.chunk.text[w.start : w.end].strip()
+            if "\n" in quote or _heading_like(quote) or not asserts(quote, question):
+                continue  # a heading, or a question (unless questions are asked for)
+            if fold(quote).rstrip(".") in (fold(p.chunk.title), fold(p.chunk.heading)):
+                continue  # the document's title or the section's heading states nothing
+            if Claim.of(quote).trivial and not numbers_of(quote, words=True):
+                continue  # short and says no figure ("Vijfentachtig procent wil dat." does)
+            if _novelty(quote, q_terms, question) < 2:
+                continue  # says nothing the question does not already say
+            if blocked is not None and blocked(quote):
+                continue
+            candidates.append((rank, p, quote))
+    if not candidates or not terms:
+        return []
+    weights = term_weights(terms, [terms_of(q) for _, _, q in candidates])
+    sims: list[float | None] = [None] * len(candidates)
+    if question.strip():
+        texts = [q for _, _, q in candidates]
+        if question_similarity is not None:
+            sims = list(question_similarity(question, texts))
+        elif similarity is not None:
+            sims = [s - 0.03 for s in similarity([question], texts)[0]]  # passage-style
+    out = []
+    for (rank, p, quote), sim in zip(candidates, sims, strict=True):
+        rel = relevance(question, quote, passage_header(p), weights)
+        score, rescaled = quote_score(rel, sim, rank)
+        gives = provides(ask, question, quote)
+        # "Wanneer ..., en welk bureau ...?": a sentence that gives both beats one that gives a
+        # year and repeats the question's words
+        complete = gives and multi_kind and all(kinds_given(ask, question, quote))
+        score += ALL_KINDS_BONUS if complete else 0.0 if gives else -1.0
+        if noun and names_noun(noun, quote):
+            score += NOUN_BONUS  # "Welke risico's ...?": a sentence about risks
+        out.append(Quote(p, quote, score, rel, gives, rescaled, complete))
+    out.sort(key=lambda q: -q.score)
+    return out
+
+
+def evidence_gap(question: str, passages: list[Passage]) -> str:
+    """Why no sentence of ``passages`` can answer ``question``, or "" when one may.
+
+    "topic": the question asks what the sources say *over X* and X occurs in none of the
+    passages. "kind": it asks for a figure (with its unit), a name or a date, and no passage
+    sentence that says something beyond the question gives one (``rank_quotes``' candidates,
+    lexical only: no embedding, so the retriever can afford it). Used by the retrieval floor;
+    the same measure as the answer check's, so floor and check agree.
+    """
+    ask = asked(question)
+    if ask.topic and not any(
+        provides(Asked(topic=ask.topic), question, p.chunk.text) for p in passages
+    ):
+        return "topic"
+    if ask.specific and not any(q.provides for q in rank_quotes(question, passages)):
+        return "kind"
+    return ""
+
+
+def answer_type_scores(question: str, chunks: list[Chunk]) -> list[float] | None:
+    """For a question that asks for a figure, name or date: per chunk, the key-term share of
+    its best sentence that gives one (``rank_quotes``, lexical; terms only in the chunk's
+    title, organisation or heading count half, as in the answer check), or -1 when no
+    sentence does. None when the question asks for no particular kind of fact.
+
+    Lets retrieval rank up the passages that can answer "hoeveel ...?" or "wie ...?" over
+    ones that only share its words (an introduction that repeats a report's name).
+    """
+    if not asked(question).specific:
+        return None
+    out = []
+    for chunk in chunks:  # one at a time: term rarity within the passage
+        ranked = rank_quotes(question, [Passage(1, chunk)])
+        out.append(max((q.relevance for q in ranked if q.provides), default=-1.0))
+    return out
+
+
+def asserts(sentence: str, question: str) -> bool:
+    """A question asserts nothing, unless questions are what is asked for ("Welke vragen
+    stelt het onderzoek?"): then a passage's question is the answer."""
+    if not remove_markers(sentence).rstrip(" \"'”’»)").endswith("?"):
+        return True
+    return any(s.endswith(("vrag", "vraag")) for s in content_stems(question))
