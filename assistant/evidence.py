@@ -280,6 +280,32 @@ def _heading_like(sentence: str) -> bool:
     return not re.search(r"[.!?…:]['\"”’»)]*\s*$", sentence) and len(sentence.split()) < 9
 
 
+def _candidates(
+    question: str, passages: list[Passage], blocked: Blocked | None
+) -> list[tuple[int, Passage, str]]:
+    """(retrieval rank, passage, sentence) of the passage sentences that may answer
+    ``question``: no headings, questions, trivial or ``blocked`` sentences, and none that
+    only repeat the question."""
+    q_terms = terms_of(question)
+    candidates: list[tuple[int, Passage, str]] = []
+    for rank, p in enumerate(passages):
+        index = PassageIndex.of(p.chunk.text)
+        for w in index.windows[: index.singles]:
+            quote = p.chunk.text[w.start : w.end].strip()
+            if "\n" in quote or _heading_like(quote) or not asserts(quote, question):
+                continue  # a heading, or a question (unless questions are asked for)
+            if fold(quote).rstrip(".") in (fold(p.chunk.title), fold(p.chunk.heading)):
+                continue  # the document's title or the section's heading states nothing
+            if Claim.of(quote).trivial and not numbers_of(quote, words=True):
+                continue  # short and says no figure ("Vijfentachtig procent wil dat." does)
+            if _novelty(quote, q_terms, question) < 2:
+                continue  # says nothing the question does not already say
+            if blocked is not None and blocked(quote):
+                continue
+            candidates.append((rank, p, quote))
+    return candidates
+
+
 def rank_quotes(
     question: str,
     passages: list[Passage],
@@ -303,23 +329,7 @@ def rank_quotes(
     ask = asked(question)
     noun = listed_noun(question)
     multi_kind = ask.number + ask.name + ask.date > 1
-    q_terms = terms_of(question)
-    candidates: list[tuple[int, Passage, str]] = []
-    for rank, p in enumerate(passages):
-        index = PassageIndex.of(p.chunk.text)
-        for w in index.windows[: index.singles]:
-            quote = p.chunk.text[w.start : w.end].strip()
-            if "\n" in quote or _heading_like(quote) or not asserts(quote, question):
-                continue  # a heading, or a question (unless questions are asked for)
-            if fold(quote).rstrip(".") in (fold(p.chunk.title), fold(p.chunk.heading)):
-                continue  # the document's title or the section's heading states nothing
-            if Claim.of(quote).trivial and not numbers_of(quote, words=True):
-                continue  # short and says no figure ("Vijfentachtig procent wil dat." does)
-            if _novelty(quote, q_terms, question) < 2:
-                continue  # says nothing the question does not already say
-            if blocked is not None and blocked(quote):
-                continue
-            candidates.append((rank, p, quote))
+    candidates = _candidates(question, passages, blocked)
     if not candidates or not terms:
         return []
     weights = term_weights(terms, [terms_of(q) for _, _, q in candidates])

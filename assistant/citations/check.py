@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from assistant.chunks import Passage
@@ -188,6 +188,26 @@ def _citations(
     return tuple(Citation(numbering[n], by_n[n].chunk, best[n][1]) for n in ordered)
 
 
+def _ranker(
+    question: str,
+    passages: list[Passage],
+    similarity: Similarity | None,
+    question_similarity: QuestionSimilarity | None,
+    blocked: Blocked | None,
+) -> Callable[[], list[Quote]]:
+    """``rank_quotes`` for the check: ranked once, only when needed."""
+    return functools.cache(
+        functools.partial(
+            rank_quotes,
+            question,
+            passages,
+            similarity=similarity,
+            question_similarity=question_similarity,
+            blocked=blocked,
+        )
+    )
+
+
 def check_answer(
     raw: str,
     passages: list[Passage],
@@ -221,16 +241,7 @@ def check_answer(
     """
     by_n = {p.n: p for p in passages}
     asked_for = question or raw
-    quotes = functools.cache(
-        functools.partial(
-            rank_quotes,
-            asked_for,
-            passages,
-            similarity=similarity,
-            question_similarity=question_similarity,
-            blocked=blocked,
-        )
-    )  # ranked once, only when needed
+    quotes = _ranker(asked_for, passages, similarity, question_similarity, blocked)
 
     def fallback() -> CheckedAnswer:
         return quote_answer(asked_for, quotes(), max_quotes, fallback_intro, quote_line)
