@@ -149,6 +149,12 @@ def _group_terms(text: str) -> frozenset[str]:
     return frozenset(_SAME_GROUP.get(t, t) for t in _terms(text))
 
 
+def same_terms(text: str) -> frozenset[str]:
+    """The analysed terms of ``text`` with the words reports use for one another made one
+    ("kunstmatige intelligentie" = "AI", "werkgevers" = "bedrijven"); numbers left out."""
+    return _group_terms(text)
+
+
 def _noun_group(words_in: list[str], verbs: bool = True) -> str:
     """The leading words of ``words_in`` up to a pronoun, punctuation or (``verbs``) a word
     that looks like a finite verb."""

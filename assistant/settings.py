@@ -315,6 +315,13 @@ class SourceSettings(BaseModel):
         description="Retrieved candidates after the passages given to the model that the "
         "'Wat de bronnen zeggen' block may also quote from (0: only the model's passages).",
     )
+    per_document: int = Field(
+        3,
+        ge=0,
+        le=20,
+        description="For a question asked across the sources, the chunks of each document "
+        "closest to the question that the sources block may also quote from (0: none).",
+    )
 
 
 class AppSettings(BaseModel):

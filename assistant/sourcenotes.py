@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from assistant.citations import Citation
 from assistant.dates import age_note, sort_key, title_key, year_of
-from assistant.figures import Figure, compare, figures_in
+from assistant.figures import Figure, compare, figures_in, focus, same_terms
 from assistant.keyword import analyse
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ STATEMENTS_OUTRO = (
     "Elke bron staat er met eigen woorden; de uitspraken zijn niet met elkaar verrekend."
 )
 MAX_VOICES = 4
-PER_VOICE = 2  # a study's headline and its figure are often two sentences
+PER_VOICE = 3  # a study's headline, its figure and a breakdown are often separate sentences
 MAX_STATEMENTS = 6
 # a footnote number glued to the last word of a PDF heading ends it: "werkvloer7 Europees"
 _FOOTNOTE_CUT = re.compile(r"(?<=[a-z]\d)\s+(?=[A-Z])")
@@ -151,7 +151,8 @@ _STUDY = r"(?:rapport|onderzoek|artikel|essay|studie|whitepaper|peiling|enquête
 _NAMES_A_SOURCE_RE = re.compile(
     rf"\b(?:volgens|in|uit)\s+(?:het|dit|dat|de|deze)\s+{_STUDY}\b"  # "in het rapport"
     rf"|\w-{_STUDY}\b"  # "het ING-rapport", "het Future of Work-onderzoek"
-    rf"|\b(?:[Vv]olgens|{_STUDY}\s+(?:van|door))\s+[A-Z][\w&]{{2,}}",  # "volgens AWVN"
+    # "volgens (de) AWVN", "onderzoek van Indeed"
+    rf"|\b(?:[Vv]olgens|{_STUDY}\s+(?:van|door))\s+(?:de\s+|het\s+)?[A-Z][\w&]{{2,}}",
 )
 # "voor of achter", "kost ... of levert ...": the alternatives are asked about as words
 _ALTERNATIVES_RE = re.compile(r"\b(\w{3,})\s*,?\s+of\s+(?:\w+\s+){0,3}?(\w{3,})\b", re.I)
@@ -169,7 +170,11 @@ _HOW_MUCH_RE = re.compile(
     r"hoe\s+breed|in\s+welke\s+mate)\b",
     re.IGNORECASE,
 )
-_NOT_TOPIC = frozenset(analyse("hoeveel vaak deel percentage procent mate echt al nog wel breed"))
+_NOT_TOPIC = frozenset(analyse("hoeveel deel percentage procent mate echt al nog wel"))
+_ANYONE = frozenset(analyse("mensen personen"))
+# a function word as alternative ("voor of achter") counts only as the start of a longer
+# word ("voorop", "voorloper"): as a word of its own it is mostly a preposition
+_FUNCTION_WORDS = frozenset("voor na om op in aan bij door over onder tegen".split())
 
 
 @dataclass(frozen=True)
@@ -184,11 +189,22 @@ class Statement:
 def _topic(question: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
     """The terms a sentence must share with a broad question, and the raw alternatives
     ("voor", "achter") matched as word beginnings; None for other questions."""
-    if not (_HOW_MUCH_RE.search(question) or _YES_NO_RE.match(question)):
+    how_much = _HOW_MUCH_RE.search(question)
+    if not (how_much or _YES_NO_RE.match(question)):
         return None
-    terms = frozenset(analyse(question)) - _NOT_TOPIC
+    # "hoe breed", "hoe vaak" ask for an extent; elsewhere "breed" is the topic
+    asked = _HOW_MUCH_RE.sub(" ", question)
+    terms = same_terms(asked) - _NOT_TOPIC
     alts = tuple(w.lower() for m in _ALTERNATIVES_RE.finditer(question) for w in m.groups() if w)
     return (terms, alts) if terms else None
+
+
+def asks_across(question: str, passages: Sequence[object]) -> bool:
+    """The question is one the sources block may serve (broad, or asking a figure) and names
+    no source: worth looking for other documents' answers too."""
+    if _NAMES_A_SOURCE_RE.search(question) or _names_a_source(question, passages):
+        return False
+    return _topic(question) is not None or focus(question) is not None
 
 
 def _speaker(text: str) -> tuple[str, str] | None:
@@ -228,15 +244,22 @@ def _earlier_ids(chunk: object) -> list[str]:
     return ids + [f"{stem}:{p}:{j}" for j in range(i)]
 
 
-def _hits(sentence: str, terms: frozenset[str], alts: tuple[str, ...]) -> int:
-    """How many of the question's terms the sentence has; a long term also counts for a
-    word of the same first six letters ("strategie" / "strategisch"), and an alternative
-    for a word it begins ("achter" / "achterloper")."""
-    have = set(analyse(sentence))
+def _hits(sentence: str, terms: frozenset[str], alts: tuple[str, ...], context: str = "") -> int:
+    """How many of the question's terms the sentence (or its ``context``, the heading of its
+    section) has; a long term also counts for a word of the same first six letters
+    ("strategie" / "strategisch"), and an alternative for a word it begins ("achter" /
+    "achterloper"; a function word only for a longer one)."""
+    have = set(same_terms(sentence)) | set(same_terms(context) if context else ())
     stems = {t[:6] for t in have if len(t) >= 6}
     words = re.findall(r"\w+", sentence.lower())
     found = sum(1 for t in terms if t in have or (len(t) >= 6 and t[:6] in stems))
-    return found + sum(1 for a in alts if any(w.startswith(a) for w in words))
+    return found + sum(1 for a in alts if any(_begins(w, a) for w in words))
+
+
+def _begins(word: str, alternative: str) -> bool:
+    if alternative in _FUNCTION_WORDS:
+        return word.startswith(alternative) and len(word) > len(alternative) + 1
+    return word.startswith(alternative)
 
 
 def statements(
@@ -256,13 +279,16 @@ def statements(
     total = len(terms) + len(alts)
     need = max(min(3, total), math.ceil(0.4 * total))
     wants_figure = bool(_HOW_MUCH_RE.search(question))
+    group = _asked_group(question) if wants_figure else frozenset()
     found: list[tuple[int, object, int, str, int]] = []
     for n, chunk in enumerate(passages, start=1):
         text = str(getattr(chunk, "text", ""))
         for start, sentence in _sentences(text):
             if len(sentence) < 25 or (wants_figure and not figures_in(sentence)):
                 continue
-            score = _hits(sentence, terms, alts)
+            if group and not group & same_terms(sentence):
+                continue  # a share of another group ("hoeveel werkzoekenden ...")
+            score = _hits(sentence, terms, alts, str(getattr(chunk, "heading", "") or ""))
             if score >= need:
                 found.append((n, chunk, start, sentence, score))
     earlier = _earlier_texts([c for _, c, _, _, _ in found], lookup)
@@ -280,6 +306,12 @@ def statements(
     keep = {id(s) for s in chosen}
     flat_order = [s for v in ranked for s in v if id(s) in keep]
     return sorted(flat_order, key=lambda s: (s.year or "9999", s.voice))
+
+
+def _asked_group(question: str) -> frozenset[str]:
+    """Whom a "hoeveel X ..." question counts (``figures.focus``), unless it is anyone."""
+    want = focus(question)
+    return want.group - _ANYONE if want else frozenset()
 
 
 def _earlier_texts(
