@@ -309,7 +309,7 @@ class SourceSettings(BaseModel):
         "them side by side with source and year after the answer.",
     )
     more: int = Field(
-        6,
+        14,
         ge=0,
         le=30,
         description="Retrieved candidates after the passages given to the model that the "

@@ -124,7 +124,7 @@ STATEMENTS_OUTRO = (
 )
 MAX_VOICES = 4
 PER_VOICE = 3  # a study's headline, its figure and a breakdown are often separate sentences
-MAX_STATEMENTS = 6
+MAX_STATEMENTS = 8  # four voices, two sentences each
 # a footnote number glued to the last word of a PDF heading ends it: "werkvloer7 Europees"
 _FOOTNOTE_CUT = re.compile(r"(?<=[a-z]\d)\s+(?=[A-Z])")
 # a sentence: up to . ! ? followed by space, or a blank line / bullet (headings, lists)
@@ -293,7 +293,12 @@ def statements(
                 found.append((n, chunk, start, sentence, score))
     earlier = _earlier_texts([c for _, c, _, _, _ in found], lookup)
     by_voice: dict[tuple[str, str], list[Statement]] = {}
+    seen: set[str] = set()
     for n, chunk, start, sentence, score in found:
+        key = " ".join(sentence.split()).lower()
+        if key in seen:  # overlapping chunks repeat a sentence
+            continue
+        seen.add(key)
         before = str(getattr(chunk, "text", ""))[:start]
         voice, year = _voice(chunk, before, earlier.get(str(getattr(chunk, "id", "")), ""))
         by_voice.setdefault((voice, year), []).append(Statement(n, sentence, voice, year, score))
