@@ -11,14 +11,21 @@ the final answer cites, the figures block's included.
 The statements block ("Wat de bronnen zeggen:") serves questions across the corpus that name
 no source: a yes/no question ("Lopen X voor of achter?") or a "hoeveel/welk deel" one. When
 two or more *voices* each have a sentence sharing enough of the question's terms (a figure
-too for "hoeveel"), it gives per voice its best one or two sentences verbatim, cited. A voice
-is a document and year, or inside a compilation the study it quotes (a dated header line such
-as "Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for in the passage and in
-the chunks before it). Beyond the passages given to the model it also reads the next fused
-candidates (``SourceSettings.more``): a second source often ranks just below them.
-Trade-offs: term overlap is a shallow test of "answers the question", so a voice's best
-sentence can be a near miss, and the block may list a sentence the model's answer already
-gives; it never reconciles or ranks the voices, it only sets their words side by side.
+too for "hoeveel", and for "hoeveel X" a share of X), it gives per voice its best sentences
+verbatim (up to three; every voice its best before any its second), cited. Terms are read as
+``figures.same_terms`` reads them ("kunstmatige intelligentie" = "AI", "werkgevers" =
+"bedrijven"), the heading of a sentence's section counts as its context. A voice is a
+document and year, or inside a compilation the study it quotes (a dated header line such as
+"Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for in the passage and in the
+chunks before it). Beyond the passages given to the model it also reads the next fused
+candidates (``SourceSettings.more``) and, when ``asks_across`` says the question is one for
+this block, each document's own best chunks (``SourceSettings.per_document``, searched by the
+service): another source's answer often ranks far below the first source's passages.
+Trade-offs: term overlap is a shallow test of "answers the question" (a sentence that answers
+in other words is missed; one that shares words but not meaning can slip in; one term fewer
+for a document's closest chunks let in more noise than answers on the tune half), and the
+block may list a sentence the model's answer already gives; it never reconciles or ranks the
+voices, it only sets their words side by side.
 """
 
 from __future__ import annotations
