@@ -42,6 +42,7 @@ from assistant.citations import Citation
 from assistant.dates import age_note, sort_key, title_key, year_of
 from assistant.figures import Figure, compare, figures_in, focus, same_terms
 from assistant.keyword import analyse
+from assistant.retrieval import near_duplicate
 
 if TYPE_CHECKING:
     from assistant.chunks import Chunk
@@ -72,13 +73,16 @@ def annotate(
     citations = list(checked.citations)
     parts = [answer.text]
     if settings.disagreement:
-        figures = compare(answer.query or answer.question, answer.passages)[:MAX_FIGURES]
+        question = answer.query or answer.question
+        pool = [*answer.passages, *_one_version(answer.passages, more)]
+        # a question that names its source compares only what the model was given
+        among = pool if asks_across(question, answer.passages) else answer.passages
+        figures = compare(question, among)[:MAX_FIGURES]
         if figures:
-            block, citations = figures_block(figures, answer, citations)
+            block, citations = figures_block(figures, among, citations)
             parts.append(block)
         else:
-            pool = [*answer.passages, *_one_version(answer.passages, more)]
-            said = statements(answer.query or answer.question, pool, lookup)
+            said = statements(question, pool, lookup)
             if said:
                 block, citations = statements_block(said, pool, citations)
                 parts.append(block)
@@ -93,13 +97,14 @@ def annotate(
 
 
 def figures_block(
-    figures: list[Figure], answer: Answer, citations: list[Citation]
+    figures: list[Figure], pool: Sequence[Chunk], citations: list[Citation]
 ) -> tuple[str, list[Citation]]:
-    """The Dutch block listing ``figures``, and the citations extended to cover them."""
+    """The Dutch block listing ``figures`` (their passage numbers index ``pool``), and the
+    citations extended to cover them."""
     citations = list(citations)
     lines = [FIGURES_INTRO]
     for fig in figures:
-        chunk = answer.passages[fig.passage - 1]
+        chunk = pool[fig.passage - 1]
         n = next((c.n for c in citations if c.chunk.id == chunk.id), None)
         quote = _clip(fig.clause)
         if n is None:
@@ -300,12 +305,11 @@ def statements(
                 found.append((n, chunk, start, sentence, score))
     earlier = _earlier_texts([c for _, c, _, _, _ in found], lookup)
     by_voice: dict[tuple[str, str], list[Statement]] = {}
-    seen: set[str] = set()
+    seen: list[str] = []
     for n, chunk, start, sentence, score in found:
-        key = " ".join(sentence.split()).lower()
-        if key in seen:  # overlapping chunks repeat a sentence
-            continue
-        seen.add(key)
+        if any(near_duplicate(sentence, other) for other in seen):
+            continue  # overlapping chunks, or a report's summary, repeat a sentence
+        seen.append(sentence)
         before = str(getattr(chunk, "text", ""))[:start]
         voice, year = _voice(chunk, before, earlier.get(str(getattr(chunk, "id", "")), ""))
         by_voice.setdefault((voice, year), []).append(Statement(n, sentence, voice, year, score))
