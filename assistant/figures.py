@@ -100,7 +100,7 @@ _MEASURE_NOISE = _QUESTION_WORDS | frozenset(
 
 # verbs and adverbs that carry no measure of their own ("maakt actief gebruik", "is
 # daadwerkelijk transparant", "vindt dat ..."): the head of a clause is the first other term
-_LIGHT = frozenset(
+LIGHT = frozenset(
     analyse(
         "maakt maken doet doen krijgt krijgen ligt liggen geeft geven aan vindt vinden denkt "
         "denken meent menen daadwerkelijk actief regelmatig dagelijks vaak soms echt"
@@ -286,7 +286,7 @@ def figures_in(text: str, passage: int = 0, meta: object = None) -> list[Figure]
             bare = clause.replace(shown, " ")
             bare = _QUALIFIERS.sub(" ", bare.replace(group, " ") if group else bare)
             ordered = _ordered_terms(re.sub(r"\([^()]*\)", " ", bare))
-            measure, head = frozenset(ordered), tuple(t for t in ordered if t not in _LIGHT)[:1]
+            measure, head = frozenset(ordered), tuple(t for t in ordered if t not in LIGHT)[:1]
             if not measure or re.search(
                 r"\b(?:dat|dit|hetzelfde)\s+(?:percentage|aandeel)\b", clause, re.I
             ):  # "bij X ligt dat percentage op 17%", "57% ..., tegenover 17% van Y"
@@ -359,7 +359,7 @@ def about(fig: Figure, want: Focus) -> bool:
     if fig.negated != want.negated:
         return False
     have = fig.measure | fig.group_terms
-    terms = want.measure - _LIGHT or want.measure
+    terms = want.measure - LIGHT or want.measure
     hits = sum(1 for t in terms if t in have)
     if hits < (len(terms) if len(terms) <= 3 else math.ceil(len(terms) * 2 / 3)):
         return False

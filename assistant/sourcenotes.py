@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from assistant.citations import Citation
 from assistant.dates import age_note, sort_key, title_key, year_of
-from assistant.figures import Figure, compare, figures_in, focus, same_terms
+from assistant.figures import LIGHT, Figure, compare, figures_in, focus, same_terms
 from assistant.keyword import analyse
 from assistant.retrieval import near_duplicate
 
@@ -206,7 +206,8 @@ def _topic(question: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
         return None
     # "hoe breed", "hoe vaak" ask for an extent; elsewhere "breed" is the topic
     asked = _HOW_MUCH_RE.sub(" ", question)
-    terms = same_terms(asked) - _NOT_TOPIC
+    # "maakt zich zorgen", "doen ze": light verbs carry no topic (``figures.LIGHT``)
+    terms = same_terms(asked) - _NOT_TOPIC - LIGHT
     alts = tuple(w.lower() for m in _ALTERNATIVES_RE.finditer(question) for w in m.groups() if w)
     return (terms, alts) if terms else None
 
