@@ -302,6 +302,7 @@ def test_pdf_citation_opens_the_page_with_the_quote_highlighted(pdf_app_url: str
             assert "2019" in old.inner_text() and "ouder dan 3 jaar" in old.inner_text()
             new = sidebar.locator("p", has_text=DOCS["werk_ai.txt"][0]["title"])
             assert "ouder dan" not in new.inner_text()
+            page.wait_for_timeout(600)  # the expander's opening animation
             page.screenshot(path=ARTIFACTS / "sidebar_document_dates.png")
             box.fill(QUESTION)
             box.press("Enter")
