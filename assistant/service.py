@@ -377,18 +377,22 @@ class Assistant:
         return more
 
     def _per_document(self, stream: AnswerStream) -> list[Chunk]:
-        """The ``per_document`` chunks of each document among the fused candidates closest
-        to the question (a dense search inside each document): another source's answer
+        """The ``per_document`` chunks of each readable document (those among the fused
+        candidates first) closest to the question (a dense search inside each document): another source's answer
         often ranks far below the first source's passages in the fused list, or not at all,
         while inside its own document it comes first. Trade-off: one Chroma query with a
         ``where`` on the source per document (cheap on this corpus; ~0.2-0.3 s each at
         100,000 chunks, hence at most ``PER_DOCUMENT_MAX_DOCUMENTS``), run after the answer."""
-        stems = list(dict.fromkeys(i.split(":", 1)[0] for i in stream.retrieval.fused))
         manifest = self.store.manifest()
-        by_stem = {d.rsplit(".", 1)[0]: d for d in (manifest.documents if manifest else {})}
-        documents = [by_stem[s] for s in stems if s in by_stem]
-        if stream.sources:
-            documents = [d for d in documents if d in stream.sources]
+        readable = [
+            d.source
+            for d in (manifest.documents.values() if manifest else [])
+            if (stream.collections is None or d.collection in stream.collections)
+            and (not stream.sources or d.source in stream.sources)
+        ]
+        # the documents of the fused candidates first, then the others the user may read
+        first = {i.split(":", 1)[0]: n for n, i in enumerate(stream.retrieval.fused)}
+        documents = sorted(readable, key=lambda d: first.get(d.rsplit(".", 1)[0], len(first)))
         if not documents:
             return []
         vector = self._query_vector(stream.query)

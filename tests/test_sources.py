@@ -430,10 +430,14 @@ def test_asks_across(question: str, across: bool) -> None:
     assert asks_across(question, []) is across
 
 
-def test_per_document_candidates_from_the_real_index(dated: Settings) -> None:
+def test_per_document_candidates_from_the_real_index(
+    dated: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.service as service_module
+
     emb = make_embeddings(dated.embeddings)
     store = Store(dated.store, emb)
-    assistant = Assistant(dated, store, FakeChat("-"), emb, Prompts.load(dated.prompts_dir))
+    helper = Assistant(dated, store, FakeChat("-"), emb, Prompts.load(dated.prompts_dir))
     calls: list[list[str] | None] = []
     query = store.query
 
@@ -442,27 +446,31 @@ def test_per_document_candidates_from_the_real_index(dated: Settings) -> None:
         return query(*args, **kw)  # type: ignore[arg-type]
 
     store.query = spy  # type: ignore[method-assign]
-    stream = assistant.ask("Gebruiken werknemers AI al actief?")
+    stream = helper.ask("Gebruiken werknemers AI al actief?")
     calls.clear()
-    found = assistant._per_document(stream)
-    # one search inside each document among the fused candidates, its best chunk back
-    assert sorted(c for call in calls for c in call or []) == sorted(
-        {f"{i.split(':')[0]}.txt" for i in stream.retrieval.fused}
-    )
-    assert {c.source for c in found} == set(DOCS)  # the tiny index: every document
-    assert all(len(call or []) == 1 for call in calls)
+    found = helper._per_document(stream)
+    # one search inside each readable document, its best chunk back
+    assert sorted(c for call in calls for c in call or []) == sorted(DOCS)
+    assert {c.source for c in found} == set(DOCS)
+    # capped: the documents of the fused candidates come first
+    monkeypatch.setattr(service_module, "PER_DOCUMENT_MAX_DOCUMENTS", 1)
+    calls.clear()
+    helper._per_document(stream)
+    assert calls == [[f"{stream.retrieval.fused[0].split(':')[0]}.txt"]]
+    monkeypatch.undo()
     # what the user may read and asked for bounds it
     stream.collections = {"geheim"}
-    assert assistant._per_document(stream) == []
+    calls.clear()
+    assert helper._per_document(stream) == [] and calls == []
     stream.collections, stream.sources = None, {"vivo.txt"}
-    assert [c.source for c in assistant._per_document(stream)] == ["vivo.txt"]
+    assert [c.source for c in helper._per_document(stream)] == ["vivo.txt"]
     # the sources block asks for them on a question across the sources, not on one that
     # names its source
     stream.sources = None
     calls.clear()
-    assistant._more_candidates(stream)
+    helper._more_candidates(stream)
     assert len(calls) == len(DOCS)
-    named = assistant.ask("Wat zegt Integron over AI op de werkvloer?")
+    named = helper.ask("Wat zegt Integron over AI op de werkvloer?")
     calls.clear()
-    assistant._more_candidates(named)
+    helper._more_candidates(named)
     assert calls == []
