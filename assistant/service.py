@@ -378,11 +378,12 @@ class Assistant:
 
     def _per_document(self, stream: AnswerStream) -> list[Chunk]:
         """The ``per_document`` chunks of each readable document (those among the fused
-        candidates first) closest to the question (a dense search inside each document): another source's answer
-        often ranks far below the first source's passages in the fused list, or not at all,
-        while inside its own document it comes first. Trade-off: one Chroma query with a
-        ``where`` on the source per document (cheap on this corpus; ~0.2-0.3 s each at
-        100,000 chunks, hence at most ``PER_DOCUMENT_MAX_DOCUMENTS``), run after the answer."""
+        candidates first) closest to the question, by a dense search inside each document:
+        another source's answer often ranks far below the first source's passages in the
+        fused list, or not at all, while inside its own document it comes first.
+        Trade-off: one Chroma query with a ``where`` on the source per document (cheap on
+        this corpus; ~0.2-0.3 s each at 100,000 chunks, hence at most
+        ``PER_DOCUMENT_MAX_DOCUMENTS``), run after the answer."""
         manifest = self.store.manifest()
         readable = [
             d.source
