@@ -392,7 +392,9 @@ class Assistant:
             and (not stream.sources or d.source in stream.sources)
         ]
         # the documents of the fused candidates first, then the others the user may read
-        first = {i.split(":", 1)[0]: n for n, i in enumerate(stream.retrieval.fused)}
+        first: dict[str, int] = {}
+        for n, chunk_id in enumerate(stream.retrieval.fused):
+            first.setdefault(chunk_id.split(":", 1)[0], n)
         documents = sorted(readable, key=lambda d: first.get(d.rsplit(".", 1)[0], len(first)))
         if not documents:
             return []
