@@ -112,10 +112,6 @@ class AnswerStream:
     """An answer in progress: ``tokens()`` while it is written, then ``result()``."""
 
     missing: tuple[str, ...] = ()  # names of the question that no passage mentions
-    # what the user may read and asked to search (``Assistant.ask``): the per-document
-    # candidates of the sources block keep to it
-    collections: set[str] | None = None
-    sources: set[str] | None = None
 
     def __init__(
         self,
@@ -125,8 +121,14 @@ class AnswerStream:
         history: list[Message],
         t0: float,
         on_wait: Callable[[int], None] | None,
+        *,
+        collections: set[str] | None,
+        sources: set[str] | None,
     ) -> None:
         self._assistant = assistant
+        # what the user may read and asked to search (no default: a stream must say so);
+        # the per-document candidates of the sources block keep to it
+        self.collections, self.sources = collections, sources
         self.analysed = question
         self.question = question.asked
         self.retrieval = retrieval
@@ -306,9 +308,16 @@ class Assistant:
             # as for a briefing, stay as chosen)
             documents = documents_of(self.store.manifest())
             retrieval = supersede(retrieval, question, documents, self.store.get_chunks)
-        stream = AnswerStream(self, analysed, retrieval, history, t0, on_wait)
-        stream.collections, stream.sources = collections, sources
-        return stream
+        return AnswerStream(
+            self,
+            analysed,
+            retrieval,
+            history,
+            t0,
+            on_wait,
+            collections=collections,
+            sources=sources,
+        )
 
     def answer(self, question: str, history: list[Message] | None = None, **kw: Any) -> Answer:
         return self.ask(question, history, **kw).result()
