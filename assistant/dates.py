@@ -112,6 +112,12 @@ def is_old(value: str | None, today: date, max_age_years: float) -> bool:
     return (today - last).days > max_age_years * 365.25
 
 
+def age_flag(value: str | None, today: date, max_age_years: float) -> str:
+    """ "ouder dan 3 jaar" for a source certainly older than ``max_age_years``, else "": the
+    flag beside a source's date on the source cards, the sidebar and the beheer page."""
+    return f"ouder dan {max_age_years:g} jaar" if is_old(value, today, max_age_years) else ""
+
+
 def age_note(dates: Iterable[str], today: date, max_age_years: float) -> str:
     """The Dutch note for something that rests only on old sources ("" otherwise)."""
     values = list(dates)

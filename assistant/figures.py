@@ -103,7 +103,7 @@ _MEASURE_NOISE = _QUESTION_WORDS | frozenset(
 
 # verbs and adverbs that carry no measure of their own ("maakt actief gebruik", "is
 # daadwerkelijk transparant", "vindt dat ..."): the head of a clause is the first other term
-_LIGHT = frozenset(
+LIGHT = frozenset(
     analyse(
         "maakt maken doet doen krijgt krijgen ligt liggen geeft geven aan vindt vinden denkt "
         "denken meent menen daadwerkelijk actief regelmatig dagelijks vaak soms echt"
@@ -150,6 +150,12 @@ def _ordered_terms(text: str) -> list[str]:
 
 def _group_terms(text: str) -> frozenset[str]:
     return frozenset(_SAME_GROUP.get(t, t) for t in _terms(text))
+
+
+def same_terms(text: str) -> frozenset[str]:
+    """The analysed terms of ``text`` with the words reports use for one another made one
+    ("kunstmatige intelligentie" = "AI", "werkgevers" = "bedrijven"); numbers left out."""
+    return _group_terms(text)
 
 
 def _noun_group(words_in: list[str], verbs: bool = True) -> str:
@@ -283,7 +289,7 @@ def figures_in(text: str, passage: int = 0, meta: object = None) -> list[Figure]
             bare = clause.replace(shown, " ")
             bare = _QUALIFIERS.sub(" ", bare.replace(group, " ") if group else bare)
             ordered = _ordered_terms(re.sub(r"\([^()]*\)", " ", bare))
-            measure, head = frozenset(ordered), tuple(t for t in ordered if t not in _LIGHT)[:1]
+            measure, head = frozenset(ordered), tuple(t for t in ordered if t not in LIGHT)[:1]
             if not measure or re.search(
                 r"\b(?:dat|dit|hetzelfde)\s+(?:percentage|aandeel)\b", clause, re.I
             ):  # "bij X ligt dat percentage op 17%", "57% ..., tegenover 17% van Y"
@@ -356,7 +362,7 @@ def about(fig: Figure, want: Focus) -> bool:
     if fig.negated != want.negated:
         return False
     have = fig.measure | fig.group_terms
-    terms = want.measure - _LIGHT or want.measure
+    terms = want.measure - LIGHT or want.measure
     hits = sum(1 for t in terms if t in have)
     if hits < (len(terms) if len(terms) <= 3 else math.ceil(len(terms) * 2 / 3)):
         return False

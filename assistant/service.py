@@ -36,10 +36,14 @@ from assistant.question import Question, Screened
 from assistant.retrieval import Retrieval, Retriever
 from assistant.safety import shingles, strip_active_markup, strip_control_tokens
 from assistant.settings import Settings
-from assistant.sourcenotes import annotate
+from assistant.sourcenotes import annotate, asks_across
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
+
+# most documents searched one by one for the sources block (each search is one Chroma query
+# with a ``where`` on the source): the first documents of the fused candidates
+PER_DOCUMENT_MAX_DOCUMENTS = 8
 
 
 @dataclass
@@ -112,8 +116,14 @@ class AnswerStream:
         history: list[Message],
         t0: float,
         on_wait: Callable[[int], None] | None,
+        *,
+        collections: set[str] | None,
+        sources: set[str] | None,
     ) -> None:
         self._assistant = assistant
+        # what the user may read and asked to search (no default: a stream must say so);
+        # the per-document candidates of the sources block keep to it
+        self.collections, self.sources = collections, sources
         self.analysed = question
         self.question = question.asked
         self.retrieval = retrieval
@@ -293,7 +303,16 @@ class Assistant:
             # as for a briefing, stay as chosen)
             documents = documents_of(self.store.manifest())
             retrieval = supersede(retrieval, question, documents, self.store.get_chunks)
-        return AnswerStream(self, analysed, retrieval, history, t0, on_wait)
+        return AnswerStream(
+            self,
+            analysed,
+            retrieval,
+            history,
+            t0,
+            on_wait,
+            collections=collections,
+            sources=sources,
+        )
 
     def answer(self, question: str, history: list[Message] | None = None, **kw: Any) -> Answer:
         return self.ask(question, history, **kw).result()
@@ -350,10 +369,46 @@ class Assistant:
         )
         return self._timed(annotated, stream)
 
-    def _more_candidates(self, stream: AnswerStream) -> list[Any]:
+    def _more_candidates(self, stream: AnswerStream) -> list[Chunk]:
+        """Chunks the sources block may quote beyond the passages: the next fused candidates
+        and, for a question asked across the sources, each document's own best chunks."""
         given = {c.id for c in stream.passages}
         extra = [i for i in stream.retrieval.fused if i not in given][: self.settings.sources.more]
-        return self.store.get_chunks(extra) if extra else []
+        more = self.store.get_chunks(extra) if extra else []
+        if self.settings.sources.per_document and asks_across(stream.query, stream.passages):
+            seen = given | {c.id for c in more}
+            more += [c for c in self._per_document(stream) if c.id not in seen]
+        return more
+
+    def _per_document(self, stream: AnswerStream) -> list[Chunk]:
+        """The ``per_document`` chunks of each readable document (those among the fused
+        candidates first) closest to the question, by a dense search inside each document:
+        another source's answer often ranks far below the first source's passages in the
+        fused list, or not at all, while inside its own document it comes first.
+        Trade-off: one Chroma query with a ``where`` on the source per document (cheap on
+        this corpus; ~0.2-0.3 s each at 100,000 chunks, hence at most
+        ``PER_DOCUMENT_MAX_DOCUMENTS``), run after the answer."""
+        manifest = self.store.manifest()
+        readable = [
+            d.source
+            for d in (manifest.documents.values() if manifest else [])
+            if (stream.collections is None or d.collection in stream.collections)
+            and (not stream.sources or d.source in stream.sources)
+        ]
+        # the documents of the fused candidates first, then the others the user may read
+        first: dict[str, int] = {}
+        for n, chunk_id in enumerate(stream.retrieval.fused):
+            first.setdefault(chunk_id.split(":", 1)[0], n)
+        documents = sorted(readable, key=lambda d: first.get(d.rsplit(".", 1)[0], len(first)))
+        if not documents:
+            return []
+        vector = self._query_vector(stream.query)
+        k = self.settings.sources.per_document
+        out: list[Chunk] = []
+        for source in documents[:PER_DOCUMENT_MAX_DOCUMENTS]:
+            hits = self.store.query(vector, k, stream.collections, sources=[source])
+            out += [chunk for chunk, _ in hits]
+        return out
 
     def _checks(self) -> dict[str, Any]:
         """What the answer check may use: e5 similarities and the never-show rule."""
@@ -458,13 +513,17 @@ class Assistant:
             )
         return text
 
-    def _question_similarity(self, question: str, texts: list[str]) -> list[float]:
-        """Cosines between the question embedded as an e5 query and passage-style texts."""
+    def _query_vector(self, question: str) -> list[float]:
+        """The question embedded as an e5 query, cached beside the passage vectors."""
         key = "query: " + question
         with self._vector_lock:
             if key not in self._vector_cache:
                 self._vector_cache[key] = self.embeddings.embed_query(question)
-            q = self._vector_cache[key]
+            return self._vector_cache[key]
+
+    def _question_similarity(self, question: str, texts: list[str]) -> list[float]:
+        """Cosines between the question embedded as an e5 query and passage-style texts."""
+        q = self._query_vector(question)
         return [sum(x * y for x, y in zip(q, v, strict=True)) for v in self._vectors(texts)]
 
     def _blocked(self, text: str) -> bool:

@@ -309,11 +309,18 @@ class SourceSettings(BaseModel):
         "them side by side with source and year after the answer.",
     )
     more: int = Field(
-        6,
+        14,
         ge=0,
         le=30,
         description="Retrieved candidates after the passages given to the model that the "
         "'Wat de bronnen zeggen' block may also quote from (0: only the model's passages).",
+    )
+    per_document: int = Field(
+        3,
+        ge=0,
+        le=20,
+        description="For a question asked across the sources, the chunks of each document "
+        "closest to the question that the sources block may also quote from (0: none).",
     )
 
 

@@ -11,14 +11,21 @@ the final answer cites, the figures block's included.
 The statements block ("Wat de bronnen zeggen:") serves questions across the corpus that name
 no source: a yes/no question ("Lopen X voor of achter?") or a "hoeveel/welk deel" one. When
 two or more *voices* each have a sentence sharing enough of the question's terms (a figure
-too for "hoeveel"), it gives per voice its best one or two sentences verbatim, cited. A voice
-is a document and year, or inside a compilation the study it quotes (a dated header line such
-as "Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for in the passage and in
-the chunks before it). Beyond the passages given to the model it also reads the next fused
-candidates (``SourceSettings.more``): a second source often ranks just below them.
-Trade-offs: term overlap is a shallow test of "answers the question", so a voice's best
-sentence can be a near miss, and the block may list a sentence the model's answer already
-gives; it never reconciles or ranks the voices, it only sets their words side by side.
+too for "hoeveel", and for "hoeveel X" a share of X), it gives per voice its best sentences
+verbatim (up to three; every voice its best before any its second), cited. Terms are read as
+``figures.same_terms`` reads them ("kunstmatige intelligentie" = "AI", "werkgevers" =
+"bedrijven"), the heading of a sentence's section counts as its context. A voice is a
+document and year, or inside a compilation the study it quotes (a dated header line such as
+"Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for in the passage and in the
+chunks before it). Beyond the passages given to the model it also reads the next fused
+candidates (``SourceSettings.more``) and, when ``asks_across`` says the question is one for
+this block, each document's own best chunks (``SourceSettings.per_document``, searched by the
+service): another source's answer often ranks far below the first source's passages.
+Trade-offs: term overlap is a shallow test of "answers the question" (a sentence that answers
+in other words is missed; one that shares words but not meaning can slip in; one term fewer
+for a document's closest chunks let in more noise than answers on the tune half), and the
+block may list a sentence the model's answer already gives; it never reconciles or ranks the
+voices, it only sets their words side by side.
 """
 
 from __future__ import annotations
@@ -33,8 +40,9 @@ from typing import TYPE_CHECKING
 
 from assistant.citations import Citation
 from assistant.dates import age_note, sort_key, title_key, year_of
-from assistant.figures import Figure, compare, figures_in
+from assistant.figures import LIGHT, Figure, compare, figures_in, focus, same_terms
 from assistant.keyword import analyse
+from assistant.retrieval import near_duplicate
 
 if TYPE_CHECKING:
     from assistant.chunks import Chunk
@@ -65,13 +73,16 @@ def annotate(
     citations = list(checked.citations)
     parts = [answer.text]
     if settings.disagreement:
-        figures = compare(answer.query or answer.question, answer.passages)[:MAX_FIGURES]
+        question = answer.query or answer.question
+        pool = [*answer.passages, *_one_version(answer.passages, more)]
+        # a question that names its source compares only what the model was given
+        among = pool if asks_across(question, answer.passages) else answer.passages
+        figures = compare(question, among)[:MAX_FIGURES]
         if figures:
-            block, citations = figures_block(figures, answer, citations)
+            block, citations = figures_block(figures, among, citations)
             parts.append(block)
         else:
-            pool = [*answer.passages, *_one_version(answer.passages, more)]
-            said = statements(answer.query or answer.question, pool, lookup)
+            said = statements(question, pool, lookup)
             if said:
                 block, citations = statements_block(said, pool, citations)
                 parts.append(block)
@@ -86,13 +97,14 @@ def annotate(
 
 
 def figures_block(
-    figures: list[Figure], answer: Answer, citations: list[Citation]
+    figures: list[Figure], pool: Sequence[Chunk], citations: list[Citation]
 ) -> tuple[str, list[Citation]]:
-    """The Dutch block listing ``figures``, and the citations extended to cover them."""
+    """The Dutch block listing ``figures`` (their passage numbers index ``pool``), and the
+    citations extended to cover them."""
     citations = list(citations)
     lines = [FIGURES_INTRO]
     for fig in figures:
-        chunk = answer.passages[fig.passage - 1]
+        chunk = pool[fig.passage - 1]
         n = next((c.n for c in citations if c.chunk.id == chunk.id), None)
         quote = _clip(fig.clause)
         if n is None:
@@ -123,8 +135,8 @@ STATEMENTS_OUTRO = (
     "Elke bron staat er met eigen woorden; de uitspraken zijn niet met elkaar verrekend."
 )
 MAX_VOICES = 4
-PER_VOICE = 2  # a study's headline and its figure are often two sentences
-MAX_STATEMENTS = 6
+PER_VOICE = 3  # a study's headline, its figure and a breakdown are often separate sentences
+MAX_STATEMENTS = 8  # four voices, two sentences each
 # a footnote number glued to the last word of a PDF heading ends it: "werkvloer7 Europees"
 _FOOTNOTE_CUT = re.compile(r"(?<=[a-z]\d)\s+(?=[A-Z])")
 # a sentence: up to . ! ? followed by space, or a blank line / bullet (headings, lists)
@@ -151,7 +163,8 @@ _STUDY = r"(?:rapport|onderzoek|artikel|essay|studie|whitepaper|peiling|enquête
 _NAMES_A_SOURCE_RE = re.compile(
     rf"\b(?:volgens|in|uit)\s+(?:het|dit|dat|de|deze)\s+{_STUDY}\b"  # "in het rapport"
     rf"|\w-{_STUDY}\b"  # "het ING-rapport", "het Future of Work-onderzoek"
-    rf"|\b(?:[Vv]olgens|{_STUDY}\s+(?:van|door))\s+[A-Z][\w&]{{2,}}",  # "volgens AWVN"
+    # "volgens (de) AWVN", "onderzoek van Indeed"
+    rf"|\b(?:[Vv]olgens|{_STUDY}\s+(?:van|door))\s+(?:de\s+|het\s+)?[A-Z][\w&]{{2,}}",
 )
 # "voor of achter", "kost ... of levert ...": the alternatives are asked about as words
 _ALTERNATIVES_RE = re.compile(r"\b(\w{3,})\s*,?\s+of\s+(?:\w+\s+){0,3}?(\w{3,})\b", re.I)
@@ -169,7 +182,11 @@ _HOW_MUCH_RE = re.compile(
     r"hoe\s+breed|in\s+welke\s+mate)\b",
     re.IGNORECASE,
 )
-_NOT_TOPIC = frozenset(analyse("hoeveel vaak deel percentage procent mate echt al nog wel breed"))
+_NOT_TOPIC = frozenset(analyse("hoeveel deel percentage procent mate echt al nog wel"))
+_ANYONE = frozenset(analyse("mensen personen"))
+# a function word as alternative ("voor of achter") counts only as the start of a longer
+# word ("voorop", "voorloper"): as a word of its own it is mostly a preposition
+_FUNCTION_WORDS = frozenset("voor na om op in aan bij door over onder tegen".split())
 
 
 @dataclass(frozen=True)
@@ -184,11 +201,23 @@ class Statement:
 def _topic(question: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
     """The terms a sentence must share with a broad question, and the raw alternatives
     ("voor", "achter") matched as word beginnings; None for other questions."""
-    if not (_HOW_MUCH_RE.search(question) or _YES_NO_RE.match(question)):
+    how_much = _HOW_MUCH_RE.search(question)
+    if not (how_much or _YES_NO_RE.match(question)):
         return None
-    terms = frozenset(analyse(question)) - _NOT_TOPIC
+    # "hoe breed", "hoe vaak" ask for an extent; elsewhere "breed" is the topic
+    asked = _HOW_MUCH_RE.sub(" ", question)
+    # "maakt zich zorgen", "doen ze": light verbs carry no topic (``figures.LIGHT``)
+    terms = same_terms(asked) - _NOT_TOPIC - LIGHT
     alts = tuple(w.lower() for m in _ALTERNATIVES_RE.finditer(question) for w in m.groups() if w)
     return (terms, alts) if terms else None
+
+
+def asks_across(question: str, passages: Sequence[object]) -> bool:
+    """The question is one the sources block may serve (broad, or asking a figure) and names
+    no source: worth looking for other documents' answers too."""
+    if _NAMES_A_SOURCE_RE.search(question) or _names_a_source(question, passages):
+        return False
+    return _topic(question) is not None or focus(question) is not None
 
 
 def _speaker(text: str) -> tuple[str, str] | None:
@@ -228,15 +257,22 @@ def _earlier_ids(chunk: object) -> list[str]:
     return ids + [f"{stem}:{p}:{j}" for j in range(i)]
 
 
-def _hits(sentence: str, terms: frozenset[str], alts: tuple[str, ...]) -> int:
-    """How many of the question's terms the sentence has; a long term also counts for a
-    word of the same first six letters ("strategie" / "strategisch"), and an alternative
-    for a word it begins ("achter" / "achterloper")."""
-    have = set(analyse(sentence))
+def _hits(sentence: str, terms: frozenset[str], alts: tuple[str, ...], context: str = "") -> int:
+    """How many of the question's terms the sentence (or its ``context``, the heading of its
+    section) has; a long term also counts for a word of the same first six letters
+    ("strategie" / "strategisch"), and an alternative for a word it begins ("achter" /
+    "achterloper"; a function word only for a longer one)."""
+    have = set(same_terms(sentence)) | set(same_terms(context) if context else ())
     stems = {t[:6] for t in have if len(t) >= 6}
     words = re.findall(r"\w+", sentence.lower())
     found = sum(1 for t in terms if t in have or (len(t) >= 6 and t[:6] in stems))
-    return found + sum(1 for a in alts if any(w.startswith(a) for w in words))
+    return found + sum(1 for a in alts if any(_begins(w, a) for w in words))
+
+
+def _begins(word: str, alternative: str) -> bool:
+    if alternative in _FUNCTION_WORDS:
+        return word.startswith(alternative) and len(word) > len(alternative) + 1
+    return word.startswith(alternative)
 
 
 def statements(
@@ -256,18 +292,25 @@ def statements(
     total = len(terms) + len(alts)
     need = max(min(3, total), math.ceil(0.4 * total))
     wants_figure = bool(_HOW_MUCH_RE.search(question))
+    group = _asked_group(question) if wants_figure else frozenset()
     found: list[tuple[int, object, int, str, int]] = []
     for n, chunk in enumerate(passages, start=1):
         text = str(getattr(chunk, "text", ""))
         for start, sentence in _sentences(text):
             if len(sentence) < 25 or (wants_figure and not figures_in(sentence)):
                 continue
-            score = _hits(sentence, terms, alts)
+            if group and not group & same_terms(sentence):
+                continue  # a share of another group ("hoeveel werkzoekenden ...")
+            score = _hits(sentence, terms, alts, str(getattr(chunk, "heading", "") or ""))
             if score >= need:
                 found.append((n, chunk, start, sentence, score))
     earlier = _earlier_texts([c for _, c, _, _, _ in found], lookup)
     by_voice: dict[tuple[str, str], list[Statement]] = {}
+    seen: list[str] = []
     for n, chunk, start, sentence, score in found:
+        if any(near_duplicate(sentence, other) for other in seen):
+            continue  # overlapping chunks, or a report's summary, repeat a sentence
+        seen.append(sentence)
         before = str(getattr(chunk, "text", ""))[:start]
         voice, year = _voice(chunk, before, earlier.get(str(getattr(chunk, "id", "")), ""))
         by_voice.setdefault((voice, year), []).append(Statement(n, sentence, voice, year, score))
@@ -280,6 +323,12 @@ def statements(
     keep = {id(s) for s in chosen}
     flat_order = [s for v in ranked for s in v if id(s) in keep]
     return sorted(flat_order, key=lambda s: (s.year or "9999", s.voice))
+
+
+def _asked_group(question: str) -> frozenset[str]:
+    """Whom a "hoeveel X ..." question counts (``figures.focus``), unless it is anyone."""
+    want = focus(question)
+    return want.group - _ANYONE if want else frozenset()
 
 
 def _earlier_texts(

@@ -41,7 +41,9 @@ def main() -> int:
         retrieval = Retrieval(
             question.query, [ScoredChunk(c, 1.0) for c in chunks], relevant=bool(chunks)
         )
-        stream = AnswerStream(assistant, question, retrieval, history, 0.0, None)
+        stream = AnswerStream(
+            assistant, question, retrieval, history, 0.0, None, collections=None, sources=None
+        )
         stream._parts = [row["raw"]] if row["raw"] else []
         stream._done = True
         answer = assistant._finish(stream)

@@ -161,6 +161,29 @@ def test_followup_shows_rewritten_question(indexed) -> None:  # noqa: ANN001
     assert len(at.session_state["chat_messages"]) == 4
 
 
+def test_sidebar_lists_documents_newest_first_with_date_and_age(
+    indexed,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import date
+
+    # an age limit between the ages of the two oldest documents: exactly one is old
+    today = date.today()
+    oldest = (today - date(2024, 11, 12)).days / 365.25
+    next_oldest = (today - date(2025, 3, 1)).days / 365.25
+    monkeypatch.setenv("RAG_SOURCES__MAX_AGE_YEARS", f"{(oldest + next_oldest) / 2:.2f}")
+    at = start()
+    lines = [c.value for c in at.sidebar.expander[0].caption]
+    assert at.sidebar.expander[0].label == "Documenten in gebruik: 3"
+    assert [line.split(" · ")[0] for line in lines] == [
+        "• Zorgen in de zorgsector",
+        "• AI op de werkvloer",
+        "• Hybride werken na de pandemie",
+    ]
+    assert lines[0].endswith("4 september 2025") and "ouder dan" not in lines[1]
+    assert "12 november 2024 · :orange[ouder dan" in lines[2]
+
+
 def test_unrelated_question_says_no_sources(indexed) -> None:  # noqa: ANN001
     at = start()
     ask(at, "Appeltaart recept kaneel")

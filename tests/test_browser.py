@@ -294,6 +294,16 @@ def test_pdf_citation_opens_the_page_with_the_quote_highlighted(pdf_app_url: str
             box = page.get_by_placeholder("Stel een vraag over de rapporten…")
             box.wait_for(timeout=30_000)
             _settle(page)
+            # the sidebar lists each document with its date, the old one flagged
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            sidebar.get_by_text("Documenten in gebruik: 2").click()
+            old = sidebar.locator("p", has_text="Digitalisering en jobs")
+            old.wait_for(timeout=10_000)
+            assert "2019" in old.inner_text() and "ouder dan 3 jaar" in old.inner_text()
+            new = sidebar.locator("p", has_text=DOCS["werk_ai.txt"][0]["title"])
+            assert "ouder dan" not in new.inner_text()
+            page.wait_for_timeout(600)  # the expander's opening animation
+            page.screenshot(path=ARTIFACTS / "sidebar_document_dates.png")
             box.fill(QUESTION)
             box.press("Enter")
             page.locator(".oa-bron").first.wait_for(timeout=30_000)

@@ -381,3 +381,96 @@ def test_statements_block_cites_each_source_including_a_further_candidate() -> N
     # switched off with the disagreement setting
     off = annotate(answer, SourceSettings(disagreement=False), TODAY, more=[other])
     assert STATEMENTS_INTRO not in off.text
+
+
+def test_statements_read_synonyms_groups_and_alternatives() -> None:
+    from assistant.sourcenotes import statements
+
+    def said(question: str, *texts: str) -> list[str]:
+        chunks = [
+            _chunk(f"d{i}:1:0", f"d{i}.txt", f"Bureau {i}", f"202{i}", t)
+            for i, t in enumerate(texts)
+        ]
+        return [s.quote for s in statements(question, chunks)]
+
+    # "kunstmatige intelligentie" is AI and "werkgevers" are bedrijven: both answer
+    found = said(
+        "Hoeveel bedrijven in de regio zetten AI in?",
+        "In de regio zet 31% van de bedrijven AI in bij de planning.",
+        "Van de werkgevers in de regio zet 18% kunstmatige intelligentie in.",
+    )
+    assert len(found) == 2
+    # "hoeveel X": a share of another group is no answer
+    assert not said(
+        "Hoeveel bedrijven in de regio zetten AI in?",
+        "In de regio zet 31% van de bedrijven AI in bij de planning.",
+        "In de regio zet 44% van de studenten AI in bij het leren.",
+    )
+    # "voor of achter": "voor" counts as the start of "voorop", not as a preposition
+    question = "Loopt de regio voor of achter met robots?"
+    ahead = "De regio loopt voorop met robots in de bouw."
+    behind = "Met robots in de haven loopt de regio achter op het buitenland."
+    assert len(said(question, ahead, behind)) == 2
+    assert not said(question, "Voor de regio zijn robots in de haven nieuw.", behind)
+
+
+@pytest.mark.parametrize(
+    ("question", "across"),
+    [
+        ("Hoeveel bedrijven gebruiken al robots?", True),
+        ("Lopen scholen voor of achter met robots?", True),
+        ("Hoeveel bedrijven gebruiken volgens de Bouwbond al robots?", False),
+        ("Wat zegt het rapport over robots?", False),
+        ("Wie schreef het rapport over robots?", False),
+    ],
+)
+def test_asks_across(question: str, across: bool) -> None:
+    from assistant.sourcenotes import asks_across
+
+    assert asks_across(question, []) is across
+
+
+def test_per_document_candidates_from_the_real_index(
+    dated: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.service as service_module
+
+    emb = make_embeddings(dated.embeddings)
+    store = Store(dated.store, emb)
+    helper = Assistant(dated, store, FakeChat("-"), emb, Prompts.load(dated.prompts_dir))
+    calls: list[list[str] | None] = []
+    query = store.query
+
+    def spy(*args: object, **kw: object) -> object:
+        calls.append(kw.get("sources"))  # type: ignore[arg-type]
+        return query(*args, **kw)  # type: ignore[arg-type]
+
+    store.query = spy  # type: ignore[method-assign]
+    stream = helper.ask("Gebruiken werknemers AI al actief?")
+    calls.clear()
+    found = helper._per_document(stream)
+    # one search inside each readable document, its best chunk back
+    assert sorted(c for call in calls for c in call or []) == sorted(DOCS)
+    assert {c.source for c in found} == set(DOCS)
+    # capped: the documents of the fused candidates come first
+    monkeypatch.setattr(service_module, "PER_DOCUMENT_MAX_DOCUMENTS", 1)
+    calls.clear()
+    helper._per_document(stream)
+    assert calls == [[f"{stream.retrieval.fused[0].split(':')[0]}.txt"]]
+    monkeypatch.undo()
+    # what the user may read and asked for bounds it
+    stream.collections = {"geheim"}
+    calls.clear()
+    assert helper._per_document(stream) == [] and calls == []
+    stream.collections, stream.sources = None, {"vivo.txt"}
+    assert [c.source for c in helper._per_document(stream)] == ["vivo.txt"]
+    # the sources block asks for them on a question across the sources, not on one that
+    # names its source
+    stream.sources = None
+    calls.clear()
+    helper._more_candidates(stream)
+    assert len(calls) == len(DOCS)
+    named = helper.ask("Wat zegt Integron over AI op de werkvloer?")
+    calls.clear()
+    helper._more_candidates(named)
+    assert calls == []

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from assistant.access import can_audit, writable_collections
-from assistant.dates import dutch_date, is_old, sort_key, versions
+from assistant.dates import age_flag, dutch_date, sort_key, versions
 from ui.components import (
     current_assistant,
     fmt_bytes,
@@ -311,8 +311,9 @@ def _age_flag(doc: Any, assistant: Assistant, newer: dict[str, Any]) -> str:
     """ "oud (ouder dan 3 jaar)", "vervangen door de versie van 2025", both, or "" (issue #17)."""
     flags = []
     limit = assistant.settings.sources.max_age_years
-    if is_old(doc.date, assistant.today(), limit):
-        flags.append(f"oud (ouder dan {limit:g} jaar)")
+    flag = age_flag(doc.date, assistant.today(), limit)
+    if flag:
+        flags.append(f"oud ({flag})")
     if doc.source in newer:
         flags.append(f"vervangen door de versie van {dutch_date(newer[doc.source].date)}")
     return "; ".join(flags)

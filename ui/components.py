@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import streamlit as st
 
-from assistant.dates import dutch_date, is_old
+from assistant.dates import age_flag, dutch_date, sort_key
 from assistant.errors import AssistantError
 from assistant.pages import SectionView, render_pdf_page, section_view, source_file
 from assistant.safety import plain_stream_text, sanitize_model_output
@@ -203,10 +203,7 @@ def old_flag(chunk: Chunk, assistant: Assistant | None) -> str:
     """ "ouder dan 3 jaar" for a source older than the configured age, else ""."""
     if assistant is None:
         return ""
-    limit = assistant.settings.sources.max_age_years
-    if not is_old(chunk.date, assistant.today(), limit):
-        return ""
-    return f"ouder dan {limit:g} jaar"
+    return age_flag(chunk.date, assistant.today(), assistant.settings.sources.max_age_years)
 
 
 _CARD_STYLE = (
@@ -359,12 +356,22 @@ def render_sidebar(assistant: Assistant, user: User | None = None) -> None:
                     for d in manifest.documents.values()
                     if user is None or user.can_read(d.collection)
                 ),
-                key=lambda d: d.title or d.source,
+                key=lambda d: (sort_key(d.date), d.title or d.source),
+                reverse=True,
             )
             with st.expander(f"Documenten in gebruik: {len(docs)}"):
                 for d in docs:
-                    st.caption("• " + plain(d.title or d.source))
+                    st.caption(document_line(d, assistant))
         st.info(LOCAL_ONLY, icon=":material/lock:")
+
+
+def document_line(doc: Any, assistant: Assistant) -> str:
+    """ "• Titel · 4 september 2025", with the age flag of the beheer page for an old one
+    (issue #17: a reader sees how old a source is before asking)."""
+    limit = assistant.settings.sources.max_age_years
+    flag = age_flag(doc.date, assistant.today(), limit)
+    parts = [plain(doc.title or doc.source), dutch_date(doc.date) or "zonder datum"]
+    return "• " + " · ".join(parts) + (f" · :orange[{flag}]" if flag else "")
 
 
 def fmt_seconds(seconds: float | None) -> str:
