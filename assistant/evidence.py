@@ -64,6 +64,7 @@ CLEAR_RELEVANCE = 0.45
 ALL_KINDS_BONUS = 0.2  # score added to a sentence that gives every kind of fact asked for
 
 NOUN_BONUS = 0.1  # score added to a sentence that names what "welke X" asks for
+QUOTE_CHARS = 400  # a quote: a sentence and what follows it in its paragraph, up to this long
 
 QUOTE_SIM_FLOOR = 0.78  # e5 query-passage cosine at or below this: unrelated (rescaled 0)
 
@@ -290,7 +291,8 @@ def _candidates(
     candidates: list[tuple[int, Passage, str]] = []
     for rank, p in enumerate(passages):
         index = PassageIndex.of(p.chunk.text)
-        for w in index.windows[: index.singles]:
+        singles = index.windows[: index.singles]
+        for i, w in enumerate(singles):
             quote = p.chunk.text[w.start : w.end].strip()
             if "\n" in quote or _heading_like(quote) or not asserts(quote, question):
                 continue  # a heading, or a question (unless questions are asked for)
@@ -298,12 +300,33 @@ def _candidates(
                 continue  # the document's title or the section's heading states nothing
             if Claim.of(quote).trivial and not numbers_of(quote, words=True):
                 continue  # short and says no figure ("Vijfentachtig procent wil dat." does)
-            if _novelty(quote, q_terms, question) < 2:
-                continue  # says nothing the question does not already say
             if blocked is not None and blocked(quote):
                 continue
+            longer = _with_sequel(p.chunk.text, [(x.start, x.end) for x in singles[i:]])
+            if longer != quote and (blocked is None or not blocked(longer)):
+                quote = longer
+            if _novelty(quote, q_terms, question) < 2:
+                continue  # says nothing the question does not already say
             candidates.append((rank, p, quote))
     return candidates
+
+
+def _with_sequel(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The first sentence of ``spans`` with the sentences after it in its paragraph, up to
+    ``QUOTE_CHARS`` in all. Reports state a finding, then explain or detail it ("Opvallend is
+    dat AI-gebruikers vaker van baan wisselen. 34% solliciteerde ..."): the sentence that
+    matches the question best is often the one before the answer."""
+    start, end = spans[0]
+    for nxt in spans[1:]:
+        piece = text[start : nxt[1]]
+        if (
+            "\n" in piece.strip()
+            or len(piece) > QUOTE_CHARS
+            or _heading_like(text[nxt[0] : nxt[1]])
+        ):
+            break
+        end = nxt[1]
+    return text[start:end].strip()
 
 
 def rank_quotes(

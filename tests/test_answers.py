@@ -478,7 +478,9 @@ def test_thin_answer_gets_the_best_quote_added(indexed: Settings) -> None:
     first, _, added = answer.text.partition("\n\n")
     assert first == "Slechts 26% van de werknemers maakt actief gebruik van AI [1]."
     assert added.startswith(assistant.prompts.evidence_intro)
-    assert "„Van de directieleden gebruikt 57% AI" in added and added.endswith("[1]")
+    # the quote starts after the sentence the answer rests on and runs on to the figure asked
+    assert added.startswith(assistant.prompts.evidence_intro + " „Bij de overheid")
+    assert "Van de directieleden gebruikt 57% AI" in added and added.endswith("[1]")
     assert answer.checked is not None and answer.checked.supported_rate == 1.0
     assert [c.chunk.source for c in answer.citations] == ["ai.txt"]
     assert all(

@@ -16,7 +16,9 @@ from assistant.citations import (
     support,
 )
 from assistant.dutch.language import is_dutch
+from assistant.citations.quotes import missing_names
 from assistant.dutch.sentences import split_sentences
+from assistant.evidence import QUOTE_CHARS, rank_quotes
 
 AI_TEXT = (
     "Slechts 26% maakt actief gebruik van kunstmatige intelligentie in hun dagelijkse werk. "
@@ -410,7 +412,47 @@ def test_fallback_without_intro_is_just_the_quotes(passages: list[Passage]) -> N
     result = quote_fallback(
         "Hoeveel procent gebruikt kunstmatige intelligentie?", passages, intro="", max_quotes=1
     )
-    assert result.text == f'„{AI_TEXT.split(". ")[0]}." [1]'
+    # a quote is the sentence with what follows it in its paragraph (evidence.QUOTE_CHARS)
+    assert result.text == f'„{AI_TEXT}" [1]'
+
+
+def test_a_finding_is_quoted_with_the_explanation_that_follows() -> None:
+    text = (
+        "Werknemers met een flexibel rooster melden minder verzuim. "
+        "Zij plannen zorgtaken en werk zelf, wat stress vermindert en uitval voorkomt.\n"
+        "Een nieuwe alinea over iets anders."
+    )
+    ranked = rank_quotes(
+        "Waarom melden werknemers met een flexibel rooster minder verzuim?",
+        [Passage(1, chunk("r", text))],
+    )
+    assert ranked[0].text == text.split("\n")[0]  # the finding and its reason, one paragraph
+    assert all("nieuwe alinea" not in q.text or q.text.startswith("Een") for q in ranked)
+
+
+def test_a_long_paragraph_is_quoted_up_to_its_limit() -> None:
+    sentence = "De enquête onder {} bedrijven liet zien dat de kosten stegen met {} procent. "
+    text = "".join(sentence.format(100 + i, i) for i in range(12)).strip()
+    ranked = rank_quotes("Hoeveel procent stegen de kosten?", [Passage(1, chunk("r", text))])
+    assert ranked and all(len(q.text) <= QUOTE_CHARS for q in ranked)
+    assert all(q.text in text and q.text.endswith(".") for q in ranked)
+
+
+def test_overlapping_quotes_are_not_shown_twice() -> None:
+    text = (
+        "Het verzuim daalde met 12 procent na de invoering. "
+        "De daling was het grootst bij ploegendiensten, met 20 procent. "
+        "Kantoorpersoneel merkte weinig verschil, met 3 procent."
+    )
+    result = quote_fallback(
+        "Met hoeveel procent daalde het verzuim bij ploegendiensten en kantoorpersoneel?",
+        [Passage(1, chunk("r", text))],
+        intro="",
+        max_quotes=3,
+    )
+    shown = [c.quote for c in result.sentences]
+    spans = sorted((text.find(q), text.find(q) + len(q)) for q in shown)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
 
 
 @pytest.mark.parametrize("question", ["Wat is de hoofdstad van Frankrijk?", "", "?"])
@@ -542,3 +584,17 @@ def test_no_quote_is_added_that_is_only_closer_in_embedding() -> None:
     )
     assert checked.mode == "answer"
     assert "Letterlijk:" not in checked.text  # SD Worx shares fewer of the question's terms
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "missing"),
+    [
+        ("Hoeveel NL bedrijven investeren niet?", "In Nederland investeert 39% niet.", []),
+        ("Hoeveel VL organisaties werken digitaal?", "In Vlaanderen werkt 60% digitaal.", []),
+        ("Hoeveel NL bedrijven investeren niet?", "In Kroatië investeert 23% niet.", ["nl"]),
+    ],
+)
+def test_place_abbreviations_are_found_written_out(
+    question: str, text: str, missing: list[str]
+) -> None:
+    assert missing_names(question, [Passage(1, chunk("p", text))]) == missing

@@ -419,9 +419,19 @@ def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
             break
         if quote.relevance < own_relevance:
             continue
-        if quote.text not in used and _overlap(quote.text, used) < 0.7:
-            return quote
+        text = _new_part(quote.text, own)
+        if len(text) >= 20 and text not in used and _overlap(text, used) < 0.7:
+            return quote if text == quote.text else dataclasses.replace(quote, text=text)
     return None
+
+
+def _new_part(quote: str, own: set[str]) -> str:
+    """``quote`` without the sentences at its start that the answer already rests on (a quote
+    runs on into the sentences after its first): the rest is what the reader has not seen."""
+    for sentence in sorted(own, key=len, reverse=True):
+        if sentence and quote.startswith(sentence):
+            return quote[len(sentence) :].strip()
+    return quote
 
 
 def _overlap(text: str, other: str) -> float:

@@ -21,6 +21,7 @@ from assistant.citations.types import (
     SentenceCheck,
 )
 from assistant.dutch.text import (
+    PLACE_ABBREVIATIONS,
     light_stem,
     names_of,
     stem_found,
@@ -125,11 +126,19 @@ def _pick(ranked: list[Quote], max_quotes: int) -> list[Quote]:
             key=lambda k: remaining[k].score - 0.15 * taken.get(remaining[k].passage.n, 0),
         )
         q = remaining.pop(i)
-        if any(x.text == q.text for x in picked):
-            continue
+        if any(_overlaps(x, q) for x in picked):
+            continue  # quotes run on into the next sentences: never the same words twice
         picked.append(q)
         taken[q.passage.n] = taken.get(q.passage.n, 0) + 1
     return picked
+
+
+def _overlaps(a: Quote, b: Quote) -> bool:
+    if a.passage.n != b.passage.n:
+        return a.text == b.text
+    text = a.passage.chunk.text
+    sa, sb = text.find(a.text), text.find(b.text)
+    return sa < sb + len(b.text) and sb < sa + len(a.text)
 
 
 NAME_MATCH = 0.8  # difflib ratio at which a name counts as found ("McKinsy" / "McKinsey")
@@ -152,7 +161,10 @@ def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
     return [
         name
         for name in sorted(names_of(question))
-        if not stem_found(light_stem(name), stems)
+        if not any(
+            stem_found(light_stem(form.split()[0]), stems)
+            for form in (name, *PLACE_ABBREVIATIONS.get(name, ()))
+        )
         and not any(
             difflib.SequenceMatcher(None, name, w).ratio() >= NAME_MATCH
             for w in words

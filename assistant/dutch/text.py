@@ -128,6 +128,16 @@ ALIASES: dict[str, tuple[tuple[str, ...], ...]] = {
     "mkb": (("midden", "kleinbedrijf"),),
     "zzp": (("zelfstandige",), ("zzper",)),
 }
+# Country and region abbreviations as people type them ("hoeveel NL bedrijven ..."): the name
+# is in a passage when one of its written-out forms is.
+PLACE_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "nl": ("nederland", "nederlands", "nederlandse", "nederlanders"),
+    "be": ("belgie", "belgische", "belgen"),
+    "vl": ("vlaanderen", "vlaamse"),
+    "eu": ("europa", "europese"),
+    "vs": ("verenigde staten", "amerikaanse"),
+    "uk": ("verenigd koninkrijk", "britse"),
+}
 COMMON_ACRONYMS = frozenset(ALIASES) | frozenset(
     "ceo cio cto cfo kpi api ml roi fte saas it ict hr nb ok".split()
 )
