@@ -15,8 +15,8 @@ from assistant.citations import (
     strip_invalid_markers,
     support,
 )
-from assistant.dutch.language import is_dutch
 from assistant.citations.quotes import missing_names
+from assistant.dutch.language import is_dutch
 from assistant.dutch.sentences import split_sentences
 from assistant.evidence import QUOTE_CHARS, rank_quotes
 
