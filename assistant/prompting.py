@@ -25,6 +25,7 @@ from assistant.tokens import count_tokens, truncate_tokens
 
 SAFETY_MARGIN = 0.15  # cl100k vs the model's own tokenizer
 MIN_FOCUS_TOKENS = 80  # a focused passage gets at least this many tokens
+SEQUEL_SHARE = 0.9  # a sentence right after a matching one scores at least this share of it
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ def focus_passage(question: str, text: str, max_tokens: int) -> str:
     if count_tokens(text) <= max_tokens or len(spans) <= 1:
         return text.strip()
     scores = sentence_scores(question, [text[s:e] for s, e in spans])
+    # the sentence after a matching one often holds its explanation or figure (as quotes do,
+    # ``evidence.QUOTE_CHARS``): it ranks just below the sentence it follows
+    scores = [max(x, SEQUEL_SHARE * prev) for x, prev in zip(scores, [0.0, *scores], strict=False)]
     order = sorted(range(len(spans)), key=lambda i: (-scores[i], i))
     chosen: list[int] = []
     used = 0

@@ -2,7 +2,7 @@
 
 from assistant.chunks import Chunk
 from assistant.llm import extractive_reply
-from assistant.prompting import Prompts, build_messages, fit_passages, format_history
+from assistant.prompting import Prompts, build_messages, fit_passages, focus_passage, format_history
 from assistant.settings import load_settings
 from assistant.tokens import count_tokens
 
@@ -113,3 +113,16 @@ def test_fake_reply_cites_the_passage_that_matches_the_question() -> None:
         passage_tokens=900,
     )
     assert extractive_reply(messages) == "Slechts 26% van de werknemers gebruikt AI. [2]"
+
+
+def test_focus_keeps_the_sentence_that_explains_a_matching_one() -> None:
+    filler = " ".join(f"Paragraaf {i} gaat over de kantine en het parkeerbeleid." for i in range(8))
+    text = (
+        f"{filler} Opvallend is dat thuiswerkers vaker van werkgever wisselen. "
+        "Zij zoeken meer vrijheid en een kortere reistijd. "
+        f"{filler}"
+    )
+    focused = focus_passage("Waarom wisselen thuiswerkers vaker van werkgever?", text, 40)
+    assert "Opvallend is dat thuiswerkers vaker van werkgever wisselen." in focused
+    assert "Zij zoeken meer vrijheid en een kortere reistijd." in focused
+    assert "kantine" not in focused
