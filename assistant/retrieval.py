@@ -47,6 +47,7 @@ from assistant.llm import Message
 from assistant.question import Question
 from assistant.settings import RetrievalSettings
 from assistant.store import Store
+from assistant.windows import WindowIndex
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,7 @@ class _Candidates:
     keyword: dict[str, float] = field(default_factory=dict)  # chunk id -> BM25
     gone: set[str] = field(default_factory=set)  # ids no longer in the index
     timings: dict[str, float] = field(default_factory=dict)
+    vector: list[float] | None = None  # the question's e5 vector (None: no dense search)
 
     def add(self, name: str, weight: float, hits: list[tuple[Chunk, float]]) -> None:
         self.rankings[name] = [chunk.id for chunk, _ in hits]
@@ -265,6 +267,7 @@ class Retriever:
         self.store = store
         self.settings = settings
         self._keyword: tuple[str, KeywordIndex, KeywordView] | None = None
+        self._windows: tuple[str, WindowIndex | None] | None = None
         self._lock = threading.Lock()
 
     def keyword_index(self) -> KeywordIndex:
@@ -290,6 +293,19 @@ class Retriever:
             view = KeywordView(index, manifest.documents)
             self._keyword = (name, index, view)
             return index, view
+
+    def window_index(self) -> WindowIndex | None:
+        """The sentence windows of the active generation (None: not built for it)."""
+        name = self.store.require_manifest().collection
+        with self._lock:
+            if self._windows is None or self._windows[0] != name:
+                try:
+                    windows: WindowIndex | None = WindowIndex.load(self.store.windows_dir(name))
+                except (OSError, ValueError) as exc:
+                    log.warning("no sentence windows for %s (%s): ranking without them", name, exc)
+                    windows = None
+                self._windows = (name, windows)
+            return self._windows[1]
 
     # ---- dense ---------------------------------------------------------------------------
 
@@ -388,6 +404,10 @@ class Retriever:
             )
         c, view, named = self._rank(q, mode, collections, previous)
         s = self.settings
+        if s.window_weight > 0 and c.vector is not None:
+            t = time.perf_counter()
+            self._window_ranking(c)
+            c.timings["windows_s"] = time.perf_counter() - t
         judged: list[ScoredChunk] | None = None
         if s.answer_type_weight > 0 and q.kind.specific:
             t = time.perf_counter()
@@ -498,6 +518,20 @@ class Retriever:
             c.chunks.update(found)
             c.gone.update(cid for cid in missing if cid not in found)
 
+    def _window_ranking(self, c: _Candidates) -> None:
+        """The first ``window_candidates`` fused candidates ranked by their best sentence
+        window (``assistant.windows``): a ranking of its own in the fusion, weight
+        ``window_weight``. Like the answer-type ranking it only reorders what the retrievers
+        found."""
+        windows = self.window_index()
+        if windows is None or c.vector is None:
+            return
+        s = self.settings
+        head = [cid for cid, _, _ in rrf(c.rankings, s.rrf_k, c.weights)[: s.window_candidates]]
+        best = windows.best(c.vector, head)
+        c.rankings["windows"] = sorted(best, key=lambda cid: -best[cid])
+        c.weights["windows"] = s.window_weight
+
     def _answer_type_ranking(self, c: _Candidates, query: str) -> None:
         """For "hoeveel / wie / wanneer ...?": the fused candidates whose sentences give the
         kind of fact asked for, ranked by the key-term share of that sentence (a ranking of
@@ -536,6 +570,7 @@ class Retriever:
         s = self.settings
         t = time.perf_counter()
         vector = self.store.embeddings.embed_query(q.query)
+        c.vector = vector
         c.timings["embed_s"] = time.perf_counter() - t
         t = time.perf_counter()
         c.add("dense", s.dense_weight, self._dense(vector, s.candidates, collections, view))
@@ -546,6 +581,15 @@ class Retriever:
                 self._dense_in(vector, s.candidates, collections, view, named),
             )
         c.timings["dense_s"] = time.perf_counter() - t
+        if s.window_search_weight > 0:
+            windows = self.window_index()
+            if windows is not None:
+                t = time.perf_counter()
+                # ids only: a window's cosine is not the chunk's (the floor reads ``dense``)
+                hits = windows.search(vector, s.candidates)
+                c.rankings["window_search"] = [cid for cid, _ in hits]
+                c.weights["window_search"] = s.window_search_weight * s.dense_weight
+                c.timings["window_search_s"] = time.perf_counter() - t
         for name, text, weight in self._rewritten_forms(q):
             # One more embedding per extra form, only for the questions that have one.
             t = time.perf_counter()

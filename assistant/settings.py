@@ -178,6 +178,15 @@ class IngestSettings(BaseModel):
         "heading unless 'none'. The shown passage is the chunk's own text either way; "
         "changing this re-embeds every document.",
     )
+    window_sentences: int = Field(
+        0,
+        ge=0,
+        le=6,
+        description="Sentences per window embedded at ingest for the sentence-window ranking "
+        "(retrieval.window_weight, window_search_weight); 0 builds none (the default: the "
+        "ranking did not help on the question bank, bench/README.md). Unchanged windows keep "
+        "their vectors.",
+    )
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped.")
 
     @field_validator("corpus")
@@ -255,6 +264,24 @@ class RetrievalSettings(BaseModel):
         le=1.0,
         description="Between the two cosine floors, the least IDF-weighted share of the "
         "question's content words that must occur in the best passages.",
+    )
+    window_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="RRF weight of the sentence-window ranking: the first window_candidates "
+        "fused candidates by the e5 cosine of their best window of sentences (built at "
+        "ingest, ingest.window_sentences); 0: off (it did not help on the question bank).",
+    )
+    window_search_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="RRF weight, relative to dense_weight, of a dense search over the sentence "
+        "windows of every chunk (a chunk ranks by its best window); 0: off.",
+    )
+    window_candidates: int = Field(
+        30, ge=1, le=200, description="Fused candidates the sentence-window ranking reorders."
     )
     answer_type_weight: float = Field(
         1.0,

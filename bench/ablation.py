@@ -85,6 +85,16 @@ FEATURES: dict[str, Feature] = {
     "focus search": Feature({R + "FOCUS_WEIGHT": "1"}, "alternative: search a follow-up's words"),
     "previous passages": Feature({R + "PREVIOUS_WEIGHT": "1"}, "alternative: previous answer's"),
     "diversity cap": Feature({R + "MAX_PER_DOCUMENT": "2"}, "alternative: at most 2 per document"),
+    "sentence windows": Feature(
+        {R + "WINDOW_WEIGHT": "1", "RAG_INGEST__WINDOW_SENTENCES": "2"},
+        "alternative: rerank the first 30 by their best 2-sentence window (e5)",
+        reindex=True,
+    ),
+    "window search": Feature(
+        {R + "WINDOW_SEARCH_WEIGHT": "1", "RAG_INGEST__WINDOW_SENTENCES": "2"},
+        "alternative: a dense search over every chunk's 2-sentence windows",
+        reindex=True,
+    ),
     "heading context": Feature(
         {"RAG_INGEST__CHUNK_CONTEXT": "title"},
         "alternative: title and heading embedded, heading keyword-indexed",
