@@ -390,6 +390,8 @@ class Retriever:
         ``settings.top_k``, the passages the model would get.
         """
         q = question if isinstance(question, Question) else Question.of(question, history or [])
+        if q.followup and not self.settings.rewrite_followups:
+            q = Question.of(q.asked, [])  # searched as asked, without the conversation
         if sources:
             return self._retrieve_in(q, sources, mode, collections, top_k, previous)
         t0 = time.perf_counter()

@@ -265,6 +265,12 @@ class RetrievalSettings(BaseModel):
         description="Between the two cosine floors, the least IDF-weighted share of the "
         "question's content words that must occur in the best passages.",
     )
+    rewrite_followups: bool = Field(
+        True,
+        description="Search a follow-up ('En bij directieleden?') by its standalone form, "
+        "rewritten against the conversation; false: by the question as asked (the page and "
+        "the model still get the standalone form).",
+    )
     window_weight: float = Field(
         0.0,
         ge=0.0,

@@ -71,6 +71,9 @@ FEATURES: dict[str, Feature] = {
     "keyword search": Feature({R + "KEYWORD_WEIGHT": "0"}, "off = dense only (+ extras)"),
     "answer-type ranking": Feature({R + "ANSWER_TYPE_WEIGHT": "0"}),
     "document routing": Feature({R + "DOCUMENT_WEIGHT": "0"}, "rankings inside named reports"),
+    "follow-up rewrite": Feature(
+        {R + "REWRITE_FOLLOWUPS": "false"}, "off = a follow-up is searched as asked"
+    ),
     "list chunking": Feature(
         {"RAG_INGEST__KEEP_LISTS": "false"}, "off = a list may be cut between items", reindex=True
     ),

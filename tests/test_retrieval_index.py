@@ -206,6 +206,19 @@ def test_followup_uses_history_and_previous_passages(retriever: Retriever) -> No
     assert _ids(keyword)[0] == "integron:1:1"
 
 
+def test_without_rewriting_a_followup_is_searched_as_asked(retriever: Retriever) -> None:
+    history = [
+        {"role": "user", "content": "Hoeveel Nederlandse werknemers gebruiken AI actief?"},
+        {"role": "assistant", "content": "Volgens Integron 26 procent [1]."},
+    ]
+    off = Retriever(
+        retriever.store, retriever.settings.model_copy(update={"rewrite_followups": False})
+    )
+    res = off.retrieve("En bij directieleden?", history)
+    assert res.query == "En bij directieleden?" and not res.followup
+    assert retriever.retrieve("En bij directieleden?", history).followup  # on by default
+
+
 def test_referring_followup_carries_the_previous_passages(retriever: Retriever) -> None:
     history = [
         {"role": "user", "content": "Wie heeft het voorwoord ondertekend?"},
