@@ -142,8 +142,11 @@ def run_config(env: dict[str, str], items: list[dict[str, Any]], embeddings: Any
 def index_for(name: str, feature: Feature, args: argparse.Namespace, log: Path) -> dict[str, str]:
     """Environment that points at an index built with the feature's overrides."""
     corpus = sorted((p.name, p.stat().st_size) for p in (ROOT / "corpus").iterdir())
-    key = hashlib.sha256(json.dumps([feature.env, corpus]).encode()).hexdigest()[:12]
-    path = Path(args.index_cache) / f"{name.replace(' ', '_')}-{key}"
+    # keyed by what changes the index only: features that differ in retrieval settings
+    # alone share one index
+    ingest = {k: v for k, v in sorted(feature.env.items()) if k.startswith("RAG_INGEST__")}
+    key = hashlib.sha256(json.dumps([ingest, corpus]).encode()).hexdigest()[:12]
+    path = Path(args.index_cache) / f"index-{key}"
     env = {**feature.env, "RAG_STORE__PATH": str(path)}
     if not (path / ".built").exists():
         print(f"  building an index for '{name}' in {path} ...", flush=True)

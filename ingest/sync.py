@@ -611,7 +611,22 @@ class _Run:
             and self.reuse
             and not self.prepared
             and not self.report.removed
+            and self._windows_current()
         )
+
+    def _windows_current(self) -> bool:
+        """Are the active generation's sentence windows what the settings ask for? (A
+        changed ``window_sentences`` builds a new generation: chunks copied, windows new.)"""
+        size = self.settings.ingest.window_sentences
+        if not size or self.previous is None:
+            return True
+        from assistant.windows import WindowIndex
+
+        try:
+            index = WindowIndex.load(self.store.windows_dir(self.previous.collection))
+        except (OSError, ValueError):
+            return False
+        return index.size == size and index.model == self.label
 
     def keep_index(self) -> SyncReport:
         previous = self.previous

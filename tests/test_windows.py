@@ -215,3 +215,21 @@ class _Embeddings(HashEmbeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.counter(texts)
+
+
+def test_turning_windows_on_builds_them_without_re_embedding_chunks(tmp_settings: Settings) -> None:
+    from ingest.sync import sync
+
+    corpus = tmp_settings.ingest.corpus
+    (corpus / "a.txt").write_text(FIVE, encoding="utf-8")
+    sync(tmp_settings, Store(tmp_settings.store, HashEmbeddings()), corpus)  # windows off
+    on = tmp_settings.model_copy(
+        update={"ingest": tmp_settings.ingest.model_copy(update={"window_sentences": 2})}
+    )
+    counter = CountingEmbedder()
+    store = Store(on.store, _Embeddings(counter))
+    report = sync(on, store, corpus)
+    assert report.published and report.unchanged == ["a.txt"]
+    assert counter.seen == windows_of(FIVE, 2)  # the windows only, not the chunk
+    assert len(WindowIndex.load(store.windows_dir(store.require_manifest().collection))) == 4
+    assert not sync(on, store, corpus).published  # now current: nothing to do
