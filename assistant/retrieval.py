@@ -4,17 +4,18 @@
 ``assistant.question``) and, in order: runs two retrievers, ``candidates`` each (dense e5
 finds paraphrases; the keyword index finds figures, names and rare terms a 384-d embedding
 blurs); routes to the documents the question names (``KeywordView.named_documents``: a
-boost, not a filter, so a wrong routing costs rank, not recall); for a question that asks for
+boost, not a filter, so a wrong routing costs rank, not recall; inside them the question is
+searched without the words that name them, ``without_names``); for a question that asks for
 a figure, name or date adds an *answer-type* ranking of the candidates that give one; fuses
 by reciprocal rank (no calibration between cosine and BM25 scales, robust when either
 retriever misses); drops near-duplicates; and applies a relevance floor
 (``judge_relevance``) that refuses questions the sources cannot answer.
 
-Off by default, each behind a weight, because their gain on the check half of the question
-bank was not clearly above zero (``bench/README.md``, ablation): extra dense searches on
-rewritten forms of the question (the X of "wat zeggen de bronnen over X?", a follow-up's own
-words), the previous answer's passages for a follow-up, tuned fusion weights, and a cap on
-passages per document.
+Off by default, each behind a setting, because their gain on the question bank was not
+clearly above zero (``bench/README.md``, ablation): extra dense searches on rewritten forms
+of the question (the X of "wat zeggen de bronnen over X?", a follow-up's own words), the
+previous answer's passages for a follow-up, tuned fusion weights, a cap on passages per
+document, and passage-level reranking on sentence windows (``assistant.windows``).
 
 Trade-off: rules and fixed weights, not a trained reranker: nothing more to run on two cores,
 every decision is explainable in ``Retrieval.reason``, and the weights sit in the middle of
@@ -113,6 +114,41 @@ def rrf(
             ranks.setdefault(cid, {})[name] = rank
     ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     return [(cid, score, ranks[cid]) for cid, score in ordered]
+
+
+_NAME_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
+_ARTICLES = frozenset({"het", "de", "dat", "die", "deze", "dit"})
+_PREPOSITIONS = frozenset({"volgens", "in", "uit", "van", "bij", "door", "over"})
+_JOINERS = frozenset({"en", "of"})
+
+
+def without_names(text: str, view: KeywordView, name_terms: set[str] | frozenset[str]) -> str:
+    """``text`` without the words that name a document, with the article and preposition
+    before them and an "en"/"of" between two of them ("volgens het HRM-rapport", "van KPN en
+    Motivaction"): inside the named documents the name says nothing, and it pulls e5 towards
+    the passages *about* the report (its introduction, its method)."""
+    if not name_terms:
+        return text
+    words = list(_NAME_WORD.finditer(text))
+    low = [m.group(0).lower() for m in words]
+    gone: set[int] = set()
+    for i, m in enumerate(words):
+        if not set(view.analyse(m.group(0))) & name_terms:
+            continue
+        gone.add(i)
+        j = i - 1
+        if j >= 0 and low[j] in _ARTICLES:
+            gone.add(j)
+            j -= 1
+        if (
+            j >= 0
+            and low[j] in _PREPOSITIONS | _JOINERS
+            and (low[j] not in _JOINERS or j - 1 in gone)
+        ):
+            gone.add(j)
+    for i in sorted(gone, reverse=True):
+        text = text[: words[i].start()] + text[words[i].end() :]
+    return re.sub(r"\s+([,;:?!.])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
 
 
 def _words(text: str) -> set[str]:
@@ -466,7 +502,7 @@ class Retriever:
         named, name_terms = self._route(view, q.query, collections)
         c = _Candidates(timings={"analyse_s": time.perf_counter() - t})
         if mode in ("hybrid", "dense"):
-            self._dense_rankings(c, view, q, named, collections)
+            self._dense_rankings(c, view, q, named, collections, name_terms)
         if mode in ("hybrid", "keyword"):
             self._keyword_rankings(c, index, view, q.query, terms, named, name_terms, collections)
         if previous and q.refers_back and s.previous_weight > 0:
@@ -568,6 +604,7 @@ class Retriever:
         q: Question,
         named: list[str],
         collections: set[str] | None,
+        name_terms: set[str] | frozenset[str] = frozenset(),
     ) -> None:
         s = self.settings
         t = time.perf_counter()
@@ -577,10 +614,15 @@ class Retriever:
         t = time.perf_counter()
         c.add("dense", s.dense_weight, self._dense(vector, s.candidates, collections, view))
         if named:
+            inner_vector = vector
+            if s.inner_without_names:
+                inner = without_names(q.query, view, name_terms)
+                if inner and inner != q.query:
+                    inner_vector = self.store.embeddings.embed_query(inner)
             c.add_scores(
                 "dense_doc",
                 s.document_weight * s.dense_weight,
-                self._dense_in(vector, s.candidates, collections, view, named),
+                self._dense_in(inner_vector, s.candidates, collections, view, named),
             )
         c.timings["dense_s"] = time.perf_counter() - t
         if s.window_search_weight > 0:

@@ -237,6 +237,12 @@ class RetrievalSettings(BaseModel):
         description="Weight of the extra rankings within the documents a question names "
         "('volgens Integron', 'het VIVO-rapport'); 0 turns this routing off.",
     )
+    inner_without_names: bool = Field(
+        True,
+        description="Search densely inside the documents a question names ('volgens het "
+        "HRM-rapport') with the question without the words that name them (one more e5 "
+        "embedding for such questions); false: with the whole question.",
+    )
     previous_weight: float = Field(
         0.0,
         ge=0.0,

@@ -18,7 +18,7 @@ import pytest
 from assistant.chunks import Chunk
 from assistant.embeddings import make_embeddings
 from assistant.keyword import KeywordIndex
-from assistant.retrieval import Retriever
+from assistant.retrieval import Retriever, without_names
 from assistant.settings import Settings
 from assistant.store import DocumentEntry, Manifest, Store
 
@@ -329,7 +329,8 @@ def test_a_topic_question_also_searches_the_topic_alone(
     # off by default (bench/README.md); on, it searches the topic alone too
     retriever = Retriever(store, settings.retrieval.model_copy(update={"topic_weight": 1.0}))
     res = retriever.retrieve(question)
-    assert embedded == [question, "digitale vaardigheden"]
+    # the question, the question without the report's name (searched inside it), the topic
+    assert embedded == [question, "Wat zeggen over digitale vaardigheden?", "digitale vaardigheden"]
     assert any("dense_topic" in p.ranks for p in res.passages)
     assert any("dense_topic_doc" in p.ranks for p in res.passages)  # KPN is named: inside it too
     assert "dense_topic_s" in res.timings
@@ -341,7 +342,7 @@ def test_a_topic_question_also_searches_the_topic_alone(
     embedded.clear()
     off = Retriever(store, settings.retrieval.model_copy(update={"topic_weight": 0.0}))
     res = off.retrieve(question)
-    assert embedded == [question]
+    assert embedded == [question, "Wat zeggen over digitale vaardigheden?"]  # no topic search
     assert all("dense_topic" not in p.ranks for p in res.passages)
 
 
@@ -367,3 +368,32 @@ def test_the_floor_does_not_depend_on_how_many_passages_are_asked(
         few, many = retriever.retrieve(question), retriever.retrieve(question, top_k=10)
         assert (few.relevant, few.reason) == (many.relevant, many.reason), question
         assert [p.chunk.id for p in many.passages[:1]] == [p.chunk.id for p in few.passages]
+
+
+def test_inside_named_documents_the_question_is_searched_without_the_name(
+    store: Store, settings: Settings, retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = retriever.keyword_view()
+    question = "Hoeveel procent gebruikt AI volgens het Integron-onderzoek?"
+    named, name_terms = view.named_documents(question)
+    assert named == ["integron.txt"]
+    assert without_names(question, view, name_terms) == "Hoeveel procent gebruikt AI?"
+    assert without_names("Wat zegt Integron over beginners?", view, name_terms) == (
+        "Wat zegt over beginners?"
+    )
+    assert without_names(question, view, set()) == question
+    embedded: list[str] = []
+    embed = store.embeddings.embed_query
+    monkeypatch.setattr(
+        store.embeddings, "embed_query", lambda text: embedded.append(text) or embed(text)
+    )
+    res = retriever.retrieve(question)
+    assert embedded == [question, "Hoeveel procent gebruikt AI?"]  # on by default
+    assert res.named == ["integron.txt"] and any("dense_doc" in p.ranks for p in res.passages)
+    embedded.clear()
+    off = settings.retrieval.model_copy(update={"inner_without_names": False})
+    Retriever(store, off).retrieve(question)
+    assert embedded == [question]
+    embedded.clear()
+    retriever.retrieve("Hoeveel procent van de werknemers gebruikt AI?")  # names nothing
+    assert embedded == ["Hoeveel procent van de werknemers gebruikt AI?"]
