@@ -122,6 +122,30 @@ _PREPOSITIONS = frozenset({"volgens", "in", "uit", "van", "bij", "door", "over"}
 _JOINERS = frozenset({"en", "of"})
 
 
+# "volgens het HRM-rapport", "in de focusgroepen", "volgens dat Vlaamse rapport": where to
+# look, not what is asked. e5 embeds it as content, which pulls the question towards passages
+# *about* the research (introductions, method sections). Routing reads the whole question.
+_SOURCE_PHRASE = re.compile(
+    r"\b(?:volgens|in|uit|bij)\s+(?:het|de|dat|die|deze|dit)\s+(?:[^\W_]+[- ])?"
+    r"(?:rapport|onderzoek|studie|verkenning|enquête|focusgroep(?:en)?|deelnemers"
+    r"|onderzoekers|auteurs|bronnen|document|respondenten)\b",
+    re.IGNORECASE,
+)
+
+
+def without_source(text: str) -> str:
+    """``text`` without the phrases that say in which source to look ("volgens het
+    VIVO-rapport", "in de focusgroepen"): what the dense search embeds."""
+    return _tidy(_SOURCE_PHRASE.sub("", text))
+
+
+def _tidy(text: str) -> str:
+    """Spaces and punctuation left behind by removed words."""
+    text = re.sub(r"\s+([,;:?!.])", r"\1", re.sub(r"\s{2,}", " ", text))
+    text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
+    return re.sub(r"[,;:]\s*([?!.])", r"\1", text).strip()
+
+
 def without_names(text: str, view: KeywordView, name_terms: set[str] | frozenset[str]) -> str:
     """``text`` without the words that name a document, with the article and preposition
     before them and an "en"/"of" between two of them ("volgens het HRM-rapport", "van KPN en
@@ -148,7 +172,7 @@ def without_names(text: str, view: KeywordView, name_terms: set[str] | frozenset
             gone.add(j)
     for i in sorted(gone, reverse=True):
         text = text[: words[i].start()] + text[words[i].end() :]
-    return re.sub(r"\s+([,;:?!.])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
+    return _tidy(text)
 
 
 def _words(text: str) -> set[str]:
@@ -608,7 +632,8 @@ class Retriever:
     ) -> None:
         s = self.settings
         t = time.perf_counter()
-        vector = self.store.embeddings.embed_query(q.query)
+        text = without_source(q.query) if s.dense_without_source else q.query
+        vector = self.store.embeddings.embed_query(text or q.query)
         c.vector = vector
         c.timings["embed_s"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -617,7 +642,7 @@ class Retriever:
             inner_vector = vector
             if s.inner_without_names:
                 inner = without_names(q.query, view, name_terms)
-                if inner and inner != q.query:
+                if inner and inner not in (q.query, text):
                     inner_vector = self.store.embeddings.embed_query(inner)
             c.add_scores(
                 "dense_doc",

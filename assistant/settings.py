@@ -237,6 +237,12 @@ class RetrievalSettings(BaseModel):
         description="Weight of the extra rankings within the documents a question names "
         "('volgens Integron', 'het VIVO-rapport'); 0 turns this routing off.",
     )
+    dense_without_source: bool = Field(
+        True,
+        description="The dense search embeds the question without the phrase that says "
+        "where to look ('volgens het VIVO-rapport', 'in de focusgroepen'); false: the whole "
+        "question.",
+    )
     inner_without_names: bool = Field(
         True,
         description="Search densely inside the documents a question names ('volgens het "

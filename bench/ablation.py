@@ -71,6 +71,9 @@ FEATURES: dict[str, Feature] = {
     "keyword search": Feature({R + "KEYWORD_WEIGHT": "0"}, "off = dense only (+ extras)"),
     "answer-type ranking": Feature({R + "ANSWER_TYPE_WEIGHT": "0"}),
     "document routing": Feature({R + "DOCUMENT_WEIGHT": "0"}, "rankings inside named reports"),
+    "dense without source phrase": Feature(
+        {R + "DENSE_WITHOUT_SOURCE": "false"}, "off = e5 embeds 'volgens het X-rapport' too"
+    ),
     "name-free inner search": Feature(
         {R + "INNER_WITHOUT_NAMES": "false"}, "off = the whole question inside named reports"
     ),
