@@ -316,7 +316,7 @@ class RetrievalSettings(BaseModel):
         "a second dense search on X alone (0: off).",
     )
     focus_weight: float = Field(
-        0.0,
+        1.0,
         ge=0.0,
         le=10.0,
         description="For a follow-up ('En in de zorg?'): weight, relative to dense_weight, of "

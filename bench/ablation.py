@@ -77,6 +77,7 @@ FEATURES: dict[str, Feature] = {
     "name-free inner search": Feature(
         {R + "INNER_WITHOUT_NAMES": "false"}, "off = the whole question inside named reports"
     ),
+    "focus search": Feature({R + "FOCUS_WEIGHT": "0"}, "off = no search on a follow-up's words"),
     "follow-up rewrite": Feature(
         {R + "REWRITE_FOLLOWUPS": "false"}, "off = a follow-up is searched as asked"
     ),
@@ -91,7 +92,6 @@ FEATURES: dict[str, Feature] = {
     "topic search": Feature(
         {R + "TOPIC_WEIGHT": "1"}, "alternative: second search on X of 'over X'"
     ),
-    "focus search": Feature({R + "FOCUS_WEIGHT": "1"}, "alternative: search a follow-up's words"),
     "previous passages": Feature({R + "PREVIOUS_WEIGHT": "1"}, "alternative: previous answer's"),
     "diversity cap": Feature({R + "MAX_PER_DOCUMENT": "2"}, "alternative: at most 2 per document"),
     "sentence windows": Feature(

@@ -565,7 +565,7 @@ def test_previous_passages_join_a_referring_followup(tmp_path: Path) -> None:
         {"role": "user", "content": "Wat weten we over de digitale werkomgeving?"},
         {"role": "assistant", "content": "Zestig procent werkt eraan [1]."},
     ]
-    on = {"previous_weight": 1.0, "focus_weight": 1.0}  # both off by default
+    on = {"previous_weight": 1.0, "focus_weight": 1.0}  # previous passages off by default
     retriever = _retriever(tmp_path, {"int:1:0": 0.9, "zorg:1:0": 0.89}, **on)
     res = retriever.retrieve("Wat zeggen ze daarover?", history, previous=[CORPUS[5]], top_k=3)
     assert res.followup
