@@ -11,15 +11,15 @@ by reciprocal rank (no calibration between cosine and BM25 scales, robust when e
 retriever misses); drops near-duplicates; and applies a relevance floor
 (``judge_relevance``) that refuses questions the sources cannot answer.
 
-The dense search embeds the question without the phrase that says where to look
-(``without_source``), and a follow-up gets a second dense search on its own words besides the
-standalone question (``focus_weight``: multi-query retrieval, fused by RRF).
-
-Off by default, each behind a setting, because their gain on the question bank was not
-clearly above zero (``bench/README.md``, ablation): a dense search on the X of "wat zeggen de
-bronnen over X?", the previous answer's passages for a follow-up, tuned fusion weights, a cap
-on passages per document, and passage-level reranking on sentence windows
-(``assistant.windows``).
+Off by default, each behind a setting, because their gain on the check half of the question
+bank was not clearly above zero (``bench/README.md``, ablation): extra dense searches on
+other forms of the question (the X of "wat zeggen de bronnen over X?", a follow-up's own
+words: multi-query retrieval), embedding the question without the phrase that
+says where to look (``without_source``), the previous answer's passages for a follow-up, tuned
+fusion weights, a cap on passages per document, and passage-level reranking on sentence
+windows (``assistant.windows``). Searching a follow-up by its rewritten standalone form
+(``rewrite_followups``) did not clear zero either, but stays on: without it a follow-up with
+no words of its own ("Wat zeggen ze daar nog meer over?") cannot be searched at all.
 
 Trade-off: rules and fixed weights, not a trained reranker: nothing more to run on two cores,
 every decision is explainable in ``Retrieval.reason``, and the weights sit in the middle of

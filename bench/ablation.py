@@ -71,15 +71,11 @@ FEATURES: dict[str, Feature] = {
     "keyword search": Feature({R + "KEYWORD_WEIGHT": "0"}, "off = dense only (+ extras)"),
     "answer-type ranking": Feature({R + "ANSWER_TYPE_WEIGHT": "0"}),
     "document routing": Feature({R + "DOCUMENT_WEIGHT": "0"}, "rankings inside named reports"),
-    "dense without source phrase": Feature(
-        {R + "DENSE_WITHOUT_SOURCE": "false"}, "off = e5 embeds 'volgens het X-rapport' too"
+    "follow-up rewrite": Feature(
+        {R + "REWRITE_FOLLOWUPS": "false"}, "off = a follow-up is searched as asked"
     ),
     "name-free inner search": Feature(
         {R + "INNER_WITHOUT_NAMES": "false"}, "off = the whole question inside named reports"
-    ),
-    "focus search": Feature({R + "FOCUS_WEIGHT": "0"}, "off = no search on a follow-up's words"),
-    "follow-up rewrite": Feature(
-        {R + "REWRITE_FOLLOWUPS": "false"}, "off = a follow-up is searched as asked"
     ),
     "list chunking": Feature(
         {"RAG_INGEST__KEEP_LISTS": "false"}, "off = a list may be cut between items", reindex=True
@@ -88,6 +84,13 @@ FEATURES: dict[str, Feature] = {
     # overrides turn them on, so a negative gain means "on" would have done better.
     "tuned fusion weights": Feature(
         {R + "DENSE_WEIGHT": "1.5", R + "RRF_K": "30"}, "alternative: dense 1.5, k=30"
+    ),
+    "focus search": Feature(
+        {R + "FOCUS_WEIGHT": "1"},
+        "alternative: standalone form and a follow-up's own words (multi-query)",
+    ),
+    "dense without source phrase": Feature(
+        {R + "DENSE_WITHOUT_SOURCE": "true"}, "alternative: e5 leaves out 'volgens het X-rapport'"
     ),
     "topic search": Feature(
         {R + "TOPIC_WEIGHT": "1"}, "alternative: second search on X of 'over X'"
@@ -111,12 +114,12 @@ FEATURES: dict[str, Feature] = {
     ),
     # Parameters against an alternative value.
     "candidates 40": Feature({R + "CANDIDATES": "20"}, "alternative: 20 per retriever"),
-    "chunk size 180": Feature(
-        {"RAG_INGEST__CHUNK_TOKENS": "260", "RAG_INGEST__CHUNK_OVERLAP": "40"},
-        "alternative: 260-token chunks",
+    "chunk size 260": Feature(
+        {"RAG_INGEST__CHUNK_TOKENS": "180", "RAG_INGEST__CHUNK_OVERLAP": "30"},
+        "alternative: 180-token chunks, overlap 30",
         reindex=True,
     ),
-    "chunk overlap 30": Feature(
+    "chunk overlap 40": Feature(
         {"RAG_INGEST__CHUNK_OVERLAP": "0"}, "alternative: no overlap", reindex=True
     ),
 }
@@ -148,10 +151,13 @@ def run_config(env: dict[str, str], items: list[dict[str, Any]], embeddings: Any
 def index_for(name: str, feature: Feature, args: argparse.Namespace, log: Path) -> dict[str, str]:
     """Environment that points at an index built with the feature's overrides."""
     corpus = sorted((p.name, p.stat().st_size) for p in (ROOT / "corpus").iterdir())
-    # keyed by what changes the index only: features that differ in retrieval settings
-    # alone share one index
-    ingest = {k: v for k, v in sorted(feature.env.items()) if k.startswith("RAG_INGEST__")}
-    key = hashlib.sha256(json.dumps([ingest, corpus]).encode()).hexdigest()[:12]
+    # keyed by the ingest settings in effect (the defaults with the feature's overrides), so
+    # features that differ in retrieval settings alone share one index, and a changed default
+    # does not reuse a stale one
+    ingest_env = {k: v for k, v in feature.env.items() if k.startswith("RAG_INGEST__")}
+    with environment(ingest_env):
+        ingest = load_settings().ingest.model_dump(mode="json", exclude={"corpus"})
+    key = hashlib.sha256(json.dumps([ingest, corpus], sort_keys=True).encode()).hexdigest()[:12]
     path = Path(args.index_cache) / f"index-{key}"
     env = {**feature.env, "RAG_STORE__PATH": str(path)}
     if not (path / ".built").exists():

@@ -396,8 +396,14 @@ def test_inside_named_documents_the_question_is_searched_without_the_name(
     Retriever(store, off).retrieve(question)
     assert embedded == [question]
     embedded.clear()
-    # a source phrase is left out of the dense search (and so of the search inside)
-    retriever.retrieve("Hoeveel procent gebruikt AI volgens het Integron-onderzoek?")
+    # with dense_without_source (off by default) a source phrase is left out of the dense
+    # search, and the search inside the named document reuses that vector
+    question = "Hoeveel procent gebruikt AI volgens het Integron-onderzoek?"
+    retriever.retrieve(question)
+    assert embedded == [question, "Hoeveel procent gebruikt AI?"]
+    embedded.clear()
+    on = settings.retrieval.model_copy(update={"dense_without_source": True})
+    Retriever(store, on).retrieve(question)
     assert embedded == ["Hoeveel procent gebruikt AI?"]
     embedded.clear()
     retriever.retrieve("Hoeveel procent van de werknemers gebruikt AI?")  # names nothing
