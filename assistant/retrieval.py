@@ -6,13 +6,15 @@ finds paraphrases; the keyword index finds figures, names and rare terms a 384-d
 blurs); routes to the documents the question names (``KeywordView.named_documents``: a
 boost, not a filter, so a wrong routing costs rank, not recall; inside them the question is
 searched without the words that name them, ``without_names``); for a question that asks for
-a figure, name or date adds an *answer-type* ranking of the candidates that give one; fuses
+a figure, name or date can add an *answer-type* ranking of the candidates that give one
+(``answer_type_weight``, off by default: see below); fuses
 by reciprocal rank (no calibration between cosine and BM25 scales, robust when either
 retriever misses); drops near-duplicates; and applies a relevance floor
 (``judge_relevance``) that refuses questions the sources cannot answer.
 
 Off by default, each behind a setting, because their gain on the check half of the question
-bank was not clearly above zero (``bench/README.md``, ablation): extra dense searches on
+bank was not clearly above zero (``bench/README.md``, ablation): the answer-type ranking
+(it was, with 180-token chunks), extra dense searches on
 other forms of the question (the X of "wat zeggen de bronnen over X?", a follow-up's own
 words: multi-query retrieval), embedding the question without the phrase that
 says where to look (``without_source``), the previous answer's passages for a follow-up, tuned

@@ -69,7 +69,6 @@ R = "RAG_RETRIEVAL__"
 FEATURES: dict[str, Feature] = {
     # Features on by default: the overrides turn them off.
     "keyword search": Feature({R + "KEYWORD_WEIGHT": "0"}, "off = dense only (+ extras)"),
-    "answer-type ranking": Feature({R + "ANSWER_TYPE_WEIGHT": "0"}),
     "document routing": Feature({R + "DOCUMENT_WEIGHT": "0"}, "rankings inside named reports"),
     "follow-up rewrite": Feature(
         {R + "REWRITE_FOLLOWUPS": "false"}, "off = a follow-up is searched as asked"
@@ -84,6 +83,9 @@ FEATURES: dict[str, Feature] = {
     # overrides turn them on, so a negative gain means "on" would have done better.
     "tuned fusion weights": Feature(
         {R + "DENSE_WEIGHT": "1.5", R + "RRF_K": "30"}, "alternative: dense 1.5, k=30"
+    ),
+    "answer-type ranking": Feature(
+        {R + "ANSWER_TYPE_WEIGHT": "1"}, "alternative: rank candidates giving the fact asked"
     ),
     "focus search": Feature(
         {R + "FOCUS_WEIGHT": "1"},
