@@ -5,28 +5,18 @@
 finds paraphrases; the keyword index finds figures, names and rare terms a 384-d embedding
 blurs); routes to the documents the question names (``KeywordView.named_documents``: a
 boost, not a filter, so a wrong routing costs rank, not recall; inside them the question is
-searched without the words that name them, ``without_names``); for a question that asks for
-a figure, name or date can add an *answer-type* ranking of the candidates that give one
-(``answer_type_weight``, off by default: see below); fuses
-by reciprocal rank (no calibration between cosine and BM25 scales, robust when either
-retriever misses); drops near-duplicates; and applies a relevance floor
-(``judge_relevance``) that refuses questions the sources cannot answer.
+searched without the words that name them, ``without_names``); fuses by reciprocal rank (no
+calibration between cosine and BM25 scales, robust when either retriever misses); drops
+near-duplicates; and applies a relevance floor (``judge_relevance``) that refuses questions
+the sources cannot answer.
 
 Off by default, each behind a setting, because their gain on the check half of the question
-bank was not clearly above zero (``bench/README.md``, ablation): the answer-type ranking
-(it was, with 180-token chunks), extra dense searches on
-other forms of the question (the X of "wat zeggen de bronnen over X?", a follow-up's own
-words: multi-query retrieval), embedding the question without the phrase that
-says where to look (``without_source``), the previous answer's passages for a follow-up, tuned
-fusion weights, a cap on passages per document, and passage-level reranking on sentence
-windows (``assistant.windows``). Searching a follow-up by its rewritten standalone form
-(``rewrite_followups``) did not clear zero either, but stays on: without it a follow-up with
-no words of its own ("Wat zeggen ze daar nog meer over?") cannot be searched at all.
-
-Trade-off: rules and fixed weights, not a trained reranker: nothing more to run on two cores,
-every decision is explainable in ``Retrieval.reason``, and the weights sit in the middle of
-the range where results did not move. Why each step is there, with the measurements:
-``bench/README.md`` ("Retrieval: how each step was chosen").
+bank was not clearly above zero (``bench/README.md``, ablation): the answer-type ranking,
+dense searches on other forms of the question (the X of "over X", a follow-up's own words),
+``without_source``, the previous answer's passages, tuned fusion weights, a cap per document,
+and reranking on sentence windows (``assistant.windows``). Trade-off: rules and fixed
+weights, not a trained reranker: nothing more to run on two cores, and every decision is
+explainable in ``Retrieval.reason``. Measurements: ``bench/README.md``.
 
 The modes ``dense`` and ``keyword`` (for evaluation) differ from ``hybrid`` only in which
 retrievers run; rewriting, routing, diversity and the floor are the same.
@@ -52,6 +42,7 @@ from assistant.keyword import KeywordIndex
 from assistant.keyword_view import KeywordView, coverage
 from assistant.llm import Message
 from assistant.question import Question
+from assistant.search_text import without_names, without_source
 from assistant.settings import RetrievalSettings
 from assistant.store import Store
 from assistant.windows import WindowIndex
@@ -120,65 +111,6 @@ def rrf(
             ranks.setdefault(cid, {})[name] = rank
     ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     return [(cid, score, ranks[cid]) for cid, score in ordered]
-
-
-_NAME_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
-_ARTICLES = frozenset({"het", "de", "dat", "die", "deze", "dit"})
-_PREPOSITIONS = frozenset({"volgens", "in", "uit", "van", "bij", "door", "over"})
-_JOINERS = frozenset({"en", "of"})
-
-
-# "volgens het HRM-rapport", "in de focusgroepen", "volgens dat Vlaamse rapport": where to
-# look, not what is asked. e5 embeds it as content, which pulls the question towards passages
-# *about* the research (introductions, method sections). Routing reads the whole question.
-_SOURCE_PHRASE = re.compile(
-    r"\b(?:volgens|in|uit|bij)\s+(?:het|de|dat|die|deze|dit)\s+(?:[^\W_]+[- ])?"
-    r"(?:rapport|onderzoek|studie|verkenning|enquête|focusgroep(?:en)?|deelnemers"
-    r"|onderzoekers|auteurs|bronnen|document|respondenten)\b",
-    re.IGNORECASE,
-)
-
-
-def without_source(text: str) -> str:
-    """``text`` without the phrases that say in which source to look ("volgens het
-    VIVO-rapport", "in de focusgroepen"): what the dense search embeds."""
-    return _tidy(_SOURCE_PHRASE.sub("", text))
-
-
-def _tidy(text: str) -> str:
-    """Spaces and punctuation left behind by removed words."""
-    text = re.sub(r"\s+([,;:?!.])", r"\1", re.sub(r"\s{2,}", " ", text))
-    text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
-    return re.sub(r"[,;:]\s*([?!.])", r"\1", text).strip()
-
-
-def without_names(text: str, view: KeywordView, name_terms: set[str] | frozenset[str]) -> str:
-    """``text`` without the words that name a document, with the article and preposition
-    before them and an "en"/"of" between two of them ("volgens het HRM-rapport", "van KPN en
-    Motivaction"): inside the named documents the name says nothing, and it pulls e5 towards
-    the passages *about* the report (its introduction, its method)."""
-    if not name_terms:
-        return text
-    words = list(_NAME_WORD.finditer(text))
-    low = [m.group(0).lower() for m in words]
-    gone: set[int] = set()
-    for i, m in enumerate(words):
-        if not set(view.analyse(m.group(0))) & name_terms:
-            continue
-        gone.add(i)
-        j = i - 1
-        if j >= 0 and low[j] in _ARTICLES:
-            gone.add(j)
-            j -= 1
-        if (
-            j >= 0
-            and low[j] in _PREPOSITIONS | _JOINERS
-            and (low[j] not in _JOINERS or j - 1 in gone)
-        ):
-            gone.add(j)
-    for i in sorted(gone, reverse=True):
-        text = text[: words[i].start()] + text[words[i].end() :]
-    return _tidy(text)
 
 
 def _words(text: str) -> set[str]:

@@ -76,9 +76,6 @@ FEATURES: dict[str, Feature] = {
     "name-free inner search": Feature(
         {R + "INNER_WITHOUT_NAMES": "false"}, "off = the whole question inside named reports"
     ),
-    "list chunking": Feature(
-        {"RAG_INGEST__KEEP_LISTS": "false"}, "off = a list may be cut between items", reindex=True
-    ),
     # Off by default (their gain on the check half was not clearly above zero): the
     # overrides turn them on, so a negative gain means "on" would have done better.
     "tuned fusion weights": Feature(
@@ -86,6 +83,9 @@ FEATURES: dict[str, Feature] = {
     ),
     "answer-type ranking": Feature(
         {R + "ANSWER_TYPE_WEIGHT": "1"}, "alternative: rank candidates giving the fact asked"
+    ),
+    "list chunking": Feature(
+        {"RAG_INGEST__KEEP_LISTS": "true"}, "alternative: lists kept with lead-in", reindex=True
     ),
     "focus search": Feature(
         {R + "FOCUS_WEIGHT": "1"},

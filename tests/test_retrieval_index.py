@@ -18,7 +18,8 @@ import pytest
 from assistant.chunks import Chunk
 from assistant.embeddings import make_embeddings
 from assistant.keyword import KeywordIndex
-from assistant.retrieval import Retriever, without_names
+from assistant.retrieval import Retriever
+from assistant.search_text import without_names
 from assistant.settings import Settings
 from assistant.store import DocumentEntry, Manifest, Store
 

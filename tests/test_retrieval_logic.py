@@ -728,7 +728,7 @@ def test_answer_type_scores_count_the_heading_half() -> None:
 
 
 def test_the_dense_search_leaves_out_where_to_look() -> None:
-    from assistant.retrieval import without_source
+    from assistant.search_text import without_source
 
     assert without_source("Hoeveel mensen werken in de zorg volgens het VIVO-rapport?") == (
         "Hoeveel mensen werken in de zorg?"
