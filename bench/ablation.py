@@ -117,12 +117,12 @@ FEATURES: dict[str, Feature] = {
     # Parameters against an alternative value.
     "candidates 40": Feature({R + "CANDIDATES": "20"}, "alternative: 20 per retriever"),
     "chunk size 260": Feature(
-        {"RAG_INGEST__CHUNK_TOKENS": "180", "RAG_INGEST__CHUNK_OVERLAP": "30"},
-        "alternative: 180-token chunks, overlap 30",
+        {"RAG_INGEST__CHUNK_TOKENS": "180"},
+        "alternative: 180-token chunks",
         reindex=True,
     ),
-    "chunk overlap 40": Feature(
-        {"RAG_INGEST__CHUNK_OVERLAP": "0"}, "alternative: no overlap", reindex=True
+    "chunk overlap 0": Feature(
+        {"RAG_INGEST__CHUNK_OVERLAP": "40"}, "alternative: overlap 40 tokens", reindex=True
     ),
 }
 
