@@ -4,22 +4,19 @@
 ``assistant.question``) and, in order: runs two retrievers, ``candidates`` each (dense e5
 finds paraphrases; the keyword index finds figures, names and rare terms a 384-d embedding
 blurs); routes to the documents the question names (``KeywordView.named_documents``: a
-boost, not a filter, so a wrong routing costs rank, not recall); for a question that asks for
-a figure, name or date adds an *answer-type* ranking of the candidates that give one; fuses
-by reciprocal rank (no calibration between cosine and BM25 scales, robust when either
-retriever misses); drops near-duplicates; and applies a relevance floor
-(``judge_relevance``) that refuses questions the sources cannot answer.
+boost, not a filter, so a wrong routing costs rank, not recall; inside them the question is
+searched without the words that name them, ``without_names``); fuses by reciprocal rank (no
+calibration between cosine and BM25 scales, robust when either retriever misses); drops
+near-duplicates; and applies a relevance floor (``judge_relevance``) that refuses questions
+the sources cannot answer.
 
-Off by default, each behind a weight, because their gain on the check half of the question
-bank was not clearly above zero (``bench/README.md``, ablation): extra dense searches on
-rewritten forms of the question (the X of "wat zeggen de bronnen over X?", a follow-up's own
-words), the previous answer's passages for a follow-up, tuned fusion weights, and a cap on
-passages per document.
-
-Trade-off: rules and fixed weights, not a trained reranker: nothing more to run on two cores,
-every decision is explainable in ``Retrieval.reason``, and the weights sit in the middle of
-the range where results did not move. Why each step is there, with the measurements:
-``bench/README.md`` ("Retrieval: how each step was chosen").
+Off by default, each behind a setting, because their gain on the check half of the question
+bank was not clearly above zero (``bench/README.md``, ablation): the answer-type ranking,
+dense searches on other forms of the question (the X of "over X", a follow-up's own words),
+``without_source``, the previous answer's passages, tuned fusion weights, a cap per document,
+and reranking on sentence windows (``assistant.windows``). Trade-off: rules and fixed
+weights, not a trained reranker: nothing more to run on two cores, and every decision is
+explainable in ``Retrieval.reason``. Measurements: ``bench/README.md``.
 
 The modes ``dense`` and ``keyword`` (for evaluation) differ from ``hybrid`` only in which
 retrievers run; rewriting, routing, diversity and the floor are the same.
@@ -45,8 +42,10 @@ from assistant.keyword import KeywordIndex
 from assistant.keyword_view import KeywordView, coverage
 from assistant.llm import Message
 from assistant.question import Question
+from assistant.search_text import without_names, without_source
 from assistant.settings import RetrievalSettings
 from assistant.store import Store
+from assistant.windows import WindowIndex
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +235,7 @@ class _Candidates:
     keyword: dict[str, float] = field(default_factory=dict)  # chunk id -> BM25
     gone: set[str] = field(default_factory=set)  # ids no longer in the index
     timings: dict[str, float] = field(default_factory=dict)
+    vector: list[float] | None = None  # the question's e5 vector (None: no dense search)
 
     def add(self, name: str, weight: float, hits: list[tuple[Chunk, float]]) -> None:
         self.rankings[name] = [chunk.id for chunk, _ in hits]
@@ -265,6 +265,7 @@ class Retriever:
         self.store = store
         self.settings = settings
         self._keyword: tuple[str, KeywordIndex, KeywordView] | None = None
+        self._windows: tuple[str, WindowIndex | None] | None = None
         self._lock = threading.Lock()
 
     def keyword_index(self) -> KeywordIndex:
@@ -290,6 +291,19 @@ class Retriever:
             view = KeywordView(index, manifest.documents)
             self._keyword = (name, index, view)
             return index, view
+
+    def window_index(self) -> WindowIndex | None:
+        """The sentence windows of the active generation (None: not built for it)."""
+        name = self.store.require_manifest().collection
+        with self._lock:
+            if self._windows is None or self._windows[0] != name:
+                try:
+                    windows: WindowIndex | None = WindowIndex.load(self.store.windows_dir(name))
+                except (OSError, ValueError) as exc:
+                    log.warning("no sentence windows for %s (%s): ranking without them", name, exc)
+                    windows = None
+                self._windows = (name, windows)
+            return self._windows[1]
 
     # ---- dense ---------------------------------------------------------------------------
 
@@ -374,6 +388,8 @@ class Retriever:
         ``settings.top_k``, the passages the model would get.
         """
         q = question if isinstance(question, Question) else Question.of(question, history or [])
+        if q.followup and not self.settings.rewrite_followups:
+            q = Question.of(q.asked, [])  # searched as asked, without the conversation
         if sources:
             return self._retrieve_in(q, sources, mode, collections, top_k, previous)
         t0 = time.perf_counter()
@@ -388,6 +404,10 @@ class Retriever:
             )
         c, view, named = self._rank(q, mode, collections, previous)
         s = self.settings
+        if s.window_weight > 0 and c.vector is not None:
+            t = time.perf_counter()
+            self._window_ranking(c)
+            c.timings["windows_s"] = time.perf_counter() - t
         judged: list[ScoredChunk] | None = None
         if s.answer_type_weight > 0 and q.kind.specific:
             t = time.perf_counter()
@@ -444,7 +464,7 @@ class Retriever:
         named, name_terms = self._route(view, q.query, collections)
         c = _Candidates(timings={"analyse_s": time.perf_counter() - t})
         if mode in ("hybrid", "dense"):
-            self._dense_rankings(c, view, q, named, collections)
+            self._dense_rankings(c, view, q, named, collections, name_terms)
         if mode in ("hybrid", "keyword"):
             self._keyword_rankings(c, index, view, q.query, terms, named, name_terms, collections)
         if previous and q.refers_back and s.previous_weight > 0:
@@ -498,6 +518,20 @@ class Retriever:
             c.chunks.update(found)
             c.gone.update(cid for cid in missing if cid not in found)
 
+    def _window_ranking(self, c: _Candidates) -> None:
+        """The first ``window_candidates`` fused candidates ranked by their best sentence
+        window (``assistant.windows``): a ranking of its own in the fusion, weight
+        ``window_weight``. Like the answer-type ranking it only reorders what the retrievers
+        found."""
+        windows = self.window_index()
+        if windows is None or c.vector is None:
+            return
+        s = self.settings
+        head = [cid for cid, _, _ in rrf(c.rankings, s.rrf_k, c.weights)[: s.window_candidates]]
+        best = windows.best(c.vector, head)
+        c.rankings["windows"] = sorted(best, key=lambda cid: -best[cid])
+        c.weights["windows"] = s.window_weight
+
     def _answer_type_ranking(self, c: _Candidates, query: str) -> None:
         """For "hoeveel / wie / wanneer ...?": the fused candidates whose sentences give the
         kind of fact asked for, ranked by the key-term share of that sentence (a ranking of
@@ -532,20 +566,37 @@ class Retriever:
         q: Question,
         named: list[str],
         collections: set[str] | None,
+        name_terms: set[str] | frozenset[str] = frozenset(),
     ) -> None:
         s = self.settings
         t = time.perf_counter()
-        vector = self.store.embeddings.embed_query(q.query)
+        text = without_source(q.query) if s.dense_without_source else q.query
+        vector = self.store.embeddings.embed_query(text or q.query)
+        c.vector = vector
         c.timings["embed_s"] = time.perf_counter() - t
         t = time.perf_counter()
         c.add("dense", s.dense_weight, self._dense(vector, s.candidates, collections, view))
         if named:
+            inner_vector = vector
+            if s.inner_without_names:
+                inner = without_names(q.query, view, name_terms)
+                if inner and inner not in (q.query, text):
+                    inner_vector = self.store.embeddings.embed_query(inner)
             c.add_scores(
                 "dense_doc",
                 s.document_weight * s.dense_weight,
-                self._dense_in(vector, s.candidates, collections, view, named),
+                self._dense_in(inner_vector, s.candidates, collections, view, named),
             )
         c.timings["dense_s"] = time.perf_counter() - t
+        if s.window_search_weight > 0:
+            windows = self.window_index()
+            if windows is not None:
+                t = time.perf_counter()
+                # ids only: a window's cosine is not the chunk's (the floor reads ``dense``)
+                hits = windows.search(vector, s.candidates)
+                c.rankings["window_search"] = [cid for cid, _ in hits]
+                c.weights["window_search"] = s.window_search_weight * s.dense_weight
+                c.timings["window_search_s"] = time.perf_counter() - t
         for name, text, weight in self._rewritten_forms(q):
             # One more embedding per extra form, only for the questions that have one.
             t = time.perf_counter()

@@ -163,13 +163,20 @@ class IngestSettings(BaseModel):
 
     corpus: Path = Field(Path("corpus"), description="Folder with the documents to index.")
     chunk_tokens: int = Field(
-        180, ge=32, le=480, description="Target chunk size in tiktoken tokens."
+        260, ge=32, le=480, description="Target chunk size in tiktoken tokens."
     )
-    chunk_overlap: int = Field(30, ge=0, le=200, description="Overlap between chunks, tokens.")
+    chunk_overlap: int = Field(
+        0,
+        ge=0,
+        le=200,
+        description="Overlap between chunks, tokens (0: none; 40 did not clearly beat it on "
+        "the check half).",
+    )
     keep_lists: bool = Field(
-        True,
+        False,
         description="Keep a list with its lead-in ('De top 5 zorgen van organisaties:' and "
-        "the items) in one chunk, up to half a chunk over chunk_tokens.",
+        "the items) in one chunk, up to half a chunk over chunk_tokens. Off: with 260-token "
+        "chunks its gain on the check half was not clearly above zero (bench/README.md).",
     )
     chunk_context: Literal["none", "heading", "title"] = Field(
         "none",
@@ -177,6 +184,15 @@ class IngestSettings(BaseModel):
         "or its document's title and section heading ('title'); the keyword index gets the "
         "heading unless 'none'. The shown passage is the chunk's own text either way; "
         "changing this re-embeds every document.",
+    )
+    window_sentences: int = Field(
+        0,
+        ge=0,
+        le=6,
+        description="Sentences per window embedded at ingest for the sentence-window ranking "
+        "(retrieval.window_weight, window_search_weight); 0 builds none (the default: the "
+        "ranking did not help on the question bank, bench/README.md). Unchanged windows keep "
+        "their vectors.",
     )
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped.")
 
@@ -228,6 +244,18 @@ class RetrievalSettings(BaseModel):
         description="Weight of the extra rankings within the documents a question names "
         "('volgens Integron', 'het VIVO-rapport'); 0 turns this routing off.",
     )
+    dense_without_source: bool = Field(
+        False,
+        description="The dense search embeds the question without the phrase that says "
+        "where to look ('volgens het VIVO-rapport', 'in de focusgroepen'); false: the whole "
+        "question. Off: it helped on the tune half, not on the check half.",
+    )
+    inner_without_names: bool = Field(
+        True,
+        description="Search densely inside the documents a question names ('volgens het "
+        "HRM-rapport') with the question without the words that name them (one more e5 "
+        "embedding for such questions); false: with the whole question.",
+    )
     previous_weight: float = Field(
         0.0,
         ge=0.0,
@@ -256,12 +284,38 @@ class RetrievalSettings(BaseModel):
         description="Between the two cosine floors, the least IDF-weighted share of the "
         "question's content words that must occur in the best passages.",
     )
+    rewrite_followups: bool = Field(
+        True,
+        description="Search a follow-up ('En bij directieleden?') by its standalone form, "
+        "rewritten against the conversation; false: by the question as asked (the model "
+        "still gets the standalone form; a follow-up without words of its own, 'Wat zeggen ze "
+        "daar nog meer over?', is then refused).",
+    )
+    window_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="RRF weight of the sentence-window ranking: the first window_candidates "
+        "fused candidates by the e5 cosine of their best window of sentences (built at "
+        "ingest, ingest.window_sentences); 0: off (it did not help on the question bank).",
+    )
+    window_search_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="RRF weight, relative to dense_weight, of a dense search over the sentence "
+        "windows of every chunk (a chunk ranks by its best window); 0: off.",
+    )
+    window_candidates: int = Field(
+        30, ge=1, le=200, description="Fused candidates the sentence-window ranking reorders."
+    )
     answer_type_weight: float = Field(
-        1.0,
+        0.0,
         ge=0.0,
         le=10.0,
         description="RRF weight of the answer-type ranking: for a question that asks for a "
-        "figure, name or date, the candidates whose sentences give one, best first (0: off).",
+        "figure, name or date, the candidates whose sentences give one, best first (0: off; "
+        "with 260-token chunks its gain on the check half was not clearly above zero).",
     )
     topic_weight: float = Field(
         0.0,

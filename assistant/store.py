@@ -320,6 +320,11 @@ class Store:
     def keyword_dir(self, collection: str) -> Path:
         return self.settings.path / "keyword" / collection
 
+    def windows_dir(self, collection: str) -> Path:
+        """The sentence windows of a generation (``assistant.windows``), next to its
+        keyword index."""
+        return self.settings.path / "windows" / collection
+
     # -- the writer lease (a Chroma server shared by replicas) --------------------------------
     @property
     def _lease_name(self) -> str:
@@ -410,9 +415,10 @@ class Store:
                     self.client.delete_collection(name)
                 except Exception as exc:  # a reader may still hold it; next run retries
                     log.warning("could not drop old generation %s: %s", name, exc)
-        kw_root = self.settings.path / "keyword"
-        if kw_root.is_dir():
-            for d in kw_root.iterdir():
+        for root in (self.settings.path / "keyword", self.settings.path / "windows"):
+            if not root.is_dir():
+                continue
+            for d in root.iterdir():
                 # KeywordIndex.save makes ``<name>`` a symlink to a hidden sibling
                 # ``.<name>.v-*`` (and ``.<name>.tmp-*`` while saving): those belong to ``keep``.
                 if d.name not in keep and not any(d.name.startswith(f".{k}.") for k in keep):
@@ -574,11 +580,11 @@ class Generation:
             self.store.client.delete_collection(self.name)
         except Exception as exc:
             log.warning("could not remove unfinished generation %s: %s", self.name, exc)
-        kw_dir = self.store.keyword_dir(self.name)
-        _remove_path(kw_dir)
-        if kw_dir.parent.is_dir():  # the link's hidden version/temp siblings (see keyword.py)
-            for d in kw_dir.parent.glob(f".{self.name}.*"):
-                _remove_path(d)
+        for folder in (self.store.keyword_dir(self.name), self.store.windows_dir(self.name)):
+            _remove_path(folder)
+            if folder.parent.is_dir():  # hidden version/temp siblings (keyword.py, windows.py)
+                for d in folder.parent.glob(f".{self.name}.*"):
+                    _remove_path(d)
 
 
 def _remove_path(path: Path) -> None:

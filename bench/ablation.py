@@ -69,22 +69,46 @@ R = "RAG_RETRIEVAL__"
 FEATURES: dict[str, Feature] = {
     # Features on by default: the overrides turn them off.
     "keyword search": Feature({R + "KEYWORD_WEIGHT": "0"}, "off = dense only (+ extras)"),
-    "answer-type ranking": Feature({R + "ANSWER_TYPE_WEIGHT": "0"}),
     "document routing": Feature({R + "DOCUMENT_WEIGHT": "0"}, "rankings inside named reports"),
-    "list chunking": Feature(
-        {"RAG_INGEST__KEEP_LISTS": "false"}, "off = a list may be cut between items", reindex=True
+    "follow-up rewrite": Feature(
+        {R + "REWRITE_FOLLOWUPS": "false"}, "off = a follow-up is searched as asked"
+    ),
+    "name-free inner search": Feature(
+        {R + "INNER_WITHOUT_NAMES": "false"}, "off = the whole question inside named reports"
     ),
     # Off by default (their gain on the check half was not clearly above zero): the
     # overrides turn them on, so a negative gain means "on" would have done better.
     "tuned fusion weights": Feature(
         {R + "DENSE_WEIGHT": "1.5", R + "RRF_K": "30"}, "alternative: dense 1.5, k=30"
     ),
+    "answer-type ranking": Feature(
+        {R + "ANSWER_TYPE_WEIGHT": "1"}, "alternative: rank candidates giving the fact asked"
+    ),
+    "list chunking": Feature(
+        {"RAG_INGEST__KEEP_LISTS": "true"}, "alternative: lists kept with lead-in", reindex=True
+    ),
+    "focus search": Feature(
+        {R + "FOCUS_WEIGHT": "1"},
+        "alternative: standalone form and a follow-up's own words (multi-query)",
+    ),
+    "dense without source phrase": Feature(
+        {R + "DENSE_WITHOUT_SOURCE": "true"}, "alternative: e5 leaves out 'volgens het X-rapport'"
+    ),
     "topic search": Feature(
         {R + "TOPIC_WEIGHT": "1"}, "alternative: second search on X of 'over X'"
     ),
-    "focus search": Feature({R + "FOCUS_WEIGHT": "1"}, "alternative: search a follow-up's words"),
     "previous passages": Feature({R + "PREVIOUS_WEIGHT": "1"}, "alternative: previous answer's"),
     "diversity cap": Feature({R + "MAX_PER_DOCUMENT": "2"}, "alternative: at most 2 per document"),
+    "sentence windows": Feature(
+        {R + "WINDOW_WEIGHT": "1", "RAG_INGEST__WINDOW_SENTENCES": "2"},
+        "alternative: rerank the first 30 by their best 2-sentence window (e5)",
+        reindex=True,
+    ),
+    "window search": Feature(
+        {R + "WINDOW_SEARCH_WEIGHT": "1", "RAG_INGEST__WINDOW_SENTENCES": "2"},
+        "alternative: a dense search over every chunk's 2-sentence windows",
+        reindex=True,
+    ),
     "heading context": Feature(
         {"RAG_INGEST__CHUNK_CONTEXT": "title"},
         "alternative: title and heading embedded, heading keyword-indexed",
@@ -92,13 +116,13 @@ FEATURES: dict[str, Feature] = {
     ),
     # Parameters against an alternative value.
     "candidates 40": Feature({R + "CANDIDATES": "20"}, "alternative: 20 per retriever"),
-    "chunk size 180": Feature(
-        {"RAG_INGEST__CHUNK_TOKENS": "260", "RAG_INGEST__CHUNK_OVERLAP": "40"},
-        "alternative: 260-token chunks",
+    "chunk size 260": Feature(
+        {"RAG_INGEST__CHUNK_TOKENS": "180"},
+        "alternative: 180-token chunks",
         reindex=True,
     ),
-    "chunk overlap 30": Feature(
-        {"RAG_INGEST__CHUNK_OVERLAP": "0"}, "alternative: no overlap", reindex=True
+    "chunk overlap 0": Feature(
+        {"RAG_INGEST__CHUNK_OVERLAP": "40"}, "alternative: overlap 40 tokens", reindex=True
     ),
 }
 
@@ -129,8 +153,14 @@ def run_config(env: dict[str, str], items: list[dict[str, Any]], embeddings: Any
 def index_for(name: str, feature: Feature, args: argparse.Namespace, log: Path) -> dict[str, str]:
     """Environment that points at an index built with the feature's overrides."""
     corpus = sorted((p.name, p.stat().st_size) for p in (ROOT / "corpus").iterdir())
-    key = hashlib.sha256(json.dumps([feature.env, corpus]).encode()).hexdigest()[:12]
-    path = Path(args.index_cache) / f"{name.replace(' ', '_')}-{key}"
+    # keyed by the ingest settings in effect (the defaults with the feature's overrides), so
+    # features that differ in retrieval settings alone share one index, and a changed default
+    # does not reuse a stale one
+    ingest_env = {k: v for k, v in feature.env.items() if k.startswith("RAG_INGEST__")}
+    with environment(ingest_env):
+        ingest = load_settings().ingest.model_dump(mode="json", exclude={"corpus"})
+    key = hashlib.sha256(json.dumps([ingest, corpus], sort_keys=True).encode()).hexdigest()[:12]
+    path = Path(args.index_cache) / f"index-{key}"
     env = {**feature.env, "RAG_STORE__PATH": str(path)}
     if not (path / ".built").exists():
         print(f"  building an index for '{name}' in {path} ...", flush=True)

@@ -75,10 +75,11 @@ def _print_progress(event: ProgressEvent) -> None:
         print(f"[{event.done}/{event.total}] {event.file}: {event.status}{detail}", file=sys.stderr)
     elif event.status == "reading":
         print(f"[{event.done}/{event.total}] {event.file}: reading ...", file=sys.stderr)
-    elif event.status in ("copying", "keyword", "publishing"):
+    elif event.status in ("copying", "keyword", "windows", "publishing"):
         what = {
             "copying": "copying unchanged documents",
             "keyword": "building keyword index",
+            "windows": "embedding sentence windows",
             "publishing": "publishing",
         }[event.status]
         detail = f" ({event.detail})" if event.detail else ""

@@ -22,7 +22,9 @@ How a run goes (``sync``):
    of skipped files is refreshed when that changed, in place).
 5. **Build.** A complete new generation: unchanged documents are *copied* from the active
    generation with their stored vectors (no embedding), new/changed ones are embedded and
-   added, then the keyword index is built from the new collection and saved beside it.
+   added, then the keyword index is built from the new collection and saved beside it, and
+   the sentence windows (``assistant.windows``) are embedded, reusing the previous
+   generation's vectors of unchanged windows.
 6. **Publish.** ``store.publish`` switches the manifest to the new generation atomically;
    readers (the chat page) keep using the old generation until that moment. Any exception
    before it (including Ctrl-C) discards the new generation and re-raises: the old index is
@@ -152,7 +154,7 @@ class ProgressEvent:
 
     file: str  # "" for steps that concern the whole index
     # unchanged | skipped | reading | embedding | added | updated | removed (per file);
-    # copying | keyword | publishing | done (whole index)
+    # copying | keyword | windows | publishing | done (whole index)
     status: str
     done: int
     total: int
@@ -609,7 +611,22 @@ class _Run:
             and self.reuse
             and not self.prepared
             and not self.report.removed
+            and self._windows_current()
         )
+
+    def _windows_current(self) -> bool:
+        """Are the active generation's sentence windows what the settings ask for? (A
+        changed ``window_sentences`` builds a new generation: chunks copied, windows new.)"""
+        size = self.settings.ingest.window_sentences
+        if not size or self.previous is None:
+            return True
+        from assistant.windows import WindowIndex
+
+        try:
+            index = WindowIndex.load(self.store.windows_dir(self.previous.collection))
+        except (OSError, ValueError):
+            return False
+        return index.size == size and index.model == self.label
 
     def keep_index(self) -> SyncReport:
         previous = self.previous
@@ -645,6 +662,7 @@ class _Run:
             all_chunks = [c for c, _ in store.iter_chunks(gen.name)]
             headings = self.settings.ingest.chunk_context != "none"
             KeywordIndex.build(all_chunks, headings).save(store.keyword_dir(gen.name))
+            self._build_windows(gen, all_chunks)
             manifest = Manifest(
                 collection=gen.name,
                 generation=gen.number,
@@ -666,6 +684,30 @@ class _Run:
         self.report.documents = len(documents)
         self.report.chunks = len(all_chunks)
         return self._finish()
+
+    def _build_windows(self, gen: Generation, chunks: list[Chunk]) -> None:
+        """The sentence windows of every chunk (``assistant.windows``); windows of the
+        previous generation with the same text keep their vectors."""
+        size = self.settings.ingest.window_sentences
+        if not size:
+            return
+        from assistant.windows import WindowIndex
+
+        previous = None
+        if self.reuse and self.previous is not None:
+            try:
+                previous = WindowIndex.load(self.store.windows_dir(self.previous.collection))
+            except (OSError, ValueError):
+                previous = None  # none yet: every window is embedded
+
+        def progress(done: int, total: int) -> None:
+            self.event("", "windows", f"{done}/{total}")
+
+        self.event("", "windows")
+        index = WindowIndex.build(
+            chunks, self.store.embeddings.embed_documents, size, self.label, previous, progress
+        )
+        index.save(self.store.windows_dir(gen.name))
 
     def _fill(self, gen: Generation) -> dict[str, DocumentEntry]:
         """Copy the unchanged documents, embed and add the new and changed ones."""

@@ -19,6 +19,7 @@ from assistant.chunks import Chunk
 from assistant.embeddings import make_embeddings
 from assistant.keyword import KeywordIndex
 from assistant.retrieval import Retriever
+from assistant.search_text import without_names
 from assistant.settings import Settings
 from assistant.store import DocumentEntry, Manifest, Store
 
@@ -206,6 +207,19 @@ def test_followup_uses_history_and_previous_passages(retriever: Retriever) -> No
     assert _ids(keyword)[0] == "integron:1:1"
 
 
+def test_without_rewriting_a_followup_is_searched_as_asked(retriever: Retriever) -> None:
+    history = [
+        {"role": "user", "content": "Hoeveel Nederlandse werknemers gebruiken AI actief?"},
+        {"role": "assistant", "content": "Volgens Integron 26 procent [1]."},
+    ]
+    off = Retriever(
+        retriever.store, retriever.settings.model_copy(update={"rewrite_followups": False})
+    )
+    res = off.retrieve("En bij directieleden?", history)
+    assert res.query == "En bij directieleden?" and not res.followup
+    assert retriever.retrieve("En bij directieleden?", history).followup  # on by default
+
+
 def test_referring_followup_carries_the_previous_passages(retriever: Retriever) -> None:
     history = [
         {"role": "user", "content": "Wie heeft het voorwoord ondertekend?"},
@@ -297,11 +311,11 @@ def test_no_answer_type_ranking_for_an_open_question_or_when_off(
     res = retriever.retrieve("Waarom nemen organisaties in de social profit zelden het voortouw?")
     assert all("answer_type" not in p.ranks for p in res.passages)
     assert "answer_type_s" not in res.timings
+    on = Retriever(store, settings.retrieval.model_copy(update={"answer_type_weight": 1.0}))
+    res = on.retrieve("Hoeveel procent van de werknemers gebruikt AI?")
+    assert any("answer_type" in p.ranks for p in res.passages)
     default = retriever.retrieve("Hoeveel procent van de werknemers gebruikt AI?")
-    assert any("answer_type" in p.ranks for p in default.passages)  # on by default
-    off = Retriever(store, settings.retrieval.model_copy(update={"answer_type_weight": 0.0}))
-    res = off.retrieve("Hoeveel procent van de werknemers gebruikt AI?")
-    assert all("answer_type" not in p.ranks for p in res.passages)
+    assert all("answer_type" not in p.ranks for p in default.passages)  # off by default
 
 
 def test_a_topic_question_also_searches_the_topic_alone(
@@ -316,7 +330,8 @@ def test_a_topic_question_also_searches_the_topic_alone(
     # off by default (bench/README.md); on, it searches the topic alone too
     retriever = Retriever(store, settings.retrieval.model_copy(update={"topic_weight": 1.0}))
     res = retriever.retrieve(question)
-    assert embedded == [question, "digitale vaardigheden"]
+    # the question, the question without the report's name (searched inside it), the topic
+    assert embedded == [question, "Wat zeggen over digitale vaardigheden?", "digitale vaardigheden"]
     assert any("dense_topic" in p.ranks for p in res.passages)
     assert any("dense_topic_doc" in p.ranks for p in res.passages)  # KPN is named: inside it too
     assert "dense_topic_s" in res.timings
@@ -328,7 +343,7 @@ def test_a_topic_question_also_searches_the_topic_alone(
     embedded.clear()
     off = Retriever(store, settings.retrieval.model_copy(update={"topic_weight": 0.0}))
     res = off.retrieve(question)
-    assert embedded == [question]
+    assert embedded == [question, "Wat zeggen over digitale vaardigheden?"]  # no topic search
     assert all("dense_topic" not in p.ranks for p in res.passages)
 
 
@@ -354,3 +369,43 @@ def test_the_floor_does_not_depend_on_how_many_passages_are_asked(
         few, many = retriever.retrieve(question), retriever.retrieve(question, top_k=10)
         assert (few.relevant, few.reason) == (many.relevant, many.reason), question
         assert [p.chunk.id for p in many.passages[:1]] == [p.chunk.id for p in few.passages]
+
+
+def test_inside_named_documents_the_question_is_searched_without_the_name(
+    store: Store, settings: Settings, retriever: Retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = retriever.keyword_view()
+    question = "Hoeveel procent gebruikt AI bij Integron?"
+    named, name_terms = view.named_documents(question)
+    assert named == ["integron.txt"]
+    assert without_names(question, view, name_terms) == "Hoeveel procent gebruikt AI?"
+    assert without_names("Wat zegt het Integron-onderzoek?", view, name_terms) == "Wat zegt?"
+    assert without_names("Wat zegt Integron over beginners?", view, name_terms) == (
+        "Wat zegt over beginners?"
+    )
+    assert without_names(question, view, set()) == question
+    embedded: list[str] = []
+    embed = store.embeddings.embed_query
+    monkeypatch.setattr(
+        store.embeddings, "embed_query", lambda text: embedded.append(text) or embed(text)
+    )
+    res = retriever.retrieve(question)
+    assert embedded == [question, "Hoeveel procent gebruikt AI?"]  # on by default
+    assert res.named == ["integron.txt"] and any("dense_doc" in p.ranks for p in res.passages)
+    embedded.clear()
+    off = settings.retrieval.model_copy(update={"inner_without_names": False})
+    Retriever(store, off).retrieve(question)
+    assert embedded == [question]
+    embedded.clear()
+    # with dense_without_source (off by default) a source phrase is left out of the dense
+    # search, and the search inside the named document reuses that vector
+    question = "Hoeveel procent gebruikt AI volgens het Integron-onderzoek?"
+    retriever.retrieve(question)
+    assert embedded == [question, "Hoeveel procent gebruikt AI?"]
+    embedded.clear()
+    on = settings.retrieval.model_copy(update={"dense_without_source": True})
+    Retriever(store, on).retrieve(question)
+    assert embedded == ["Hoeveel procent gebruikt AI?"]
+    embedded.clear()
+    retriever.retrieve("Hoeveel procent van de werknemers gebruikt AI?")  # names nothing
+    assert embedded == ["Hoeveel procent van de werknemers gebruikt AI?"]

@@ -565,7 +565,7 @@ def test_previous_passages_join_a_referring_followup(tmp_path: Path) -> None:
         {"role": "user", "content": "Wat weten we over de digitale werkomgeving?"},
         {"role": "assistant", "content": "Zestig procent werkt eraan [1]."},
     ]
-    on = {"previous_weight": 1.0, "focus_weight": 1.0}  # both off by default
+    on = {"previous_weight": 1.0, "focus_weight": 1.0}  # previous passages off by default
     retriever = _retriever(tmp_path, {"int:1:0": 0.9, "zorg:1:0": 0.89}, **on)
     res = retriever.retrieve("Wat zeggen ze daarover?", history, previous=[CORPUS[5]], top_k=3)
     assert res.followup
@@ -725,3 +725,22 @@ def test_answer_type_scores_count_the_heading_half() -> None:
     under = dataclasses.replace(bare, heading="Voorwoord")
     scores = answer_type_scores(question, [bare, under])
     assert scores is not None and 0 <= scores[0] < scores[1]
+
+
+def test_the_dense_search_leaves_out_where_to_look() -> None:
+    from assistant.search_text import without_source
+
+    assert without_source("Hoeveel mensen werken in de zorg volgens het VIVO-rapport?") == (
+        "Hoeveel mensen werken in de zorg?"
+    )
+    assert without_source("Wat missen mensen, volgens de focusgroepen, aan thuiswerk?") == (
+        "Wat missen mensen, aan thuiswerk?"
+    )
+    assert without_source("Is dat volgens dat Vlaamse rapport een last?") == "Is dat een last?"
+    # the research as the subject of the question stays
+    question = "Hoe zijn de onderzoekers aan hun informatie gekomen?"
+    assert without_source(question) == question
+    assert without_source("Wat staat er in de cao?") == "Wat staat er in de cao?"
+    assert without_source("Hoeveel tijd spaart het, volgens de deelnemers?") == (
+        "Hoeveel tijd spaart het?"
+    )

@@ -476,6 +476,7 @@ SYNC_STEPS_NL = {
     "removed": "uit de index gehaald",
     "copying": "ongewijzigde passages overnemen",
     "keyword": "trefwoordindex bouwen",
+    "windows": "zinsvensters inbedden",
     "publishing": "nieuwe index in gebruik nemen",
     "done": "klaar",
 }
