@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 # most documents searched one by one for the sources block (each search is one Chroma query
 # with a ``where`` on the source): the first documents of the fused candidates
 PER_DOCUMENT_MAX_DOCUMENTS = 8
+LIST_CANDIDATES = 10  # fused candidates a list question's source list may come from
 
 
 @dataclass
@@ -456,6 +457,11 @@ class Assistant:
         if stream.analysed.followup and not asks_for_list(stream.analysed.focus):
             return checked, []  # "En wat zeggen ze over de zorg?" after a list question
         chunks = [p.chunk for p in passages]
+        given = {c.id for c in chunks}
+        # the list may sit just below the passages: a heading with its items shares few words
+        # with the question ("De top 5 zorgen van organisaties:" and five short lines)
+        near = [i for i in stream.retrieval.fused[:LIST_CANDIDATES] if i not in given]
+        chunks += self.store.get_chunks(near) if near else []
         plist = pick_list(question, self._source_lists(chunks), chunks)
         if plist is None:
             return checked, []
