@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 # most documents searched one by one for the sources block (each search is one Chroma query
 # with a ``where`` on the source): the first documents of the fused candidates
 PER_DOCUMENT_MAX_DOCUMENTS = 8
+VECTOR_CACHE_SIZE = 2000  # e5 vectors of passage sentences and quotes kept between questions
 LIST_CANDIDATES = 10  # fused candidates a list question's source list may come from
 
 
@@ -325,9 +326,11 @@ class Assistant:
             if missing:
                 vectors = self.embeddings.embed_documents(missing)
                 self._vector_cache.update(zip(missing, vectors, strict=True))
-                while len(self._vector_cache) > 2000:
-                    self._vector_cache.pop(next(iter(self._vector_cache)))
-            return [self._vector_cache[t] for t in texts]
+            out = [self._vector_cache[t] for t in texts]
+            # evict the oldest only after reading: a full cache must not drop what was asked
+            while len(self._vector_cache) > VECTOR_CACHE_SIZE:
+                self._vector_cache.pop(next(iter(self._vector_cache)))
+            return out
 
     def similarity(self, a: list[str], b: list[str]) -> list[list[float]]:
         """Cosine similarities (vectors are normalised) between two lists of texts."""

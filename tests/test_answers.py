@@ -613,3 +613,17 @@ def test_en_between_two_parts_of_one_question_is_no_clause_end() -> None:
     prompts = Prompts.load(Path(__file__).resolve().parent.parent / "prompts")
     question = "Welke sectoren lopen voor en welke lopen achter met digitalisering?"
     assert screen_question(prompts, question).question == question
+
+
+def test_a_full_vector_cache_still_returns_every_vector(
+    indexed: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.service as service
+
+    monkeypatch.setattr(service, "VECTOR_CACHE_SIZE", 3)
+    assistant, _ = _assistant(indexed, scripted("x"))
+    texts = [f"Zin nummer {i} over het rooster." for i in range(5)]
+    vectors = assistant._vectors(texts)  # more new texts than the cache holds
+    assert len(vectors) == 5 and all(len(v) > 0 for v in vectors)
+    assert len(assistant._vector_cache) == 3
+    assert assistant._vectors(texts[:2]) == vectors[:2]  # evicted ones are embedded again
