@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,9 +34,9 @@ from typing import Literal
 import numpy as np
 
 from assistant.chunks import Chunk, Passage, ScoredChunk
-from assistant.dutch.text import fold
 from assistant.errors import IndexMissing
 from assistant.evidence import answer_type_scores, evidence_gap
+from assistant.fusion import diversify, rrf
 from assistant.keyword import KeywordIndex
 from assistant.keyword_view import KeywordView, coverage
 from assistant.llm import Message
@@ -63,7 +62,6 @@ FLOOR_EXTRA_PASSAGES = 1
 KEYWORD_ONLY_COVERAGE = 0.3  # the floor without a dense score (keyword mode): coverage alone
 OVERFETCH_MAX = 300  # most dense hits fetched unfiltered to filter on collections here
 NAMED_EXACT_MAX = 2000  # named documents up to this many chunks are scored from their vectors
-NEAR_DUPLICATE = 0.7  # Jaccard overlap of word sets above which two passages are one
 # A briefing limited to some documents searches this many passages (at least) and keeps
 # those of its documents: the named documents may not lead the whole index.
 SOURCES_MIN_PASSAGES = 20
@@ -84,92 +82,6 @@ class Retrieval:
     reason: str = ""  # why the floor refused or accepted (logs, evaluation)
     fused: list[str] = field(default_factory=list)  # chunk ids in fused order, before diversity
     signal: RelevanceSignal | None = None  # what the floor judged (calibration, logs)
-
-
-# --------------------------------------------------------------------------------------------
-# Fusion and diversity
-# --------------------------------------------------------------------------------------------
-
-
-def rrf(
-    rankings: dict[str, list[str]],
-    k: int,
-    weights: dict[str, float] | None = None,
-) -> list[tuple[str, float, dict[str, int]]]:
-    """Weighted reciprocal rank fusion: id -> sum of w/(k + rank) over the rankings it is in.
-
-    Ties are broken by id, so the order is stable across runs.
-    """
-    scores: dict[str, float] = {}
-    ranks: dict[str, dict[str, int]] = {}
-    for name, ids in rankings.items():
-        w = 1.0 if weights is None else weights.get(name, 1.0)
-        if w <= 0:
-            continue
-        for rank, cid in enumerate(ids, start=1):
-            scores[cid] = scores.get(cid, 0.0) + w / (k + rank)
-            ranks.setdefault(cid, {})[name] = rank
-    ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [(cid, score, ranks[cid]) for cid, score in ordered]
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", fold(text)) if len(w) > 2}
-
-
-def _similar(wa: set[str], wb: set[str], threshold: float = NEAR_DUPLICATE) -> bool:
-    return bool(wa) and bool(wb) and len(wa & wb) / len(wa | wb) >= threshold
-
-
-def near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE) -> bool:
-    """Jaccard overlap of word sets; catches the same passage reported twice."""
-    return _similar(_words(a), _words(b), threshold)
-
-
-def diversify(
-    items: list[ScoredChunk],
-    top_k: int,
-    max_per_document: int,
-    uncapped: set[str] | frozenset[str] = frozenset(),
-) -> list[ScoredChunk]:
-    """Best-first selection without near-duplicates and with a soft cap per document.
-
-    A passage of a document that already has ``max_per_document`` passages is deferred: it is
-    taken only when no other document has a candidate left. So the result has ``top_k``
-    passages whenever that many distinct passages exist, and a shorter ``top_k`` gives a
-    prefix of a longer one. Documents whose stem is in ``uncapped`` are not capped, and
-    ``max_per_document`` 0 caps none.
-    """
-    chosen: list[ScoredChunk] = []
-    words: list[set[str]] = []
-    deferred: list[ScoredChunk] = []
-    per_doc: dict[str, int] = {}
-
-    def fresh(item: ScoredChunk) -> set[str] | None:
-        w = _words(item.chunk.text)
-        return None if any(_similar(w, other) for other in words) else w
-
-    for item in items:
-        if len(chosen) >= top_k:
-            break
-        stem = item.chunk.stem
-        if max_per_document and stem not in uncapped and per_doc.get(stem, 0) >= max_per_document:
-            deferred.append(item)
-            continue
-        w = fresh(item)
-        if w is None:
-            continue
-        chosen.append(item)
-        words.append(w)
-        per_doc[stem] = per_doc.get(stem, 0) + 1
-    for item in deferred:
-        if len(chosen) >= top_k:
-            break
-        w = fresh(item)
-        if w is not None:
-            chosen.append(item)
-            words.append(w)
-    return chosen
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,18 +316,7 @@ class Retriever:
             )
         c, view, named = self._rank(q, mode, collections, previous)
         s = self.settings
-        if s.window_weight > 0 and c.vector is not None:
-            t = time.perf_counter()
-            self._window_ranking(c)
-            c.timings["windows_s"] = time.perf_counter() - t
-        judged: list[ScoredChunk] | None = None
-        if s.answer_type_weight > 0 and q.kind.specific:
-            t = time.perf_counter()
-            # The evidence floor judges the retrievers' own best passages: the answer-type
-            # ranking brings up *some* sentence with a figure or a name for any question.
-            _, judged = self._fuse(c, collections, named, s.top_k + FLOOR_EXTRA_PASSAGES)
-            self._answer_type_ranking(c, q.query)
-            c.timings["answer_type_s"] = time.perf_counter() - t
+        judged = self._rerank(q, c, collections, named)
         t = time.perf_counter()
         floor_k = s.top_k + FLOOR_EXTRA_PASSAGES
         want = top_k or s.top_k
@@ -429,6 +330,26 @@ class Retriever:
         out.fused = [p.chunk.id for p in fused[: s.candidates]]
         c.timings["retrieve_s"] = time.perf_counter() - t0
         return out
+
+    def _rerank(
+        self, q: Question, c: _Candidates, collections: set[str] | None, named: list[str]
+    ) -> list[ScoredChunk] | None:
+        """The optional rerankings (sentence windows, answer type) on the candidates ``c``;
+        returns the passages the floor judges when the answer-type ranking ran, else None."""
+        s = self.settings
+        if s.window_weight > 0 and c.vector is not None:
+            t = time.perf_counter()
+            self._window_ranking(c)
+            c.timings["windows_s"] = time.perf_counter() - t
+        judged: list[ScoredChunk] | None = None
+        if s.answer_type_weight > 0 and q.kind.specific:
+            t = time.perf_counter()
+            # The evidence floor judges the retrievers' own best passages: the answer-type
+            # ranking brings up *some* sentence with a figure or a name for any question.
+            _, judged = self._fuse(c, collections, named, s.top_k + FLOOR_EXTRA_PASSAGES)
+            self._answer_type_ranking(c, q.query)
+            c.timings["answer_type_s"] = time.perf_counter() - t
+        return judged
 
     def _retrieve_in(
         self,

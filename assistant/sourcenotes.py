@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING
 from assistant.citations import Citation
 from assistant.dates import age_note, sort_key, title_key, year_of
 from assistant.figures import LIGHT, Figure, compare, figures_in, focus, same_terms
+from assistant.fusion import near_duplicate
 from assistant.keyword import analyse
-from assistant.retrieval import near_duplicate
 
 if TYPE_CHECKING:
     from assistant.chunks import Chunk

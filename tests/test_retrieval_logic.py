@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from assistant.chunks import Chunk, ScoredChunk
+from assistant.fusion import diversify, near_duplicate, rrf
 from assistant.keyword import KeywordIndex
 from assistant.keyword_view import KeywordView, coverage
 from assistant.question import (
@@ -23,14 +24,7 @@ from assistant.question import (
     standalone_question,
     strip_instructions,
 )
-from assistant.retrieval import (
-    RelevanceSignal,
-    Retriever,
-    diversify,
-    judge_relevance,
-    near_duplicate,
-    rrf,
-)
+from assistant.retrieval import RelevanceSignal, Retriever, judge_relevance
 from assistant.settings import RetrievalSettings
 from assistant.store import DocumentEntry, Manifest
 
