@@ -70,7 +70,7 @@ QUOTE_SIM_FLOOR = 0.78  # e5 query-passage cosine at or below this: unrelated (r
 
 QUOTE_SIM_CEIL = 0.90  # at or above this: as related as it gets (rescaled 1)
 
-# "volgens Integron", "in het HRM-rapport", "van KPN en Motivaction": where the answer should
+# "volgens bureau X", "in het jaarverslag", "van X en Y": where the answer should
 # come from, not what it says. Such terms weigh little; the passage header usually has them.
 _SOURCE_PHRASE_RE = re.compile(
     r"\b(?:volgens|according\s+to)\s+((?:(?:het|de|een)\s+)?[\w'’-]+(?:\s+[\w'’-]+)?)"
@@ -78,7 +78,7 @@ _SOURCE_PHRASE_RE = re.compile(
     r"artikel|studie))\b"
 )
 
-# "het rapport over menselijke middelen en AI": a report named by its subject (loose names)
+# "de studie over thuiswerk en welzijn": a report named by its subject (loose names)
 _REPORT_ABOUT_RE = re.compile(
     r"\b(?:het|de|dat|die)\s+(?:[\w'’-]*(?:rapport|onderzoek|whitepaper|essay|artikel|studie))"
     r"\s+(?:over|naar)\s+([^?,.;]{3,60})"

@@ -1,7 +1,7 @@
 """What the dense search embeds: the question without the words that only say where to look.
 
-e5 embeds every word of a question as content. "Welke rol spelen teammanagers volgens het
-HRM-rapport?" is about teammanagers; "volgens het HRM-rapport" pulls the vector towards the
+e5 embeds every word of a question as content. "Welke rol spelen leidinggevenden volgens
+het jaarverslag?" is about leidinggevenden; "volgens het jaarverslag" pulls the vector towards the
 passages that talk *about* the report (its introduction, its method). Routing
 (``KeywordView.named_documents``) reads the whole question and does the "where"; these
 functions give the dense searches the "what". Trade-off: a regular expression and a few Dutch
@@ -23,7 +23,7 @@ _PREPOSITIONS = frozenset({"volgens", "in", "uit", "van", "bij", "door", "over"}
 _JOINERS = frozenset({"en", "of"})
 
 
-# "volgens het HRM-rapport", "in de focusgroepen", "volgens dat Vlaamse rapport": where to
+# "volgens het jaarverslag", "in de interviews", "volgens dat Belgische rapport": where to
 # look, not what is asked. e5 embeds it as content, which pulls the question towards passages
 # *about* the research (introductions, method sections). Routing reads the whole question.
 _SOURCE_PHRASE = re.compile(
@@ -49,8 +49,8 @@ def _tidy(text: str) -> str:
 
 def without_names(text: str, view: KeywordView, name_terms: set[str] | frozenset[str]) -> str:
     """``text`` without the words that name a document, with the article and preposition
-    before them and an "en"/"of" between two of them ("volgens het HRM-rapport", "van KPN en
-    Motivaction"): inside the named documents the name says nothing, and it pulls e5 towards
+    before them and an "en"/"of" between two of them ("volgens het jaarverslag", "van bureau X en
+    bureau Y"): inside the named documents the name says nothing, and it pulls e5 towards
     the passages *about* the report (its introduction, its method)."""
     if not name_terms:
         return text

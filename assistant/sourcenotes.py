@@ -162,7 +162,7 @@ LOOK_BACK_PAGES = 2  # how far back a compilation's section header is looked for
 _STUDY = r"(?:rapport|onderzoek|artikel|essay|studie|whitepaper|peiling|enquête|monitor)"
 _NAMES_A_SOURCE_RE = re.compile(
     rf"\b(?:volgens|in|uit)\s+(?:het|dit|dat|de|deze)\s+{_STUDY}\b"  # "in het rapport"
-    rf"|\w-{_STUDY}\b"  # "het ING-rapport", "het Future of Work-onderzoek"
+    rf"|\w-{_STUDY}\b"  # "het ING-rapport", "het Werkmonitor-onderzoek"
     # "volgens (de) AWVN", "onderzoek van Indeed"
     rf"|\b(?:[Vv]olgens|{_STUDY}\s+(?:van|door))\s+(?:de\s+|het\s+)?[A-Z][\w&]{{2,}}",
 )

@@ -69,7 +69,7 @@ for _k, _v in {
     os.environ.setdefault(_k, _v)
 
 QUESTIONS = [
-    "Hoe groot was de groep respondenten in het Future of Work-onderzoek van KPN en Motivaction?",
+    "Welke zorgen over de digitale werkomgeving hebben IT-professionals?",
     "Omarmen grote bedrijven AI sneller dan het mkb?",
     "Welk aandeel overweegt volgens Integron een nieuwe carrièrestap te zetten?",
     "Hoeveel mensen zijn er werkzaam in de Vlaamse social profit?",

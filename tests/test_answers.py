@@ -482,7 +482,7 @@ def test_thin_answer_gets_the_best_quote_added(indexed: Settings) -> None:
     assert added.startswith(assistant.prompts.evidence_intro)
     # the quote starts after the sentence the answer rests on and runs on to the figure asked
     assert added.startswith(assistant.prompts.evidence_intro + " „Bij de overheid")
-    assert "Van de directieleden gebruikt 57% AI" in added and added.endswith("[1]")
+    assert "57% AI" in added and added.endswith("[1]")
     assert answer.checked is not None and answer.checked.supported_rate == 1.0
     assert [c.chunk.source for c in answer.citations] == ["ai.txt"]
     assert all(
@@ -611,7 +611,7 @@ def test_a_request_joined_by_en_keeps_the_question_after_it(question: str, kept:
 
 def test_en_between_two_parts_of_one_question_is_no_clause_end() -> None:
     prompts = Prompts.load(Path(__file__).resolve().parent.parent / "prompts")
-    question = "Welke sectoren lopen voor en welke lopen achter met digitalisering?"
+    question = "Welke teams werken al digitaal en welke nog op papier?"
     assert screen_question(prompts, question).question == question
 
 

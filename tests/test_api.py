@@ -23,7 +23,7 @@ from api_helpers import base_env, create_token, free_port, running, serve_args
 from assistant.audit import AuditLog
 from assistant.settings import PROJECT_ROOT
 
-QUESTION = "Hoeveel procent van de werknemers gebruikt AI actief in het werk?"
+QUESTION = "Hoeveel procent van alle werknemers gebruikt AI actief in het werk?"
 DOCS = {
     "ai_werk.txt": (
         "Uit het onderzoek van Integron blijkt dat 26 procent van de werknemers AI actief "

@@ -25,13 +25,13 @@ TIMEOUT = 60
 DOCS = {
     "werk_ai.txt": (
         {
-            "title": "AI op de werkvloer",
+            "title": "AI in het dagelijks werk",
             "organisation": "Integron",
             "date": "2025-03-01",
             "kind": "rapport",
         },
         "26 procent van de Nederlandse werknemers gebruikt AI actief in het dagelijkse werk. "
-        "De aanleiding voor dit onderzoek naar AI op de werkvloer is de snelle opkomst van "
+        "De aanleiding voor dit onderzoek naar AI in het dagelijks werk is de snelle opkomst van "
         "chatbots. Vooral jongere werknemers gebruiken chatbots voor het schrijven van teksten. "
         "Werkgevers bieden nog weinig training aan over verantwoord gebruik van AI.\n\n"
         "Het rapport beveelt werkgevers aan om duidelijke richtlijnen op te stellen voor het "
@@ -135,7 +135,7 @@ def test_chat_answers_with_linked_sources_and_highlight(indexed) -> None:  # noq
     assert at.title[0].value == "Onderzoeksassistent"
     starters = [b.label for b in at.button if b.key and b.key.startswith("starter_")]
     assert len(starters) == 3 and all("„" in s for s in starters)
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     answer = last_answer(at)
     assert answer.mode == "answer" and answer.citations
     texts = markdown_texts(at)
@@ -144,7 +144,7 @@ def test_chat_answers_with_linked_sources_and_highlight(indexed) -> None:  # noq
     assert f"[\\[1\\]](#bron-{mid}-1)" in shown
     card = next(t for t in texts if t.startswith('<div class="oa-bron"'))
     assert f'id="bron-{mid}-1"' in card and "<mark>" in card
-    assert "AI op de werkvloer" in card and "Integron" in card and "p. 1" in card
+    assert "AI in het dagelijks werk" in card and "Integron" in card and "p. 1" in card
     assert any("testmodel" in c.value for c in at.caption)
     assert not at.error
     downloads = [d.label for d in at.get("download_button")]
@@ -153,7 +153,7 @@ def test_chat_answers_with_linked_sources_and_highlight(indexed) -> None:  # noq
 
 def test_followup_shows_rewritten_question(indexed) -> None:  # noqa: ANN001
     at = start()
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     ask(at, "En de jongere werknemers?")
     answer = last_answer(at)
     assert answer.query != answer.question
@@ -177,7 +177,7 @@ def test_sidebar_lists_documents_newest_first_with_date_and_age(
     assert at.sidebar.expander[0].label == "Documenten in gebruik: 3"
     assert [line.split(" · ")[0] for line in lines] == [
         "• Zorgen in de zorgsector",
-        "• AI op de werkvloer",
+        "• AI in het dagelijks werk",
         "• Hybride werken na de pandemie",
     ]
     assert lines[0].endswith("4 september 2025") and "ouder dan" not in lines[1]
@@ -204,7 +204,7 @@ def test_starter_button_asks_its_question(indexed) -> None:  # noqa: ANN001
 
 def test_feedback_and_remark_are_stored_locally(indexed) -> None:  # noqa: ANN001
     at = start()
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     at.feedback[0].set_value(1).run()
     assert not at.exception
     at.text_input(key=f"fbr_{at.session_state['chat_messages'][-1]['id']}").input(
@@ -219,7 +219,7 @@ def test_feedback_and_remark_are_stored_locally(indexed) -> None:  # noqa: ANN00
 
 def test_new_conversation_clears_history(indexed) -> None:  # noqa: ANN001
     at = start()
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     at.button(key="new_conversation").click().run()
     assert at.session_state["chat_messages"] == []
     assert [b for b in at.button if b.key and b.key.startswith("starter_")]
@@ -227,16 +227,16 @@ def test_new_conversation_clears_history(indexed) -> None:  # noqa: ANN001
 
 def test_export_of_conversation_has_footnotes(indexed) -> None:  # noqa: ANN001
     at = start()
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     ask(at, "En de jongere werknemers?")
     answers = [m["answer"] for m in at.session_state["chat_messages"] if m["role"] == "assistant"]
     doc = conversation_doc(answers, model="testmodel (fake)")
     notes = read_docx_footnotes(to_docx(doc))
     assert len(notes) >= 2
-    assert notes[0].startswith("AI op de werkvloer (Integron, 1 maart 2025), p. 1: „")
+    assert notes[0].startswith("AI in het dagelijks werk (Integron, 1 maart 2025), p. 1: „")
     assert answers[0].citations[0].quote.split()[0] in notes[0]
     md = to_markdown(doc)
-    assert "[^1]" in md and "[^1]: AI op de werkvloer" in md and "## Bronnen" in md
+    assert "[^1]" in md and "[^1]: AI in het dagelijks werk" in md and "## Bronnen" in md
 
 
 def test_model_output_cannot_show_images_or_links(indexed, monkeypatch) -> None:  # noqa: ANN001
@@ -251,7 +251,7 @@ def test_model_output_cannot_show_images_or_links(indexed, monkeypatch) -> None:
 
     monkeypatch.setattr(llm, "extractive_reply", reply)
     at = start()
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     answer = last_answer(at)
     assert answer.mode == "answer" and "evil.example" not in answer.text  # the service strips it
     texts = " ".join(markdown_texts(at))
@@ -268,7 +268,7 @@ def test_assistant_error_is_shown_in_dutch_with_hint(indexed, monkeypatch) -> No
 
     monkeypatch.setattr(Assistant, "ask", missing)
     at = start()
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     assert [shown(e.value) for e in at.error] == ["Er is nog geen index van de documenten."]
     assert any(c.value == "Tip: make index" for c in at.caption)
     assert not at.exception
@@ -282,7 +282,7 @@ def test_unexpected_error_is_logged_not_shown(indexed, monkeypatch) -> None:  # 
 
     monkeypatch.setattr(Assistant, "ask", broken)
     at = start()
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     assert [shown(e.value) for e in at.error] == ["Er ging iets mis; de fout is vastgelegd."]
     assert "geheime" not in " ".join(markdown_texts(at))
 
@@ -291,7 +291,7 @@ def test_backend_unavailable_shows_notice_and_passages(indexed, monkeypatch) -> 
     monkeypatch.setenv("RAG_LLM__MODE", "ollama")
     monkeypatch.setenv("RAG_LLM__OLLAMA_HOST", "http://127.0.0.1:9")  # nothing listens there
     at = start()
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     assert last_answer(at).mode == "unavailable"
     assert any("niet bereikbaar" in w.value for w in at.warning)
     assert any('<div class="oa-bron"' in t for t in markdown_texts(at))
@@ -302,9 +302,9 @@ def test_audit_log_records_the_question(indexed) -> None:  # noqa: ANN001
     from assistant.audit import AuditLog
 
     at = start()
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     records = AuditLog(indexed).recent(5)
-    assert records[0]["question"] == "Hoeveel procent van de werknemers gebruikt AI actief?"
+    assert records[0]["question"] == "Hoeveel procent van alle werknemers gebruikt AI actief?"
     assert records[0]["user"] == "lokaal"
 
 
@@ -314,7 +314,7 @@ def test_audit_log_records_the_question(indexed) -> None:  # noqa: ANN001
 def test_briefing_is_made_with_cited_points(indexed) -> None:  # noqa: ANN001
     at = start("ui/page_briefing.py")
     assert at.title[0].value == "Briefing maken"
-    at.text_input[0].input("AI op de werkvloer")
+    at.text_input[0].input("AI in het dagelijks werk")
     at.radio[0].set_value("kort")
     at.button[0].click().run()
     assert not at.exception, at.exception
@@ -365,7 +365,7 @@ def test_briefing_limited_to_one_document(indexed) -> None:  # noqa: ANN001
 
 def test_beheer_shows_counts_privacy_and_audit(indexed) -> None:  # noqa: ANN001
     at = start()
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     at.switch_page("ui/page_beheer.py").run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -430,7 +430,7 @@ def test_local_login_and_role_decide_the_pages(indexed, monkeypatch) -> None:  #
     at.button[0].click().run()
     assert not at.exception
     assert at.chat_input and at.title[0].value == "Onderzoeksassistent"
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     assert last_answer(at).mode == "answer"
     with pytest.raises(ValueError):  # a "gebruiker" gets no Beheer page
         at.switch_page("ui/page_beheer.py")

@@ -33,7 +33,7 @@ CHUNK = Chunk(
     page=3,
     index=0,
     text="Uit het onderzoek blijkt dat 26 procent AI gebruikt. Jongeren vaker.",
-    title="AI op de werkvloer",
+    title="AI in het dagelijks werk",
     organisation="Integron",
     date="2025-03-01",
     heading="Gebruik",
@@ -74,7 +74,7 @@ def test_markdown_has_footnotes_and_sources() -> None:
     assert "Ongeveer 26 procent gebruikt AI[^1]." in md
     assert "Ongeveer 26 procent gebruikt AI[^2]." in md
     assert "_Gezocht op: Hoeveel: jongeren?_" in md
-    label = "AI op de werkvloer (Integron, 1 maart 2025), p. 3"
+    label = "AI in het dagelijks werk (Integron, 1 maart 2025), p. 3"
     assert f"[^1]: {label}: „{QUOTE}” Jongeren vaker." in md  # the quote in its context
     assert f"## Bronnen\n\n1. {label}" in md
 
@@ -91,7 +91,7 @@ def test_docx_has_real_footnotes() -> None:
     refs = body.findall(f".//{W}footnoteReference")
     assert [r.get(f"{W}id") for r in refs] == ["1"]
     assert read_docx_footnotes(data) == [
-        f"AI op de werkvloer (Integron, 1 maart 2025), p. 3: „{QUOTE}” Jongeren vaker."
+        f"AI in het dagelijks werk (Integron, 1 maart 2025), p. 3: „{QUOTE}” Jongeren vaker."
     ]
     texts = [p.text for p in document.paragraphs]
     assert "Vraag 1: Hoeveel?" in texts and "Bronnen" in texts

@@ -61,14 +61,14 @@ def test_procentpunt_is_no_share_and_negation_is_kept() -> None:
 
 
 def test_focus_of_a_question() -> None:
-    want = focus("Hoeveel procent van de werknemers gebruikt AI actief?")
+    want = focus("Hoeveel procent van alle werknemers gebruikt AI actief?")
     assert want is not None
     assert want.group == {"werknemer"}
     assert want.measure == {"bruik", "ai", "actief"}
     assert focus("Welke zorgen noemen professionals in de zorg?") is None  # no figure asked
 
 
-QUESTION = "Hoeveel procent van de werknemers gebruikt AI?"
+QUESTION = "Hoeveel procent van alle werknemers gebruikt AI?"
 
 
 def test_two_sources_with_different_figures_disagree() -> None:

@@ -129,12 +129,12 @@ def test_supersede_replaces_older_passages_with_the_newest_version() -> None:
 
 DOCS = {
     "integron.txt": (
-        {"title": "AI op de werkvloer", "organisation": "Integron", "date": "2025-04"},
+        {"title": "AI in het dagelijks werk", "organisation": "Integron", "date": "2025-04"},
         "Slechts 26 procent van de werknemers gebruikt AI actief in het dagelijkse werk.",
     ),
     "vivo.txt": (
         {"title": "Digitalisering en jobs", "organisation": "VIVO", "date": "2019"},
-        "Robotisering verandert taken in de social profit sector sterk. "
+        "Robotisering verandert taken in de zorg- en welzijnssector sterk. "
         "In 2019 gebruikte 12 procent van de werknemers AI actief op het werk.",
     ),
     "monitor21.txt": (
@@ -213,19 +213,21 @@ def _ask(settings: Settings, question: str, *needles: str) -> Answer:
 
 
 def test_answer_resting_only_on_an_old_source_says_so(dated: Settings) -> None:
-    answer = _ask(dated, "Wat verandert robotisering in de social profit sector?", "Robotisering")
+    answer = _ask(
+        dated, "Wat verandert robotisering in de zorg- en welzijnssector?", "Robotisering"
+    )
     assert [c.chunk.source for c in answer.citations] == ["vivo.txt"]
     assert "Let op: deze bron is uit 2019." in answer.text
     assert answer.checked is not None and "Let op: deze bron is uit 2019." in answer.checked.text
 
 
 def test_answer_with_a_recent_source_has_no_age_note(dated: Settings) -> None:
-    answer = _ask(dated, "Wat zegt Integron over AI op de werkvloer?", "Slechts 26 procent")
+    answer = _ask(dated, "Wat zegt Integron over AI in het dagelijks werk?", "Slechts 26 procent")
     assert "integron.txt" in {c.chunk.source for c in answer.citations}
     assert "Let op" not in answer.text
     both = _ask(
         dated,
-        "Wat zeggen de bronnen over robotisering en AI?",
+        "Wat zeggen de rapporten over robotisering en AI?",
         "Robotisering",
         "Slechts 26 procent",
     )
@@ -235,7 +237,7 @@ def test_answer_with_a_recent_source_has_no_age_note(dated: Settings) -> None:
 
 def test_disagreeing_figures_are_shown_side_by_side(dated: Settings) -> None:
     answer = _ask(
-        dated, "Hoeveel procent van de werknemers gebruikt AI actief?", "Slechts 26 procent"
+        dated, "Hoeveel procent van alle werknemers gebruikt AI actief?", "Slechts 26 procent"
     )
     text = answer.text
     assert "De bronnen noemen verschillende cijfers hierover:" in text
@@ -470,7 +472,7 @@ def test_per_document_candidates_from_the_real_index(
     calls.clear()
     helper._more_candidates(stream)
     assert len(calls) == len(DOCS)
-    named = helper.ask("Wat zegt Integron over AI op de werkvloer?")
+    named = helper.ask("Wat zegt Integron over AI in het dagelijks werk?")
     calls.clear()
     helper._more_candidates(named)
     assert calls == []

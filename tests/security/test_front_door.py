@@ -28,7 +28,7 @@ def _model_calls(at) -> list:  # noqa: ANN001
 def test_briefing_counts_every_model_call_and_asks_all_or_nothing(indexed, monkeypatch) -> None:  # noqa: ANN001, F811
     monkeypatch.setenv("RAG_APP__RATE_LIMIT_PER_MINUTE", "5")
     at = start("ui/page_briefing.py")
-    at.text_input[0].input("AI op de werkvloer")
+    at.text_input[0].input("AI in het dagelijks werk")
     at.radio[0].set_value("kort")  # 4 sections x 1 sub-question = 4 model calls
     at.button[0].click().run()
     assert not at.exception, at.exception
@@ -55,7 +55,7 @@ def test_briefing_counts_every_model_call_and_asks_all_or_nothing(indexed, monke
 
 def test_briefing_on_chosen_documents_strips_control_tokens(indexed) -> None:  # noqa: ANN001, F811
     at = start("ui/page_briefing.py")
-    at.text_input[0].input(f"AI op de werkvloer {FORGED}")
+    at.text_input[0].input(f"AI in het dagelijks werk {FORGED}")
     at.multiselect[0].set_value(["werk_ai.txt"])
     at.radio[0].set_value("kort")
     at.button[0].click().run()
@@ -69,7 +69,7 @@ def test_briefing_on_chosen_documents_strips_control_tokens(indexed) -> None:  #
 
 def test_chat_and_followup_are_audited_with_their_channel(indexed) -> None:  # noqa: ANN001, F811
     at = start()
-    ask(at, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    ask(at, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     ask(at, "En wat bieden werkgevers aan?")
     channels = [r["channel"] for r in AuditLog(indexed).recent(10)]
     assert channels == ["followup", "chat"]
@@ -82,7 +82,7 @@ def test_interrupted_answer_is_audited_as_such(indexed) -> None:  # noqa: ANN001
     audit = AuditLog(indexed)
     door = FrontDoor(assistant, RateLimiter(100), audit)
     user = User("anna", "gebruiker", {"algemeen"})
-    stream = door.answer(user, "Hoeveel procent van de werknemers gebruikt AI actief?")
+    stream = door.answer(user, "Hoeveel procent van alle werknemers gebruikt AI actief?")
     assert not stream.refused
     tokens = stream.tokens()
     first = next(tokens)  # the page showed the first words, then the tab closed

@@ -19,7 +19,7 @@ from assistant.settings import PROJECT_ROOT
 
 APP = str(PROJECT_ROOT / "app.py")
 PASSWORD = "geheim-wachtwoord-1"
-QUESTION = "Hoeveel procent van de werknemers gebruikt AI actief?"
+QUESTION = "Hoeveel procent van alle werknemers gebruikt AI actief?"
 
 
 @pytest.fixture
