@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 # with a ``where`` on the source): the first documents of the fused candidates
 PER_DOCUMENT_MAX_DOCUMENTS = 8
 VECTOR_CACHE_SIZE = 2000  # e5 vectors of passage sentences and quotes kept between questions
+# Quotes in a quote answer: a third one completes an answer more often than it cites a passage
+# without the evidence (bench/README.md, "quotes.py").
+SHOWN_QUOTES = 3
 LIST_CANDIDATES = 10  # fused candidates a list question's source list may come from
 
 
@@ -431,7 +434,7 @@ class Assistant:
                 passages,
                 intro=self.prompts.quotes_intro,
                 line=self.prompts.quote_line,
-                max_quotes=2,
+                max_quotes=SHOWN_QUOTES,
                 **self._checks(),
             )
         return check_answer(
@@ -440,7 +443,7 @@ class Assistant:
             question=stream.analysed.text,
             fallback_intro=self.prompts.fallback_intro,
             evidence_intro=self.prompts.evidence_intro,
-            max_quotes=2,
+            max_quotes=SHOWN_QUOTES,
             earlier=[
                 *self._pipeline_texts,
                 *(t["content"] for t in stream._history if t["role"] == "assistant"),

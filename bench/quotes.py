@@ -1,6 +1,7 @@
 """What the model and the quotes can answer from: for each answerable single-turn question of
 one half of the bank, does every key fact occur in the passages retrieved, in the focused
-prompt the model reads, and in the top 1/2/3/5 usable quotes (``evidence.rank_quotes``)?
+prompt the model reads, and in the top 1/2/3/5 usable quotes (``evidence.rank_quotes``), and in the quote answer as shown
+with at most 1/2/3 quotes (with its passage-level citation precision)?
 And how many unanswerable questions would still get a usable quote?
 
 No model runs (``RAG_LLM__MODE=fake`` is enough): it measures the parts of an answer that do
@@ -21,7 +22,8 @@ from typing import Any
 
 from assistant.chunks import Passage
 from assistant.evaluation.gold import default_gold
-from assistant.evaluation.rules import facts_found, half_of
+from assistant.citations.quotes import quote_answer
+from assistant.evaluation.rules import citation_correct, facts_found, half_of
 from assistant.evidence import rank_quotes
 from assistant.service import Assistant
 from assistant.settings import load_settings
@@ -53,6 +55,13 @@ def _row(assistant: Assistant, case: dict[str, Any], counts: Counter[str]) -> di
     counts["answerable"] += 1
     for key in ("in_passages", "in_prompt", "top1", "top2", "top3", "top5"):
         counts[key] += row[key] == len(must)
+    for k in (1, 2, 3):  # the quote answer as shown with at most k quotes
+        shown = quote_answer(stream.analysed.text, ranked, k, "")
+        counts[f"answer{k}"] += len(facts_found(shown.text, must)) == len(must)
+        cited = [citation_correct(c.chunk.text, c.chunk.source, case) for c in shown.citations]
+        if cited:
+            counts[f"answer{k}_answers"] += 1
+            counts[f"answer{k}_precision"] += sum(cited) / len(cited)
     return row
 
 
@@ -75,6 +84,12 @@ def main() -> None:
     print(f"{args.half}: {n} answerable single-turn questions; every key fact in ...")
     for key in ("in_passages", "in_prompt", "top1", "top2", "top3", "top5"):
         print(f"  {key:12} {counts[key]:4d}  ({counts[key] / max(n, 1):.2f})")
+    for k in (1, 2, 3):
+        m = max(counts[f"answer{k}_answers"], 1)
+        print(
+            f"  quote answer, at most {k}: every key fact {counts[f'answer{k}']}, "
+            f"citation precision {counts[f'answer{k}_precision'] / m:.3f} over {m} answers"
+        )
     u = counts["unanswerable"]
     print(f"unanswerable with a usable quote: {counts['unanswerable_quoted']}/{u}")
     if args.json:
