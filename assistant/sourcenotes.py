@@ -145,8 +145,8 @@ STATEMENTS_OUTRO = (
 MAX_VOICES = 4
 PER_VOICE = 3  # a study's headline, its figure and a breakdown are often separate sentences
 MAX_STATEMENTS = 8  # four voices, two sentences each
-MAX_EMBEDDED = 40  # sentences embedded per question (``_meaning``)
-MEANING_ADMITS = 0.6  # rescaled similarity that admits a sentence one term short
+MAX_EMBEDDED = 24  # sentences embedded per question (``_meaning``)
+MEANING_ADMITS = 0.75  # rescaled similarity that admits a sentence one term short
 MEANING_FLOOR = 0.3  # below it a sentence that has the terms is about something else
 RUN_ON_CHARS = 300  # a statement with the sentences after it in its paragraph, up to this
 # a footnote number glued to the last word of a PDF heading ends it: "werkvloer7 Europees"
@@ -341,22 +341,27 @@ def _answering(
 
     The term rule: a sentence shares ``need`` of the question's terms (its section heading
     counts). With ``similarity``, the sentences that share at least one term fewer are
-    embedded (at most ``MAX_EMBEDDED``, the most terms first) and one a term short is
-    admitted when its meaning is close (``MEANING_ADMITS``); one whose meaning is far
-    (below ``MEANING_FLOOR``) is dropped even with all the terms. Score: the share of terms
-    plus the rescaled similarity, so meaning decides among sentences with the same terms."""
+    embedded (at most ``MAX_EMBEDDED``, the most terms first) and, for a yes/no question,
+    one a term short is admitted when its meaning is close (``MEANING_ADMITS``); one whose
+    meaning is far (below ``MEANING_FLOOR``) is dropped even with all the terms. Score: the
+    share of terms plus the rescaled similarity, so meaning decides among sentences with
+    the same terms."""
     terms, alts = topic
     # words every passage shares ("AI", "gebruik") make two hits cheap: three when there are
     total = len(terms) + len(alts)
     need = max(min(3, total), math.ceil(0.4 * total))
-    near = need - 1 if similarity is not None and need > 1 else need
     wants_figure = bool(_HOW_MUCH_RE.search(question))
+    # a term short only for a yes/no question: sentences with a share of "AI use" are all
+    # close in meaning to any "hoeveel" question about AI use (noise on the fact questions)
+    near = need - 1 if similarity is not None and need > 1 and not wants_figure else need
     group = _asked_group(question) if wants_figure else frozenset()
     cands: list[tuple[int, object, int, str, int]] = []
     for n, chunk in enumerate(passages, start=1):
         for start, sentence in _sentences(str(getattr(chunk, "text", ""))):
             if len(sentence) < 25 or (wants_figure and not figures_in(sentence)):
                 continue
+            if sentence.endswith(":"):
+                continue  # a list's lead-in: what it says is in the items
             if group and not group & same_terms(sentence):
                 continue  # a share of another group ("hoeveel werkzoekenden ...")
             hits = _hits(sentence, terms, alts, str(getattr(chunk, "heading", "") or ""))

@@ -114,6 +114,15 @@ def test_a_sentence_that_names_its_study_is_that_study_s_voice(similarity: Calla
 
 def test_the_run_on_of_a_statement_stays_on_the_question() -> None:
     text = f"{ALL_TERMS} Dat scheelt 12% aan kosten. Het regende die dag."
-    said = statements(QUESTION, [_chunk(1, text), _chunk(2, ONE_SHORT)], similarity=scripted({}))
+    close = scripted({"kranen": 0.88})
+    said = statements(QUESTION, [_chunk(1, text), _chunk(2, ONE_SHORT)], similarity=close)
     mine = next(s.quote for s in said if s.voice == "Bureau 1")
     assert mine == f"{ALL_TERMS} Dat scheelt 12% aan kosten."
+
+
+def test_a_list_lead_in_is_no_statement() -> None:
+    lead_in = "In de havens zetten ploegen robots in voor dit werk:\n• lossen\n• laden"
+    chunks = [_chunk(1, lead_in), _chunk(2, ALL_TERMS.replace("ploegen", "bonden"))]
+    assert statements(QUESTION, chunks) == []
+    chunks.append(_chunk(3, "Robots doen in havens het zware werk, zet de bond uiteen."))
+    assert {s.voice for s in statements(QUESTION, chunks)} == {"Bureau 2", "Bureau 3"}
