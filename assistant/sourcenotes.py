@@ -90,7 +90,8 @@ def annotate(
             block, citations = figures_block(figures, among, citations)
             parts.append(block)
         else:
-            said = statements(question, pool, lookup, similarity)
+            meaning = similarity if settings.meaning else None
+            said = statements(question, pool, lookup, meaning, settings.meaning)
             if said:
                 block, citations = statements_block(said, pool, citations)
                 parts.append(block)
@@ -145,7 +146,7 @@ STATEMENTS_OUTRO = (
 MAX_VOICES = 4
 PER_VOICE = 3  # a study's headline, its figure and a breakdown are often separate sentences
 MAX_STATEMENTS = 8  # four voices, two sentences each
-MAX_EMBEDDED = 24  # sentences embedded per question (``_meaning``)
+MAX_EMBEDDED = 24  # sentences embedded per question (``SourceSettings.meaning``)
 MEANING_ADMITS = 0.75  # rescaled similarity that admits a sentence one term short
 MEANING_FLOOR = 0.3  # below it a sentence that has the terms is about something else
 RUN_ON_CHARS = 300  # a statement with the sentences after it in its paragraph, up to this
@@ -292,17 +293,18 @@ def statements(
     passages: Sequence[object],
     lookup: Callable[[list[str]], Sequence[object]] | None = None,
     similarity: QuestionSimilarity | None = None,
+    embed_limit: int = MAX_EMBEDDED,
 ) -> list[Statement]:
     """Per voice the passage sentences that best answer a broad ``question``, when two or
     more voices (documents, years, or studies a compilation quotes) answer it; else [].
     ``lookup`` (chunk ids -> chunks) lets a passage inside a compilation find the header of
     the study it belongs to in the chunks before it. ``similarity`` (question, sentences ->
     e5 cosines) ranks the sentences by meaning and admits one a term short of the rule
-    (``_answering``)."""
+    (``_answering``), at most ``embed_limit`` sentences."""
     topic = _topic(question)
     if topic is None or _NAMES_A_SOURCE_RE.search(question) or _names_a_source(question, passages):
         return []
-    found = _answering(question, topic, passages, similarity)
+    found = _answering(question, topic, passages, similarity, embed_limit)
 
     def on_topic(piece: str) -> bool:  # a run-on sentence gives a figure or a term asked
         return bool(figures_in(piece)) or _hits(piece, *topic) > 0
@@ -336,12 +338,13 @@ def _answering(
     topic: tuple[frozenset[str], tuple[str, ...]],
     passages: Sequence[object],
     similarity: QuestionSimilarity | None,
+    embed_limit: int = MAX_EMBEDDED,
 ) -> list[tuple[int, object, int, str, float]]:
     """(passage number, chunk, offset, sentence, score) of the sentences that answer.
 
     The term rule: a sentence shares ``need`` of the question's terms (its section heading
     counts). With ``similarity``, the sentences that share at least one term fewer are
-    embedded (at most ``MAX_EMBEDDED``, the most terms first) and, for a yes/no question,
+    embedded (at most ``embed_limit``, the most terms first) and, for a yes/no question,
     one a term short is admitted when its meaning is close (``MEANING_ADMITS``); one whose
     meaning is far (below ``MEANING_FLOOR``) is dropped even with all the terms. Score: the
     share of terms plus the rescaled similarity, so meaning decides among sentences with
@@ -367,7 +370,7 @@ def _answering(
             hits = _hits(sentence, terms, alts, str(getattr(chunk, "heading", "") or ""))
             if hits >= need or (hits >= near and not heading_like(sentence)):
                 cands.append((n, chunk, start, sentence, hits))
-    meaning = _meaning(question, cands, similarity)
+    meaning = _meaning(question, cands, similarity, embed_limit)
     out: list[tuple[int, object, int, str, float]] = []
     for i, (n, chunk, start, sentence, hits) in enumerate(cands):
         sim = meaning.get(i)
@@ -383,14 +386,15 @@ def _meaning(
     question: str,
     cands: list[tuple[int, object, int, str, int]],
     similarity: QuestionSimilarity | None,
+    limit: int,
 ) -> dict[int, float]:
     """Rescaled e5 similarity (0-1, the quote ranking's scale) of the candidates with the
-    most terms, by index; at most ``MAX_EMBEDDED`` are embedded (e5 costs ~1/30 s a
+    most terms, by index; at most ``limit`` are embedded (e5 costs ~1/30 to 1/5 s a
     sentence on two cores; the service caches the vectors)."""
-    if similarity is None or not cands:
+    if similarity is None or not cands or limit <= 0:
         return {}
     order = sorted(range(len(cands)), key=lambda i: (-cands[i][4], cands[i][0]))
-    chosen = order[:MAX_EMBEDDED]
+    chosen = order[:limit]
     cosines = similarity(question, [cands[i][3] for i in chosen])
     span = QUOTE_SIM_CEIL - QUOTE_SIM_FLOOR
     return {

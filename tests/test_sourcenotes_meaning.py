@@ -126,3 +126,35 @@ def test_a_list_lead_in_is_no_statement() -> None:
     assert statements(QUESTION, chunks) == []
     chunks.append(_chunk(3, "Robots doen in havens het zware werk, zet de bond uiteen."))
     assert {s.voice for s in statements(QUESTION, chunks)} == {"Bureau 2", "Bureau 3"}
+
+
+def test_the_setting_bounds_or_switches_off_the_embedding() -> None:
+    from datetime import date
+
+    from assistant.citations import CheckedAnswer, Citation
+    from assistant.service import Answer
+    from assistant.settings import SourceSettings
+    from assistant.sourcenotes import STATEMENTS_INTRO, annotate
+
+    first, second = _chunk(1, ALL_TERMS), _chunk(2, ONE_SHORT)
+    checked = CheckedAnswer(f"{ALL_TERMS} [1]", (), (Citation(1, first, ALL_TERMS),), "answer", 1.0)
+    answer = Answer(
+        question=QUESTION,
+        query=QUESTION,
+        text=checked.text,
+        mode="answer",
+        checked=checked,
+        passages=[first],
+    )
+    today = date(2026, 11, 27)
+    asked: list[list[str]] = []
+    close = scripted({"kranen": 0.88}, asked)
+    on = annotate(answer, SourceSettings(meaning=1), today, [second], similarity=close)
+    assert [len(a) for a in asked] == [1]  # the sentence with the most terms only
+    assert STATEMENTS_INTRO not in on.text  # the one a term short was not embedded
+    asked.clear()
+    both = annotate(answer, SourceSettings(), today, [second], similarity=close)
+    assert STATEMENTS_INTRO in both.text and "Rotterdam laat kranen" in both.text
+    asked.clear()
+    off = annotate(answer, SourceSettings(meaning=0), today, [second], similarity=close)
+    assert asked == [] and STATEMENTS_INTRO not in off.text
