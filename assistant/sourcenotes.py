@@ -12,20 +12,29 @@ The statements block ("Wat de bronnen zeggen:") serves questions across the corp
 no source: a yes/no question ("Lopen X voor of achter?") or a "hoeveel/welk deel" one. When
 two or more *voices* each have a sentence sharing enough of the question's terms (a figure
 too for "hoeveel", and for "hoeveel X" a share of X), it gives per voice its best sentences
-verbatim (up to three; every voice its best before any its second), cited. Terms are read as
+verbatim (up to three; every voice its best before any its second), each with the sentences
+after it in its paragraph that stay on the question, cited. Terms are read as
 ``figures.same_terms`` reads them ("kunstmatige intelligentie" = "AI", "werkgevers" =
-"bedrijven"), the heading of a sentence's section counts as its context. A voice is a
-document and year, or inside a compilation the study it quotes (a dated header line such as
-"Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for in the passage and in the
-chunks before it). Beyond the passages given to the model it also reads the next fused
-candidates (``SourceSettings.more``) and, when ``asks_across`` says the question is one for
-this block, each document's own best chunks (``SourceSettings.per_document``, searched by the
-service): another source's answer often ranks far below the first source's passages.
-Trade-offs: term overlap is a shallow test of "answers the question" (a sentence that answers
-in other words is missed; one that shares words but not meaning can slip in; one term fewer
-for a document's closest chunks let in more noise than answers on the tune half), and the
-block may list a sentence the model's answer already gives; it never reconciles or ranks the
-voices, it only sets their words side by side.
+"bedrijven"), the heading of a sentence's section counts as its context. "Best" is by meaning
+as well: the sentences with the most terms are embedded (e5, as the question's query vector;
+at most ``SourceSettings.meaning`` a question) and ranked by terms plus similarity; for a
+yes/no question a sentence one term short is admitted when it is close in meaning ("vreest"
+for "zorgen"), and one with the terms but far in meaning is dropped. A voice is a document
+and year, or inside a compilation the study it quotes (a dated header line such as
+"Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for up to the sentence's
+end and in the chunks before it). Beyond the passages given to the model it also reads the
+next fused candidates (``SourceSettings.more``) and, when ``asks_across`` says the question
+is one for this block, each document's own best chunks (``SourceSettings.per_document``,
+searched by the service): another source's answer often ranks far below the first source's
+passages.
+Trade-offs: terms and a sentence embedding are still a shallow test of "answers the
+question": e5 cosines of sentences on one subject lie close together, so the meaning route
+admits only one term short and only for yes/no questions (for "hoeveel" questions every
+share of AI use came close in meaning); a sentence outside the candidate chunks is never
+seen (a sentence index would find some, at ingest cost); embedding costs time after the
+answer (bounded per question, vectors cached). The block may list a sentence the model's
+answer already gives; it never reconciles or ranks the voices, it only sets their words
+side by side.
 """
 
 from __future__ import annotations
