@@ -18,9 +18,9 @@ after it in its paragraph that stay on the question, cited. Terms are read as
 "bedrijven"), the heading of a sentence's section counts as its context. "Best" is by meaning
 as well: the sentences with the most terms are embedded (e5, as the question's query vector;
 at most ``SourceSettings.meaning`` a question) and ranked by terms plus similarity; for a
-yes/no question a sentence one term short is admitted when it is close in meaning ("vreest"
-for "zorgen"), and one with the terms but far in meaning is dropped. A voice is a document
-and year, or inside a compilation the study it quotes (a dated header line such as
+yes/no question a sentence one term short is admitted when it is close in meaning (it says
+the rest in other words), and one with the terms but far in meaning is dropped. A voice is
+a document and year, or inside a compilation the study it quotes (a dated header line such as
 "Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for up to the sentence's
 end and in the chunks before it). Beyond the passages given to the model it also reads the
 next fused candidates (``SourceSettings.more``) and, when ``asks_across`` says the question
