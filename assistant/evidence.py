@@ -277,7 +277,8 @@ def _novelty(quote: str, q_terms: AbstractSet[str], question: str) -> int:
     return len(new_stems) + 2 * len(new_numbers)
 
 
-def _heading_like(sentence: str) -> bool:
+def heading_like(sentence: str) -> bool:
+    """A short line without closing punctuation: a heading or a title, which states nothing."""
     return not re.search(r"[.!?…:]['\"”’»)]*\s*$", sentence) and len(sentence.split()) < 9
 
 
@@ -294,7 +295,7 @@ def _candidates(
         singles = index.windows[: index.singles]
         for i, w in enumerate(singles):
             quote = p.chunk.text[w.start : w.end].strip()
-            if "\n" in quote or _heading_like(quote) or not asserts(quote, question):
+            if "\n" in quote or heading_like(quote) or not asserts(quote, question):
                 continue  # a heading, or a question (unless questions are asked for)
             if fold(quote).rstrip(".") in (fold(p.chunk.title), fold(p.chunk.heading)):
                 continue  # the document's title or the section's heading states nothing
@@ -319,11 +320,7 @@ def _with_sequel(text: str, spans: Sequence[tuple[int, int]]) -> str:
     start, end = spans[0]
     for nxt in spans[1:]:
         piece = text[start : nxt[1]]
-        if (
-            "\n" in piece.strip()
-            or len(piece) > QUOTE_CHARS
-            or _heading_like(text[nxt[0] : nxt[1]])
-        ):
+        if "\n" in piece.strip() or len(piece) > QUOTE_CHARS or heading_like(text[nxt[0] : nxt[1]]):
             break
         end = nxt[1]
     return text[start:end].strip()

@@ -372,7 +372,12 @@ class Assistant:
         # note when all sources are old
         more = self._more_candidates(stream)
         annotated = annotate(
-            answer, self.settings.sources, self.today(), more, self.store.get_chunks
+            answer,
+            self.settings.sources,
+            self.today(),
+            more,
+            self.store.get_chunks,
+            self._question_similarity,
         )
         return self._timed(annotated, stream)
 

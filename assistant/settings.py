@@ -376,6 +376,13 @@ class SourceSettings(BaseModel):
         description="For a question asked across the sources, the chunks of each document "
         "closest to the question that the sources block may also quote from (0: none).",
     )
+    meaning: int = Field(
+        24,
+        ge=0,
+        le=200,
+        description="Sentences the 'Wat de bronnen zeggen' block embeds per question (e5) to "
+        "pick statements by meaning as well as by shared words (0: shared words only).",
+    )
 
 
 class AppSettings(BaseModel):

@@ -12,20 +12,29 @@ The statements block ("Wat de bronnen zeggen:") serves questions across the corp
 no source: a yes/no question ("Lopen X voor of achter?") or a "hoeveel/welk deel" one. When
 two or more *voices* each have a sentence sharing enough of the question's terms (a figure
 too for "hoeveel", and for "hoeveel X" a share of X), it gives per voice its best sentences
-verbatim (up to three; every voice its best before any its second), cited. Terms are read as
+verbatim (up to three; every voice its best before any its second), each with the sentences
+after it in its paragraph that stay on the question, cited. Terms are read as
 ``figures.same_terms`` reads them ("kunstmatige intelligentie" = "AI", "werkgevers" =
-"bedrijven"), the heading of a sentence's section counts as its context. A voice is a
-document and year, or inside a compilation the study it quotes (a dated header line such as
-"Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for in the passage and in the
-chunks before it). Beyond the passages given to the model it also reads the next fused
-candidates (``SourceSettings.more``) and, when ``asks_across`` says the question is one for
-this block, each document's own best chunks (``SourceSettings.per_document``, searched by the
-service): another source's answer often ranks far below the first source's passages.
-Trade-offs: term overlap is a shallow test of "answers the question" (a sentence that answers
-in other words is missed; one that shares words but not meaning can slip in; one term fewer
-for a document's closest chunks let in more noise than answers on the tune half), and the
-block may list a sentence the model's answer already gives; it never reconciles or ranks the
-voices, it only sets their words side by side.
+"bedrijven"), the heading of a sentence's section counts as its context. "Best" is by meaning
+as well: the sentences with the most terms are embedded (e5, as the question's query vector;
+at most ``SourceSettings.meaning`` a question) and ranked by terms plus similarity; for a
+yes/no question a sentence one term short is admitted when it is close in meaning (it says
+the rest in other words), and one with the terms but far in meaning is dropped. A voice is
+a document and year, or inside a compilation the study it quotes (a dated header line such as
+"Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for up to the sentence's
+end and in the chunks before it). Beyond the passages given to the model it also reads the
+next fused candidates (``SourceSettings.more``) and, when ``asks_across`` says the question
+is one for this block, each document's own best chunks (``SourceSettings.per_document``,
+searched by the service): another source's answer often ranks far below the first source's
+passages.
+Trade-offs: terms and a sentence embedding are still a shallow test of "answers the
+question": e5 cosines of sentences on one subject lie close together, so the meaning route
+admits only one term short and only for yes/no questions (for "hoeveel" questions every
+share of AI use came close in meaning); a sentence outside the candidate chunks is never
+seen (a sentence index would find some, at ingest cost); embedding costs time after the
+answer (bounded per question, vectors cached). The block may list a sentence the model's
+answer already gives; it never reconciles or ranks the voices, it only sets their words
+side by side.
 """
 
 from __future__ import annotations
@@ -40,6 +49,12 @@ from typing import TYPE_CHECKING
 
 from assistant.citations import Citation
 from assistant.dates import age_note, sort_key, title_key, year_of
+from assistant.evidence import (
+    QUOTE_SIM_CEIL,
+    QUOTE_SIM_FLOOR,
+    QuestionSimilarity,
+    heading_like,
+)
 from assistant.figures import LIGHT, Figure, compare, figures_in, focus, same_terms
 from assistant.fusion import near_duplicate
 from assistant.keyword import analyse
@@ -62,11 +77,13 @@ def annotate(
     today: date,
     more: Sequence[Chunk] = (),
     lookup: Callable[[list[str]], Sequence[Chunk]] | None = None,
+    similarity: QuestionSimilarity | None = None,
 ) -> Answer:
     """``answer`` with the figures or statements block and the age note added (answers and
     quotes only). ``more``: further retrieved candidates, after the passages given to the
     model, where another source's answering sentence may stand (cited like a passage);
-    ``lookup``: chunks by id, to find which study a passage of a compilation belongs to."""
+    ``lookup``: chunks by id, to find which study a passage of a compilation belongs to;
+    ``similarity``: e5 cosines of the question and sentences, to pick statements by meaning."""
     checked = answer.checked
     if checked is None or answer.mode not in ("answer", "quotes") or not checked.citations:
         return answer
@@ -82,7 +99,8 @@ def annotate(
             block, citations = figures_block(figures, among, citations)
             parts.append(block)
         else:
-            said = statements(question, pool, lookup)
+            meaning = similarity if settings.meaning else None
+            said = statements(question, pool, lookup, meaning, settings.meaning)
             if said:
                 block, citations = statements_block(said, pool, citations)
                 parts.append(block)
@@ -120,12 +138,12 @@ def figures_block(
     return "\n".join(lines) + "\n\n" + outro, citations
 
 
-def _clip(clause: str) -> str:
-    """A clause cut at a word before ``MAX_CLAUSE`` characters (still a substring)."""
+def _clip(clause: str, limit: int = MAX_CLAUSE) -> str:
+    """A clause cut at a word before ``limit`` characters (still a substring)."""
     clause = clause.strip(" •-–")
-    if len(clause) <= MAX_CLAUSE:
+    if len(clause) <= limit:
         return clause
-    return clause[:MAX_CLAUSE].rsplit(" ", 1)[0]
+    return clause[:limit].rsplit(" ", 1)[0]
 
 
 # --------------------------------------------------------------------------- statements
@@ -137,6 +155,10 @@ STATEMENTS_OUTRO = (
 MAX_VOICES = 4
 PER_VOICE = 3  # a study's headline, its figure and a breakdown are often separate sentences
 MAX_STATEMENTS = 8  # four voices, two sentences each
+MAX_EMBEDDED = 24  # sentences embedded per question (``SourceSettings.meaning``)
+MEANING_ADMITS = 0.75  # rescaled similarity that admits a sentence one term short
+MEANING_FLOOR = 0.3  # below it a sentence that has the terms is about something else
+RUN_ON_CHARS = 300  # a statement with the sentences after it in its paragraph, up to this
 # a footnote number glued to the last word of a PDF heading ends it: "werkvloer7 Europees"
 _FOOTNOTE_CUT = re.compile(r"(?<=[a-z]\d)\s+(?=[A-Z])")
 # a sentence: up to . ! ? followed by space, or a blank line / bullet (headings, lists)
@@ -195,7 +217,7 @@ class Statement:
     quote: str  # exact substring of the passage: the sentence
     voice: str  # who says it: the study a compilation quotes, else the organisation
     year: str
-    score: int
+    score: float  # share of the question's terms, plus rescaled similarity when measured
 
 
 def _topic(question: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
@@ -235,8 +257,8 @@ def _speaker(text: str) -> tuple[str, str] | None:
 
 
 def _voice(chunk: object, before: str, earlier: str = "") -> tuple[str, str]:
-    """The last study named before the sentence (in the passage, else in the text of the
-    document before it, ``earlier``), else the document's organisation."""
+    """The last study named up to the sentence's end (in the passage, else in the text of
+    the document before it, ``earlier``), else the document's organisation."""
     year = year_of(str(getattr(chunk, "date", "") or ""))
     label = str(getattr(chunk, "organisation", "") or getattr(chunk, "title", "") or "")
     said = _speaker(before) or _speaker(earlier)
@@ -279,50 +301,144 @@ def statements(
     question: str,
     passages: Sequence[object],
     lookup: Callable[[list[str]], Sequence[object]] | None = None,
+    similarity: QuestionSimilarity | None = None,
+    embed_limit: int = MAX_EMBEDDED,
 ) -> list[Statement]:
     """Per voice the passage sentences that best answer a broad ``question``, when two or
     more voices (documents, years, or studies a compilation quotes) answer it; else [].
     ``lookup`` (chunk ids -> chunks) lets a passage inside a compilation find the header of
-    the study it belongs to in the chunks before it."""
+    the study it belongs to in the chunks before it. ``similarity`` (question, sentences ->
+    e5 cosines) ranks the sentences by meaning and admits one a term short of the rule
+    (``_answering``), at most ``embed_limit`` sentences."""
     topic = _topic(question)
     if topic is None or _NAMES_A_SOURCE_RE.search(question) or _names_a_source(question, passages):
         return []
+    found = _answering(question, topic, passages, similarity, embed_limit)
+
+    def on_topic(piece: str) -> bool:  # a run-on sentence gives a figure or a term asked
+        return bool(figures_in(piece)) or _hits(piece, *topic) > 0
+
+    earlier = _earlier_texts([c for _, c, _, _, _ in found], lookup)
+    by_voice: dict[tuple[str, str], list[Statement]] = {}
+    seen: list[str] = []
+    for n, chunk, start, sentence, score in sorted(found, key=lambda f: -f[4]):
+        if any(near_duplicate(sentence, other) for other in seen):
+            continue  # overlapping chunks, or a report's summary, repeat a sentence
+        seen.append(sentence)
+        text = str(getattr(chunk, "text", ""))
+        # the sentence itself may name its study ("Volgens onderzoek van X ...")
+        said_in = text[: start + len(sentence)]
+        voice, year = _voice(chunk, said_in, earlier.get(str(getattr(chunk, "id", "")), ""))
+        quote = _run_on(text, start, sentence, on_topic)
+        by_voice.setdefault((voice, year), []).append(Statement(n, quote, voice, year, score))
+    if len(by_voice) < 2:
+        return []
+    # the best voices first; every voice its best sentence before any voice a second one
+    voices = sorted(by_voice.values(), key=lambda v: -v[0].score)[:MAX_VOICES]
+    ranked = [_apart(v)[:PER_VOICE] for v in voices]
+    chosen = [v[r] for r in range(PER_VOICE) for v in ranked if r < len(v)][:MAX_STATEMENTS]
+    keep = {id(s) for s in chosen}
+    flat_order = [s for v in ranked for s in v if id(s) in keep]
+    return sorted(flat_order, key=lambda s: (s.year or "9999", s.voice))
+
+
+def _answering(
+    question: str,
+    topic: tuple[frozenset[str], tuple[str, ...]],
+    passages: Sequence[object],
+    similarity: QuestionSimilarity | None,
+    embed_limit: int = MAX_EMBEDDED,
+) -> list[tuple[int, object, int, str, float]]:
+    """(passage number, chunk, offset, sentence, score) of the sentences that answer.
+
+    The term rule: a sentence shares ``need`` of the question's terms (its section heading
+    counts). With ``similarity``, the sentences that share at least one term fewer are
+    embedded (at most ``embed_limit``, the most terms first) and, for a yes/no question,
+    one a term short is admitted when its meaning is close (``MEANING_ADMITS``); one whose
+    meaning is far (below ``MEANING_FLOOR``) is dropped even with all the terms. Score: the
+    share of terms plus the rescaled similarity, so meaning decides among sentences with
+    the same terms."""
     terms, alts = topic
     # words every passage shares ("AI", "gebruik") make two hits cheap: three when there are
     total = len(terms) + len(alts)
     need = max(min(3, total), math.ceil(0.4 * total))
     wants_figure = bool(_HOW_MUCH_RE.search(question))
+    # a term short only for a yes/no question: sentences with a share of "AI use" are all
+    # close in meaning to any "hoeveel" question about AI use (noise on the fact questions)
+    near = need - 1 if similarity is not None and need > 1 and not wants_figure else need
     group = _asked_group(question) if wants_figure else frozenset()
-    found: list[tuple[int, object, int, str, int]] = []
+    cands: list[tuple[int, object, int, str, int]] = []
     for n, chunk in enumerate(passages, start=1):
-        text = str(getattr(chunk, "text", ""))
-        for start, sentence in _sentences(text):
+        for start, sentence in _sentences(str(getattr(chunk, "text", ""))):
             if len(sentence) < 25 or (wants_figure and not figures_in(sentence)):
                 continue
+            if sentence.endswith(":"):
+                continue  # a list's lead-in: what it says is in the items
             if group and not group & same_terms(sentence):
                 continue  # a share of another group ("hoeveel werkzoekenden ...")
-            score = _hits(sentence, terms, alts, str(getattr(chunk, "heading", "") or ""))
-            if score >= need:
-                found.append((n, chunk, start, sentence, score))
-    earlier = _earlier_texts([c for _, c, _, _, _ in found], lookup)
-    by_voice: dict[tuple[str, str], list[Statement]] = {}
-    seen: list[str] = []
-    for n, chunk, start, sentence, score in found:
-        if any(near_duplicate(sentence, other) for other in seen):
-            continue  # overlapping chunks, or a report's summary, repeat a sentence
-        seen.append(sentence)
-        before = str(getattr(chunk, "text", ""))[:start]
-        voice, year = _voice(chunk, before, earlier.get(str(getattr(chunk, "id", "")), ""))
-        by_voice.setdefault((voice, year), []).append(Statement(n, sentence, voice, year, score))
-    if len(by_voice) < 2:
-        return []
-    # the best voices first; every voice its best sentence before any voice a second one
-    voices = sorted(by_voice.values(), key=lambda v: -max(s.score for s in v))[:MAX_VOICES]
-    ranked = [sorted(v, key=lambda s: -s.score)[:PER_VOICE] for v in voices]
-    chosen = [v[r] for r in range(PER_VOICE) for v in ranked if r < len(v)][:MAX_STATEMENTS]
-    keep = {id(s) for s in chosen}
-    flat_order = [s for v in ranked for s in v if id(s) in keep]
-    return sorted(flat_order, key=lambda s: (s.year or "9999", s.voice))
+            hits = _hits(sentence, terms, alts, str(getattr(chunk, "heading", "") or ""))
+            if hits >= need or (hits >= near and not heading_like(sentence)):
+                cands.append((n, chunk, start, sentence, hits))
+    meaning = _meaning(question, cands, similarity, embed_limit)
+    out: list[tuple[int, object, int, str, float]] = []
+    for i, (n, chunk, start, sentence, hits) in enumerate(cands):
+        sim = meaning.get(i)
+        if hits < need and (sim is None or sim < MEANING_ADMITS):
+            continue  # a term short: only when the meaning answers
+        if sim is not None and sim < MEANING_FLOOR:
+            continue  # the question's words, another subject
+        out.append((n, chunk, start, sentence, hits / total + (sim or 0.0)))
+    return out
+
+
+def _meaning(
+    question: str,
+    cands: list[tuple[int, object, int, str, int]],
+    similarity: QuestionSimilarity | None,
+    limit: int,
+) -> dict[int, float]:
+    """Rescaled e5 similarity (0-1, the quote ranking's scale) of the candidates with the
+    most terms, by index; at most ``limit`` are embedded (e5 costs ~1/30 to 1/5 s a
+    sentence on two cores; the service caches the vectors)."""
+    if similarity is None or not cands or limit <= 0:
+        return {}
+    order = sorted(range(len(cands)), key=lambda i: (-cands[i][4], cands[i][0]))
+    chosen = order[:limit]
+    cosines = similarity(question, [cands[i][3] for i in chosen])
+    span = QUOTE_SIM_CEIL - QUOTE_SIM_FLOOR
+    return {
+        i: min(1.0, max(0.0, (c - QUOTE_SIM_FLOOR) / span))
+        for i, c in zip(chosen, cosines, strict=True)
+    }
+
+
+def _run_on(
+    text: str, start: int, sentence: str, on_topic: Callable[[str], bool] = lambda _: True
+) -> str:
+    """The sentence with the sentences after it in its paragraph that stay ``on_topic``, up
+    to ``RUN_ON_CHARS`` (an exact substring of ``text``): a finding is often stated first
+    and given its figure in the next sentence ("Nederland loopt achter. 39% investeert niet
+    ..."), while an aside after it only adds noise."""
+    base = end = start + len(sentence)
+    for offset, piece in _sentences(text[base:]):
+        gap = text[end : base + offset]
+        if "\n" in gap or piece.startswith(("•", "-", "o ")) or heading_like(piece):
+            break
+        if not on_topic(piece):
+            break
+        if base + offset + len(piece) - start > RUN_ON_CHARS:
+            break
+        end = base + offset + len(piece)
+    return text[start:end]
+
+
+def _apart(voice: list[Statement]) -> list[Statement]:
+    """A voice's statements best first, without one a better one's run-on already holds."""
+    out: list[Statement] = []
+    for st in sorted(voice, key=lambda s: -s.score):
+        if not any(st.quote in other.quote or other.quote in st.quote for other in out):
+            out.append(st)
+    return out
 
 
 def _asked_group(question: str) -> frozenset[str]:
@@ -387,7 +503,7 @@ def statements_block(
     lines = [STATEMENTS_INTRO]
     for st in found:
         chunk = pool[st.passage - 1]
-        quote = _clip(st.quote)
+        quote = _clip(st.quote, RUN_ON_CHARS)
         n = next((c.n for c in citations if c.chunk.id == chunk.id), None)
         if n is None:
             n = max((c.n for c in citations), default=0) + 1
