@@ -1,7 +1,8 @@
 """What the model and the quotes can answer from: for each answerable single-turn question of
 one half of the bank, does every key fact occur in the passages retrieved, in the focused
-prompt the model reads, and in the top 1/2/3/5 usable quotes (``evidence.rank_quotes``), and in the quote answer as shown
-with at most 1/2/3 quotes (with its passage-level citation precision)?
+prompt the model reads, in the top 1/2/3/5 usable quotes (``evidence.rank_quotes``), and in
+the quote answer as shown with at most 1/2/3 quotes (with its passage-level citation
+precision)?
 And how many unanswerable questions would still get a usable quote?
 
 No model runs (``RAG_LLM__MODE=fake`` is enough): it measures the parts of an answer that do
@@ -21,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.chunks import Passage
-from assistant.evaluation.gold import default_gold
 from assistant.citations.quotes import quote_answer
+from assistant.evaluation.gold import default_gold
 from assistant.evaluation.rules import citation_correct, facts_found, half_of
 from assistant.evidence import rank_quotes
 from assistant.service import Assistant
