@@ -42,7 +42,7 @@ from assistant.settings import load_settings
 SKIPPED_TYPES = ("conversation", "followup")
 DEFECTS = ("gap", "duplicate", "heading", "restatement", "quote_twice", "bare_quote", "unfinished")
 _GAP_RE = re.compile(r"(?:[.!?:]|\])[ \t]*(?:…|\.\.\.)|(?:…|\.\.\.)[ \t]*$", re.MULTILINE)
-_END_RE = re.compile(r"[.!?:;)\]\"'”’»]\s*$")
+_END_RE = re.compile(r"[.!?:;…)\]\"'”’»]\s*$")
 _EVIDENCE_SPLIT = "\n\n"
 
 
@@ -70,7 +70,7 @@ def defects(text: str, question: str, chunks: list[Chunk]) -> Counter[str]:
     """Presentation defects in a shown answer, by a rule of this script's own (not the
     check's): a gap marker after a sentence end or at a line end; a sentence shown twice; a
     sentence that is, or starts with, a passage title or heading; a sentence of the model
-    whose content words (bar one) are the question's or the passages' title/heading words; a
+    whose content words (bar one) are the question's or the documents' title/organisation words; a
     sentence shown again inside the evidence quote; a verbatim quote line without whose words
     they are; an unfinished last sentence (no closing punctuation where others have one)."""
     found: Counter[str] = Counter()
@@ -80,12 +80,15 @@ def defects(text: str, question: str, chunks: list[Chunk]) -> Counter[str]:
     keys = [_key(s) for s in sentences if len(s.split()) >= 4]
     found["duplicate"] = len(keys) - len(set(keys))
     heads = _headings(chunks)
-    given = content_stems(" ".join([question, *(f"{c.title} {c.heading}" for c in chunks)]))
+    given = content_stems(" ".join([question, *(f"{c.title} {c.organisation}" for c in chunks)]))
     for s in sentences:
-        k = _key(s.lstrip("„"))
-        found["heading"] += any(k == h or k.startswith(h + " ") for h in heads)
+        quoted = "„" in s  # the source's own words: only a whole heading counts
+        k = _key(s.split("„", 1)[-1])
+        found["heading"] += any(k == h or (not quoted and k.startswith(h + " ")) for h in heads)
+        if quoted or re.match(r"(?i)(?:ja|nee)\b", s):
+            continue  # a quote, or the answer to a yes/no question
         new = content_stems(s) - given
-        if not s.startswith("„") and len(new) <= 1 and not numbers_of(s) - numbers_of(question):
+        if len(new) <= 1 and not numbers_of(s) - numbers_of(question):
             found["restatement"] += len(content_stems(s)) >= 3
     found["quote_twice"] = sum(
         _key(s) in _key(evidence) for s in sentences if evidence and len(s.split()) >= 6
