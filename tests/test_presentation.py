@@ -63,6 +63,10 @@ def test_a_short_fragment_before_a_gap_marker_is_dropped() -> None:
     long_cut = "Veel vestigingen twijfelen over zelfscankassa's omdat vaste bezoekers het ..."
     assert drop_gap(long_cut) == long_cut[:-4]
     assert drop_gap("Dat kost geld, enz...") == "Dat kost geld, enz..."  # no bare marker
+    # two kept sentences the prompt showed with a gap between them, copied as one
+    assert drop_gap("Ze missen de balie, enz. … Vooral jongeren lenen digitaal.") == (
+        "Ze missen de balie, enz. Vooral jongeren lenen digitaal."
+    )
 
 
 def test_the_same_sentence_is_shown_once() -> None:
@@ -71,6 +75,21 @@ def test_the_same_sentence_is_shown_once() -> None:
     text = check_answer(raw, [passage(1, LIBRARY_TEXT)]).text
     assert text.count("Vooral jongeren") == 1
     assert "41.000" in text
+
+
+def test_a_sentence_repeated_with_another_article_is_shown_once() -> None:
+    raw = (
+        "Deze vestigingen twijfelen over zelfscankassa's [1]. "
+        "De vestigingen twijfelen over zelfscankassa's [1]."
+    )
+    text = check_answer(raw, [passage(1, LIBRARY_TEXT)]).text
+    assert text == "Deze vestigingen twijfelen over zelfscankassa's [1]."
+
+
+def test_a_bold_heading_goes_with_its_emphasis() -> None:
+    raw = "- **Kassa's zonder personeel Veel vestigingen twijfelen over zelfscankassa's.** [1]"
+    text = check_answer(raw, [passage(1, LIBRARY_TEXT)]).text
+    assert text == "- Veel vestigingen twijfelen over zelfscankassa's [1]."
 
 
 def test_a_heading_glued_to_a_sentence_is_cut_off() -> None:

@@ -33,11 +33,13 @@ from assistant.evidence import heading_like
 
 _GAP = r"(?:…|\.\.\.)"
 _GAP_ONLY_RE = re.compile(rf"^[\s.…]*{_GAP}[\s.…]*$")
+_GAP_INSIDE_RE = re.compile(rf"(?<=[.!?:;\"”’»)])[ \t]*{_GAP}(?=[ \t])")
 _GAP_END_RE = re.compile(rf"(?<=\S)[ \t]+{_GAP}\s*$|(?<=[.!?:;\"”’»)])[ \t]*{_GAP}\s*$")
 _CLOSED_RE = re.compile(r"[.!?…:;]['\"”’»)\]]*\s*$")
 _ENDED_RE = re.compile(r"[.!?…;]['\"”’»)\]]*\s*$")
 _WORD_RE = re.compile(r"\w+")
 _NUMBERING_RE = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})*[.)]?|[-*•])\s+")
+_ARTICLES = frozenset("de het een dit deze die dat".split())
 SHORT = 9  # a fragment of fewer words than this before a gap marker is a heading or a stub
 
 
@@ -46,6 +48,7 @@ def drop_gap(body: str) -> str | None:
     claim: only the marker, or a short fragment that ended in one."""
     if _GAP_ONLY_RE.match(body):
         return None
+    body = _GAP_INSIDE_RE.sub("", body)  # "… enz. … Voor heel wat jobs …": two kept sentences
     m = _GAP_END_RE.search(body)
     if not m:
         return body
@@ -86,9 +89,10 @@ def strip_headings(body: str, heads: list[tuple[str, ...]]) -> str | None:
                 continue
             if len(head) == len(words):
                 return None  # the whole sentence is a heading or a title
-            rest = body[tokens[len(head) - 1].end() :].lstrip(" \t:–-")
+            rest = body[tokens[len(head) - 1].end() :].lstrip(" \t:–-*_")
             if rest[:1].isupper() or rest[:1].isdigit():
-                body = rest
+                # "**Kop** Zin.": the emphasis went with the heading
+                body = rest.replace("**", "") if body.startswith("**") else rest
                 break
         else:
             return body
@@ -96,8 +100,9 @@ def strip_headings(body: str, heads: list[tuple[str, ...]]) -> str | None:
 
 def key(shown: str) -> str:
     """What makes two shown sentences the same: their words and numbers, whatever the case,
-    bullet, markers or punctuation."""
-    return " ".join(_words(remove_markers(BULLET_RE.sub("", shown))))
+    bullet, markers, punctuation or opening article ("Dit rapport …", "Het rapport …")."""
+    words = _words(remove_markers(BULLET_RE.sub("", shown)))
+    return " ".join(words[1:] if words[:1] and words[0] in _ARTICLES else words)
 
 
 def unfinished(bodies: list[str]) -> bool:
