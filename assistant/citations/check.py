@@ -272,10 +272,12 @@ def check_answer(
     answer is empty, not Dutch, or has no supported substantive sentence. With ``question``
     and ``compose``, also when what is left does not answer the question (it shares too few of
     its key terms, or lacks the figure, name or date the question asks for); and a terse
-    sentence ("43% [1]") is shown as the passage sentence that backs it, and a thin answer gets
-    the best matching passage sentence added after ``evidence_intro``. ``blocked(text)`` marks
-    text that must never be shown (an instruction planted in a passage, the system prompt):
-    a sentence that is, or is backed by, such text counts as unsupported. So does a sentence
+    sentence ("43% [1]"), or a one-sentence answer copied word for word, is shown as the
+    passage sentence that backs it (as ``quote_line``), and a thin answer gets the best
+    matching passage sentence it does not already show added after ``evidence_intro``.
+    ``blocked(text)`` marks text that must never be shown (an instruction planted in a
+    passage, the system prompt): a sentence that is, or is backed by, such text counts as
+    unsupported. So does a sentence
     that adds nothing to ``question`` or copies one of ``earlier`` (earlier answers, refusals,
     prompt templates; see ``citations.novelty``). Quotes are shown as ``quote_line``.
     Steps: clean, segment (a verdict per sentence), judge, answers the question?, compose.

@@ -8,10 +8,11 @@ Two kinds pass a word-overlap check although they answer nothing:
   name the question does not already give. A yes/no question is the exception: "Ja, grote
   bedrijven omarmen AI sneller" answers it with the question's own words.
   A why/how question asks for a reason or a way, which the names of the sources never give:
-  there, words of the documents' titles and organisations are not new either ("De sector is
-  in de social profit sector voorzichtig" for "Waarom is de social profit voorzichtig?"), nor
-  is "als volgt". Section headings are not counted as given: a heading ("Behoud en matching
-  van medewerkers") is often the very answer to a how-question.
+  there, words of the documents' titles and organisations are not new either ("Openbare
+  bibliotheken twijfelen over zelfscankassa's" for "Waarom twijfelen bibliotheken over
+  zelfscankassa's?", from a report titled "Zelfbediening in de openbare bibliotheek").
+  Section headings are not counted as given: a heading ("Vaste klanten
+  behouden") is often the very answer to a how-question.
 * a question ("Leidt AI tot aanpassingen?", copied from a passage's list of research
   questions) asserts nothing either;
 * a sentence copied from elsewhere in the conversation: an earlier answer, a refusal or
@@ -50,7 +51,7 @@ _VAGUE = frozenset(
     content_stems(
         "verschillende diverse enkele meerdere sommige vele aantal volgende genoemde bepaalde "
         "specifieke concrete belangrijke grote kleine genoemd noemt noemen beschrijft bespreekt "
-        "bronpassage bronpassages passage passages fragment vermeld vermeldt staat volgt"
+        "bronpassage bronpassages passage passages fragment vermeld vermeldt staat"
     )
 )
 _WH_RE = re.compile(

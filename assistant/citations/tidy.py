@@ -5,12 +5,12 @@ of their own, under a header with the document's title. A small model copies tha
 into its answer; none of it is a claim, so the check removes it before judging:
 
 * a gap marker: a bare "…" (or " ...") after a sentence, or as a sentence of its own, is
-  noise; a short fragment that ends in one (a heading, "Investeringen in AI …") says nothing;
-* a heading or the document title glued to the front of a sentence ("Medewerkersreis in
-  kaart brengen Het optimaliseren …") is cut off; a sentence that is only headings and titles
+  noise; a short fragment that ends in one (a heading, "Kosten en baten …") says nothing;
+* a heading or the document title glued to the front of a sentence ("Leners in beeld De
+  bibliotheken telden …") is cut off; a sentence that is only headings and titles
   is dropped (``strip_headings``);
-* the same sentence twice in one answer is shown once (``same``);
-* an unfinished last sentence, cut off by the answer's token limit ("… zoals het hoge ver"),
+* the same sentence twice in one answer is shown once (``key``);
+* an unfinished last sentence, cut off by the answer's token limit ("… zoals de hoge kos"),
   is dropped (``unfinished``).
 
 Trade-off: headings are taken from the passages themselves (the chunk's title and heading,
@@ -54,7 +54,7 @@ def drop_gap(body: str) -> str | None:
         return body
     rest = body[: m.start()].rstrip()
     if not _CLOSED_RE.search(rest) and len(rest.split()) < SHORT:
-        return None  # "Persoonlijke ontwikkeling …": a heading the prompt showed
+        return None  # "Kosten en baten …": a heading the prompt showed
     return rest
 
 
@@ -65,7 +65,7 @@ def _words(text: str) -> tuple[str, ...]:
 def headings(passages: Iterable[Passage]) -> list[tuple[str, ...]]:
     """The folded words of every title and heading the passages show: the chunk's title and
     section heading, and each short paragraph without closing punctuation in its text
-    (numbering left off: "4. Persoonlijke ontwikkeling"). Longest first."""
+    (numbering left off: "2. Kosten en baten"). Longest first."""
     found: set[tuple[str, ...]] = set()
     for p in passages:
         chunk = p.chunk
@@ -100,7 +100,7 @@ def strip_headings(body: str, heads: list[tuple[str, ...]]) -> str | None:
 
 def key(shown: str) -> str:
     """What makes two shown sentences the same: their words and numbers, whatever the case,
-    bullet, markers, punctuation or opening article ("Dit rapport …", "Het rapport …")."""
+    bullet, markers, punctuation or opening article ("Dit plan …", "Het plan …")."""
     words = _words(remove_markers(BULLET_RE.sub("", shown)))
     return " ".join(words[1:] if words[:1] and words[0] in _ARTICLES else words)
 
