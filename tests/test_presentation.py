@@ -77,15 +77,6 @@ def test_the_same_sentence_is_shown_once() -> None:
     assert "41.000" in text
 
 
-def test_a_sentence_repeated_with_another_article_is_shown_once() -> None:
-    raw = (
-        "Deze vestigingen twijfelen over zelfscankassa's [1]. "
-        "De vestigingen twijfelen over zelfscankassa's [1]."
-    )
-    text = check_answer(raw, [passage(1, LIBRARY_TEXT)]).text
-    assert text == "Deze vestigingen twijfelen over zelfscankassa's [1]."
-
-
 def test_a_bold_heading_goes_with_its_emphasis() -> None:
     raw = "- **Kassa's zonder personeel Veel vestigingen twijfelen over zelfscankassa's.** [1]"
     text = check_answer(raw, [passage(1, LIBRARY_TEXT)]).text

@@ -39,7 +39,6 @@ _CLOSED_RE = re.compile(r"[.!?…:;]['\"”’»)\]]*\s*$")
 _ENDED_RE = re.compile(r"[.!?…;]['\"”’»)\]]*\s*$")
 _WORD_RE = re.compile(r"\w+")
 _NUMBERING_RE = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})*[.)]?|[-*•])\s+")
-_ARTICLES = frozenset("de het een dit deze die dat".split())
 SHORT = 9  # a fragment of fewer words than this before a gap marker is a heading or a stub
 
 
@@ -100,9 +99,8 @@ def strip_headings(body: str, heads: list[tuple[str, ...]]) -> str | None:
 
 def key(shown: str) -> str:
     """What makes two shown sentences the same: their words and numbers, whatever the case,
-    bullet, markers, punctuation or opening article ("Dit plan …", "Het plan …")."""
-    words = _words(remove_markers(BULLET_RE.sub("", shown)))
-    return " ".join(words[1:] if words[:1] and words[0] in _ARTICLES else words)
+    bullet, markers or punctuation."""
+    return " ".join(_words(remove_markers(BULLET_RE.sub("", shown))))
 
 
 def unfinished(bodies: list[str]) -> bool:
