@@ -58,7 +58,7 @@ _WH_RE = re.compile(
     r"^\W*(?:\w+\s+){0,3}?(?:wat|wie|welke?|hoe\w*|waar\w*|wanneer|waarom|hoeveel|noem\w*|"
     r"geef|vertel|beschrijf|leg|vat|what|who|which|how|where|when|why)\b"
 )
-_EXPLAIN_RE = re.compile(r"\b(?:waarom|hoe(?!veel)\w*)\b")  # 24 + 23 tune questions
+_EXPLAIN_RE = re.compile(r"\b(?:waarom|hoe(?!veel)\w*)\b")  # "hoeveel" asks for a figure
 ECHO_N = 4  # word n-grams
 ECHO_SHARE = 0.5  # of the sentence's n-grams found in one earlier text
 
