@@ -121,6 +121,9 @@ def test_an_unfinished_last_sentence_is_dropped_but_bare_phrases_stay() -> None:
     )
     text = check_answer(raw, [passage(1, LIBRARY_TEXT)]).text
     assert text == "Veel vestigingen twijfelen over zelfscankassa's [1]."
+    # an introduction that ends with a full stop says nothing about bare list items after it
+    listed = "Vestigingen noemen twee bezwaren [1].\n- het praatje aan de balie [1]\n- minder afwisseling [1]"  # noqa: E501
+    assert "- minder afwisseling" in check_answer(listed, [passage(1, LIBRARY_TEXT)]).text
 
 
 def test_a_why_question_restated_with_title_words_adds_nothing() -> None:

@@ -164,9 +164,11 @@ def _segment(text: str, by_n: dict[int, Passage]) -> list[tuple[str, list[_Verdi
                 verdicts.append(_Verdict(body, cited, _trivial(body, bool(cited))))
         if verdicts or not line.strip():  # a line of only layout leaves no blank line
             lines.append((prefix, verdicts))
-    last = [vs for _, vs in lines if vs]
-    if last and unfinished([v.body for _, vs in lines for v in vs]):
-        last[-1].pop()  # cut off by the token limit: half a claim
+    filled = [(bool(prefix), vs) for prefix, vs in lines if vs]
+    if filled:  # compared with sentences of its kind: list items with list items
+        kind = filled[-1][0]
+        if unfinished([v.body for k, vs in filled if k == kind for v in vs]):
+            filled[-1][1].pop()  # cut off by the token limit: half a claim
     return lines
 
 
