@@ -296,10 +296,7 @@ def check_answer(
         return fallback()
     lines = _segment(text, by_n)
     substantive = [v for _, vs in lines for v in vs if not _is_trivial(v, blocked, earlier)]
-    # no claim of its own (only the question's words, or a copy): never supported
-    named = " ".join(dict.fromkeys(f"{p.chunk.title} {p.chunk.organisation}" for p in passages))
-    claims = [v for v in substantive if adds_information(v.body, question, named)]
-    claims = [v for v in claims if not echoes(v.body, earlier)]
+    claims = _claims(substantive, question, passages, earlier)
     _judge_all(claims, passages, similarity, blocked, threshold)
     supported = [v for v in substantive if v.passages]
     if not supported:
@@ -308,8 +305,7 @@ def check_answer(
     if question and compose:
         if not _answers(question, supported, passages, similarity, question_similarity):
             return fallback()
-        _quote_terse(supported)
-        supported = [v for v in supported if v.passages]
+        supported = _quote_terse(supported)
         if not supported:
             return fallback()
         evidence = _evidence(supported, quotes())
@@ -317,10 +313,25 @@ def check_answer(
     return dataclasses.replace(answer, supported_rate=len(supported) / len(substantive))
 
 
-def _quote_terse(supported: list[_Verdict]) -> None:
+def _claims(
+    substantive: list[_Verdict], question: str, passages: list[Passage], earlier: Sequence[str]
+) -> list[_Verdict]:
+    """The sentences to judge: those with a claim of their own. One with only the question's
+    words (for a why/how question also the documents' titles and organisations) or a copy
+    of an earlier text is never supported."""
+    named = " ".join(dict.fromkeys(f"{p.chunk.title} {p.chunk.organisation}" for p in passages))
+    return [
+        v
+        for v in substantive
+        if adds_information(v.body, question, named) and not echoes(v.body, earlier)
+    ]
+
+
+def _quote_terse(supported: list[_Verdict]) -> list[_Verdict]:
     """A bare fact ("43% [1]") is shown as the passage sentence that backs it, and so is an
     answer that is one passage sentence word for word: both are the source's words. A bare
-    fact backed by a heading or title line (a page header with a page number) is no answer."""
+    fact backed by a heading or title line (a page header with a page number) is no answer.
+    Returns the sentences still supported."""
     for v in supported:
         quote = v.quotes[v.passages[0]][1].strip()
         if _terse(v.body):
@@ -328,9 +339,11 @@ def _quote_terse(supported: list[_Verdict]) -> None:
                 v.passages = []
             else:
                 v.quoted = quote
-    if len(supported) == 1 and not supported[0].quoted and supported[0].passages:
+    supported = [v for v in supported if v.passages]
+    if len(supported) == 1 and not supported[0].quoted:
         v = supported[0]
         v.quoted = _verbatim(v.body, v.quotes[v.passages[0]][1])
+    return supported
 
 
 def _verbatim(body: str, quote: str) -> str:
