@@ -279,9 +279,9 @@ def check_answer(
     matching passage sentence it does not already show added after ``evidence_intro``.
     ``blocked(text)`` marks text that must never be shown (an instruction planted in a
     passage, the system prompt): a sentence that is, or is backed by, such text counts as
-    unsupported. So does a sentence
-    that adds nothing to ``question`` or copies one of ``earlier`` (earlier answers, refusals,
-    prompt templates; see ``citations.novelty``). Quotes are shown as ``quote_line``.
+    unsupported. So does a sentence that adds nothing to ``question`` or copies one of
+    ``earlier`` (earlier answers, refusals, prompt templates; see ``citations.novelty``).
+    Quotes are shown as ``quote_line``.
     Steps: clean, segment (a verdict per sentence), judge, answers the question?, compose.
     """
     by_n = {p.n: p for p in passages}
@@ -336,7 +336,7 @@ def _quote_terse(supported: list[_Verdict]) -> list[_Verdict]:
         quote = v.quotes[v.passages[0]][1].strip()
         if _terse(v.body):
             if heading_like(quote):
-                v.passages = []
+                v.passages, v.status = [], "unsupported"
             else:
                 v.quoted = quote
     supported = [v for v in supported if v.passages]
