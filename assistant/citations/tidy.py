@@ -47,7 +47,7 @@ def drop_gap(body: str) -> str | None:
     claim: only the marker, or a short fragment that ended in one."""
     if _GAP_ONLY_RE.match(body):
         return None
-    body = _GAP_INSIDE_RE.sub("", body)  # "… enz. … Voor heel wat jobs …": two kept sentences
+    body = _GAP_INSIDE_RE.sub("", body)  # "Zo kort. … Zo lang.": two kept sentences
     m = _GAP_END_RE.search(body)
     if not m:
         return body
