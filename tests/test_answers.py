@@ -207,7 +207,8 @@ def test_terse_answer_is_shown_as_its_quote(indexed: Settings) -> None:
     assistant, _ = _assistant(indexed, scripted("26% {ai}"))
     answer = assistant.answer(AI_QUESTION)
     assert answer.mode == "answer"
-    assert answer.text.startswith("„Slechts 26% van de werknemers maakt actief gebruik")
+    # the source's words, with whose words they are (prompts/quote_line.md)
+    assert answer.text.startswith("Volgens ai: „Slechts 26% van de werknemers maakt actief")
     assert answer.citations[0].chunk.source == "ai.txt"
 
 

@@ -9,6 +9,10 @@ into English or invents figures, so ``check_answer`` re-checks the answer senten
   a sentence no passage supports is dropped, or kept with " (niet gevonden in de bronnen)";
 * markers are renumbered 1..m in order of first appearance and each citation carries the exact
   passage sentence (``quote``) that backs it;
+* what the model copied from the prompt's layout (gap markers "…", headings and titles,
+  repeated sentences, a last sentence cut off by the token limit) is left out before judging
+  (``citations.tidy``); a bare fact, or an answer that is one passage sentence word for word,
+  is shown as the source's words with whose they are (``quote_line``);
 * an empty, English or wholly unsupported answer becomes a quote-only answer
   (``quote_fallback``): the passage sentences that best match the question, verbatim.
 

@@ -12,8 +12,14 @@ from dataclasses import dataclass, field
 from assistant.chunks import Passage
 from assistant.citations.markers import dedupe, parse_markers, render, strip_invalid_markers
 from assistant.citations.novelty import adds_information, echoes
-from assistant.citations.quotes import DEFAULT_QUOTE_LINE, EVIDENCE_MARGIN, quote_answer
+from assistant.citations.quotes import (
+    DEFAULT_QUOTE_LINE,
+    EVIDENCE_MARGIN,
+    quote_answer,
+)
+from assistant.citations.quotes import quote_line as as_quote_line
 from assistant.citations.support import claim_coverage, claim_support
+from assistant.citations.tidy import drop_gap, headings, key, strip_headings, unfinished
 from assistant.citations.types import (
     QUOTE_CLOSE,
     QUOTE_OPEN,
@@ -24,13 +30,20 @@ from assistant.citations.types import (
 )
 from assistant.dutch.claims import Claim, PassageIndex
 from assistant.dutch.language import is_dutch, is_english_sentence
-from assistant.dutch.sentences import BULLET_RE, MARKER_RE, line_spans, remove_markers
+from assistant.dutch.sentences import (
+    BULLET_RE,
+    MARKER_RE,
+    line_spans,
+    remove_markers,
+    sentence_spans,
+)
 from assistant.dutch.text import fold
 from assistant.evidence import (
     Blocked,
     QuestionSimilarity,
     Quote,
     Similarity,
+    heading_like,
     passage_header,
     quote_score,
     rank_quotes,
@@ -87,11 +100,11 @@ def _with_suffix(body: str, suffix: str) -> str:
     return f"{head}{suffix}{punct}"
 
 
-def _trivial(sentence: str) -> bool:
+def _trivial(body: str, cited: bool) -> bool:
     """No checkable claim: few content words, no number or name, and no marker (a short line
     the model did cite, like "- Personeelstekort en talentbehoud [1]", is checked)."""
-    claim = Claim.of(sentence)
-    return claim.trivial and (len(claim.stems) <= 1 or not parse_markers(sentence))
+    claim = Claim.of(body)
+    return claim.trivial and (len(claim.stems) <= 1 or not cited)
 
 
 @dataclass
@@ -102,6 +115,7 @@ class _Verdict:
     passages: list[int] = field(default_factory=list)  # backing passages, best first
     quotes: dict[int, tuple[float, str]] = field(default_factory=dict)
     status: Status = "unsupported"
+    quoted: str = ""  # the passage's own words, shown instead of the body (a verbatim answer)
 
 
 def _judge(v: _Verdict, scores: dict[int, tuple[float, str]], threshold: float) -> None:
@@ -129,9 +143,12 @@ def _similarities(
 def _segment(text: str, by_n: dict[int, Passage]) -> list[tuple[str, list[_Verdict]]]:
     """Lines as (bullet prefix, a verdict per sentence); a blank line is ("", []).
 
-    A sentence that is only markers has no verdict. Each verdict starts as "unsupported",
-    with the markers that point at a given passage, and knows whether it is trivial.
+    What only copies the prompt's layout has no verdict (``citations.tidy``): a sentence that
+    is only markers, a gap marker, a heading or title (one glued to the front of a sentence
+    is cut off), an unfinished last sentence. Each verdict starts as "unsupported", with the
+    markers that point at a given passage, and knows whether it is trivial.
     """
+    heads = headings(by_n.values())
     lines: list[tuple[str, list[_Verdict]]] = []
     for line in text.split("\n"):
         bullet = BULLET_RE.match(line)
@@ -140,11 +157,18 @@ def _segment(text: str, by_n: dict[int, Passage]) -> list[tuple[str, list[_Verdi
         verdicts = []
         for s, e in line_spans(rest):
             sentence = rest[s:e]
-            body = remove_markers(sentence)
-            if body.strip():
+            body = drop_gap(remove_markers(sentence).strip())
+            body = strip_headings(body, heads) if body else None
+            if body:
                 cited = [n for n in parse_markers(sentence) if n in by_n]
-                verdicts.append(_Verdict(body, cited, _trivial(sentence)))
-        lines.append((prefix, verdicts))
+                verdicts.append(_Verdict(body, cited, _trivial(body, bool(cited))))
+        if verdicts or not line.strip():  # a line of only layout leaves no blank line
+            lines.append((prefix, verdicts))
+    filled = [(bool(prefix), vs) for prefix, vs in lines if vs]
+    if filled:  # compared with sentences of its kind: list items with list items
+        kind = filled[-1][0]
+        if unfinished([v.body for k, vs in filled if k == kind for v in vs]):
+            filled[-1][1].pop()  # cut off by the token limit: half a claim
     return lines
 
 
@@ -164,15 +188,34 @@ def _renumber(verdicts: list[_Verdict]) -> dict[int, int]:
     return {n: i for i, n in enumerate(order, start=1)}
 
 
-def _shown(v: _Verdict, numbering: dict[int, int], drop_unsupported: bool) -> str | None:
+def _shown(
+    v: _Verdict,
+    numbering: dict[int, int],
+    drop_unsupported: bool,
+    by_n: dict[int, Passage],
+    line: str,
+) -> str | None:
     if v.trivial:
         return v.body
+    if v.passages and v.quoted:  # the passage's words, shown as whose words they are
+        n = v.passages[0]
+        return as_quote_line(line, by_n[n].chunk, v.quoted, numbering[n])
     if v.passages:
-        markers = render([numbering[n] for n in v.passages])
-        if v.body.startswith(QUOTE_OPEN):  # a terse sentence shown as its quote
-            return f"{v.body} {markers}"
-        return _with_suffix(v.body, " " + markers)
+        return _with_suffix(v.body, " " + render([numbering[n] for n in v.passages]))
     return None if drop_unsupported else _with_suffix(v.body, NOT_FOUND_SUFFIX)
+
+
+def _once(shown: list[str | None], seen: set[str]) -> list[str | None]:
+    """Each sentence shown once: a repeat (the model copied a passage twice, or two bare
+    facts rest on the same passage sentence) is left out."""
+    out: list[str | None] = []
+    for text in shown:
+        k = key(text) if text else ""
+        if k and k in seen:
+            text = None
+        seen.add(k)
+        out.append(text)
+    return out
 
 
 def _citations(
@@ -231,12 +274,14 @@ def check_answer(
     answer is empty, not Dutch, or has no supported substantive sentence. With ``question``
     and ``compose``, also when what is left does not answer the question (it shares too few of
     its key terms, or lacks the figure, name or date the question asks for); and a terse
-    sentence ("43% [1]") is shown as the passage sentence that backs it, and a thin answer gets
-    the best matching passage sentence added after ``evidence_intro``. ``blocked(text)`` marks
-    text that must never be shown (an instruction planted in a passage, the system prompt):
-    a sentence that is, or is backed by, such text counts as unsupported. So does a sentence
-    that adds nothing to ``question`` or copies one of ``earlier`` (earlier answers, refusals,
-    prompt templates; see ``citations.novelty``). Quotes are shown as ``quote_line``.
+    sentence ("43% [1]"), or a one-sentence answer copied word for word, is shown as the
+    passage sentence that backs it (as ``quote_line``), and a thin answer gets the best
+    matching passage sentence it does not already show added after ``evidence_intro``.
+    ``blocked(text)`` marks text that must never be shown (an instruction planted in a
+    passage, the system prompt): a sentence that is, or is backed by, such text counts as
+    unsupported. So does a sentence that adds nothing to ``question`` or copies one of
+    ``earlier`` (earlier answers, refusals, prompt templates; see ``citations.novelty``).
+    Quotes are shown as ``quote_line``.
     Steps: clean, segment (a verdict per sentence), judge, answers the question?, compose.
     """
     by_n = {p.n: p for p in passages}
@@ -251,9 +296,7 @@ def check_answer(
         return fallback()
     lines = _segment(text, by_n)
     substantive = [v for _, vs in lines for v in vs if not _is_trivial(v, blocked, earlier)]
-    # no claim of its own (only the question's words, or a copy): never supported
-    claims = [v for v in substantive if adds_information(v.body, question)]
-    claims = [v for v in claims if not echoes(v.body, earlier)]
+    claims = _claims(substantive, question, passages, earlier)
     _judge_all(claims, passages, similarity, blocked, threshold)
     supported = [v for v in substantive if v.passages]
     if not supported:
@@ -262,17 +305,54 @@ def check_answer(
     if question and compose:
         if not _answers(question, supported, passages, similarity, question_similarity):
             return fallback()
-        _quote_terse(supported)
+        supported = _quote_terse(supported)
+        if not supported:
+            return fallback()
         evidence = _evidence(supported, quotes())
-    answer = _compose(lines, by_n, drop_unsupported, evidence, evidence_intro)
+    answer = _compose(lines, by_n, drop_unsupported, evidence, evidence_intro, quote_line)
     return dataclasses.replace(answer, supported_rate=len(supported) / len(substantive))
 
 
-def _quote_terse(supported: list[_Verdict]) -> None:
-    """A bare fact ("43% [1]") is shown as the passage sentence that backs it."""
+def _claims(
+    substantive: list[_Verdict], question: str, passages: list[Passage], earlier: Sequence[str]
+) -> list[_Verdict]:
+    """The sentences to judge: those with a claim of their own. One with only the question's
+    words (for a why/how question also the documents' titles and organisations) or a copy
+    of an earlier text is never supported."""
+    named = " ".join(dict.fromkeys(f"{p.chunk.title} {p.chunk.organisation}" for p in passages))
+    return [
+        v
+        for v in substantive
+        if adds_information(v.body, question, named) and not echoes(v.body, earlier)
+    ]
+
+
+def _quote_terse(supported: list[_Verdict]) -> list[_Verdict]:
+    """A bare fact ("43% [1]") is shown as the passage sentence that backs it, and so is an
+    answer that is one passage sentence word for word: both are the source's words. A bare
+    fact backed by a heading or title line (a page header with a page number) is no answer.
+    Returns the sentences still supported."""
     for v in supported:
+        quote = v.quotes[v.passages[0]][1].strip()
         if _terse(v.body):
-            v.body = QUOTE_OPEN + v.quotes[v.passages[0]][1].strip() + QUOTE_CLOSE
+            if heading_like(quote):
+                v.passages, v.status = [], "unsupported"
+            else:
+                v.quoted = quote
+    supported = [v for v in supported if v.passages]
+    if len(supported) == 1 and not supported[0].quoted:
+        v = supported[0]
+        v.quoted = _verbatim(v.body, v.quotes[v.passages[0]][1])
+    return supported
+
+
+def _verbatim(body: str, quote: str) -> str:
+    """The sentence of ``quote`` that ``body`` is word for word, or ""."""
+    own = key(body)
+    for s, e in sentence_spans(quote):
+        if key(quote[s:e]) == own:
+            return quote[s:e].strip()
+    return ""
 
 
 def _is_trivial(v: _Verdict, blocked: Blocked | None, earlier: Sequence[str]) -> bool:
@@ -327,9 +407,11 @@ def _compose(
     drop_unsupported: bool,
     evidence: Quote | None,
     evidence_intro: str,
+    line: str = DEFAULT_QUOTE_LINE,
 ) -> CheckedAnswer:
     """The shown answer in one pass over the judged sentences: markers renumbered 1..m,
-    unsupported sentences dropped (or marked), the evidence quote added at the end."""
+    unsupported sentences dropped (or marked), each sentence once, a verbatim sentence as a
+    ``line`` that says whose words they are, the evidence quote added at the end."""
     verdicts = [v for _, vs in lines for v in vs]
     numbering = _renumber(verdicts)
     citations = list(_citations(verdicts, numbering, by_n))
@@ -337,8 +419,9 @@ def _compose(
         numbering[evidence.passage.n] = len(numbering) + 1
     shown_lines: list[tuple[str, list[str | None]]] = []
     checks: list[SentenceCheck] = []
+    seen: set[str] = set()
     for prefix, vs in lines:
-        shown = [_shown(v, numbering, drop_unsupported) for v in vs]
+        shown = _once([_shown(v, numbering, drop_unsupported, by_n, line) for v in vs], seen)
         checks.extend(_sentence_check(v, display) for v, display in zip(vs, shown, strict=True))
         shown_lines.append((prefix, shown))
     body = _assemble(shown_lines)
@@ -406,6 +489,7 @@ def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
         return None
     own = {v.quotes[n][1].strip() for v in supported for n in v.passages}
     used = " ".join([v.body for v in supported] + sorted(own))
+    shown = [v.quoted for v in supported if v.quoted]
     # what the answer rests on, as ranked for the question: an added quote must rank higher
     rests_on = [q for q in ranked if q.text in own or any(q.text in o for o in own)]
     own_score = max((q.score for q in rests_on), default=-1.0)
@@ -419,7 +503,7 @@ def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
             break
         if quote.relevance < own_relevance:
             continue
-        text = _new_part(quote.text, own)
+        text = _unseen(_new_part(quote.text, own), shown)
         if len(text) >= 20 and text not in used and _overlap(text, used) < 0.7:
             return quote if text == quote.text else dataclasses.replace(quote, text=text)
     return None
@@ -431,6 +515,17 @@ def _new_part(quote: str, own: set[str]) -> str:
     for sentence in sorted(own, key=len, reverse=True):
         if sentence and quote.startswith(sentence):
             return quote[len(sentence) :].strip()
+    return quote
+
+
+def _unseen(quote: str, shown: list[str]) -> str:
+    """``quote`` without a sentence the answer already shows word for word: the part before
+    it (the sentence the quote was ranked for comes first), or else the part after it."""
+    for sentence in shown:
+        start = quote.find(sentence)
+        if start >= 0:
+            before, after = quote[:start].strip(), quote[start + len(sentence) :].strip()
+            quote = before if len(before) >= 20 else after
     return quote
 
 

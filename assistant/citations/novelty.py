@@ -7,6 +7,12 @@ Two kinds pass a word-overlap check although they answer nothing:
   found by those words. ``adds_information`` asks for at least one content word, number or
   name the question does not already give. A yes/no question is the exception: "Ja, grote
   bedrijven omarmen AI sneller" answers it with the question's own words.
+  A why/how question asks for a reason or a way, which the names of the sources never give:
+  there, words of the documents' titles and organisations are not new either ("Openbare
+  bibliotheken twijfelen over zelfscankassa's" for "Waarom twijfelen bibliotheken over
+  zelfscankassa's?", from a report titled "Zelfbediening in de openbare bibliotheek").
+  Section headings are not counted as given: a heading ("Vaste klanten
+  behouden") is often the very answer to a how-question.
 * a question ("Leidt AI tot aanpassingen?", copied from a passage's list of research
   questions) asserts nothing either;
 * a sentence copied from elsewhere in the conversation: an earlier answer, a refusal or
@@ -37,7 +43,7 @@ from assistant.dutch.text import (
     words_of,
 )
 from assistant.evidence import asserts
-from assistant.question import QUESTION_WORDS
+from assistant.question import QUESTION_WORDS, asked
 
 # Words that quantify or point without saying what, and words about the prompt itself
 # ("in de bronpassage"): no information on their own.
@@ -52,6 +58,7 @@ _WH_RE = re.compile(
     r"^\W*(?:\w+\s+){0,3}?(?:wat|wie|welke?|hoe\w*|waar\w*|wanneer|waarom|hoeveel|noem\w*|"
     r"geef|vertel|beschrijf|leg|vat|what|who|which|how|where|when|why)\b"
 )
+_EXPLAIN_RE = re.compile(r"\b(?:waarom|hoe(?!veel)\w*)\b")  # "hoeveel" asks for a figure
 ECHO_N = 4  # word n-grams
 ECHO_SHARE = 0.5  # of the sentence's n-grams found in one earlier text
 
@@ -61,24 +68,31 @@ def yes_no(question: str) -> bool:
     return not _WH_RE.search(fold(" ".join(question.split())))
 
 
-def adds_information(sentence: str, question: str) -> bool:
+def explains(question: str) -> bool:
+    """A why/how question: it asks for a reason or a way, not for a figure, name or date."""
+    return bool(_EXPLAIN_RE.search(fold(question))) and not asked(question).specific
+
+
+def adds_information(sentence: str, question: str, sources: str = "") -> bool:
     """Whether ``sentence`` says something the question does not: a content word, a number or
     a name beyond the question's own (and beyond vague quantifiers). A question asserts
-    nothing ("Leidt nieuwe technologie tot aanpassingen?", copied from a passage's list)."""
+    nothing ("Leidt nieuwe technologie tot aanpassingen?", copied from a passage's list).
+    For a why/how question, the words of ``sources`` (the documents' titles and
+    organisations) count as given too."""
     if not asserts(sentence, question):
         return False
     if not question.strip() or yes_no(question):
         return True
     claim = Claim.of(sentence)
-    asked = terms_of(question)
-    q_words = {fold(w) for w in words_of(question)}
+    given = f"{question} {sources}" if explains(question) else question
+    terms = terms_of(given)
     new_stems = [
         s
         for s in claim.stems
-        if not stem_found(s, asked) and s not in _VAGUE and s not in QUESTION_WORDS
+        if not stem_found(s, terms) and s not in _VAGUE and s not in QUESTION_WORDS
     ]
     new_numbers = claim.numbers - numbers_of(question, words=True)
-    new_names = claim.names - names_of(question) - q_words
+    new_names = claim.names - names_of(given) - {fold(w) for w in words_of(given)}
     return bool(new_stems or new_numbers or new_names)
 
 
