@@ -56,7 +56,7 @@ class LLMSettings(BaseModel):
         300, ge=16, le=4096, description="Most tokens the model may generate for one answer."
     )
     prompt_passage_tokens: int = Field(
-        460,
+        750,
         ge=100,
         le=16000,
         description="Most passage tokens in the model's prompt (also capped by "
