@@ -45,9 +45,9 @@ log = logging.getLogger(__name__)
 # with a ``where`` on the source): the first documents of the fused candidates
 PER_DOCUMENT_MAX_DOCUMENTS = 8
 VECTOR_CACHE_SIZE = 2000  # e5 vectors of passage sentences and quotes kept between questions
-# Quotes in a quote answer: a third one completes an answer more often than it cites a passage
-# without the evidence (bench/README.md, "quotes.py").
-SHOWN_QUOTES = 3
+# Quotes in a quote answer: a third one added a key fact to 1 in 60-75 real answers and cited a
+# passage without the evidence more often (bench/README.md, "quotes.py").
+SHOWN_QUOTES = 2
 LIST_CANDIDATES = 10  # fused candidates a list question's source list may come from
 
 
