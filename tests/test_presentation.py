@@ -152,7 +152,7 @@ def test_a_restated_why_question_is_not_shown_as_the_answer() -> None:
 
 
 def test_a_bare_figure_is_shown_as_the_source_says_it_with_no_repeat_after_it() -> None:
-    question = "Welk percentage van de vestigingen heeft al een zelfscankassa?"
+    question = "Welk percentage vestigingen heeft al een zelfscankassa?"
     checked = check_answer(
         "41% [1]",
         [passage(1, SURVEY_TEXT, "Enquête")],

@@ -133,7 +133,7 @@ def store(tmp_settings: Settings) -> Store:
 
 def test_the_window_ranking_reorders_the_candidates(store: Store, tmp_settings: Settings) -> None:
     settings = tmp_settings.retrieval.model_copy(update={"relevance_floor": 0.0})
-    question = "Hoeveel procent van de teams test robots in de nachtdienst?"
+    question = "Hoeveel procent teams test robots in de nachtdienst?"
     on = Retriever(store, settings.model_copy(update={"window_weight": 1.0}))
     res = on.retrieve(question, top_k=3)
     assert "windows_s" in res.timings
@@ -175,7 +175,7 @@ def test_window_search_ranks_every_chunk_by_its_best_window() -> None:
 def test_the_window_search_is_one_more_ranking(store: Store, tmp_settings: Settings) -> None:
     on = {"relevance_floor": 0.0, "window_search_weight": 1.0}
     res = Retriever(store, tmp_settings.retrieval.model_copy(update=on)).retrieve(
-        "Hoeveel procent van de teams test robots in de nachtdienst?", top_k=3
+        "Hoeveel procent teams test robots in de nachtdienst?", top_k=3
     )
     assert res.passages[0].chunk.id == "a:1:0"
     assert res.passages[0].ranks.get("window_search") == 1
