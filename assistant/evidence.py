@@ -264,10 +264,14 @@ def quote_score(relevance: float, similarity: float | None, rank: int) -> tuple[
     prior = max(0.0, 1.0 - 0.15 * rank)
     if similarity is None:
         return 0.9 * relevance + 0.1 * prior, 0.0
-    rescaled = min(
-        1.0, max(0.0, (similarity - QUOTE_SIM_FLOOR) / (QUOTE_SIM_CEIL - QUOTE_SIM_FLOOR))
-    )
+    rescaled = rescale_similarity(similarity)
     return 0.5 * relevance + 0.4 * rescaled + 0.1 * prior, rescaled
+
+
+def rescale_similarity(cosine: float) -> float:
+    """An e5 cosine on a 0-1 scale: e5 puts almost every Dutch sentence pair between
+    ``QUOTE_SIM_FLOOR`` and ``QUOTE_SIM_CEIL``."""
+    return min(1.0, max(0.0, (cosine - QUOTE_SIM_FLOOR) / (QUOTE_SIM_CEIL - QUOTE_SIM_FLOOR)))
 
 
 def _novelty(quote: str, q_terms: AbstractSet[str], question: str) -> int:

@@ -49,12 +49,7 @@ from typing import TYPE_CHECKING
 
 from assistant.citations import Citation
 from assistant.dates import age_note, sort_key, title_key, year_of
-from assistant.evidence import (
-    QUOTE_SIM_CEIL,
-    QUOTE_SIM_FLOOR,
-    QuestionSimilarity,
-    heading_like,
-)
+from assistant.evidence import QuestionSimilarity, heading_like, rescale_similarity
 from assistant.figures import LIGHT, Figure, compare, figures_in, focus, same_terms
 from assistant.fusion import near_duplicate
 from assistant.keyword import analyse
@@ -405,11 +400,7 @@ def _meaning(
     order = sorted(range(len(cands)), key=lambda i: (-cands[i][4], cands[i][0]))
     chosen = order[:limit]
     cosines = similarity(question, [cands[i][3] for i in chosen])
-    span = QUOTE_SIM_CEIL - QUOTE_SIM_FLOOR
-    return {
-        i: min(1.0, max(0.0, (c - QUOTE_SIM_FLOOR) / span))
-        for i, c in zip(chosen, cosines, strict=True)
-    }
+    return {i: rescale_similarity(c) for i, c in zip(chosen, cosines, strict=True)}
 
 
 def _run_on(
