@@ -182,3 +182,14 @@ def test_a_bare_figure_backed_by_a_page_header_is_no_answer() -> None:
     assert checked.text == (
         '„Bibliotheken zonder zelfscankassa hebben vaak minder dan tien medewerkers." [1]'
     )
+
+
+def test_a_last_sentence_that_announces_nothing_is_dropped() -> None:
+    assert unfinished(["Kassa's zonder personeel:"])
+    assert unfinished(["Vestigingen twijfelen.", "De bezwaren op een rij:"])
+    raw = "Veel vestigingen twijfelen over zelfscankassa's [1]. De bezwaren op een rij: [1]"
+    text = check_answer(raw, [passage(1, LIBRARY_TEXT)]).text
+    assert text == "Veel vestigingen twijfelen over zelfscankassa's [1]."
+    # an introduction followed by its items still stands
+    listed = "De bezwaren op een rij [1]:\n- het praatje aan de balie [1]\n- minder afwisseling [1]"
+    assert "- het praatje aan de balie" in check_answer(listed, [passage(1, LIBRARY_TEXT)]).text

@@ -11,7 +11,7 @@ into its answer; none of it is a claim, so the check removes it before judging:
   is dropped (``strip_headings``);
 * the same sentence twice in one answer is shown once (``key``);
 * an unfinished last sentence, cut off by the answer's token limit ("… zoals de hoge kos"),
-  is dropped (``unfinished``).
+  or one that ends in a colon with nothing after it, is dropped (``unfinished``).
 
 Trade-off: headings are taken from the passages themselves (the chunk's title and heading,
 and short paragraphs without closing punctuation in its text), so only words the reader can
@@ -105,7 +105,10 @@ def key(shown: str) -> str:
 
 def unfinished(bodies: list[str]) -> bool:
     """Whether the last of ``bodies`` (the answer's sentences in order) was cut off: it lacks
-    closing punctuation while an earlier sentence ends one."""
+    closing punctuation while an earlier sentence ends one, or it ends in a colon (it
+    announces what never follows: a heading copied with its colon)."""
+    if bodies and bodies[-1].rstrip("*_ ").endswith(":"):
+        return True
     if len(bodies) < 2 or _CLOSED_RE.search(bodies[-1].rstrip("*_ ")):
         return False
     # an introduction ("De zorgen zijn:") before bare list items says nothing about them
