@@ -22,11 +22,12 @@ yes/no question a sentence one term short is admitted when it is close in meanin
 the rest in other words), and one with the terms but far in meaning is dropped. A voice is
 a document and year, or inside a compilation the study it quotes (a dated header line such as
 "Onderzoek X - 16 mei 2024" or "Volgens onderzoek van X", looked for up to the sentence's
-end and in the chunks before it). Beyond the passages given to the model it also reads the
-next fused candidates (``SourceSettings.more``) and, when ``asks_across`` says the question
-is one for this block, each document's own best chunks (``SourceSettings.per_document``,
-searched by the service): another source's answer often ranks far below the first source's
-passages.
+end and in the chunks before it). Sentences are those of the project's one splitter
+(``assistant.dutch.sentences``: abbreviations, list bullets and line ends as everywhere
+else). Beyond the passages given to the model it also reads the next fused candidates
+(``SourceSettings.more``) and, when ``asks_across`` says the question is one for this
+block, each document's own best chunks (``SourceSettings.per_document``, searched by the
+service): another source's answer often ranks far below the first source's passages.
 Trade-offs: terms and a sentence embedding are still a shallow test of "answers the
 question": e5 cosines of sentences on one subject lie close together, so the meaning route
 admits only one term short and only for yes/no questions (for "hoeveel" questions every
@@ -49,6 +50,7 @@ from typing import TYPE_CHECKING
 
 from assistant.citations import Citation
 from assistant.dates import age_note, sort_key, title_key, year_of
+from assistant.dutch.sentences import sentence_spans
 from assistant.evidence import QuestionSimilarity, heading_like, rescale_similarity
 from assistant.figures import LIGHT, Figure, compare, figures_in, focus, same_terms
 from assistant.fusion import near_duplicate
@@ -154,10 +156,6 @@ MAX_EMBEDDED = 24  # sentences embedded per question (``SourceSettings.meaning``
 MEANING_ADMITS = 0.75  # rescaled similarity that admits a sentence one term short
 MEANING_FLOOR = 0.3  # below it a sentence that has the terms is about something else
 RUN_ON_CHARS = 300  # a statement with the sentences after it in its paragraph, up to this
-# a footnote number glued to the last word of a PDF heading ends it: "werkvloer7 Europees"
-_FOOTNOTE_CUT = re.compile(r"(?<=[a-z]\d)\s+(?=[A-Z])")
-# a sentence: up to . ! ? followed by space, or a blank line / bullet (headings, lists)
-_STATEMENT_RE = re.compile(r"[^\s•][^•]*?(?:[.!?](?=\s|$)|(?=\n\s*\n|\s*•)|$)", re.DOTALL)
 # who speaks inside a compilation: a dated header line ("Onderzoek Indeed - 22 maart 2024",
 # "ING-rapport - 12 april 2024", "FNV standpunt- 20 maart 2024") or "Volgens onderzoek van X"
 _HEADER_RE = re.compile(
@@ -364,7 +362,9 @@ def _answering(
     group = _asked_group(question) if wants_figure else frozenset()
     cands: list[tuple[int, object, int, str, int]] = []
     for n, chunk in enumerate(passages, start=1):
-        for start, sentence in _sentences(str(getattr(chunk, "text", ""))):
+        text = str(getattr(chunk, "text", ""))
+        for start, end in sentence_spans(text):
+            sentence = text[start:end]
             if len(sentence) < 25 or (wants_figure and not figures_in(sentence)):
                 continue
             if sentence.endswith(":"):
@@ -410,16 +410,16 @@ def _run_on(
     to ``RUN_ON_CHARS`` (an exact substring of ``text``): a finding is often stated first
     and given its figure in the next sentence ("Nederland loopt achter. 39% investeert niet
     ..."), while an aside after it only adds noise."""
-    base = end = start + len(sentence)
-    for offset, piece in _sentences(text[base:]):
-        gap = text[end : base + offset]
-        if "\n" in gap or piece.startswith(("•", "-", "o ")) or heading_like(piece):
+    end = start + len(sentence)
+    for s, e in sentence_spans(text):
+        if s < end:
+            continue
+        piece = text[s:e]
+        if "\n" in text[end:s] or heading_like(piece) or not on_topic(piece):
+            break  # a new line (paragraph, list item), a heading, or an aside
+        if e - start > RUN_ON_CHARS:
             break
-        if not on_topic(piece):
-            break
-        if base + offset + len(piece) - start > RUN_ON_CHARS:
-            break
-        end = base + offset + len(piece)
+        end = e
     return text[start:end]
 
 
@@ -448,19 +448,6 @@ def _earlier_texts(
     ids = sorted({i for v in wanted.values() for i in v})
     by_id = {str(getattr(c, "id", "")): str(getattr(c, "text", "")) for c in lookup(ids)}
     return {cid: "\n\n".join(by_id[i] for i in v if i in by_id) for cid, v in wanted.items()}
-
-
-def _sentences(text: str) -> list[tuple[int, str]]:
-    """(offset, sentence) pairs; every sentence is an exact substring of ``text``."""
-    out: list[tuple[int, str]] = []
-    for m in _STATEMENT_RE.finditer(text):
-        start = m.start()
-        for piece in _FOOTNOTE_CUT.split(m.group(0)):
-            offset = text.index(piece, start)
-            start = offset + len(piece)
-            if piece.strip():
-                out.append((offset, piece.strip()))
-    return out
 
 
 def _names_a_source(question: str, passages: Sequence[object]) -> bool:

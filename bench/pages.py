@@ -12,7 +12,6 @@ in milliseconds, the share of quotes found on their page, and the PNG size. Also
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.chunks import Chunk  # noqa: E402
+from assistant.dutch.sentences import split_sentences  # noqa: E402
 from assistant.pages import _clean_pages, _render_cached, render_pdf_page, section_view  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def _ms(values: list[float]) -> str:
 def _quote(text: str) -> str:
     """A sentence of 6-30 words from the page text, as a citation would quote it."""
     flat = " ".join(text.split())
-    for sentence in re.split(r"(?<=[.!?])\s+", flat):
+    for sentence in split_sentences(flat):
         if 6 <= len(sentence.split()) <= 30:
             return sentence
     return " ".join(flat.split()[:12])

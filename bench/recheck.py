@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.chunks import Chunk, Passage
-from assistant.dutch.sentences import line_spans, remove_markers
+from assistant.dutch.sentences import remove_markers, split_sentences
 from assistant.dutch.text import content_stems, fold, numbers_of
 from assistant.evaluation.gold import default_gold, load_items
 from assistant.evaluation.rules import citation_correct, facts_found
@@ -47,11 +47,8 @@ _EVIDENCE_SPLIT = "\n\n"
 
 
 def _sentences(text: str) -> list[str]:
-    out = []
-    for line in text.split("\n"):
-        line = re.sub(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", "", line)
-        out += [remove_markers(line[s:e]).strip() for s, e in line_spans(line)]
-    return [s for s in out if s]
+    """The sentences of ``text`` without bullets and citation markers."""
+    return [s for s in (remove_markers(x).strip() for x in split_sentences(text)) if s]
 
 
 def _key(sentence: str) -> str:

@@ -416,6 +416,33 @@ def test_statements_read_synonyms_groups_and_alternatives() -> None:
     assert not said(question, "Voor de regio zijn robots in de haven nieuw.", behind)
 
 
+def test_statements_quote_sentences_as_the_one_splitter_cuts_them() -> None:
+    from assistant.sourcenotes import statements
+
+    chunks = [
+        _chunk(
+            "a:1:0",
+            "a.txt",
+            "Bureau A",
+            "2023",
+            "In de regio zet 31% van de bedrijven AI in, bijv. bij de planning. Dat groeit.",
+        ),
+        _chunk(
+            "b:1:0",
+            "b.txt",
+            "Bureau B",
+            "2024",
+            "Werkgevers:\n- Van de werkgevers in de regio zet 18% kunstmatige intelligentie in.",
+        ),
+    ]
+    quotes = [s.quote for s in statements("Hoeveel bedrijven in de regio zetten AI in?", chunks)]
+    # an abbreviation does not end the statement, a list bullet is not part of it
+    assert quotes == [
+        "In de regio zet 31% van de bedrijven AI in, bijv. bij de planning.",
+        "Van de werkgevers in de regio zet 18% kunstmatige intelligentie in.",
+    ]
+
+
 @pytest.mark.parametrize(
     ("question", "across"),
     [
