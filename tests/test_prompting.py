@@ -126,3 +126,48 @@ def test_focus_keeps_the_sentence_that_explains_a_matching_one() -> None:
     assert "Opvallend is dat thuiswerkers vaker van werkgever wisselen." in focused
     assert "Zij zoeken meer vrijheid en een kortere reistijd." in focused
     assert "kantine" not in focused
+
+
+def test_one_budget_for_all_passages_keeps_every_matching_sentence() -> None:
+    """A passage with several matching sentences keeps them all; the filler of the other
+    passages goes first (an equal share per passage cut the last matching sentences)."""
+    filler = " ".join(f"Alinea {i} beschrijft de kantine en het parkeerbeleid." for i in range(12))
+    rich = Chunk(
+        id="a:1:0",
+        text=(
+            "Fietsers melden vijf knelpunten. Het eerste knelpunt bij fietsers is de stalling. "
+            "Het tweede knelpunt bij fietsers zijn de douches. "
+            "Het derde knelpunt bij fietsers is de verlichting. "
+            "Het vierde knelpunt bij fietsers zijn de drempels. "
+            "Het vijfde knelpunt bij fietsers is de wachttijd. " + filler
+        ),
+        source="a.txt",
+        page=1,
+        index=0,
+        title="Mobiliteit",
+        organisation="Org",
+        date="2024",
+    )
+    thin = [
+        Chunk(
+            id=f"b{i}:1:0",
+            text=f"Een fietser zei iets over regen. {filler}",
+            source=f"b{i}.txt",
+            page=1,
+            index=0,
+            title="Enquête",
+            organisation="Org",
+            date="2024",
+        )
+        for i in range(3)
+    ]
+    prompts = Prompts.load(load_settings().prompts_dir)
+    fitted = fit_passages(
+        prompts.passage, [rich, *thin], 260, question="Welke knelpunten noemen fietsers?"
+    )
+    first = fitted[0][1]
+    for part in ("stalling", "douches", "verlichting", "drempels", "wachttijd"):
+        assert part in first
+    assert len(fitted) == 4  # every passage still says something
+    assert all("fietser" in block for _, block in fitted[1:])
+    assert sum(count_tokens(b) + 2 for _, b in fitted) <= 260
