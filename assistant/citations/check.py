@@ -53,6 +53,7 @@ from assistant.evidence import (
 from assistant.question import asked, provides
 
 NOT_FOUND_SUFFIX = " (niet gevonden in de bronnen)"
+SHOWN_SHARE = 0.7  # share of a sentence's content words an answer shows for it to count as shown
 DEFAULT_THRESHOLD = 0.6  # lexical coverage needed; tuned on the cases in tests/test_citations.py
 
 
@@ -488,7 +489,12 @@ def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
     if len(supported) > 1 or not ranked or not ranked[0].usable:
         return None
     own = {v.quotes[n][1].strip() for v in supported for n in v.passages}
-    used = " ".join([v.body for v in supported] + sorted(own))
+    bodies = " ".join(v.body for v in supported)
+    # of those, the sentences the answer shows: one shown only in part ("in sectoren als X
+    # blijft het achter" for "In A en B wordt het vaak ingezet, maar in sectoren als X blijft
+    # het achter") leaves the reader without the rest, so the added quote may hold it
+    seen = {o for o in own if _overlap(o, bodies) >= SHOWN_SHARE}
+    used = " ".join([bodies, *sorted(seen)])
     shown = [v.quoted for v in supported if v.quoted]
     # what the answer rests on, as ranked for the question: an added quote must rank higher
     rests_on = [q for q in ranked if q.text in own or any(q.text in o for o in own)]
@@ -503,8 +509,8 @@ def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
             break
         if quote.relevance < own_relevance:
             continue
-        text = _unseen(_new_part(quote.text, own), shown)
-        if len(text) >= 20 and text not in used and _overlap(text, used) < 0.7:
+        text = _unseen(_new_part(quote.text, seen), shown)
+        if len(text) >= 20 and text not in used and _overlap(text, used) < SHOWN_SHARE:
             return quote if text == quote.text else dataclasses.replace(quote, text=text)
     return None
 
