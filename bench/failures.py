@@ -81,7 +81,9 @@ def main() -> None:
             cls = classify(item, list(case["must_contain"]), text, prompt)
             counts[cls] += 1
             docs[cls] |= {s.split("_")[0] for s in case.get("sources") or []}
-            rows.append({"id": item["id"], "type": item["type"], "mode": item["mode"], "class": cls})
+            rows.append(
+                {"id": item["id"], "type": item["type"], "mode": item["mode"], "class": cls}
+            )
         elif item["unanswerable"] and not item["refused"]:
             counts[f"unanswerable answered ({item['mode']})"] += 1
     if cache is not None:
