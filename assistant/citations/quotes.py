@@ -120,7 +120,7 @@ def quote_answer(
 def _pick(ranked: list[Quote], max_quotes: int) -> list[Quote]:
     """Greedy best-first, each earlier pick from the same passage discounting by 15%. A quote
     that overlaps a picked one (quotes run on into the next sentences) is never shown twice:
-    when it runs on further, the picked quote is extended to cover both (``_joined``)."""
+    when it runs on further, the picked quote is extended to its end (``_joined``)."""
     remaining = list(ranked)
     picked: list[Quote] = []
     taken: dict[int, int] = {}
@@ -139,17 +139,18 @@ def _pick(ranked: list[Quote], max_quotes: int) -> list[Quote]:
 
 
 def _joined(a: Quote, b: Quote) -> Quote:
-    """``a`` extended to the end of ``b``, an overlapping quote of the same passage that runs
-    on past it, when both fit ``JOINED_CHARS``: the best sentence's run-on is cut at
-    ``QUOTE_CHARS``, and the sentence that completes it is often just after the cut."""
+    """``a`` extended to the end of ``b``, an overlapping quote of the same passage that
+    starts inside ``a`` and runs on past it, when both fit ``JOINED_CHARS``: a run-on is cut
+    at ``QUOTE_CHARS``, and what completes the best sentence often follows just after the cut.
+    Never backwards: the sentence before the best one is context, rarely the answer."""
     if a.passage.n != b.passage.n:
         return a
     text = a.passage.chunk.text
     sa, sb = text.find(a.text), text.find(b.text)
-    start, end = min(sa, sb), max(sa + len(a.text), sb + len(b.text))
-    if end - start > JOINED_CHARS or (start, end) == (sa, sa + len(a.text)):
+    end = sb + len(b.text)
+    if sb < sa or end <= sa + len(a.text) or end - sa > JOINED_CHARS:
         return a
-    return dataclasses.replace(a, text=text[start:end])
+    return dataclasses.replace(a, text=text[sa:end])
 
 
 def _overlaps(a: Quote, b: Quote) -> bool:
