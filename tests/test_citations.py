@@ -664,3 +664,46 @@ def test_a_sentence_shown_whole_is_not_quoted_again() -> None:
         evidence_intro="Letterlijk:",
     )
     assert checked.text.count("logistiek") == 1
+
+
+POLDER_TEXT = (
+    "In de polder investeert het waterschap de komende jaren fors in nieuwe gemalen. "
+    "Die gemalen in de polder vervangen installaties uit de jaren zestig.\n"
+    "Volgens de slotsom van het rapport zijn tijdig onderhoud van dijken en goede afspraken "
+    "met boeren doorslaggevend voor droge voeten in de polder."
+)
+POLDER_QUESTION = (
+    "Wat is volgens de slotsom van het rapport doorslaggevend voor droge voeten in de polder?"
+)
+
+
+def _all_close(question: str, texts: list[str]) -> list[float]:
+    return [0.9 for _ in texts]  # the embedding says nothing: only key terms decide
+
+
+@pytest.mark.parametrize(
+    ("raw", "added"),
+    [
+        (  # two supported sentences next to the question: the sentence that answers is added
+            "In de polder investeert het waterschap fors in nieuwe gemalen [1]. "
+            "Die gemalen in de polder vervangen installaties uit de jaren zestig [1].",
+            True,
+        ),
+        (  # the answer itself holds the question's key terms: nothing is added
+            "Volgens de slotsom van het rapport zijn tijdig onderhoud van dijken en afspraken "
+            "met boeren doorslaggevend voor droge voeten in de polder [1]. "
+            "Het waterschap investeert fors in nieuwe gemalen [1].",
+            False,
+        ),
+    ],
+)
+def test_a_longer_answer_next_to_the_question_gets_the_best_quote(raw: str, added: bool) -> None:
+    checked = check_answer(
+        raw,
+        [Passage(1, chunk("polder", POLDER_TEXT))],
+        question=POLDER_QUESTION,
+        evidence_intro="Letterlijk:",
+        question_similarity=_all_close,
+    )
+    assert checked.mode == "answer"
+    assert ("Letterlijk: „Volgens de slotsom" in checked.text) is added

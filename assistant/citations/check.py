@@ -53,6 +53,7 @@ from assistant.evidence import (
 from assistant.question import asked, provides
 
 NOT_FOUND_SUFFIX = " (niet gevonden in de bronnen)"
+OFF_QUESTION_GAP = 0.2  # key-term share by which the best quote beats a longer answer
 SHOWN_SHARE = 0.7  # share of a sentence's content words an answer shows for it to count as shown
 DEFAULT_THRESHOLD = 0.6  # lexical coverage needed; tuned on the cases in tests/test_citations.py
 
@@ -309,7 +310,7 @@ def check_answer(
         supported = _quote_terse(supported)
         if not supported:
             return fallback()
-        evidence = _evidence(supported, quotes())
+        evidence = _evidence(supported, quotes(), question)
     answer = _compose(lines, by_n, drop_unsupported, evidence, evidence_intro, quote_line)
     return dataclasses.replace(answer, supported_rate=len(supported) / len(substantive))
 
@@ -482,11 +483,14 @@ def _terse(body: str) -> bool:
     return len(claim.stems) <= 2 and claim.size <= 3
 
 
-def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
+def _evidence(supported: list[_Verdict], ranked: list[Quote], question: str = "") -> Quote | None:
     """The best relevant passage sentence the answer does not already rest on, to add when
-    the model's answer is thin (one substantive sentence). Only near the best quote's score:
-    a weaker sentence is not worth the reader's time."""
-    if len(supported) > 1 or not ranked or not ranked[0].usable:
+    the model's answer is thin (one substantive sentence) or writes around ``question``
+    (``_off_question``). Only near the best quote's score: a weaker sentence is not worth
+    the reader's time."""
+    if not ranked or not ranked[0].usable:
+        return None
+    if len(supported) > 1 and not _off_question(supported, ranked[0], question):
         return None
     own = {v.quotes[n][1].strip() for v in supported for n in v.passages}
     bodies = " ".join(v.body for v in supported)
@@ -513,6 +517,15 @@ def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
         if len(text) >= 20 and text not in used and _overlap(text, used) < SHOWN_SHARE:
             return quote if text == quote.text else dataclasses.replace(quote, text=text)
     return None
+
+
+def _off_question(supported: list[_Verdict], best: Quote, question: str) -> bool:
+    """Whether a longer answer writes around the question: all its sentences together share
+    ``OFF_QUESTION_GAP`` less of the question's key terms than the best quote. Then the best
+    quote is added too, as for a thin answer (the model wrote several supported sentences
+    next to the question, the passage has the sentence that answers it)."""
+    own = relevance(question, " ".join(v.body for v in supported))
+    return bool(question) and own <= best.relevance - OFF_QUESTION_GAP
 
 
 def _new_part(quote: str, own: set[str]) -> str:
