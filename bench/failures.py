@@ -17,7 +17,9 @@ decided on its *missing* key facts in this order:
 
 Conversations and follow-ups are skipped (their history is not replayed). Unanswerable items
 that were answered are listed with their mode. The run's stored ``answer`` is what is scored,
-so the classes describe that run; the prompt is today's, like in ``recheck.py``.
+so the classes describe that run; the prompt is today's, like in ``recheck.py``. With
+``--shown ROWS.json`` (``recheck.py --out``) the answers shown by the current check on the same
+raw text are classified instead.
 
     PYTHONPATH=. RAG_LLM__MODE=fake .venv/bin/python bench/failures.py RUN.json --vectors V.pkl
 """
@@ -53,17 +55,35 @@ def classify(item: dict[str, Any], must: list[str], passages: str, prompt: str) 
     return "wrong quote" if item["mode"] == "quotes" else "incomplete"
 
 
+def _reshown(items: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The run's items with the answers ``recheck.py`` showed for the same raw model text."""
+    by_id = {r["id"]: r for r in rows}
+    out = []
+    for item in items:
+        r = by_id.get(item["id"])
+        if r is None:
+            continue
+        refused = r["mode"] == "refusal"
+        correct = r["facts_ok"] if item["answerable"] else item["correct"]
+        shown = {"answer": r["shown"], "mode": r["mode"], "refused": refused, "correct": correct}
+        out.append({**item, **shown})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", help="eval JSON with per-item question, answer, raw, half")
     parser.add_argument("--vectors", help="keep e5 vectors in this file (as recheck.py)")
     parser.add_argument("--gold", default=str(default_gold()))
     parser.add_argument("--json", help="write the classified rows here")
+    parser.add_argument("--shown", help="recheck.py --out rows: classify their shown answers")
     args = parser.parse_args()
     bank = {c["id"]: c for c in load_items(args.gold, half="tune")}
     items = json.loads(Path(args.run).read_text("utf-8"))["items"]
     items = [i for i in items if i["half"] == "tune" and i["type"] not in SKIPPED_TYPES]
     items = [i for i in items if i["id"] in bank and not bank[i["id"]].get("history")]
+    if args.shown:
+        items = _reshown(items, json.loads(Path(args.shown).read_text("utf-8")))
     assistant = Assistant.from_settings(load_settings())
     cache = None
     if args.vectors:
