@@ -15,10 +15,10 @@ from assistant.citations import (
     strip_invalid_markers,
     support,
 )
-from assistant.citations.quotes import JOINED_CHARS, missing_names
+from assistant.citations.quotes import JOINED_CHARS, _join_into, missing_names
 from assistant.dutch.language import is_dutch
 from assistant.dutch.sentences import split_sentences
-from assistant.evidence import QUOTE_CHARS, rank_quotes
+from assistant.evidence import QUOTE_CHARS, Quote, rank_quotes
 
 AI_TEXT = (
     "Slechts 26% maakt actief gebruik van kunstmatige intelligentie in hun dagelijkse werk. "
@@ -707,3 +707,19 @@ def test_a_longer_answer_next_to_the_question_gets_the_best_quote(raw: str, adde
     )
     assert checked.mode == "answer"
     assert ("Letterlijk: „Volgens de slotsom" in checked.text) is added
+
+
+def test_a_quote_is_not_joined_into_one_it_would_then_overlap() -> None:
+    text = "Eerste zin over dijken. Tweede zin over gemalen. Derde zin over boeren. Vierde zin."
+    p = Passage(1, chunk("r", text))
+
+    def quote(start: str, end: str) -> Quote:
+        a, b = text.index(start), text.index(end) + len(end)
+        return Quote(p, text[a:b], 1.0, 1.0, True)
+
+    first, last = quote("Eerste", "gemalen."), quote("Derde", "boeren.")
+    bridge = quote("Tweede", "boeren.")  # overlaps both: joined, the first would hold the last
+    assert _join_into([first, last], bridge) == [first, last]
+    runs_on = quote("Tweede", "Vierde zin.")
+    joined = _join_into([first], runs_on)
+    assert [q.text for q in joined] == [text]

@@ -131,10 +131,23 @@ def _pick(ranked: list[Quote], max_quotes: int) -> list[Quote]:
         )
         q = remaining.pop(i)
         if any(_overlaps(x, q) for x in picked):
-            picked = [_joined(x, q) if _overlaps(x, q) else x for x in picked]
+            picked = _join_into(picked, q)
             continue
         picked.append(q)
         taken[q.passage.n] = taken.get(q.passage.n, 0) + 1
+    return picked
+
+
+def _join_into(picked: list[Quote], q: Quote) -> list[Quote]:
+    """``picked`` with the first quote ``q`` overlaps extended by it (``_joined``), unless
+    the longer quote would then overlap another picked one."""
+    for i, x in enumerate(picked):
+        if _overlaps(x, q):
+            joined = _joined(x, q)
+            others = picked[:i] + picked[i + 1 :]
+            if not any(_overlaps(joined, y) for y in others):
+                return [*others[:i], joined, *others[i:]]
+            break
     return picked
 
 
