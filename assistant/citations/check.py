@@ -277,9 +277,8 @@ def check_answer(
     and ``compose``, also when what is left does not answer the question (it shares too few of
     its key terms, or lacks the figure, name or date the question asks for); and a terse
     sentence ("43% [1]"), or a one-sentence answer copied word for word, is shown as the
-    passage sentence that backs it (as ``quote_line``), and a thin answer (one sentence, or
-    several next to the question) gets the best matching passage sentence it does not
-    already show added after ``evidence_intro``.
+    passage sentence that backs it (as ``quote_line``), and a thin answer (``_evidence``) gets
+    the best matching passage sentence it does not already show added after ``evidence_intro``.
     ``blocked(text)`` marks text that must never be shown (an instruction planted in a
     passage, the system prompt): a sentence that is, or is backed by, such text counts as
     unsupported. So does a sentence that adds nothing to ``question`` or copies one of
