@@ -15,10 +15,10 @@ from assistant.citations import (
     strip_invalid_markers,
     support,
 )
-from assistant.citations.quotes import missing_names
+from assistant.citations.quotes import JOINED_CHARS, _join_into, missing_names
 from assistant.dutch.language import is_dutch
 from assistant.dutch.sentences import split_sentences
-from assistant.evidence import QUOTE_CHARS, rank_quotes
+from assistant.evidence import QUOTE_CHARS, Quote, rank_quotes
 
 AI_TEXT = (
     "Slechts 26% maakt actief gebruik van kunstmatige intelligentie in hun dagelijkse werk. "
@@ -598,3 +598,128 @@ def test_place_abbreviations_are_found_written_out(
     question: str, text: str, missing: list[str]
 ) -> None:
     assert missing_names(question, [Passage(1, chunk("p", text))]) == missing
+
+
+def test_an_overlapping_quote_that_runs_on_further_extends_the_first() -> None:
+    # each sentence's run-on stops at QUOTE_CHARS; the second quote starts inside the first
+    # and runs on one sentence further: shown once, as one quote covering both
+    text = (
+        "Veel gemeenten geven elke wijk hetzelfde onderhoudsbudget voor openbaar groen, "
+        "ongeacht hoe de wijk gebruikt wordt of hoeveel bomen er staan. "
+        "Een vast onderhoudsbudget per wijk past zelden bij wat bewoners van hun groen vragen "
+        "en leidt tot klachten over verwaarloosde parken en lege speelplaatsen. "
+        "Bewoners van drukke wijken merken dat het eerst, omdat hun parken het intensiefst "
+        "gebruikt worden door gezinnen en sporters. "
+        "De gemeenten die het goed doen stemmen het onderhoud per wijk af op het gebruik."
+    )
+    question = "Waarom werkt een vast onderhoudsbudget per wijk voor openbaar groen niet goed?"
+    passages = [Passage(1, chunk("groen", text))]
+    assert all(len(q.text) <= QUOTE_CHARS for q in rank_quotes(question, passages))
+    result = quote_fallback(question, passages, intro="", max_quotes=2)
+    assert len(result.sentences) == 1
+    quote = result.sentences[0].quote
+    assert text.startswith(quote) and "intensiefst" in quote
+    assert len(quote) <= JOINED_CHARS
+
+
+def test_overlapping_quotes_longer_than_the_limit_together_are_not_joined() -> None:
+    sentence = "In wijk {} staan {} bomen die het groenbedrijf elk voorjaar snoeit en controleert. "
+    text = "".join(sentence.format(i, 10 * i + 7) for i in range(1, 15)).strip()
+    question = "Hoeveel bomen snoeit het groenbedrijf elk voorjaar per wijk?"
+    result = quote_fallback(question, [Passage(1, chunk("r", text))], intro="", max_quotes=3)
+    shown = [c.quote for c in result.sentences]
+    assert shown and all(len(q) <= JOINED_CHARS and q in text for q in shown)
+    spans = sorted((text.find(q), text.find(q) + len(q)) for q in shown)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_a_sentence_shown_only_in_part_is_quoted_whole() -> None:
+    # the model kept half of its backing sentence: the added quote starts with that sentence
+    # (what the answer left out), not after it
+    text = (
+        "In de bouw en de logistiek werken veel bedrijven al met robots, maar in het onderwijs "
+        "en de horeca blijft het gebruik van robots beperkt. "
+        "Hoge aanschafkosten zijn volgens de ondervraagden de grootste drempel."
+    )
+    other = "De kantine van het hoofdkantoor gaat in mei open. Er komt een nieuwe koffieautomaat."
+    checked = check_answer(
+        "In het onderwijs en de horeca blijft het gebruik van robots beperkt [1].",
+        [Passage(1, chunk("robots", text)), Passage(2, chunk("kantine", other))],
+        question="In welke sectoren werken bedrijven vaak met robots, en waar blijft het achter?",
+        evidence_intro="Letterlijk:",
+    )
+    assert checked.mode == "answer"
+    assert f'Letterlijk: „{text}" [1]' in checked.text
+
+
+def test_a_sentence_shown_whole_is_not_quoted_again() -> None:
+    text = (
+        "In de bouw en de logistiek werken veel bedrijven al met robots. "
+        "Hoge aanschafkosten zijn volgens de ondervraagden de grootste drempel."
+    )
+    checked = check_answer(
+        "In de bouw en de logistiek werken veel bedrijven al met robots [1].",
+        [Passage(1, chunk("robots", text))],
+        question="In welke sectoren werken bedrijven vaak met robots, en wat houdt ze tegen?",
+        evidence_intro="Letterlijk:",
+    )
+    assert checked.text.count("logistiek") == 1
+
+
+POLDER_TEXT = (
+    "In de polder investeert het waterschap de komende jaren fors in nieuwe gemalen. "
+    "Die gemalen in de polder vervangen installaties uit de jaren zestig.\n"
+    "Volgens de slotsom van het rapport zijn tijdig onderhoud van dijken en goede afspraken "
+    "met boeren doorslaggevend voor droge voeten in de polder."
+)
+POLDER_QUESTION = (
+    "Wat is volgens de slotsom van het rapport doorslaggevend voor droge voeten in de polder?"
+)
+
+
+def _all_close(question: str, texts: list[str]) -> list[float]:
+    return [0.9 for _ in texts]  # the embedding says nothing: only key terms decide
+
+
+@pytest.mark.parametrize(
+    ("raw", "added"),
+    [
+        (  # two supported sentences next to the question: the sentence that answers is added
+            "In de polder investeert het waterschap fors in nieuwe gemalen [1]. "
+            "Die gemalen in de polder vervangen installaties uit de jaren zestig [1].",
+            True,
+        ),
+        (  # the answer itself holds the question's key terms: nothing is added
+            "Volgens de slotsom van het rapport zijn tijdig onderhoud van dijken en afspraken "
+            "met boeren doorslaggevend voor droge voeten in de polder [1]. "
+            "Het waterschap investeert fors in nieuwe gemalen [1].",
+            False,
+        ),
+    ],
+)
+def test_a_longer_answer_next_to_the_question_gets_the_best_quote(raw: str, added: bool) -> None:
+    checked = check_answer(
+        raw,
+        [Passage(1, chunk("polder", POLDER_TEXT))],
+        question=POLDER_QUESTION,
+        evidence_intro="Letterlijk:",
+        question_similarity=_all_close,
+    )
+    assert checked.mode == "answer"
+    assert ("Letterlijk: „Volgens de slotsom" in checked.text) is added
+
+
+def test_a_quote_is_not_joined_into_one_it_would_then_overlap() -> None:
+    text = "Eerste zin over dijken. Tweede zin over gemalen. Derde zin over boeren. Vierde zin."
+    p = Passage(1, chunk("r", text))
+
+    def quote(start: str, end: str) -> Quote:
+        a, b = text.index(start), text.index(end) + len(end)
+        return Quote(p, text[a:b], 1.0, 1.0, True)
+
+    first, last = quote("Eerste", "gemalen."), quote("Derde", "boeren.")
+    bridge = quote("Tweede", "boeren.")  # overlaps both: joined, the first would hold the last
+    assert _join_into([first, last], bridge) == [first, last]
+    runs_on = quote("Tweede", "Vierde zin.")
+    joined = _join_into([first], runs_on)
+    assert [q.text for q in joined] == [text]

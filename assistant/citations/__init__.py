@@ -14,7 +14,9 @@ into English or invents figures, so ``check_answer`` re-checks the answer senten
   (``citations.tidy``); a bare fact, or an answer that is one passage sentence word for word,
   is shown as the source's words with whose they are (``quote_line``);
 * an empty, English or wholly unsupported answer becomes a quote-only answer
-  (``quote_fallback``): the passage sentences that best match the question, verbatim.
+  (``quote_fallback``): the passage sentences that best match the question, verbatim; a thin
+  answer (one sentence, or several that share clearly fewer of the question's key terms than
+  the best quote) gets the best quote it does not already show added.
 
 Trade-off: support is *lexical* (overlap of crudely stemmed content words, with a few
 acronym/expansion aliases such as AI = kunstmatige intelligentie), optionally blended with an

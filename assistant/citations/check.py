@@ -53,6 +53,8 @@ from assistant.evidence import (
 from assistant.question import asked, provides
 
 NOT_FOUND_SUFFIX = " (niet gevonden in de bronnen)"
+OFF_QUESTION_GAP = 0.2  # key-term share by which the best quote beats a longer answer
+SHOWN_SHARE = 0.7  # share of a sentence's content words an answer shows for it to count as shown
 DEFAULT_THRESHOLD = 0.6  # lexical coverage needed; tuned on the cases in tests/test_citations.py
 
 
@@ -275,8 +277,8 @@ def check_answer(
     and ``compose``, also when what is left does not answer the question (it shares too few of
     its key terms, or lacks the figure, name or date the question asks for); and a terse
     sentence ("43% [1]"), or a one-sentence answer copied word for word, is shown as the
-    passage sentence that backs it (as ``quote_line``), and a thin answer gets the best
-    matching passage sentence it does not already show added after ``evidence_intro``.
+    passage sentence that backs it (as ``quote_line``), and a thin answer (``_evidence``) gets
+    the best matching passage sentence it does not already show added after ``evidence_intro``.
     ``blocked(text)`` marks text that must never be shown (an instruction planted in a
     passage, the system prompt): a sentence that is, or is backed by, such text counts as
     unsupported. So does a sentence that adds nothing to ``question`` or copies one of
@@ -308,7 +310,7 @@ def check_answer(
         supported = _quote_terse(supported)
         if not supported:
             return fallback()
-        evidence = _evidence(supported, quotes())
+        evidence = _evidence(supported, quotes(), question)
     answer = _compose(lines, by_n, drop_unsupported, evidence, evidence_intro, quote_line)
     return dataclasses.replace(answer, supported_rate=len(supported) / len(substantive))
 
@@ -481,14 +483,22 @@ def _terse(body: str) -> bool:
     return len(claim.stems) <= 2 and claim.size <= 3
 
 
-def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
+def _evidence(supported: list[_Verdict], ranked: list[Quote], question: str = "") -> Quote | None:
     """The best relevant passage sentence the answer does not already rest on, to add when
-    the model's answer is thin (one substantive sentence). Only near the best quote's score:
-    a weaker sentence is not worth the reader's time."""
-    if len(supported) > 1 or not ranked or not ranked[0].usable:
+    the model's answer is thin (one substantive sentence) or writes around ``question``
+    (``_off_question``). Only near the best quote's score: a weaker sentence is not worth
+    the reader's time."""
+    if not ranked or not ranked[0].usable:
+        return None
+    if len(supported) > 1 and not _off_question(supported, ranked[0], question):
         return None
     own = {v.quotes[n][1].strip() for v in supported for n in v.passages}
-    used = " ".join([v.body for v in supported] + sorted(own))
+    bodies = " ".join(v.body for v in supported)
+    # of those, the sentences the answer shows: one shown only in part ("in sectoren als X
+    # blijft het achter" for "In A en B wordt het vaak ingezet, maar in sectoren als X blijft
+    # het achter") leaves the reader without the rest, so the added quote may hold it
+    seen = {o for o in own if _overlap(o, bodies) >= SHOWN_SHARE}
+    used = " ".join([bodies, *sorted(seen)])
     shown = [v.quoted for v in supported if v.quoted]
     # what the answer rests on, as ranked for the question: an added quote must rank higher
     rests_on = [q for q in ranked if q.text in own or any(q.text in o for o in own)]
@@ -503,10 +513,19 @@ def _evidence(supported: list[_Verdict], ranked: list[Quote]) -> Quote | None:
             break
         if quote.relevance < own_relevance:
             continue
-        text = _unseen(_new_part(quote.text, own), shown)
-        if len(text) >= 20 and text not in used and _overlap(text, used) < 0.7:
+        text = _unseen(_new_part(quote.text, seen), shown)
+        if len(text) >= 20 and text not in used and _overlap(text, used) < SHOWN_SHARE:
             return quote if text == quote.text else dataclasses.replace(quote, text=text)
     return None
+
+
+def _off_question(supported: list[_Verdict], best: Quote, question: str) -> bool:
+    """Whether a longer answer writes around the question: all its sentences together share
+    ``OFF_QUESTION_GAP`` less of the question's key terms than the best quote. Then the best
+    quote is added too, as for a thin answer (the model wrote several supported sentences
+    next to the question, the passage has the sentence that answers it)."""
+    own = relevance(question, " ".join(v.body for v in supported))
+    return bool(question) and own <= best.relevance - OFF_QUESTION_GAP
 
 
 def _new_part(quote: str, own: set[str]) -> str:

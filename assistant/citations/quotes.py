@@ -8,6 +8,7 @@ model's answer fails the check: less fluent, never wrong about what the source s
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Sequence
 
@@ -37,6 +38,7 @@ from assistant.evidence import (
     rank_quotes,
 )
 
+JOINED_CHARS = 600  # two overlapping quotes shown as one, at most this long
 EVIDENCE_MARGIN = 0.1  # an added quote scores at most this much below the best one
 
 
@@ -116,7 +118,9 @@ def quote_answer(
 
 
 def _pick(ranked: list[Quote], max_quotes: int) -> list[Quote]:
-    """Greedy best-first, each earlier pick from the same passage discounting by 15%."""
+    """Greedy best-first, each earlier pick from the same passage discounting by 15%. A quote
+    that overlaps a picked one (quotes run on into the next sentences) is never shown twice:
+    when it runs on further, the picked quote is extended to its end (``_joined``)."""
     remaining = list(ranked)
     picked: list[Quote] = []
     taken: dict[int, int] = {}
@@ -127,10 +131,39 @@ def _pick(ranked: list[Quote], max_quotes: int) -> list[Quote]:
         )
         q = remaining.pop(i)
         if any(_overlaps(x, q) for x in picked):
-            continue  # quotes run on into the next sentences: never the same words twice
+            picked = _join_into(picked, q)
+            continue
         picked.append(q)
         taken[q.passage.n] = taken.get(q.passage.n, 0) + 1
     return picked
+
+
+def _join_into(picked: list[Quote], q: Quote) -> list[Quote]:
+    """``picked`` with the first quote ``q`` overlaps extended by it (``_joined``), unless
+    the longer quote would then overlap another picked one."""
+    for i, x in enumerate(picked):
+        if _overlaps(x, q):
+            joined = _joined(x, q)
+            others = picked[:i] + picked[i + 1 :]
+            if not any(_overlaps(joined, y) for y in others):
+                return [*others[:i], joined, *others[i:]]
+            break
+    return picked
+
+
+def _joined(a: Quote, b: Quote) -> Quote:
+    """``a`` extended to the end of ``b``, an overlapping quote of the same passage that
+    starts inside ``a`` and runs on past it, when both fit ``JOINED_CHARS``: a run-on is cut
+    at ``QUOTE_CHARS``, and what completes the best sentence often follows just after the cut.
+    Never backwards: the sentence before the best one is context, rarely the answer."""
+    if a.passage.n != b.passage.n:
+        return a
+    text = a.passage.chunk.text
+    sa, sb = text.find(a.text), text.find(b.text)
+    end = sb + len(b.text)
+    if sb < sa or end <= sa + len(a.text) or end - sa > JOINED_CHARS:
+        return a
+    return dataclasses.replace(a, text=text[sa:end])
 
 
 def _overlaps(a: Quote, b: Quote) -> bool:
