@@ -49,6 +49,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from assistant.citations import Citation
+from assistant.citations.types import nest_quotes
 from assistant.dates import age_note, sort_key, title_key, year_of
 from assistant.dutch.sentences import sentence_spans
 from assistant.evidence import QuestionSimilarity, heading_like, rescale_similarity
@@ -128,7 +129,9 @@ def figures_block(
             citations.append(Citation(n, chunk, quote))
         who = ", ".join(x for x in (fig.label, fig.year or "zonder jaar") if x)
         group = f" {fig.group}" if fig.group and fig.group not in fig.shown else ""
-        lines.append(f"- {fig.shown}{group}: „{' '.join(quote.split())}” ({who}) [{n}]")
+        lines.append(
+            f"- {fig.shown}{group}: „{nest_quotes(' '.join(quote.split()))}” ({who}) [{n}]"
+        )
     named = [f.group_terms for f in figures if f.group_terms]
     apart = any(not (a & b) for i, a in enumerate(named) for b in named[i + 1 :])
     outro = FIGURES_OUTRO + (f" {OTHER_GROUPS}" if apart else "")
@@ -488,5 +491,5 @@ def statements_block(
         if not any(c.n == n and c.quote == quote for c in citations):
             citations.append(Citation(n, chunk, quote))
         who = ", ".join(x for x in (st.voice, st.year or "zonder jaar") if x)
-        lines.append(f"- {who}: „{' '.join(quote.split())}” [{n}]")
+        lines.append(f"- {who}: „{nest_quotes(' '.join(quote.split()))}” [{n}]")
     return "\n".join(lines) + "\n\n" + STATEMENTS_OUTRO, citations

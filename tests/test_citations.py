@@ -723,3 +723,18 @@ def test_a_quote_is_not_joined_into_one_it_would_then_overlap() -> None:
     runs_on = quote("Tweede", "Vierde zin.")
     joined = _join_into([first], runs_on)
     assert [q.text for q in joined] == [text]
+
+
+def test_a_quotation_within_a_quote_is_nested_for_display() -> None:
+    from assistant.citations.types import nest_quotes
+
+    # a remark wholly quoted in the source loses its own marks
+    assert nest_quotes("“We willen wel, maar de tijd ontbreekt.”") == (
+        "We willen wel, maar de tijd ontbreekt."
+    )
+    # quotation marks inside become single ones, so „…" closes once
+    assert nest_quotes('Twee vragen staan centraal: "Wie werkt hier?" en "Wat kan beter?"') == (
+        "Twee vragen staan centraal: 'Wie werkt hier?' en 'Wat kan beter?'"
+    )
+    assert nest_quotes("“Dat klopt,” zei hij, (focusgroep)") == "‘Dat klopt,’ zei hij, (focusgroep)"
+    assert nest_quotes("Geen aanhalingstekens hier.") == "Geen aanhalingstekens hier."

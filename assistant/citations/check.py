@@ -27,6 +27,7 @@ from assistant.citations.types import (
     Citation,
     SentenceCheck,
     Status,
+    nest_quotes,
 )
 from assistant.dutch.claims import Claim, PassageIndex
 from assistant.dutch.language import is_dutch, is_english_sentence
@@ -429,7 +430,7 @@ def _compose(
     body = _assemble(shown_lines)
     if evidence is not None:
         n = numbering[evidence.passage.n]
-        line = f"{QUOTE_OPEN}{evidence.text}{QUOTE_CLOSE} [{n}]"
+        line = f"{QUOTE_OPEN}{nest_quotes(evidence.text)}{QUOTE_CLOSE} [{n}]"
         intro = evidence_intro.strip()
         body = f"{body}\n\n{intro} {line}".strip() if intro else f"{body}\n\n{line}"
         checks.append(SentenceCheck(line, (), evidence.passage.n, evidence.text, True, "ok"))

@@ -20,6 +20,7 @@ from assistant.citations.types import (
     CheckedAnswer,
     Citation,
     SentenceCheck,
+    nest_quotes,
 )
 from assistant.dutch.text import (
     PLACE_ABBREVIATIONS,
@@ -80,7 +81,7 @@ def quote_fallback(
 def quote_line(template: str, chunk: Chunk, quote: str, n: int) -> str:
     """One verbatim sentence as an answer line: "Volgens KPN: „…" [1]" (prompts/quote_line.md)."""
     return template.format(
-        quote=quote,
+        quote=nest_quotes(quote),
         n=n,
         organisation=chunk.organisation or chunk.title or chunk.source,
         title=chunk.title or chunk.source,

@@ -8,6 +8,19 @@ from typing import Literal
 from assistant.chunks import Chunk
 
 QUOTE_OPEN, QUOTE_CLOSE = "„", '"'
+_INNER = str.maketrans({"„": "‚", "“": "‘", "”": "’", '"': "'"})
+
+
+def nest_quotes(text: str) -> str:
+    """``text`` ready to stand between quote marks: a quotation that is wholly quoted in the
+    source (a focus-group remark “…”) loses its own marks, and double quote marks inside become
+    single ones („… ‘Wat voor mensen heb je in huis?’ …"), as Dutch typography nests them.
+    Only for display: citations keep the source's exact words for finding them on the page."""
+    t = text.strip()
+    if len(t) > 2 and t[0] in '“„"' and t[-1] in '”"' and not any(q in t[1:-1] for q in '“„”"'):
+        return t[1:-1].strip()
+    return t.translate(_INNER)
+
 
 Status = Literal["ok", "added", "corrected", "unsupported"]
 Mode = Literal["answer", "quotes", "refusal"]
