@@ -270,9 +270,24 @@ class Asked:
         return self.number or self.name or self.date
 
 
+def last_question(text: str) -> str:
+    """The question ``text`` asks last, when it holds several and the last one has a question
+    word of its own; else ``text``. A follow-up searched as "previous question? new question?"
+    asks what the new one asks ("Hoeveel ...? Wat is er volgens hen nodig ...?" asks no
+    figure), except "Hoe zit dat bij X?", which asks the previous question again for X."""
+    parts = re.split(r"(?<=\?)\s+", text.strip())
+    last = parts[-1]
+    if len(parts) > 1 and last.endswith("?") and _QUESTION_WORD.search(last):
+        if not _SAME_AGAIN.match(last):
+            return last
+    return text
+
+
 @lru_cache(maxsize=1024)
 def asked(question: str) -> Asked:
-    """The kind of fact ``question`` asks for (a cheap Dutch/English pattern match)."""
+    """The kind of fact ``question`` asks for (a cheap Dutch/English pattern match); of
+    several questions, the last one's (``last_question``)."""
+    question = last_question(question)
     q = fold(question)
     number = bool(_ASK_NUMBER_RE.search(q))
     unit = ""
@@ -404,6 +419,8 @@ _PREPOSITIONS = (
 _QUESTION_WORD = re.compile(
     r"\b(?:wat|wie|welke?|waar\w*|wanneer|waarom|hoe\w*|hoeveel|in hoeverre)\b", re.I
 )
+# "Hoe zit dat bij X?", "En hoe staat het met X?": the previous question again, for X
+_SAME_AGAIN = re.compile(r"^(?:en\s+)?hoe\s+(?:zit|staat)\s+(?:het|dat|dit)\b", re.I)
 _CITATION = re.compile(r"\[[^\]]{1,80}\]")
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 _CAPITALISED = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][a-z]*[A-Z]\w*|[A-Z]{2,}\w*|[A-Z][a-z]+)\b")

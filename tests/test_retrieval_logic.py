@@ -738,3 +738,22 @@ def test_the_dense_search_leaves_out_where_to_look() -> None:
     assert without_source("Hoeveel tijd spaart het, volgens de deelnemers?") == (
         "Hoeveel tijd spaart het?"
     )
+
+
+def test_a_follow_up_asks_what_its_own_question_asks() -> None:
+    """Searched as "previous question? new question?", a follow-up asks what the new question
+    asks: no figure after a figure question, a name after an open one; "Hoe zit dat bij X?"
+    asks the previous question again."""
+    from assistant.question import Question, asked
+
+    history = [
+        {"role": "user", "content": "Hoeveel gemeenten gebruiken een chatbot voor vergunningen?"},
+        {"role": "assistant", "content": "Twaalf gemeenten doen dat [1]."},
+    ]
+    own = Question.of("Wat levert dat de inwoners op?", history)
+    assert own.followup and not own.kind.specific
+    again = Question.of("Hoe zit dat bij de provincies?", history)
+    assert again.followup and again.kind.number
+    assert asked("Hoe werkt de chatbot? En wie heeft hem gebouwd?").name
+    # one question with a remark after it keeps its kind
+    assert asked("Hoeveel gemeenten doen mee? stond in het jaarverslag").number
