@@ -122,64 +122,6 @@ def format_passage(template: str, n: int, chunk: Chunk, text: str | None = None)
     )
 
 
-def _scored(question: str, sentences: list[str]) -> list[float]:
-    """Each sentence's share of the question's key terms; the sentence right after a matching
-    one often holds its explanation or figure (as quotes do, ``evidence.QUOTE_CHARS``), so it
-    scores at least ``SEQUEL_SHARE`` of the one it follows."""
-    scores = sentence_scores(question, sentences)
-    return [max(x, SEQUEL_SHARE * prev) for x, prev in zip(scores, [0.0, *scores], strict=False)]
-
-
-def _choose(plans: list[list[tuple[str, float]]], room: int) -> list[set[int]]:
-    """Which sentences of each passage fit ``room`` tokens: first every passage's best
-    sentence (so each passage given says something), then the best of all passages together.
-
-    One budget for all passages, not an equal share each: a passage with three matching
-    sentences keeps them while a passage with one gives up its filler.
-    """
-    chosen: list[set[int]] = [set() for _ in plans]
-    used = 0
-    best = [max(range(len(p)), key=lambda i: (p[i][1], -i)) if p else None for p in plans]
-    rest = sorted(
-        ((x, n, i) for n, p in enumerate(plans) for i, (_, x) in enumerate(p)),
-        key=lambda t: (-t[0], t[1], t[2]),
-    )
-    order = [(n, i) for n, i in enumerate(best) if i is not None] + [(n, i) for _, n, i in rest]
-    for n, i in order:
-        cost = count_tokens(plans[n][i][0]) + 1
-        if i not in chosen[n] and used + cost <= room:
-            chosen[n].add(i)
-            used += cost
-    return chosen
-
-
-def _gapped(text: str, spans: list[tuple[int, int]], keep: set[int]) -> str:
-    """The kept sentences of ``text`` in their own order and with their own separators (a list
-    keeps its lines); a gap between kept sentences, or after the last, is shown as "…"."""
-    if len(keep) == len(spans):
-        return text.strip()
-    out: list[str] = []
-    prev: int | None = None
-    for i in sorted(keep):
-        if prev is not None:
-            out.append(text[spans[prev][1] : spans[i][0]] if i == prev + 1 else " … ")
-        out.append(text[spans[i][0] : spans[i][1]])
-        prev = i
-    if prev is not None and prev != len(spans) - 1:
-        out.append(" …")
-    return "".join(out).strip()
-
-
-def _sentences(text: str, max_tokens: int) -> tuple[list[tuple[int, int]], list[str]]:
-    """The sentence spans of ``text`` and their texts, a sentence longer than ``max_tokens``
-    (a table or list without full stops) cut at a token boundary."""
-    spans = split_spans(text)
-    texts = [text[s:e] for s, e in spans]
-    return spans, [
-        t if count_tokens(t) <= max_tokens else truncate_tokens(t, max_tokens) for t in texts
-    ]
-
-
 def focus_passage(question: str, text: str, max_tokens: int) -> str:
     """The sentences of ``text`` that share most key terms with ``question``, in their own
     order, within ``max_tokens``; a gap between kept sentences is shown as "…".
@@ -189,41 +131,34 @@ def focus_passage(question: str, text: str, max_tokens: int) -> str:
     threads). Lexical only (no embedding call before the model starts); a paraphrased answer
     sentence may be cut, but the passage stays whole for the check and the quote fallback.
     """
-    if count_tokens(text) <= max_tokens:
+    spans = split_spans(text)
+    if count_tokens(text) <= max_tokens or len(spans) <= 1:
         return text.strip()
-    spans, texts = _sentences(text, max(1, max_tokens - 2))
-    keep = _choose([list(zip(texts, _scored(question, texts), strict=True))], max_tokens)[0]
-    if len(spans) <= 1 or not keep:
+    scores = sentence_scores(question, [text[s:e] for s, e in spans])
+    # the sentence after a matching one often holds its explanation or figure (as quotes do,
+    # ``evidence.QUOTE_CHARS``): it ranks just below the sentence it follows
+    scores = [max(x, SEQUEL_SHARE * prev) for x, prev in zip(scores, [0.0, *scores], strict=False)]
+    order = sorted(range(len(spans)), key=lambda i: (-scores[i], i))
+    chosen: list[int] = []
+    used = 0
+    for i in order:
+        cost = count_tokens(text[spans[i][0] : spans[i][1]]) + 1
+        if used + cost > max_tokens:
+            continue
+        chosen.append(i)
+        used += cost
+    if not chosen:
         return truncate_tokens(text, max(1, max_tokens - 2)).strip() + " …"
-    return _gapped(text, spans, keep)
-
-
-def _focused(
-    template: str, chunks: list[Chunk], budget_tokens: int, question: str
-) -> list[tuple[Chunk, str]]:
-    """``fit_passages`` with a question: as many passages as have room for their header and
-    ``MIN_FOCUS_TOKENS // 2``, narrowed together to the sentences that match it best."""
-    heads = [count_tokens(format_passage(template, n, c, "")) + 2 for n, c in enumerate(chunks, 1)]
-    floor = MIN_FOCUS_TOKENS // 2
-    given = 0
-    while given < len(chunks) and sum(heads[: given + 1]) + floor * (given + 1) <= budget_tokens:
-        given += 1
-    if not given:
-        return []
-    room = budget_tokens - sum(heads[:given])
-    cut = max(floor, room // given)  # one sentence never takes more than an equal share
-    split = [_sentences(c.text, cut) for c in chunks[:given]]
-    plans = [list(zip(t, _scored(question, t), strict=True)) for _, t in split]
-    chosen = _choose(plans, room)
-    out: list[tuple[Chunk, str]] = []
-    for chunk, (spans, texts), keep in zip(chunks, split, chosen, strict=False):
-        if keep:
-            if any(texts[i] != chunk.text[spans[i][0] : spans[i][1]] for i in keep):
-                text = " … ".join(texts[i] for i in sorted(keep)) + " …"  # a cut sentence
-            else:
-                text = _gapped(chunk.text, spans, keep)
-            out.append((chunk, format_passage(template, len(out) + 1, chunk, text)))
-    return out
+    out: list[str] = []
+    prev = None
+    for i in sorted(chosen):
+        if prev is not None and i != prev + 1:
+            out.append("…")
+        out.append(text[spans[i][0] : spans[i][1]])
+        prev = i
+    if sorted(chosen)[-1] != len(spans) - 1:
+        out.append("…")
+    return " ".join(out)
 
 
 def fit_passages(
@@ -231,17 +166,20 @@ def fit_passages(
 ) -> list[tuple[Chunk, str]]:
     """Best-first passages (chunk, formatted text) that fit ``budget_tokens`` together.
 
-    With ``question``, the passages are narrowed to their sentences most related to the
-    question (``_focused``) so that more passages fit. Without, passages are taken whole
-    best-first and the last one that does not fit is cut at a token boundary.
+    With ``question``, each passage is first narrowed to its sentences most related to the
+    question (``focus_passage``) so that more passages fit: an equal share of the budget each,
+    at least ``MIN_FOCUS_TOKENS``.
     """
-    if question:
-        return _focused(template, chunks, budget_tokens, question)
     out: list[tuple[Chunk, str]] = []
     used = 0
+    share = max(MIN_FOCUS_TOKENS, budget_tokens // max(1, len(chunks)))
     for chunk in chunks:
         n = len(out) + 1
-        block = format_passage(template, n, chunk)
+        text = None
+        if question:
+            room = share - count_tokens(format_passage(template, n, chunk, ""))
+            text = focus_passage(question, chunk.text, max(MIN_FOCUS_TOKENS // 2, room))
+        block = format_passage(template, n, chunk, text)
         cost = count_tokens(block) + 2
         if used + cost > budget_tokens:
             room = budget_tokens - used - count_tokens(format_passage(template, n, chunk, "")) - 2
