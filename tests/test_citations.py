@@ -645,7 +645,7 @@ def test_a_sentence_shown_only_in_part_is_quoted_whole() -> None:
     checked = check_answer(
         "In het onderwijs en de horeca blijft het gebruik van robots beperkt [1].",
         [Passage(1, chunk("robots", text)), Passage(2, chunk("kantine", other))],
-        question="In welke sectoren werken bedrijven vaak met robots, en waar blijft het achter?",
+        question="In welke branches gebruiken bedrijven veel robots, en waar is het gebruik nog beperkt?",
         evidence_intro="Letterlijk:",
     )
     assert checked.mode == "answer"
@@ -660,7 +660,7 @@ def test_a_sentence_shown_whole_is_not_quoted_again() -> None:
     checked = check_answer(
         "In de bouw en de logistiek werken veel bedrijven al met robots [1].",
         [Passage(1, chunk("robots", text))],
-        question="In welke sectoren werken bedrijven vaak met robots, en wat houdt ze tegen?",
+        question="In welke branches gebruiken bedrijven veel robots, en wat houdt ze tegen?",
         evidence_intro="Letterlijk:",
     )
     assert checked.text.count("logistiek") == 1

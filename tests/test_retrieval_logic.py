@@ -752,7 +752,7 @@ def test_a_follow_up_asks_what_its_own_question_asks() -> None:
     ]
     own = Question.of("Wat levert dat de inwoners op?", history)
     assert own.followup and not own.kind.specific
-    again = Question.of("Hoe zit dat bij de provincies?", history)
+    again = Question.of("Hoe zit dat in de provincies?", history)
     assert again.followup and again.kind.number
     assert asked("Hoe werkt de chatbot? En wie heeft hem gebouwd?").name
     # one question with a remark after it keeps its kind

@@ -399,7 +399,7 @@ def test_statements_read_synonyms_groups_and_alternatives() -> None:
     found = said(
         "Hoeveel bedrijven in de regio zetten AI in?",
         "In de regio zet 31% van de bedrijven AI in bij de planning.",
-        "Van de werkgevers in de regio zet 18% kunstmatige intelligentie in.",
+        "Onder werkgevers in de regio zet 18% kunstmatige intelligentie in.",
     )
     assert len(found) == 2
     # "hoeveel X": a share of another group is no answer
@@ -432,14 +432,14 @@ def test_statements_quote_sentences_as_the_one_splitter_cuts_them() -> None:
             "b.txt",
             "Bureau B",
             "2024",
-            "Werkgevers:\n- Van de werkgevers in de regio zet 18% kunstmatige intelligentie in.",
+            "Werkgevers:\n- Onder werkgevers in de regio zet 18% kunstmatige intelligentie in.",
         ),
     ]
     quotes = [s.quote for s in statements("Hoeveel bedrijven in de regio zetten AI in?", chunks)]
     # an abbreviation does not end the statement, a list bullet is not part of it
     assert quotes == [
         "In de regio zet 31% van de bedrijven AI in, bijv. bij de planning.",
-        "Van de werkgevers in de regio zet 18% kunstmatige intelligentie in.",
+        "Onder werkgevers in de regio zet 18% kunstmatige intelligentie in.",
     ]
 
 
