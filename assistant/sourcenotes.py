@@ -129,9 +129,7 @@ def figures_block(
             citations.append(Citation(n, chunk, quote))
         who = ", ".join(x for x in (fig.label, fig.year or "zonder jaar") if x)
         group = f" {fig.group}" if fig.group and fig.group not in fig.shown else ""
-        lines.append(
-            f"- {fig.shown}{group}: „{nest_quotes(' '.join(quote.split()))}” ({who}) [{n}]"
-        )
+        lines.append(f"- {fig.shown}{group}: {_quoted(quote)} ({who}) [{n}]")
     named = [f.group_terms for f in figures if f.group_terms]
     apart = any(not (a & b) for i, a in enumerate(named) for b in named[i + 1 :])
     outro = FIGURES_OUTRO + (f" {OTHER_GROUPS}" if apart else "")
@@ -453,6 +451,11 @@ def _earlier_texts(
     return {cid: "\n\n".join(by_id[i] for i in v if i in by_id) for cid, v in wanted.items()}
 
 
+def _quoted(quote: str) -> str:
+    """A source's words on one line of the block, between Dutch quotation marks."""
+    return f"„{nest_quotes(' '.join(quote.split()))}”"
+
+
 def _names_a_source(question: str, passages: Sequence[object]) -> bool:
     """The question names the organisation of one of the passages ("Wat zegt Integron ...")."""
     words = set(re.findall(r"\w+", question.lower()))
@@ -491,5 +494,5 @@ def statements_block(
         if not any(c.n == n and c.quote == quote for c in citations):
             citations.append(Citation(n, chunk, quote))
         who = ", ".join(x for x in (st.voice, st.year or "zonder jaar") if x)
-        lines.append(f"- {who}: „{nest_quotes(' '.join(quote.split()))}” [{n}]")
+        lines.append(f"- {who}: {_quoted(quote)} [{n}]")
     return "\n".join(lines) + "\n\n" + STATEMENTS_OUTRO, citations

@@ -16,6 +16,7 @@ from assistant.citations import (
     support,
 )
 from assistant.citations.quotes import JOINED_CHARS, _join_into, missing_names
+from assistant.citations.types import nest_quotes
 from assistant.dutch.language import is_dutch
 from assistant.dutch.sentences import split_sentences
 from assistant.evidence import QUOTE_CHARS, Quote, rank_quotes
@@ -645,7 +646,9 @@ def test_a_sentence_shown_only_in_part_is_quoted_whole() -> None:
     checked = check_answer(
         "In het onderwijs en de horeca blijft het gebruik van robots beperkt [1].",
         [Passage(1, chunk("robots", text)), Passage(2, chunk("kantine", other))],
-        question="In welke branches gebruiken bedrijven veel robots, en waar is het gebruik nog beperkt?",
+        question=(
+            "In welke branches gebruiken bedrijven veel robots, en waar is het gebruik nog beperkt?"
+        ),
         evidence_intro="Letterlijk:",
     )
     assert checked.mode == "answer"
@@ -725,16 +728,19 @@ def test_a_quote_is_not_joined_into_one_it_would_then_overlap() -> None:
     assert [q.text for q in joined] == [text]
 
 
-def test_a_quotation_within_a_quote_is_nested_for_display() -> None:
-    from assistant.citations.types import nest_quotes
-
-    # a remark wholly quoted in the source loses its own marks
-    assert nest_quotes("“We willen wel, maar de tijd ontbreekt.”") == (
-        "We willen wel, maar de tijd ontbreekt."
-    )
-    # quotation marks inside become single ones, so „…" closes once
-    assert nest_quotes('Twee vragen staan centraal: "Wie werkt hier?" en "Wat kan beter?"') == (
-        "Twee vragen staan centraal: 'Wie werkt hier?' en 'Wat kan beter?'"
-    )
-    assert nest_quotes("“Dat klopt,” zei hij, (focusgroep)") == "‘Dat klopt,’ zei hij, (focusgroep)"
-    assert nest_quotes("Geen aanhalingstekens hier.") == "Geen aanhalingstekens hier."
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        # a remark wholly quoted in the source loses its own marks
+        ("“We willen wel, maar de tijd ontbreekt.”", "We willen wel, maar de tijd ontbreekt."),
+        # quotation marks inside become single ones, so „…" closes once
+        (
+            'Twee vragen staan centraal: "Wie werkt hier?" en "Wat kan beter?"',
+            "Twee vragen staan centraal: 'Wie werkt hier?' en 'Wat kan beter?'",
+        ),
+        ("“Dat klopt,” zei hij, (focusgroep)", "‘Dat klopt,’ zei hij, (focusgroep)"),
+        ("Geen aanhalingstekens hier.", "Geen aanhalingstekens hier."),
+    ],
+)
+def test_a_quotation_within_a_quote_is_nested_for_display(source: str, shown: str) -> None:
+    assert nest_quotes(source) == shown
