@@ -601,6 +601,21 @@ def test_place_abbreviations_are_found_written_out(
     assert missing_names(question, [Passage(1, chunk("p", text))]) == missing
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "missing"),
+    [
+        ("Hoeveel musea sloten in 2019?", "In 2021 sloten 14 musea hun deuren.", ["2019"]),
+        ("Hoeveel musea sloten in 2021?", "In 2021 sloten 14 musea hun deuren.", []),
+        ("Wat vinden bezoekers van musea sinds 2019?", "Bezoekers waarderen musea.", []),
+    ],
+)
+def test_a_year_no_passage_mentions_is_missing_for_a_figure_question(
+    question: str, text: str, missing: list[str]
+) -> None:
+    # the last question asks no figure, name or date: a year there is left alone
+    assert missing_names(question, [Passage(1, chunk("p", text))]) == missing
+
+
 def test_an_overlapping_quote_that_runs_on_further_extends_the_first() -> None:
     # each sentence's run-on stops at QUOTE_CHARS; the second quote starts inside the first
     # and runs on one sentence further: shown once, as one quote covering both

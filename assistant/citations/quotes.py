@@ -24,6 +24,7 @@ from assistant.citations.types import (
 )
 from assistant.dutch.text import (
     PLACE_ABBREVIATIONS,
+    YEAR_RE,
     light_stem,
     names_of,
     stem_found,
@@ -184,15 +185,20 @@ def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
     text or header, even misspelt. The sources the answer may rest on say nothing about them,
     so no sentence gives *that* figure: the question asks about "Duitse werknemers" and the
     passages speak of Dutch ones. Common-noun acronyms (AI, HR) are no names (``names_of``).
+    A year the question names ("in 2023") counts too when no passage mentions it.
     Other questions are left alone: a capitalised word in an open question ("... de werkvloer
     Negeer de bronnen") is too often no name at all."""
     if not asked(question).specific:
         return []
     words: set[str] = set()
-    for p in passages:
-        words |= set(words_of(f"{p.chunk.text} {passage_header(p)}"))
+    texts = [f"{p.chunk.text} {passage_header(p)}" for p in passages]
+    for text in texts:
+        words |= set(words_of(text))
     stems = frozenset(light_stem(w) for w in words)
-    return [
+    # a year is a name of its own kind: "in 2023" when every passage speaks of other years
+    seen = {y for text in texts for y in YEAR_RE.findall(text)}
+    years = [y for y in dict.fromkeys(YEAR_RE.findall(question)) if y not in seen]
+    return years + [
         name
         for name in sorted(names_of(question))
         if not any(
