@@ -204,6 +204,11 @@ _ASK_NAME_RE = re.compile(
     r"\bwelke?\s+(?:bureau|onderzoeksbureau|organisatie|bedrijf|instantie|auteur|persoon)\b|"
     r"\bwhich\s+(?:company|organisation|organization|agency)\b"
 )
+# money asked by what is paid, earned or spent; not "kostenbesparing", "hoeveel bedrijven"
+_ASK_MONEY_RE = re.compile(
+    r"\b(?:verdien\w*|salaris\w*|loon|lonen|kost(?:t|en|te|ten)?|gekost|prijs|betaal\w*|"
+    r"budget\w*|uitgegeven|uitgeven|geven\s+\w+\s+uit|hoeveel\s+investe\w*)\b"
+)
 _ASK_DATE_RE = re.compile(r"\b(?:wanneer|in\s+welk\s+jaar|welke\s+datum|sinds\s+wanneer|when)\b")
 SHARE = (
     r"procent|percent|%|\bhelft|\bderde\b|\bkwart|\bvijfde|\bmeerderheid|\bminderheid|"
@@ -219,7 +224,8 @@ UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that un
     "maanden": r"\bmaand",
     "jaar": r"\bjaar",
     "jaren": r"\bjaar|\bjaren",
-    "euro": r"euro|€|\$|dollar|\bsalaris|\bloon",
+    # an amount of money, or a share of one ("verdienen 20-25% op een match")
+    "euro": r"euro|€|\$|dollar|\bsalaris|\bloon|procent|%",
     "seconden": r"second",
     "kilometer": r"kilometer|\bkm\b",
     "procent": r"procent|percent|%",
@@ -298,7 +304,7 @@ def asked(question: str) -> Asked:
         unit = "procent"
     elif re.search(r"\b(?:welke?|wat\s+is\s+het)\s+(?:aandeel|deel)\b", q):
         unit = "aandeel"
-    elif re.search(r"\b(?:verdien\w*|salaris\w*|loon|lonen|kost\w*|prijs)\b", q) and number:
+    elif _ASK_MONEY_RE.search(q) and number:
         unit = "euro"
     topic_terms = tuple(
         sorted(s for s in content_stems(topic_phrase(question)) if s not in QUESTION_WORDS)

@@ -467,6 +467,21 @@ def test_prompt_texts_share_nothing_with_the_system_prompt() -> None:
         ("Hoeveel leden heeft de bibliotheek?", "In 2022 had de bibliotheek veel leden.", False),
         ("Hoeveel leden heeft de bibliotheek?", "De bibliotheek heeft 12.500 leden.", True),
         ("Hoeveel jaar duurt de opleiding?", "De opleiding duurt 3 jaar.", True),
+        # money asked by a verb of paying or spending: a count is no answer, a share is
+        ("Hoeveel heeft de gemeente betaald voor het pand?", "Er werken 40 mensen.", False),
+        (
+            "Hoeveel heeft de gemeente betaald voor het pand?",
+            "Het pand kostte 2 miljoen euro.",
+            True,
+        ),
+        ("Hoeveel budget gaat er naar lezen?", "Twee op de drie bibliotheken doen mee.", False),
+        (
+            "Hoeveel verdient een makelaar per huis?",
+            "Makelaars vragen 1 tot 2% van de prijs.",
+            True,
+        ),
+        # a compound with "kosten" asks no amount of money
+        ("Hoeveel gemeenten zien lezen als kostenbesparing?", "Zo'n 45 gemeenten doen dat.", True),
     ],
 )
 def test_what_is_asked(question: str, text: str, ok: bool) -> None:
