@@ -525,6 +525,24 @@ def test_a_two_part_question_prefers_the_sentence_that_answers_both() -> None:
     assert [c.chunk.id for c in shown.citations] == ["b:1:0"]  # the partial one adds only noise
 
 
+@pytest.mark.parametrize(
+    ("text", "figures"),
+    [
+        ("Leesapp 4Kids en het 5G-netwerk", set()),  # digits in a name are no figure
+        ("model e5 en A12", set()),
+        ("in 2024 las 31% van 1.200 kinderen", {2024.0, 31.0, 1200.0}),
+        ("18-24 jaar, 3,5 uur", {18.0, 24.0, 3.5}),
+    ],
+)
+def test_only_free_standing_digits_are_figures(text: str, figures: set[float]) -> None:
+    from assistant.dutch.text import numbers_of
+    from assistant.question import asked, provides
+
+    assert numbers_of(text) == figures
+    question = "Hoeveel scholen doen mee?"
+    assert provides(asked(question), question, text) is bool(figures)
+
+
 def test_written_out_dutch_numbers_count_as_figures() -> None:
     from assistant.dutch.text import numbers_of as _numbers
     from assistant.evidence import evidence_gap

@@ -142,7 +142,8 @@ COMMON_ACRONYMS = frozenset(ALIASES) | frozenset(
     "ceo cio cto cfo kpi api ml roi fte saas it ict hr nb ok".split()
 )
 _WORD_RE = re.compile(r"[^\W\d_]+")
-_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+# a digit glued to a letter is part of a name ("8vance", "5G", "e5"), not a figure
+_NUMBER_RE = re.compile(r"(?<![^\W_])\d+(?:[.,]\d+)*(?![^\W_])")
 
 
 @lru_cache(maxsize=8192)
