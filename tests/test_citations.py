@@ -777,3 +777,17 @@ def test_a_quote_is_not_joined_into_one_it_would_then_overlap() -> None:
 )
 def test_a_quotation_within_a_quote_is_nested_for_display(source: str, shown: str) -> None:
     assert nest_quotes(source) == shown
+
+
+def test_a_sentence_that_points_back_is_judged_with_the_sentence_before_it() -> None:
+    # the model copies the second sentence; what it is about is said in the first one
+    text = (
+        "Tegelijk schrikt het bibliothecarissen af dat lezers elkaars leengeschiedenis "
+        "kunnen inzien. Dit is voor hen lastig omdat privacy telt, zeker bij de jeugd."
+    )
+    passages = [Passage(1, chunk("p", text))]
+    question = "Waarom schrikt het inzien van leengeschiedenis bibliothecarissen af?"
+    raw = "Dit is voor hen lastig omdat privacy telt, zeker bij de jeugd [1]."
+    checked = check_answer(raw, passages, question=question)
+    assert checked.mode == "answer"
+    assert "privacy telt" in checked.text

@@ -463,7 +463,11 @@ def _answer_relevant(
     question by the same measure as a quote (``Quote.usable``)."""
     order = {p.n: i for i, p in enumerate(passages)}
     by_n = {p.n: p for p in passages}
-    texts = [f"{v.body} {v.quotes[v.passages[0]][1]}" for v in supported]
+    texts = [
+        f"{_before(v.body, v.quotes[v.passages[0]][1], by_n[v.passages[0]])} {v.body} "
+        f"{v.quotes[v.passages[0]][1]}"
+        for v in supported
+    ]
     sims: list[float | None] = [None] * len(texts)
     if question_similarity is not None:
         sims = list(question_similarity(question, [v.body for v in supported]))
@@ -476,6 +480,26 @@ def _answer_relevant(
         if relevant_enough(score, rel):
             return True
     return False
+
+
+# a sentence that opens by pointing back ("Dit is ...", "Daardoor ...") continues the one before
+_POINTS_BACK_RE = re.compile(
+    r"^(?:dit|dat|deze|die|daardoor|daarom|hierdoor|hierbij|daarbij|zij|ze|hij|het)\b", re.I
+)
+
+
+def _before(body: str, quote: str, passage: Passage) -> str:
+    """The passage sentence before ``quote`` (the passage's words backing ``body``) when
+    ``body`` opens by pointing back: what it is about is said there ("Tegelijk schrikt het
+    sommigen af ..." before "Dit is ... een bekommernis die bij psychologen leeft")."""
+    if not _POINTS_BACK_RE.match(body.strip()) or not quote:
+        return ""
+    text = passage.chunk.text
+    at = text.find(quote)
+    if at <= 0:
+        return ""
+    spans = [s for s in sentence_spans(text) if s[1] <= at]
+    return text[spans[-1][0] : spans[-1][1]] if spans else ""
 
 
 def _terse(body: str) -> bool:
