@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from assistant.chunks import Chunk
@@ -523,6 +525,13 @@ def test_a_two_part_question_prefers_the_sentence_that_answers_both() -> None:
     assert ranked[0].complete and not ranked[1].complete
     shown = quote_fallback(question, passages, intro="")
     assert [c.chunk.id for c in shown.citations] == ["b:1:0"]  # the partial one adds only noise
+
+
+@pytest.mark.parametrize(("date", "missing"), [("2022-03-01", []), ("2025", ["2022"])])
+def test_a_report_named_by_its_year_is_found_by_its_date(date: str, missing: list[str]) -> None:
+    # "uit 2022" names the document by its date, which its text need not repeat
+    passage = Passage(1, dataclasses.replace(chunk("p", "14 musea sloten."), date=date))
+    assert missing_names("Hoeveel musea sloten volgens de monitor uit 2022?", [passage]) == missing
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from collections.abc import Sequence
 
 from assistant.chunks import Chunk, Passage
@@ -178,6 +179,8 @@ def _overlaps(a: Quote, b: Quote) -> bool:
 
 NAME_MATCH = 0.8  # difflib ratio at which a name counts as found ("McKinsy" / "McKinsey")
 
+_BY_DATE_RE = re.compile(r"\b(?:uit|van)\s+(?:19|20)\d\d\b", re.I)
+
 
 def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
     """For a question that asks for a figure, name or date: its names (a country, region,
@@ -197,6 +200,8 @@ def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
     stems = frozenset(light_stem(w) for w in words)
     # a year is a name of its own kind: "in 2023" when every passage speaks of other years
     seen = {y for text in texts for y in YEAR_RE.findall(text)}
+    # "het rapport uit 2019" names the document by its date, which its text need not repeat
+    seen |= {p.chunk.date[:4] for p in passages if _BY_DATE_RE.search(question)}
     years = [y for y in dict.fromkeys(YEAR_RE.findall(question)) if y not in seen]
     return years + [
         name
