@@ -224,7 +224,7 @@ UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that un
     "maanden": r"\bmaand",
     "jaar": r"\bjaar",
     "jaren": r"\bjaar|\bjaren",
-    # an amount of money, or a share of one ("verdienen 20-25% op een match")
+    # an amount of money, or a share of one (a fee of "15% van het jaarsalaris")
     "euro": r"euro|€|\$|dollar|\bsalaris|\bloon|procent|%",
     "seconden": r"second",
     "kilometer": r"kilometer|\bkm\b",

@@ -490,8 +490,8 @@ _POINTS_BACK_RE = re.compile(
 
 def _before(body: str, quote: str, passage: Passage) -> str:
     """The passage sentence before ``quote`` (the passage's words backing ``body``) when
-    ``body`` opens by pointing back: what it is about is said there ("Tegelijk schrikt het
-    sommigen af ..." before "Dit is ... een bekommernis die bij psychologen leeft")."""
+    ``body`` opens by pointing back: what it is about is said there ("Dit is lastig voor hen"
+    after the sentence that names who and what)."""
     if not _POINTS_BACK_RE.match(body.strip()) or not quote:
         return ""
     text = passage.chunk.text
