@@ -463,11 +463,8 @@ def _answer_relevant(
     question by the same measure as a quote (``Quote.usable``)."""
     order = {p.n: i for i, p in enumerate(passages)}
     by_n = {p.n: p for p in passages}
-    texts = [
-        f"{_before(v.body, v.quotes[v.passages[0]][1], by_n[v.passages[0]])} {v.body} "
-        f"{v.quotes[v.passages[0]][1]}"
-        for v in supported
-    ]
+    backing = [(v, v.quotes[v.passages[0]][1], by_n[v.passages[0]]) for v in supported]
+    texts = [f"{_before(v.body, quote, p)} {v.body} {quote}" for v, quote, p in backing]
     sims: list[float | None] = [None] * len(texts)
     if question_similarity is not None:
         sims = list(question_similarity(question, [v.body for v in supported]))
