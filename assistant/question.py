@@ -270,6 +270,7 @@ class Asked:
     name: bool = False  # "wie", "welk bureau", "door wie"
     date: bool = False  # "wanneer", "in welk jaar"
     topic: tuple[str, ...] = ()  # stems of X in "wat zeggen de bronnen over X"
+    counted: str = ""  # "hoeveel ziekenhuizen": the figure must count hospitals
 
     @property
     def specific(self) -> bool:
@@ -312,10 +313,45 @@ def asked(question: str) -> Asked:
     return Asked(
         number=number,
         unit=unit,
+        counted="" if unit else counted_noun(q),
         name=bool(_ASK_NAME_RE.search(q)),
         date=bool(_ASK_DATE_RE.search(q)),
         topic=topic_terms,
     )
+
+
+# who takes part in a survey may be named any way ("920 professionals" answers "hoeveel
+# deelnemers"): these count nothing in particular
+_ANY_PEOPLE = frozenset("mensen personen deelnemers respondenten ondervraagden".split())
+_COUNTED_RE = re.compile(r"\bhoeveel\s+(?:van\s+(?:de|het|alle)\s+)?(?:\d[\d.,]*\s+)?([^?,;:]+)")
+
+
+def counted_noun(folded_question: str) -> str:
+    """The plural noun a "hoeveel" question counts ("hoeveel Vlaamse ziekenhuizen" ->
+    "ziekenhuizen"; the last part of "AI-gebruikers"), or "" when it counts no particular
+    thing: a unit, "hoeveel sneller", "hoeveel tijdwinst", people in general."""
+    m = _COUNTED_RE.search(folded_question)
+    if not m or folded_question.count("hoeveel") > 1:
+        return ""
+    for word in m.group(1).split()[:3]:
+        word = word.strip("\"'()").split("-")[-1]
+        if len(word) <= 3 or (word.endswith("e") and word.isalpha()):
+            continue  # "nl", "Vlaamse", "jonge": a qualifier before the noun
+        plural = word.isalpha() and len(word) >= 5 and word.endswith(("s", "en"))
+        return word if plural and word not in _ANY_PEOPLE else ""
+    return ""
+
+
+def counts(noun: str, text: str) -> bool:
+    """Whether a figure of ``text`` may count ``noun``: the text speaks of it (its stem, or a
+    word reports use for it: "organisaties" for "bedrijven"), or gives a share of a group it
+    leaves unnamed ("Slechts 26% maakt ...": the group is in the sentence before). "29
+    vertegenwoordigers" or "een kwart van de organisaties" count something else."""
+    from assistant.figures import figures_in, same_terms  # the keyword analyser: only here
+
+    if stem_found(light_stem(noun), terms_of(text)) or same_terms(noun) & same_terms(text):
+        return True
+    return any(not fig.group for fig in figures_in(text))
 
 
 def topic_phrase(question: str) -> str:
@@ -349,7 +385,11 @@ def kinds_given(ask: Asked, question: str, text: str) -> list[bool]:
         )
         # for "welk aandeel" a fraction word ("de helft") is an amount too
         amount = bool(amounts) or (ask.unit == "aandeel" and bool(re.search(SHARE, folded)))
-        checks.append(amount and (unit is None or bool(re.search(unit, folded))))
+        checks.append(
+            amount
+            and (unit is None or bool(re.search(unit, folded)))
+            and (not ask.counted or counts(ask.counted, text))
+        )
     if ask.name:
         new_name = bool(names_of(text) - names_of(question) - {fold(w) for w in words_of(question)})
         checks.append(new_name and _names_agent(question, text, folded))

@@ -482,6 +482,11 @@ def test_prompt_texts_share_nothing_with_the_system_prompt() -> None:
         ),
         # a compound with "kosten" asks no amount of money
         ("Hoeveel gemeenten zien lezen als kostenbesparing?", "Zo'n 45 gemeenten doen dat.", True),
+        # "hoeveel X": the figure must count X (or a word reports use for it), not something else
+        ("Hoeveel Friese bibliotheken lenen e-readers uit?", "Er deden 40 scholen mee.", False),
+        ("Hoeveel Friese bibliotheken lenen e-readers uit?", "Zo'n 30 bibliotheken.", True),
+        ("Hoeveel werkgevers geven leesverlof?", "Zo'n 25% van de organisaties geeft het.", True),
+        ("Hoeveel deelnemers had de enquête?", "De enquête liep onder 900 lezers.", True),
     ],
 )
 def test_what_is_asked(question: str, text: str, ok: bool) -> None:

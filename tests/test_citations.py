@@ -548,7 +548,7 @@ def test_only_free_standing_digits_are_figures(text: str, figures: set[float]) -
     from assistant.question import asked, provides
 
     assert numbers_of(text) == figures
-    question = "Hoeveel scholen doen mee?"
+    question = "Hoeveel doen er mee?"
     assert provides(asked(question), question, text) is bool(figures)
 
 
