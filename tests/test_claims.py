@@ -193,6 +193,14 @@ def test_answer_items_must_be_the_source_items() -> None:
         ("Welke vragen stelt de gids?", "Wie leest er nog kranten [1]?", True),
         # a yes/no question may be answered in its own words
         ("Sluiten er bibliotheken?", "Ja, er sluiten bibliotheken [1].", True),
+        ("Sluiten er bibliotheken?", "Er sluiten bibliotheken [1].", True),
+        ("Sluiten er bibliotheken?", "Nee, bibliotheken blijven open [1].", True),
+        # ... but it must take a side: the question's words without its verb say nothing
+        (
+            "Letten bibliotheken bij het werven op leesvaardigheid?",
+            "Bibliotheken bij het werven op leesvaardigheid [1].",
+            False,
+        ),
     ],
 )
 def test_a_sentence_must_add_to_the_question(question: str, sentence: str, adds: bool) -> None:

@@ -81,7 +81,9 @@ def adds_information(sentence: str, question: str, sources: str = "") -> bool:
     organisations) count as given too."""
     if not asserts(sentence, question):
         return False
-    if not question.strip() or yes_no(question):
+    if not question.strip():
+        return True
+    if yes_no(question) and _takes_side(sentence, question):
         return True
     claim = Claim.of(sentence)
     given = f"{question} {sources}" if explains(question) else question
@@ -94,6 +96,20 @@ def adds_information(sentence: str, question: str, sources: str = "") -> bool:
     new_numbers = claim.numbers - numbers_of(question, words=True)
     new_names = claim.names - names_of(given) - {fold(w) for w in words_of(given)}
     return bool(new_stems or new_numbers or new_names)
+
+
+_SIDE_RE = re.compile(r"\b(?:ja|nee|niet|geen|nooit|wel|yes|no|not)\b")
+
+
+def _takes_side(sentence: str, question: str) -> bool:
+    """A yes/no answer: "ja", "nee", a negation, or the question's verb (its first word)."""
+    folded = fold(sentence)
+    if _SIDE_RE.search(folded):
+        return True
+    verbs = [w for w in words_of(question) if w not in ("en", "maar", "of")][:1]
+    return any(
+        stem_found(content_stems(v).pop(), terms_of(sentence)) for v in verbs if content_stems(v)
+    )
 
 
 @lru_cache(maxsize=256)
