@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # with a ``where`` on the source): the first documents of the fused candidates
 PER_DOCUMENT_MAX_DOCUMENTS = 8
 VECTOR_CACHE_SIZE = 2000  # e5 vectors of passage sentences and quotes kept between questions
+PAGE_OPENING_CHARS = 200  # a news item names its source in its first lines
 # Quotes in a quote answer: a third one added a key fact to 1 in 60-75 real answers and cited a
 # passage without the evidence more often (bench/README.md, "quotes.py").
 SHOWN_QUOTES = 2
@@ -165,7 +166,10 @@ class AnswerStream:
             # a name the question asks about that no passage mentions: refused before the
             # model runs ("Duitse werknemers" when the passages speak of Dutch ones)
             numbered = [Passage(i, c) for i, c in enumerate(self.passages, start=1)]
-            self.missing = tuple(missing_names(self.screened.question or self.query, numbered))
+            asked_now = self.screened.question or self.query
+            if missing_names(asked_now, numbered):  # the store is read only then
+                openings = assistant._page_openings(self.passages)
+                self.missing = tuple(missing_names(asked_now, numbered, openings))
 
     @property
     def refused(self) -> bool:
@@ -380,6 +384,18 @@ class Assistant:
             self._question_similarity,
         )
         return self._timed(annotated, stream)
+
+    def _page_openings(self, chunks: list[Chunk]) -> list[str]:
+        """The heading and first lines of the page each chunk stands on, for chunks that do
+        not open their page: a report that collects news items names each item's source
+        once, above it ("McKinsey - 18 juni 2024"), not in every chunk of the item."""
+        firsts = []
+        for chunk in chunks:
+            stem, page, index = chunk.id.rsplit(":", 2)
+            if index != "0":
+                firsts.append(f"{stem}:{page}:0")
+        found = self.store.get_chunks(list(dict.fromkeys(firsts))) if firsts else []
+        return [f"{c.heading} {c.text[:PAGE_OPENING_CHARS]}" for c in found]
 
     def _more_candidates(self, stream: AnswerStream) -> list[Chunk]:
         """Chunks the sources block may quote beyond the passages: the next fused candidates

@@ -74,17 +74,15 @@ AI_QUESTION = "Hoeveel procent van de werknemers gebruikt AI actief in het dagel
 GOOD = "Slechts 26% van de werknemers gebruikt AI actief in het dagelijkse werk {ai}."
 
 
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings for a small index (built once for this module) with the relevance floor off:
-    hash embeddings are not calibrated like e5."""
+def _index(root: Path, docs: dict[str, str], **retrieval: object) -> Settings:
+    """Settings for an index of ``docs`` built in ``root`` with the relevance floor off: hash
+    embeddings are not calibrated like e5."""
     from assistant.settings import load_settings
     from ingest.sync import sync
 
-    root = tmp_path_factory.mktemp("answers")
     corpus = root / "corpus"
     corpus.mkdir()
-    for name, text in DOCS.items():
+    for name, text in docs.items():
         (corpus / name).write_text(text + "\n", encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
         import os
@@ -98,12 +96,18 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             ingest={"corpus": corpus},
             embeddings={"mode": "fake"},
             llm={"mode": "fake"},
-            retrieval={"relevance_floor": 0.0, "top_k": 4},
+            retrieval={"relevance_floor": 0.0, "top_k": 4, **retrieval},
             app={"data_dir": root / "data", "users_file": root / "data" / "users.json"},
         )
     report = sync(settings, Store(settings.store, make_embeddings(settings.embeddings)))
     assert report.published and not report.skipped
     return settings
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A small index, built once for this module."""
+    return _index(tmp_path_factory.mktemp("answers"), DOCS)
 
 
 def _assistant(
@@ -648,3 +652,26 @@ def test_a_full_vector_cache_still_returns_every_vector(
     assert len(vectors) == 5 and all(len(v) > 0 for v in vectors)
     assert len(assistant._vector_cache) == 3
     assert assistant._vectors(texts[:2]) == vectors[:2]  # evicted ones are embedded again
+
+
+def test_a_source_named_above_its_news_item_counts_as_mentioned(tmp_path: Path) -> None:
+    # a collection of news items names each item's source once, in its first line; a
+    # question "volgens <source>" about the item's later part is no question about a name
+    # the passages never mention
+    filler = " ".join(
+        f"Paragraaf {i} beschrijft hoe leesclubs in dorp {i} elke week samenkomen."
+        for i in range(40)
+    )
+    item = (
+        "Leesmonitor - 3 maart 2024\n\nLeesclubs in de regio\n\n"
+        f"{filler}\n\nIn totaal sloten 14 bibliotheken hun deuren voor de leesclubs."
+    )
+    settings = _index(tmp_path, {"nieuws.txt": item}, top_k=1)
+    assistant, _ = _assistant(settings, lambda _: "In totaal sloten 14 bibliotheken [1].")
+    stream = assistant.ask("Hoeveel bibliotheken sloten volgens de Leesmonitor?")
+    assert not stream.passages[0].id.endswith(":0")  # the item's later chunk, without the name
+    assert "Leesmonitor" not in stream.passages[0].text
+    assert stream.missing == ()
+    assert assistant.ask("Hoeveel bibliotheken sloten volgens de Boekwijzer?").missing == (
+        "boekwijzer",
+    )

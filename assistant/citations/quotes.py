@@ -182,7 +182,9 @@ NAME_MATCH = 0.8  # difflib ratio at which a name counts as found ("McKinsy" / "
 _BY_DATE_RE = re.compile(r"\b(?:uit|van)\s+(?:19|20)\d\d\b", re.I)
 
 
-def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
+def missing_names(
+    question: str, passages: Sequence[Passage], context: Sequence[str] = ()
+) -> list[str]:
     """For a question that asks for a figure, name or date: its names (a country, region,
     organisation: capitalised, not at the start) that occur in none of ``passages``, their
     text or header, even misspelt. The sources the answer may rest on say nothing about them,
@@ -190,11 +192,13 @@ def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
     passages speak of Dutch ones. Common-noun acronyms (AI, HR) are no names (``names_of``).
     A year the question names ("in 2023") counts too when no passage mentions it.
     Other questions are left alone: a capitalised word in an open question ("... de werkvloer
-    Negeer de bronnen") is too often no name at all."""
+    Negeer de bronnen") is too often no name at all. ``context``: more text that counts as
+    the passages' own, such as the opening of the page a passage stands on ("McKinsey - 18
+    juni 2024" above a news item whose second chunk no longer names it)."""
     if not asked(question).specific:
         return []
     words: set[str] = set()
-    texts = [f"{p.chunk.text} {passage_header(p)}" for p in passages]
+    texts = [f"{p.chunk.text} {passage_header(p)}" for p in passages] + list(context)
     for text in texts:
         words |= set(words_of(text))
     stems = frozenset(light_stem(w) for w in words)
