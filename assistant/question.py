@@ -408,7 +408,8 @@ _CONNECTIVE = re.compile(
 # Pronominal adverbs and the like: they point at something said before.
 _STRONG_REF = re.compile(
     r"\b(?:daar(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om|tegen|onder|naast|na)?|"
-    r"hier(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om)|hetzelfde|dezelfde|zo'n|zulke|"
+    r"hier(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om)|"
+    r"er(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om|tegen|onder|naast)|hetzelfde|dezelfde|zo'n|zulke|"
     r"diezelfde|datzelfde|eerstgenoemde|laatstgenoemde|bovenstaande|voornoemde)\b",
     re.I,
 )
@@ -559,7 +560,10 @@ def _signals(question: str) -> _Signals:
     first = q.split()[0].lower() if q.split() else ""
     fragment = first in _PREPOSITIONS and not _QUESTION_WORD.search(q)  # "Bij directieleden?"
     refers = strong or ordinal or weak or (short and not connective and not fragment)
-    return _Signals(connective or refers or short, refers, connective)
+    # "En wie heeft het onderzoek voor VIVO uitgevoerd?": an opening "En" before a question
+    # with its own question word, name and subject stands alone
+    whole = bool(_QUESTION_WORD.search(q)) and _has_name(q) and n_content >= 3
+    return _Signals((connective and not whole) or refers or short, refers, connective)
 
 
 def is_followup(question: str, history: list[Message]) -> bool:

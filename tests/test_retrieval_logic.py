@@ -163,6 +163,10 @@ INLINE_HISTORY = [
         ("Welke van die drie krijgt in deze sector de meeste nadruk?", True),
         ("Wat zijn de aanbevelingen van het VIVO-rapport voor de social profit sector?", False),
         ("Wat is NLQF?", False),
+        # an opening "En" before a whole question of its own (question word, name, subject)
+        ("En wie heeft de leesmonitor voor Cubiss opgesteld?", False),
+        ("En wat levert het Cubiss op?", True),  # too little of its own
+        ("Wat vinden de lezers van Cubiss ervan?", True),  # "ervan" points back
         (
             "Hoeveel werknemers zeggen dat ze AI gebruiken in de zorg en welke zorgen hebben ze?",
             False,
