@@ -214,11 +214,14 @@ SHARE = (
     r"procent|percent|%|\bhelft|\bderde\b|\bkwart|\bvijfde|\bmeerderheid|\bminderheid|"
     r"\b\w+\s+op\s+de\s+(?:\d+|twee|drie|vier|vijf|zes|zeven|acht|negen|tien)\b"
 )
+# hours, also as the tail of a compound ("400 studiebelastingsuren", "werkuren"); not every
+# word ending in "uur" (cultuur, natuur, duur)
+HOURS = r"\buur|\buren|\w{3,}s(?:uur|uren)\b|(?:werk|les|over|contact|arbeids)(?:uur|uren)\b"
 UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that unit
     "minuten": r"minu",
     "minuut": r"minu",
-    "uur": r"\buur|\buren",
-    "uren": r"\buur|\buren",
+    "uur": HOURS,
+    "uren": HOURS,
     "dagen": r"\bdag",
     "weken": r"\bweek|\bweken",
     "maanden": r"\bmaand",

@@ -457,6 +457,8 @@ def test_prompt_texts_share_nothing_with_the_system_prompt() -> None:
         ("Hoeveel procent leest dagelijks?", "31% leest dagelijks.", True),
         ("Hoeveel uur per week lezen ze?", "Ze lezen 3 dagen per maand.", False),
         ("Hoeveel uur per week lezen ze?", "Ze lezen 4 uur per week.", True),
+        ("Hoeveel uren telt de cursus?", "De cursus vraagt 120 studiebelastingsuren.", True),
+        ("Hoeveel uren telt de cursus?", "De cursus gaat over 3 culturen en hun natuur.", False),
         ("Wie heeft de leesgids geschreven?", "De leesgids is dun.", False),
         ("Wie heeft de leesgids geschreven?", "Anna de Boer schreef de gids als auteur.", True),
         ("Wanneer verscheen de leesgids?", "De gids verscheen in maart 2023.", True),
