@@ -563,7 +563,7 @@ def _signals(question: str) -> _Signals:
     first = q.split()[0].lower() if q.split() else ""
     fragment = first in _PREPOSITIONS and not _QUESTION_WORD.search(q)  # "Bij directieleden?"
     refers = strong or ordinal or weak or (short and not connective and not fragment)
-    # "En wie heeft het onderzoek voor VIVO uitgevoerd?": an opening "En" before a question
+    # "En wie heeft de enquête voor KPN opgesteld?": an opening "En" before a question
     # with its own question word, name and subject stands alone
     whole = bool(_QUESTION_WORD.search(q)) and _has_name(q) and n_content >= 3
     return _Signals((connective and not whole) or refers or short, refers, connective)
