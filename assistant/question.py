@@ -412,8 +412,9 @@ _CONNECTIVE = re.compile(
 _STRONG_REF = re.compile(
     r"\b(?:daar(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om|tegen|onder|naast|na)?|"
     r"hier(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om)|"
-    r"er(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om|tegen|onder|naast)|hetzelfde|dezelfde|zo'n|zulke|"
-    r"diezelfde|datzelfde|eerstgenoemde|laatstgenoemde|bovenstaande|voornoemde)\b",
+    r"er(?:over|van|bij|in|mee|voor|door|op|uit|aan|naar|om|tegen|onder|naast)|"
+    r"hetzelfde|dezelfde|zo'n|zulke|diezelfde|datzelfde|eerstgenoemde|laatstgenoemde|"
+    r"bovenstaande|voornoemde)\b",
     re.I,
 )
 # "in deze sector", "van die drie", "uit dat onderzoek"

@@ -391,8 +391,8 @@ class Assistant:
         once, above it ("McKinsey - 18 juni 2024"), not in every chunk of the item."""
         firsts = []
         for chunk in chunks:
-            stem, page, index = chunk.id.rsplit(":", 2)
-            if index != "0":
+            stem, page, index = (chunk.id.rsplit(":", 2) + ["", ""])[:3]
+            if page and index not in ("", "0"):
                 firsts.append(f"{stem}:{page}:0")
         found = self.store.get_chunks(list(dict.fromkeys(firsts))) if firsts else []
         return [f"{c.heading} {c.text[:PAGE_OPENING_CHARS]}" for c in found]

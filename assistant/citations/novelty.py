@@ -106,10 +106,9 @@ def _takes_side(sentence: str, question: str) -> bool:
     folded = fold(sentence)
     if _SIDE_RE.search(folded):
         return True
-    verbs = [w for w in words_of(question) if w not in ("en", "maar", "of")][:1]
-    return any(
-        stem_found(content_stems(v).pop(), terms_of(sentence)) for v in verbs if content_stems(v)
-    )
+    verb = next((w for w in words_of(question) if w not in ("en", "maar", "of")), "")
+    stems = content_stems(verb)
+    return bool(stems) and stem_found(stems.pop(), terms_of(sentence))
 
 
 @lru_cache(maxsize=256)
