@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from assistant.dutch.text import NEGATION_RE
 from assistant.keyword import analyse
 
 _NUM = r"\d{1,3}(?:[,.]\d{1,2})?"
@@ -54,7 +55,6 @@ _QUALIFIERS = re.compile(
     r"zelfs|tot|meer dan|minder dan|dat|dit|percentage|procent|aandeel)\b",
     re.IGNORECASE,
 )
-_NEGATION_RE = re.compile(r"\b(?:geen|niet|nooit|niets)\b", re.IGNORECASE)
 _GROUP_AFTER_RE = re.compile(
     r"^\s*(?:van|onder)\s+(?:de|het|alle|onze|deze|hun)?\s*", re.IGNORECASE
 )
@@ -306,7 +306,7 @@ def figures_in(text: str, passage: int = 0, meta: object = None) -> list[Figure]
                     measure=frozenset(measure),
                     group_terms=_group_terms(group),
                     head=head,
-                    negated=bool(_NEGATION_RE.search(bare)),
+                    negated=bool(NEGATION_RE.search(bare)),
                     passage=passage,
                     source=source,
                     year=year,
@@ -351,7 +351,7 @@ def focus(question: str) -> Focus | None:
     measure = _terms(question) - _QUESTION_WORDS - raw - group - people
     if not measure:
         return None
-    return Focus(frozenset(measure), group, bool(_NEGATION_RE.search(question)))
+    return Focus(frozenset(measure), group, bool(NEGATION_RE.search(question)))
 
 
 def about(fig: Figure, want: Focus) -> bool:

@@ -45,6 +45,7 @@ from assistant.dutch.text import (
     terms_of,
     words_of,
 )
+from assistant.figures import figures_in, same_terms
 from assistant.llm import Message
 
 if TYPE_CHECKING:
@@ -350,8 +351,6 @@ def counts(noun: str, text: str) -> bool:
     word reports use for it: "organisaties" for "bedrijven"), or gives a share of a group it
     leaves unnamed ("Slechts 26% maakt ...": the group is in the sentence before). "29
     vertegenwoordigers" or "een kwart van de organisaties" count something else."""
-    from assistant.figures import figures_in, same_terms  # the keyword analyser: only here
-
     if stem_found(light_stem(noun), terms_of(text)) or same_terms(noun) & same_terms(text):
         return True
     return any(not fig.group for fig in figures_in(text))

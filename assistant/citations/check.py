@@ -495,8 +495,9 @@ def _before(body: str, quote: str, passage: Passage) -> str:
     at = text.find(quote)
     if at <= 0:
         return ""
-    spans = [s for s in sentence_spans(text) if s[1] <= at]
-    return text[spans[-1][0] : spans[-1][1]] if spans else ""
+    index = PassageIndex.of(text)  # the passage's sentences, cached
+    earlier = [w for w in index.windows[: index.singles] if w.end <= at]
+    return text[earlier[-1].start : earlier[-1].end] if earlier else ""
 
 
 def _terse(body: str) -> bool:

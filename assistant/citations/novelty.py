@@ -34,6 +34,7 @@ from functools import lru_cache
 from assistant.dutch.claims import Claim
 from assistant.dutch.sentences import remove_markers
 from assistant.dutch.text import (
+    NEGATION_RE,
     content_stems,
     fold,
     names_of,
@@ -98,13 +99,14 @@ def adds_information(sentence: str, question: str, sources: str = "") -> bool:
     return bool(new_stems or new_numbers or new_names)
 
 
-_SIDE_RE = re.compile(r"\b(?:ja|nee|niet|geen|nooit|wel|yes|no|not)\b")
+_SIDE_RE = re.compile(r"\b(?:ja|nee|wel|yes|no|not)\b")
 
 
 def _takes_side(sentence: str, question: str) -> bool:
-    """A yes/no answer: "ja", "nee", a negation, or the question's verb (its first word)."""
+    """A yes/no answer: "ja", "nee", a negation (``NEGATION_RE``), or the question's verb
+    (its first word)."""
     folded = fold(sentence)
-    if _SIDE_RE.search(folded):
+    if _SIDE_RE.search(folded) or NEGATION_RE.search(folded):
         return True
     verb = next((w for w in words_of(question) if w not in ("en", "maar", "of")), "")
     stems = content_stems(verb)

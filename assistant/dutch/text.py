@@ -281,6 +281,7 @@ def terms_of(text: str) -> frozenset[str]:
     return frozenset(with_aliases(content_stems(text)))
 
 
+NEGATION_RE = re.compile(r"\b(?:geen|niet|nooit|niets)\b", re.IGNORECASE)
 YEAR_RE = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]\d)")
 MONTH_NAMES = (
     "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
