@@ -17,7 +17,7 @@ from assistant.citations import (
     strip_invalid_markers,
     support,
 )
-from assistant.citations.quotes import JOINED_CHARS, _join_into, missing_names
+from assistant.citations.quotes import JOINED_CHARS, _join_into, best_quotes, missing_names
 from assistant.citations.types import nest_quotes
 from assistant.dutch.language import is_dutch
 from assistant.dutch.sentences import split_sentences
@@ -800,3 +800,71 @@ def test_a_sentence_that_points_back_is_judged_with_the_sentence_before_it() -> 
     checked = check_answer(raw, passages, question=question)
     assert checked.mode == "answer"
     assert "privacy telt" in checked.text
+
+
+VILLAGE_TEXT = (
+    "Steeds meer dorpsbibliotheken op het platteland sluiten hun deuren, blijkt uit het "
+    "rapport van de provincie. Gemeenten bezuinigen op cultuur en de vrijwilligers achter de "
+    "balie worden ouder. Jongeren lenen minder boeken sinds ze vooral online lezen."
+)
+CITY_TEXT = (
+    "In de stad trekken bibliotheken juist meer bezoekers dankzij taalcursussen. "
+    "De stadsbibliotheek breidt haar openingstijden in het weekend uit."
+)
+
+
+def test_an_open_question_gets_the_sentences_after_its_best_match() -> None:
+    # two supported sentences that only restate the finding: the reasons follow it in the
+    # passage, and an open question gets them as quotes (no figure, name or date is asked)
+    checked = check_answer(
+        "Steeds meer dorpsbibliotheken op het platteland sluiten hun deuren [1]. "
+        "Dat blijkt uit het rapport van de provincie over het platteland [1].",
+        [Passage(1, chunk("dorp", VILLAGE_TEXT)), Passage(2, chunk("stad", CITY_TEXT))],
+        question="Waarom sluiten er steeds meer dorpsbibliotheken op het platteland?",
+        evidence_intro="Letterlijk:",
+        question_similarity=_all_close,
+    )
+    assert checked.mode == "answer"
+    own, _, added = checked.text.partition("Letterlijk:")
+    assert "bezuinigen" in added and "online lezen" in added
+    assert "sluiten hun deuren" not in added  # what the answer shows is not quoted again
+
+
+def test_a_figure_question_keeps_a_supported_answer_without_quotes() -> None:
+    text = (
+        "Het waterschap bouwt de komende jaren 12 nieuwe gemalen in de polder. "
+        "De oude gemalen dateren uit de jaren zestig en zijn aan vervanging toe."
+    )
+    checked = check_answer(
+        "Het waterschap bouwt 12 nieuwe gemalen in de polder [1]. "
+        "De oude gemalen dateren uit de jaren zestig [1].",
+        [Passage(1, chunk("gemalen", text))],
+        question="Hoeveel nieuwe gemalen bouwt het waterschap in de polder?",
+        evidence_intro="Letterlijk:",
+        question_similarity=_all_close,
+    )
+    assert checked.mode == "answer"
+    assert "Letterlijk:" not in checked.text
+
+
+@pytest.mark.parametrize(
+    ("question", "passages"),
+    [
+        ("Waarom sluiten er steeds meer dorpsbibliotheken?", [1, 1]),
+        ("Hoeveel dorpsbibliotheken sloten er in 2024?", [1, 2]),
+    ],
+)
+def test_quotes_for_an_open_question_stay_with_the_best_passage(
+    question: str, passages: list[int]
+) -> None:
+    # an open question's answer runs on in the passage of its best match; a figure may stand
+    # in any passage, so a figure question's quotes are spread over the passages
+    village = "Dorpsbibliotheken sluiten. Gemeenten bezuinigen. Vrijwilligers worden ouder."
+    first, second = Passage(1, chunk("dorp", village)), Passage(2, chunk("stad", "In 2024: 9."))
+    ranked = [
+        Quote(first, "Dorpsbibliotheken sluiten.", 0.8, 0.6, True),
+        Quote(first, "Vrijwilligers worden ouder.", 0.7, 0.5, True),
+        Quote(second, "In 2024: 9.", 0.65, 0.5, True),
+    ]
+    picked = best_quotes(question, ranked, max_quotes=2)
+    assert [q.passage.n for q in picked] == passages

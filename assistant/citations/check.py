@@ -15,6 +15,7 @@ from assistant.citations.novelty import adds_information, echoes
 from assistant.citations.quotes import (
     DEFAULT_QUOTE_LINE,
     EVIDENCE_MARGIN,
+    best_quotes,
     quote_answer,
 )
 from assistant.citations.quotes import quote_line as as_quote_line
@@ -278,8 +279,9 @@ def check_answer(
     and ``compose``, also when what is left does not answer the question (it shares too few of
     its key terms, or lacks the figure, name or date the question asks for); and a terse
     sentence ("43% [1]"), or a one-sentence answer copied word for word, is shown as the
-    passage sentence that backs it (as ``quote_line``), and a thin answer (``_evidence``) gets
-    the best matching passage sentence it does not already show added after ``evidence_intro``.
+    passage sentence that backs it (as ``quote_line``), and passage sentences the answer does
+    not already show are added after ``evidence_intro`` (``_evidence``): for an open question
+    the quotes a quote answer would show, else the best one when the answer is thin.
     ``blocked(text)`` marks text that must never be shown (an instruction planted in a
     passage, the system prompt): a sentence that is, or is backed by, such text counts as
     unsupported. So does a sentence that adds nothing to ``question`` or copies one of
@@ -304,14 +306,14 @@ def check_answer(
     supported = [v for v in substantive if v.passages]
     if not supported:
         return fallback()
-    evidence: Quote | None = None
+    evidence: list[Quote] = []
     if question and compose:
         if not _answers(question, supported, passages, similarity, question_similarity):
             return fallback()
         supported = _quote_terse(supported)
         if not supported:
             return fallback()
-        evidence = _evidence(supported, quotes(), question)
+        evidence = _evidence(supported, quotes(), question, max_quotes)
     answer = _compose(lines, by_n, drop_unsupported, evidence, evidence_intro, quote_line)
     return dataclasses.replace(answer, supported_rate=len(supported) / len(substantive))
 
@@ -408,18 +410,18 @@ def _compose(
     lines: list[tuple[str, list[_Verdict]]],
     by_n: dict[int, Passage],
     drop_unsupported: bool,
-    evidence: Quote | None,
+    evidence: list[Quote],
     evidence_intro: str,
     line: str = DEFAULT_QUOTE_LINE,
 ) -> CheckedAnswer:
     """The shown answer in one pass over the judged sentences: markers renumbered 1..m,
     unsupported sentences dropped (or marked), each sentence once, a verbatim sentence as a
-    ``line`` that says whose words they are, the evidence quote added at the end."""
+    ``line`` that says whose words they are, the evidence quotes added at the end."""
     verdicts = [v for _, vs in lines for v in vs]
     numbering = _renumber(verdicts)
     citations = list(_citations(verdicts, numbering, by_n))
-    if evidence is not None and evidence.passage.n not in numbering:
-        numbering[evidence.passage.n] = len(numbering) + 1
+    for quote in evidence:
+        numbering.setdefault(quote.passage.n, len(numbering) + 1)
     shown_lines: list[tuple[str, list[str | None]]] = []
     checks: list[SentenceCheck] = []
     seen: set[str] = set()
@@ -428,14 +430,18 @@ def _compose(
         checks.extend(_sentence_check(v, display) for v, display in zip(vs, shown, strict=True))
         shown_lines.append((prefix, shown))
     body = _assemble(shown_lines)
-    if evidence is not None:
-        n = numbering[evidence.passage.n]
-        line = f"{QUOTE_OPEN}{nest_quotes(evidence.text)}{QUOTE_CLOSE} [{n}]"
-        intro = evidence_intro.strip()
-        body = f"{body}\n\n{intro} {line}".strip() if intro else f"{body}\n\n{line}"
-        checks.append(SentenceCheck(line, (), evidence.passage.n, evidence.text, True, "ok"))
+    added = []
+    for quote in evidence:
+        n = numbering[quote.passage.n]
+        added.append(f"{QUOTE_OPEN}{nest_quotes(quote.text)}{QUOTE_CLOSE} [{n}]")
+        checks.append(SentenceCheck(added[-1], (), quote.passage.n, quote.text, True, "ok"))
         if all(c.n != n for c in citations):
-            citations.append(Citation(n, evidence.passage.chunk, evidence.text))
+            citations.append(Citation(n, quote.passage.chunk, quote.text))
+    if added:
+        sep = " " if len(added) == 1 else "\n"
+        block = added[0] if len(added) == 1 else "\n".join(f"- {a}" for a in added)
+        intro = evidence_intro.strip()
+        body = f"{body}\n\n{intro}{sep}{block}" if intro else f"{body}\n\n{block}"
     return CheckedAnswer(body, tuple(checks), tuple(citations), "answer", 0.0)
 
 
@@ -506,15 +512,17 @@ def _terse(body: str) -> bool:
     return len(claim.stems) <= 2 and claim.size <= 3
 
 
-def _evidence(supported: list[_Verdict], ranked: list[Quote], question: str = "") -> Quote | None:
-    """The best relevant passage sentence the answer does not already rest on, to add when
-    the model's answer is thin (one substantive sentence) or writes around ``question``
-    (``_off_question``). Only near the best quote's score: a weaker sentence is not worth
-    the reader's time."""
+def _evidence(
+    supported: list[_Verdict], ranked: list[Quote], question: str = "", max_quotes: int = 1
+) -> list[Quote]:
+    """Passage sentences to add after the model's answer, which it does not already show.
+    For an open question (no figure, name or date asked) the quotes a quote answer would
+    show (``best_quotes``, at most ``max_quotes``): a small model's few sentences rarely hold
+    every point of an explanation, the passage sentences around the best match do. Else one,
+    the best relevant sentence (``_best_evidence``), when the answer is thin or writes around
+    the question."""
     if not ranked or not ranked[0].usable:
-        return None
-    if len(supported) > 1 and not _off_question(supported, ranked[0], question):
-        return None
+        return []
     own = {v.quotes[n][1].strip() for v in supported for n in v.passages}
     bodies = " ".join(v.body for v in supported)
     # of those, the sentences the answer shows: one shown only in part ("in sectoren als X
@@ -523,23 +531,42 @@ def _evidence(supported: list[_Verdict], ranked: list[Quote], question: str = ""
     seen = {o for o in own if _overlap(o, bodies) >= SHOWN_SHARE}
     used = " ".join([bodies, *sorted(seen)])
     shown = [v.quoted for v in supported if v.quoted]
+    if question and not asked(question).specific:
+        candidates, limit = best_quotes(question, ranked, max_quotes), max_quotes
+    else:
+        candidates, limit = _best_evidence(supported, ranked, question, own), 1
+    out: list[Quote] = []
+    for quote in candidates:
+        text = _unshown(_unseen(_new_part(quote.text, seen), shown), used)
+        if _new_to_reader(text, used):
+            out.append(quote if text == quote.text else dataclasses.replace(quote, text=text))
+            used = f"{used} {text}"
+    return out[:limit]
+
+
+def _best_evidence(
+    supported: list[_Verdict], ranked: list[Quote], question: str, own: set[str]
+) -> list[Quote]:
+    """Candidates for the one quote added to a thin answer (one substantive sentence) or one
+    that writes around ``question`` (``_off_question``), best first. Only near the best
+    quote's score: a weaker sentence is not worth the reader's time."""
+    if len(supported) > 1 and not _off_question(supported, ranked[0], question):
+        return []
     # what the answer rests on, as ranked for the question: an added quote must rank higher
     rests_on = [q for q in ranked if q.text in own or any(q.text in o for o in own)]
     own_score = max((q.score for q in rests_on), default=-1.0)
     # nor may it share fewer of the question's key terms: a closer embedding alone does not
     # make a sentence a better answer than the one the model used
     own_relevance = max((q.relevance for q in rests_on), default=0.0)
+    out = []
     for quote in ranked:
         if not quote.usable or quote.score < ranked[0].score - EVIDENCE_MARGIN:
             break
         if quote.score <= own_score:
             break
-        if quote.relevance < own_relevance:
-            continue
-        text = _unseen(_new_part(quote.text, seen), shown)
-        if len(text) >= 20 and text not in used and _overlap(text, used) < SHOWN_SHARE:
-            return quote if text == quote.text else dataclasses.replace(quote, text=text)
-    return None
+        if quote.relevance >= own_relevance:
+            out.append(quote)
+    return out
 
 
 def _off_question(supported: list[_Verdict], best: Quote, question: str) -> bool:
@@ -569,6 +596,26 @@ def _unseen(quote: str, shown: list[str]) -> str:
             before, after = quote[:start].strip(), quote[start + len(sentence) :].strip()
             quote = before if len(before) >= 20 else after
     return quote
+
+
+def _unshown(quote: str, used: str) -> str:
+    """``quote`` without its first and last sentences when the answer already shows them (in
+    its own words or the passage's): what is left is new to the reader."""
+    spans = sentence_spans(quote)
+    while spans and _overlap(quote[slice(*spans[0])], used) >= SHOWN_SHARE:
+        spans.pop(0)
+    while spans and _overlap(quote[slice(*spans[-1])], used) >= SHOWN_SHARE:
+        spans.pop()
+    return quote[spans[0][0] : spans[-1][1]].strip() if spans else ""
+
+
+def _new_to_reader(quote: str, used: str) -> bool:
+    """Whether ``quote`` is worth adding after ``used`` (the answer and what it rests on): long
+    enough to say something, not mostly shown already, and not a question the report asks."""
+    if len(quote) < 20 or quote in used or _overlap(quote, used) >= SHOWN_SHARE:
+        return False
+    spans = sentence_spans(quote)
+    return not quote[spans[0][0] : spans[0][1]].rstrip().endswith("?")
 
 
 def _overlap(text: str, other: str) -> float:

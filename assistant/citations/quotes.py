@@ -99,13 +99,9 @@ def quote_answer(
     line: str = DEFAULT_QUOTE_LINE,
 ) -> CheckedAnswer:
     """The usable quotes, each as a ``line`` that says whose words they are, with markers."""
-    usable = [q for q in ranked if q.usable]
-    if not usable or not question.strip():
+    picked = best_quotes(question, ranked, max_quotes)
+    if not picked or not question.strip():
         return CheckedAnswer("", (), (), "refusal", 0.0)
-    if usable[0].complete:  # one sentence answers every part: partial ones add only noise
-        usable = [q for q in usable if q.complete]
-    best = usable[0].score
-    picked = _pick([q for q in usable if q.score >= best - 0.2], max_quotes)
     numbering = {n: i for i, n in enumerate(dedupe(q.passage.n for q in picked), start=1)}
     checks, citations, seen = [], [], set()
     for q in picked:
@@ -120,17 +116,33 @@ def quote_answer(
     return CheckedAnswer(text, tuple(checks), tuple(citations), "quotes", 0.0)
 
 
-def _pick(ranked: list[Quote], max_quotes: int) -> list[Quote]:
-    """Greedy best-first, each earlier pick from the same passage discounting by 15%. A quote
-    that overlaps a picked one (quotes run on into the next sentences) is never shown twice:
-    when it runs on further, the picked quote is extended to its end (``_joined``)."""
+def best_quotes(question: str, ranked: list[Quote], max_quotes: int) -> list[Quote]:
+    """The usable quotes worth showing for ``question``, at most ``max_quotes``: none much
+    weaker than the best one (``_pick``)."""
+    usable = [q for q in ranked if q.usable]
+    if not usable:
+        return []
+    if usable[0].complete:  # one sentence answers every part: partial ones add only noise
+        usable = [q for q in usable if q.complete]
+    best = usable[0].score
+    # a figure, name or date may stand in any passage: spread the quotes over them; for an
+    # open question the sentences after the best one usually hold the rest of its answer
+    spread = asked(question).specific
+    return _pick([q for q in usable if q.score >= best - 0.2], max_quotes, spread)
+
+
+def _pick(ranked: list[Quote], max_quotes: int, spread: bool) -> list[Quote]:
+    """Greedy best-first; with ``spread`` each earlier pick from the same passage discounts by
+    15%. A quote that overlaps a picked one (quotes run on into the next sentences) is never
+    shown twice: when it runs on further, the picked quote is extended to its end
+    (``_joined``)."""
     remaining = list(ranked)
     picked: list[Quote] = []
     taken: dict[int, int] = {}
     while remaining and len(picked) < max_quotes:
         i = max(
             range(len(remaining)),
-            key=lambda k: remaining[k].score - 0.15 * taken.get(remaining[k].passage.n, 0),
+            key=lambda k: remaining[k].score - 0.15 * spread * taken.get(remaining[k].passage.n, 0),
         )
         q = remaining.pop(i)
         if any(_overlaps(x, q) for x in picked):
