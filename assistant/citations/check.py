@@ -279,9 +279,8 @@ def check_answer(
     and ``compose``, also when what is left does not answer the question (it shares too few of
     its key terms, or lacks the figure, name or date the question asks for); and a terse
     sentence ("43% [1]"), or a one-sentence answer copied word for word, is shown as the
-    passage sentence that backs it (as ``quote_line``), and passage sentences the answer does
-    not already show are added after ``evidence_intro`` (``_evidence``): for an open question
-    the quotes a quote answer would show, else the best one when the answer is thin.
+    passage sentence that backs it (as ``quote_line``), and passage sentences it does not show
+    yet follow ``evidence_intro`` (``_evidence``: an open question's quotes, or one).
     ``blocked(text)`` marks text that must never be shown (an instruction planted in a
     passage, the system prompt): a sentence that is, or is backed by, such text counts as
     unsupported. So does a sentence that adds nothing to ``question`` or copies one of
