@@ -512,7 +512,7 @@ def _terse(body: str) -> bool:
 
 
 def _evidence(
-    supported: list[_Verdict], ranked: list[Quote], question: str = "", max_quotes: int = 1
+    supported: list[_Verdict], ranked: list[Quote], question: str, max_quotes: int
 ) -> list[Quote]:
     """Passage sentences to add after the model's answer, which it does not already show.
     For an open question (no figure, name or date asked) the quotes a quote answer would

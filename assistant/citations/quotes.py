@@ -43,6 +43,7 @@ from assistant.evidence import (
 
 JOINED_CHARS = 600  # two overlapping quotes shown as one, at most this long
 EVIDENCE_MARGIN = 0.1  # an added quote scores at most this much below the best one
+SAME_PASSAGE_DISCOUNT = 0.15  # per earlier quote from its passage, when quotes are spread
 
 
 DEFAULT_QUOTE_LINE = f"{QUOTE_OPEN}{{quote}}{QUOTE_CLOSE} [{{n}}]"
@@ -132,17 +133,18 @@ def best_quotes(question: str, ranked: list[Quote], max_quotes: int) -> list[Quo
 
 
 def _pick(ranked: list[Quote], max_quotes: int, spread: bool) -> list[Quote]:
-    """Greedy best-first; with ``spread`` each earlier pick from the same passage discounts by
-    15%. A quote that overlaps a picked one (quotes run on into the next sentences) is never
-    shown twice: when it runs on further, the picked quote is extended to its end
-    (``_joined``)."""
+    """Greedy best-first; with ``spread`` each earlier pick from the same passage discounts
+    ``SAME_PASSAGE_DISCOUNT``. A quote that overlaps a picked one (quotes run on into the next
+    sentences) is never shown twice: when it runs on further, the picked quote is extended to
+    its end (``_joined``)."""
     remaining = list(ranked)
     picked: list[Quote] = []
     taken: dict[int, int] = {}
+    discount = SAME_PASSAGE_DISCOUNT if spread else 0.0
     while remaining and len(picked) < max_quotes:
         i = max(
             range(len(remaining)),
-            key=lambda k: remaining[k].score - 0.15 * spread * taken.get(remaining[k].passage.n, 0),
+            key=lambda k: remaining[k].score - discount * taken.get(remaining[k].passage.n, 0),
         )
         q = remaining.pop(i)
         if any(_overlaps(x, q) for x in picked):
