@@ -21,7 +21,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.chunks import Chunk
+from assistant.chunks import Chunk, chunk_id
 from assistant.citations import CheckedAnswer, Passage, check_answer, quote_fallback
 from assistant.citations.lists import SourceList, list_answer, pick_list, source_lists
 from assistant.citations.quotes import missing_names
@@ -389,11 +389,7 @@ class Assistant:
         """The heading and first lines of the page each chunk stands on, for chunks that do
         not open their page: a report that collects news items names each item's source
         once, above it ("McKinsey - 18 juni 2024"), not in every chunk of the item."""
-        firsts = []
-        for chunk in chunks:
-            stem, page, index = (chunk.id.rsplit(":", 2) + ["", ""])[:3]
-            if page and index not in ("", "0"):
-                firsts.append(f"{stem}:{page}:0")
+        firsts = [chunk_id(c.stem, c.page, 0) for c in chunks if c.index > 0]
         found = self.store.get_chunks(list(dict.fromkeys(firsts))) if firsts else []
         return [f"{c.heading} {c.text[:PAGE_OPENING_CHARS]}" for c in found]
 
@@ -425,8 +421,8 @@ class Assistant:
         ]
         # the documents of the fused candidates first, then the others the user may read
         first: dict[str, int] = {}
-        for n, chunk_id in enumerate(stream.retrieval.fused):
-            first.setdefault(chunk_id.split(":", 1)[0], n)
+        for n, cid in enumerate(stream.retrieval.fused):
+            first.setdefault(cid.split(":", 1)[0], n)
         documents = sorted(readable, key=lambda d: first.get(d.rsplit(".", 1)[0], len(first)))
         if not documents:
             return []

@@ -17,6 +17,7 @@ from assistant.citations.quotes import (
     EVIDENCE_MARGIN,
     best_quotes,
     quote_answer,
+    quote_block,
 )
 from assistant.citations.quotes import quote_line as as_quote_line
 from assistant.citations.support import claim_coverage, claim_support
@@ -438,8 +439,8 @@ def _compose(
             citations.append(Citation(n, quote.passage.chunk, quote.text))
     if added:
         sep = " " if len(added) == 1 else "\n"
-        block = added[0] if len(added) == 1 else "\n".join(f"- {a}" for a in added)
         intro = evidence_intro.strip()
+        block = quote_block(added)
         body = f"{body}\n\n{intro}{sep}{block}" if intro else f"{body}\n\n{block}"
     return CheckedAnswer(body, tuple(checks), tuple(citations), "answer", 0.0)
 

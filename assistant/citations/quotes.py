@@ -112,9 +112,14 @@ def quote_answer(
         if p.n not in seen:
             seen.add(p.n)
             citations.append(Citation(numbering[p.n], p.chunk, q.text))
-    body = checks[0].text if len(checks) == 1 else "\n".join(f"- {c.text}" for c in checks)
+    body = quote_block([c.text for c in checks])
     text = f"{intro.strip()}\n\n{body}" if intro.strip() else body
     return CheckedAnswer(text, tuple(checks), tuple(citations), "quotes", 0.0)
+
+
+def quote_block(lines: list[str]) -> str:
+    """Quote lines as shown: one on its own, several as a bulleted list."""
+    return lines[0] if len(lines) == 1 else "\n".join(f"- {line}" for line in lines)
 
 
 def best_quotes(question: str, ranked: list[Quote], max_quotes: int) -> list[Quote]:
