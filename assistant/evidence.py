@@ -101,7 +101,7 @@ _LIST_START_RE = re.compile(
     r"aan\s+welke|naar\s+welke|uit\s+welke|van\s+welke|voor\s+welke|bij\s+welke)\b"
 )
 
-_WORD = r"[^\W\d_]+(?:['’]s)?"  # "risico's" is one word
+_WORD = r"[^\W\d_]+(?:-[^\W\d_]+)*(?:['’]s)?"  # "risico's", "AI-tools": one word each
 
 _WELKE_NOUN_RE = re.compile(rf"\bwelke\s+(?P<a>{_WORD})(?:\s+(?P<b>{_WORD}))?")
 

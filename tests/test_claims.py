@@ -111,6 +111,47 @@ def test_an_intro_that_counts_ends_the_list() -> None:
     assert [i.text for i in plist.items] == ["Jeugdboeken", "Stripboeken"]
 
 
+def test_a_bullet_that_ends_in_a_colon_introduces_the_items_under_it() -> None:
+    text = (
+        "Cijfers over de leden\n"
+        "• Slechts 12% van de leden leent e-books.\n"
+        "• De meest genoemde wensen van leden:\n"
+        "1. Langere uitleentermijn – 41%\n"
+        "2. Meer Engelstalige boeken – 30%\n"
+        "3. Een leescafé – 22%\n"
+        "• Digitale diensten worden vooral gebruikt voor:\n"
+        "o Reserveren van boeken (39%).\n"
+        "o Verlengen van de uitleentermijn (34%).\n"
+    )
+    lists = source_lists([chunk(text, page=5)])
+    by_first = {p.items[0].text: p for p in lists}
+    wishes = by_first["Langere uitleentermijn – 41%"]
+    assert wishes.intro is not None and wishes.intro.text == "De meest genoemde wensen van leden:"
+    assert len(wishes.items) == 3
+    digital = by_first["Reserveren van boeken (39%)."]
+    assert digital.intro is not None and digital.intro.text.startswith("Digitale diensten")
+    assert [i.text for i in digital.items][1] == "Verlengen van de uitleentermijn (34%)."
+    # the announcing bullets are no items of a list of their own
+    assert not any(i.text.endswith(":") for p in lists for i in p.items)
+
+
+def test_a_longer_heading_above_a_numbered_list_announces_it() -> None:
+    text = (
+        "Waarom de bibliotheek de komende jaren belangrijker wordt voor gezinnen en scholen\n"
+        "1. Leesachterstand\nSteeds meer kinderen lezen onder hun niveau.\n"
+        "2. Kosten van boeken\nBoeken worden duurder.\n"
+        "3. Digitale geletterdheid\nOuders zoeken hulp bij apps."
+    )
+    (plist,) = source_lists([chunk(text, page=6)])
+    assert plist.intro is not None and plist.intro.text.startswith("Waarom de bibliotheek")
+    # the asked number of items is enough: the heading says "Waarom", not "redenen"
+    q = "Wat zijn de drie redenen waarom de bibliotheek belangrijker wordt voor gezinnen?"
+    assert pick_list(q, [plist], [plist.items[0].chunk]) is plist
+    # without a number the list must name what is asked
+    q = "Welke redenen noemt de gids waarom de bibliotheek belangrijker wordt voor gezinnen?"
+    assert pick_list(q, [plist], [plist.items[0].chunk]) is None
+
+
 @pytest.mark.parametrize(
     ("question", "noun"),
     [
@@ -119,6 +160,8 @@ def test_an_intro_that_counts_ends_the_list() -> None:
         ("Wat zijn volgens de gids de grootste knelpunten?", "knelpunten"),
         ("Wat zijn de drie aanbevelingen van de gids?", "aanbevelingen"),
         ("Welke rol speelt de gemeente?", ""),
+        ("Welke e-books leent de bibliotheek uit?", "e-books"),
+        ("Welke ICT-diensten biedt de bibliotheek?", "ict-diensten"),
     ],
 )
 def test_what_is_to_be_listed(question: str, noun: str) -> None:

@@ -17,10 +17,14 @@ passage. So a list question is answered with the source's list:
   model's answer only when the model's list states exactly those items (all of them, and
   none the source does not list), else as quotes.
 
-Trade-off: list *structure* is read from line starts ("1.", "•", "→", "-") and from a colon
-followed by short sentences; a list written inline ("A, B en C") is an ordinary sentence and
-is left to the sentence check. Items are shown as their first sentence (exact text of the
-source), so a long bulleted paragraph does not swamp the answer.
+Trade-off: list *structure* is read from line starts ("1.", "•", "→", "-", a PDF's "o" for a
+second-level bullet) and from a colon followed by short sentences; a bullet that ends in a
+colon above items of another kind is the intro of those items (a nested list), and a
+question that gives the number of items accepts a list of exactly that many whose intro
+names them in other words ("Waarom ..." for "redenen"); a list written inline ("A, B en
+C") is an ordinary sentence and is left to the sentence check. Items are shown as their
+first sentence (exact text of the source), so a long bulleted paragraph does not swamp the
+answer.
 """
 
 from __future__ import annotations
@@ -45,9 +49,14 @@ from assistant.evidence import (
 )
 from assistant.question import answer_items
 
-ITEM_RE = re.compile(r"^\s*(?:(?P<num>\d{1,2})[.)]|[•▪◦·*→–-])\s+(?=\S)")
+# "o" is how a word processor's second-level bullet comes out of a PDF ("o Datavalidatie")
+ITEM_RE = re.compile(r"^\s*(?:(?P<num>\d{1,2})[.)]|(?P<mark>[•▪◦·*→–-]|o(?=\s+[A-ZÀ-Þ])))\s+(?=\S)")
 MAX_GAP_LINES = 8  # a numbered item may be followed by this many lines of explanation
 SHORT_ITEM_WORDS = 9  # "AI en de impact op werkgelegenheid." is an item, not a sentence
+HEADING_WORDS = 8  # a line without end punctuation this short is a heading ("Aanbevelingen")
+# right above "1." a heading may be longer: a sentence broken off mid-line is not followed by
+# a numbered item
+NUMBERED_HEADING_WORDS = 15
 MIN_ITEMS = 2
 MAX_SHOWN = 10  # a longer list is cut (and says so by its count)
 # The list must share this weighted share of the question's key terms (intro, items; heading
@@ -82,7 +91,17 @@ class _Line:
     text: str  # stripped of nothing: an exact substring of chunk.text
     chunk: Chunk
     number: int | None  # "3." -> 3
-    item: bool  # starts with a list marker
+    marker: str  # "" for no item, "1" for a numbered one, else the bullet ("•", "o")
+
+    @property
+    def item(self) -> bool:
+        return self.marker != ""
+
+    @property
+    def sublist_intro(self) -> bool:
+        """An item that announces items of another kind under it ("• De uitdagingen:" over
+        "1. ...", "2. ..."): the intro of that list, not one of its own list's items."""
+        return self.item and self.text.endswith(":")
 
 
 def _lines(chunks: Sequence[Chunk]) -> list[_Line]:
@@ -98,7 +117,8 @@ def _lines(chunks: Sequence[Chunk]) -> list[_Line]:
                 continue
             m = ITEM_RE.match(raw)
             number = int(m.group("num")) if m and m.group("num") else None
-            out.append(_Line(raw.strip(), c, number, bool(m)))
+            marker = "" if not m else "1" if number is not None else m.group("mark")
+            out.append(_Line(raw.strip(), c, number, marker))
         if c.end:
             last[c.page] = max(last.get(c.page, -1), c.end)
     return out
@@ -114,12 +134,22 @@ def _item(line: _Line) -> Item:
     return Item(_first_sentence(line.text), line.chunk)
 
 
+def _opens_sublist(lines: list[_Line], k: int) -> bool:
+    if k + 1 >= len(lines) or not lines[k].sublist_intro:
+        return False
+    nxt = lines[k + 1]
+    return nxt.item and nxt.marker != lines[k].marker
+
+
 def _intro(lines: list[_Line], first: int) -> Item | None:
-    """The line just before the list, when it announces it (a colon, or a short heading)."""
-    if first == 0 or lines[first - 1].item:
+    """The line just before the list, when it announces it (a colon, or a heading)."""
+    if first == 0:
         return None
     prev = lines[first - 1]
-    if prev.text.endswith(":") or (len(prev.text.split()) <= 8 and prev.text[-1:] not in ".?!"):
+    if prev.item:
+        return Item(ITEM_RE.sub("", prev.text, count=1), prev.chunk) if prev.sublist_intro else None
+    limit = NUMBERED_HEADING_WORDS if lines[first].number == 1 else HEADING_WORDS
+    if prev.text.endswith(":") or (len(prev.text.split()) <= limit and prev.text[-1:] not in ".?!"):
         return Item(prev.text, prev.chunk)
     return None
 
@@ -129,7 +159,7 @@ def _marked_lists(lines: list[_Line]) -> list[SourceList]:
     out: list[SourceList] = []
     i = 0
     while i < len(lines):
-        if not lines[i].item:
+        if not lines[i].item or _opens_sublist(lines, i):
             i += 1
             continue
         run = [i]
@@ -149,7 +179,7 @@ def _marked_lists(lines: list[_Line]) -> list[SourceList]:
                     break
                 run.append(nxt)
                 j = nxt + 1
-            elif lines[j].item and lines[j].number is None:
+            elif lines[j].item and lines[j].number is None and not _opens_sublist(lines, j):
                 run.append(j)
                 j += 1
             else:
@@ -222,8 +252,10 @@ def pick_list(
             continue
         if count is not None and len(plist.items) != count:
             continue
-        if not names_noun(listed_noun(question), _announces(plist)):
-            continue  # a list of something else ("vragen" for "aanbevelingen")
+        # a list of something else ("vragen" for "aanbevelingen"); a list with the asked
+        # number of items may say what it lists in other words ("Waarom ..." for "redenen")
+        if count is None and not names_noun(listed_noun(question), _announces(plist)):
+            continue
         score = list_relevance(question, plist)
         if score >= MIN_LIST_RELEVANCE and score > best_score:
             best, best_score = plist, score
