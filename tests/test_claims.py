@@ -135,6 +135,23 @@ def test_a_bullet_that_ends_in_a_colon_introduces_the_items_under_it() -> None:
     assert not any(i.text.endswith(":") for p in lists for i in p.items)
 
 
+def test_a_broken_line_and_a_second_paragraph_stay_with_their_bullet() -> None:
+    text = (
+        "Tips voor bibliotheken:\n"
+        "→ Begin klein, want de meeste leden wennen langzaam\n"
+        "– er is geen haast. Zo blijft iedereen mee.\n"
+        "→ Vraag leden wat ze missen.\n"
+        "Betrek ook de vrijwilligers.\n"
+        "→ Meet wat werkt."
+    )
+    (plist,) = source_lists([chunk(text, page=7)])
+    assert [i.text for i in plist.items] == [
+        "Begin klein, want de meeste leden wennen langzaam",
+        "Vraag leden wat ze missen.",
+        "Meet wat werkt.",
+    ]
+
+
 def test_a_longer_heading_above_a_numbered_list_announces_it() -> None:
     text = (
         "Waarom de bibliotheek de komende jaren belangrijker wordt voor gezinnen en scholen\n"

@@ -57,6 +57,8 @@ HEADING_WORDS = 8  # a line without end punctuation this short is a heading ("Aa
 # right above "1." a heading may be longer: a sentence broken off mid-line is not followed by
 # a numbered item
 NUMBERED_HEADING_WORDS = 15
+DASHES = ("–", "-")
+SENTENCE_END_RE = re.compile(r"[.!?:;…]['\"”’)]*$")
 MIN_ITEMS = 2
 MAX_SHOWN = 10  # a longer list is cut (and says so by its count)
 # The list must share this weighted share of the question's key terms (intro, items; heading
@@ -118,6 +120,8 @@ def _lines(chunks: Sequence[Chunk]) -> list[_Line]:
             m = ITEM_RE.match(raw)
             number = int(m.group("num")) if m and m.group("num") else None
             marker = "" if not m else "1" if number is not None else m.group("mark")
+            if marker in DASHES and out and not SENTENCE_END_RE.search(out[-1].text):
+                marker = ""  # "... verloopt\n– er is geen sprake ...": a dash within a sentence
             out.append(_Line(raw.strip(), c, number, marker))
         if c.end:
             last[c.page] = max(last.get(c.page, -1), c.end)
@@ -139,6 +143,19 @@ def _opens_sublist(lines: list[_Line], k: int) -> bool:
         return False
     nxt = lines[k + 1]
     return nxt.item and nxt.marker != lines[k].marker
+
+
+def _second_paragraph(lines: list[_Line], k: int, item: _Line) -> bool:
+    """Whether unmarked line ``k`` is a paragraph of bullet ``item``: a full sentence with the
+    next bullet of the same kind right after it (a heading between two lists has no full
+    stop)."""
+    nxt = lines[k + 1] if k + 1 < len(lines) else None
+    return (
+        not lines[k].item
+        and bool(SENTENCE_END_RE.search(lines[k].text))
+        and nxt is not None
+        and nxt.marker == item.marker
+    )
 
 
 def _intro(lines: list[_Line], first: int) -> Item | None:
@@ -181,6 +198,8 @@ def _marked_lists(lines: list[_Line]) -> list[SourceList]:
                 j = nxt + 1
             elif lines[j].item and lines[j].number is None and not _opens_sublist(lines, j):
                 run.append(j)
+                j += 1
+            elif _second_paragraph(lines, j, last):
                 j += 1
             else:
                 break
