@@ -7,6 +7,8 @@ and an id is a citation). Chroma metadata must be flat scalars, so ``to_metadata
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 
 
@@ -83,6 +85,33 @@ def indexed_text(chunk: Chunk, *, title: bool = True) -> str:
         parts.append(heading)
     parts.append(chunk.text)
     return "\n".join(parts)
+
+
+# the headings of the parts of a report that sum it up ("Samenvatting", "Conclusies en
+# aanbevelingen", "Algemeen besluit", "Kortom"); a summary proper comes first
+SUMMING_HEADING_RE = re.compile(
+    r"samenvat|samengevat|conclusie|besluit|kortom|tot slot|slotsom|summary|conclusion", re.I
+)
+SUMMARY_HEADING_RE = re.compile(r"samenvat|samengevat|summary", re.I)
+
+
+def summary_chunks(chunks: Sequence[Chunk], k: int) -> list[Chunk]:
+    """The ``k`` chunks of one document that sum it up: those under a summary or conclusion
+    heading, the first chunk of each such section before the rest (four chunks cover four
+    sections rather than one long one; a summary proper first); a document without such a
+    heading (a news item, an essay) is summed up by its opening."""
+    ordered = sorted(chunks, key=lambda c: (c.page, c.index))
+    sections: list[list[Chunk]] = []
+    for c in ordered:
+        if sections and sections[-1][0].heading == c.heading:
+            sections[-1].append(c)
+        else:
+            sections.append([c])
+    summing = [s for s in sections if SUMMING_HEADING_RE.search(s[0].heading)]
+    if not summing:
+        return ordered[:k]
+    summing.sort(key=lambda s: not SUMMARY_HEADING_RE.search(s[0].heading))
+    return ([s[0] for s in summing] + [c for s in summing for c in s[1:]])[:k]
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,10 @@ CLEAR_RELEVANCE = 0.45
 ALL_KINDS_BONUS = 0.2  # score added to a sentence that gives every kind of fact asked for
 
 NOUN_BONUS = 0.1  # score added to a sentence that names what "welke X" asks for
+# a summary's quotes: one step down per sentence into a passage, less per passage, so every
+# passage's opening comes before any second sentence (top_k passages stay within one step)
+SUMMARY_SENTENCE_STEP = 0.5
+SUMMARY_PASSAGE_STEP = 0.05
 QUOTE_CHARS = 400  # a quote: a sentence and what follows it in its paragraph, up to this long
 
 QUOTE_SIM_FLOOR = 0.78  # e5 query-passage cosine at or below this: unrelated (rescaled 0)
@@ -337,6 +341,7 @@ def rank_quotes(
     similarity: Similarity | None = None,
     question_similarity: QuestionSimilarity | None = None,
     blocked: Blocked | None = None,
+    summary: bool = False,
 ) -> list[Quote]:
     """Passage sentences ranked as answers to ``question``, best first.
 
@@ -348,7 +353,12 @@ def rank_quotes(
     the question, ``blocked`` text and, when the question asks for a figure, name or date,
     sentences without one are ranked last (``provides`` False); when it asks for more than one
     kind, a sentence that gives them all scores ``ALL_KINDS_BONUS`` more.
+
+    ``summary``: the passages sum up a document (``Retrieval.summary``): a request to sum up
+    shares no words with what it asks for, so the sentences rank by place (``summary_quotes``).
     """
+    if summary:
+        return summary_quotes(_candidates(question, passages, blocked))
     terms = key_terms(question)
     ask = asked(question)
     noun = listed_noun(question)
@@ -378,6 +388,18 @@ def rank_quotes(
         out.append(Quote(p, quote, score, rel, gives, rescaled, complete))
     out.sort(key=lambda q: -q.score)
     return out
+
+
+def summary_quotes(candidates: list[tuple[int, Passage, str]]) -> list[Quote]:
+    """The opening sentence of each passage first, in passage order, then the next ones: a
+    summary or conclusion section states its main point first."""
+    out: list[Quote] = []
+    place: dict[int, int] = {}
+    for rank, p, text in candidates:
+        place[p.n] = place.get(p.n, -1) + 1
+        score = 1.0 - SUMMARY_SENTENCE_STEP * place[p.n] - SUMMARY_PASSAGE_STEP * rank
+        out.append(Quote(p, text, score, 1.0, True))
+    return sorted(out, key=lambda q: -q.score)
 
 
 def evidence_gap(question: str, passages: list[Passage]) -> str:

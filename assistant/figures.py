@@ -100,6 +100,32 @@ _MEASURE_NOISE = _QUESTION_WORDS | frozenset(
     analyse("slechts ruim bijna ongeveer liefst tegenover vergeleken versus terwijl")
 )
 
+SHARE = (
+    r"procent|percent|%|\bhelft|\bderde\b|\bkwart|\bvijfde|\bmeerderheid|\bminderheid|"
+    r"\b\w+\s+op\s+de\s+(?:\d+|twee|drie|vier|vijf|zes|zeven|acht|negen|tien)\b"
+)
+# hours, also as the tail of a compound ("400 studiebelastingsuren", "werkuren"); not every
+# word ending in "uur" (cultuur, natuur, duur)
+HOURS = r"\buur|\buren|\w{3,}s(?:uur|uren)\b|(?:werk|les|over|contact|arbeids)(?:uur|uren)\b"
+UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that unit
+    "minuten": r"minu",
+    "minuut": r"minu",
+    "uur": HOURS,
+    "uren": HOURS,
+    "dagen": r"\bdag",
+    "weken": r"\bweek|\bweken",
+    "maanden": r"\bmaand",
+    "jaar": r"\bjaar",
+    "jaren": r"\bjaar|\bjaren",
+    # an amount of money, or a share of one (a fee of "15% van het jaarsalaris")
+    "euro": r"euro|€|\$|dollar|\bsalaris|\bloon|procent|%",
+    "seconden": r"second",
+    "kilometer": r"kilometer|\bkm\b",
+    "procent": r"procent|percent|%",
+    # "welk aandeel": a share, as a percentage or a fraction ("de helft", "een op de vijf")
+    "aandeel": SHARE,
+}
+
 
 # verbs and adverbs that carry no measure of their own ("maakt actief gebruik", "is
 # daadwerkelijk transparant", "vindt dat ..."): the head of a clause is the first other term

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ NAME_MAX_DF = 0.08  # a name term occurs in at most this share of all chunks ...
 NAME_MIN_DF = 3  # ... (or in at most this many chunks: in a tiny corpus every word is "common")
 NAME_MIN_LIFT = 3.0  # ... and this many times more often in its document than elsewhere
 ROUTE_MAX_DOCS = 4  # a question that "names" more documents than this names none
+_QUOTED_RE = re.compile(r"[‘'\"“„][^‘’'\"“”„]{3,}[’'\"”]")  # a quoted title
 
 
 def _name_words(text: str, skip_first: bool = False) -> list[str]:
@@ -215,6 +217,25 @@ class KeywordView:
         if len(named) > ROUTE_MAX_DOCS or len(named) >= len(self.sources):
             return [], set()
         return named, set().union(*(used[s] for s in named))
+
+    def asks_more(self, query: str, name_terms: set[str], words: Iterable[str]) -> bool:
+        """Whether a word of ``query`` is more than a document's name (``name_terms``, from
+        ``named_documents``), a word about sources (``META_WORDS``) or one of ``words``:
+        something to search for. A title word names the document only as routing counts it,
+        two or more together ("het rapport over de social profit"); one alone is a topic
+        ("Wat concludeert het VIVO-rapport over robotisering?"). A quoted title names it
+        whatever its words."""
+        strong = {t for t in name_terms if "strong" in self.name_terms.get(t, {}).values()}
+        known = strong | self.meta_terms | set(self.analyse(" ".join(sorted(words))))
+        title_words = 0
+        for word in re.findall(r"[^\W_]+(?:-[^\W_]+)*", _QUOTED_RE.sub(" ", query)):
+            terms = self.analyse(word)
+            if not terms or any(t in known for t in terms):
+                continue
+            if not any(t in name_terms for t in terms):
+                return True
+            title_words += 1
+        return title_words == 1
 
     def readable(self, source: str, collections: set[str] | None) -> bool:
         """Does ``source`` have chunks in the index that ``collections`` allows?"""

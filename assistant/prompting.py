@@ -162,13 +162,19 @@ def focus_passage(question: str, text: str, max_tokens: int) -> str:
 
 
 def fit_passages(
-    template: str, chunks: list[Chunk], budget_tokens: int, question: str = ""
+    template: str,
+    chunks: list[Chunk],
+    budget_tokens: int,
+    question: str = "",
+    *,
+    opening: bool = False,
 ) -> list[tuple[Chunk, str]]:
     """Best-first passages (chunk, formatted text) that fit ``budget_tokens`` together.
 
     With ``question``, each passage is first narrowed to its sentences most related to the
     question (``focus_passage``) so that more passages fit: an equal share of the budget each,
-    at least ``MIN_FOCUS_TOKENS``.
+    at least ``MIN_FOCUS_TOKENS``. With ``opening`` instead, to its first sentences (passages
+    that sum up a document state their main points first).
     """
     out: list[tuple[Chunk, str]] = []
     used = 0
@@ -176,9 +182,12 @@ def fit_passages(
     for chunk in chunks:
         n = len(out) + 1
         text = None
-        if question:
+        if question or opening:
             room = share - count_tokens(format_passage(template, n, chunk, ""))
-            text = focus_passage(question, chunk.text, max(MIN_FOCUS_TOKENS // 2, room))
+            # without a question every sentence scores alike: the first ones are kept
+            text = focus_passage(
+                "" if opening else question, chunk.text, max(MIN_FOCUS_TOKENS // 2, room)
+            )
         block = format_passage(template, n, chunk, text)
         cost = count_tokens(block) + 2
         if used + cost > budget_tokens:
@@ -277,12 +286,13 @@ def build_messages(
     context_window: int,
     max_answer_tokens: int,
     passage_tokens: int,
-    focus: bool = True,
+    summary: bool = False,
 ) -> tuple[list[Message], list[Chunk]]:
     """The chat messages for ``question`` and the chunks actually given, numbered from 1.
 
-    With ``focus`` the passages are narrowed to their sentences most related to the question
-    (see ``fit_passages``); the chunks returned are whole, for the check and the quotes.
+    The passages are narrowed to their sentences most related to the question, or to their
+    openings when they sum up a document (``summary``; see ``fit_passages``); the chunks
+    returned are whole, for the check and the quotes.
     """
     history_text = format_history(prompts.history, history or [], max_tokens=200)
     fixed = (
@@ -291,7 +301,7 @@ def build_messages(
         + 16
     )  # chat-template tokens
     budget = passage_budget(context_window, max_answer_tokens, passage_tokens, fixed)
-    fitted = fit_passages(prompts.passage, chunks, budget, question=question if focus else "")
+    fitted = fit_passages(prompts.passage, chunks, budget, question=question, opening=summary)
     user = prompts.answer.format(
         passages="\n".join(block for _, block in fitted),
         history=history_text,

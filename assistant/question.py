@@ -45,7 +45,7 @@ from assistant.dutch.text import (
     terms_of,
     words_of,
 )
-from assistant.figures import figures_in, same_terms
+from assistant.figures import SHARE, UNITS, figures_in, same_terms
 from assistant.llm import Message
 
 if TYPE_CHECKING:
@@ -211,31 +211,15 @@ _ASK_MONEY_RE = re.compile(
     r"budget\w*|uitgegeven|uitgeven|geven\s+\w+\s+uit|hoeveel\s+investe\w*)\b"
 )
 _ASK_DATE_RE = re.compile(r"\b(?:wanneer|in\s+welk\s+jaar|welke\s+datum|sinds\s+wanneer|when)\b")
-SHARE = (
-    r"procent|percent|%|\bhelft|\bderde\b|\bkwart|\bvijfde|\bmeerderheid|\bminderheid|"
-    r"\b\w+\s+op\s+de\s+(?:\d+|twee|drie|vier|vijf|zes|zeven|acht|negen|tien)\b"
+# what a document says as a whole: "Vat het VIVO-rapport samen", "Wat zijn de belangrijkste
+# conclusies van ...?", "Wat is de kern van ...?", "Waar gaat het essay over?"
+_SUMMARY_RE = re.compile(
+    r"\bvat\b.{0,80}\bsamen\b|\bsamenvat\w*|\bsamengevat\b|\bconclu\w+|\bkern\s+van\b|"
+    r"\bkernboodschap\w*|\bhoofd(?:lijnen|punten|boodschap)\b|\bin\s+een\s+notendop\b|"
+    r"\b(?:belangrijkste|voornaamste)\s+(?:bevindingen|uitkomsten|resultaten|boodschap\w*|"
+    r"punten|inzichten|lessen)\b|\bwaar\s+(?:gaat|ging)\b.{0,80}\bover\b|\bsummar\w*"
 )
-# hours, also as the tail of a compound ("400 studiebelastingsuren", "werkuren"); not every
-# word ending in "uur" (cultuur, natuur, duur)
-HOURS = r"\buur|\buren|\w{3,}s(?:uur|uren)\b|(?:werk|les|over|contact|arbeids)(?:uur|uren)\b"
-UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that unit
-    "minuten": r"minu",
-    "minuut": r"minu",
-    "uur": HOURS,
-    "uren": HOURS,
-    "dagen": r"\bdag",
-    "weken": r"\bweek|\bweken",
-    "maanden": r"\bmaand",
-    "jaar": r"\bjaar",
-    "jaren": r"\bjaar|\bjaren",
-    # an amount of money, or a share of one (a fee of "15% van het jaarsalaris")
-    "euro": r"euro|€|\$|dollar|\bsalaris|\bloon|procent|%",
-    "seconden": r"second",
-    "kilometer": r"kilometer|\bkm\b",
-    "procent": r"procent|percent|%",
-    # "welk aandeel": a share, as a percentage or a fraction ("de helft", "een op de vijf")
-    "aandeel": SHARE,
-}
+
 # "Wat zeggen de bronnen over X?": X is the topic; an answer must be about it
 _TOPIC_RE = re.compile(  # X of "wat zeggen de bronnen over X?"
     r"\b(?:zeg\w*|zei|vertel\w*|meld\w*|schrijf\w*|schrijv\w*|stel\w*|say\w*|tell\w*)\b"
@@ -275,6 +259,7 @@ class Asked:
     date: bool = False  # "wanneer", "in welk jaar"
     topic: tuple[str, ...] = ()  # stems of X in "wat zeggen de bronnen over X"
     counted: str = ""  # "hoeveel ziekenhuizen": the figure must count hospitals
+    summary: bool = False  # "Vat het rapport samen", "de belangrijkste conclusies van"
 
     @property
     def specific(self) -> bool:
@@ -321,6 +306,7 @@ def asked(question: str) -> Asked:
         name=bool(_ASK_NAME_RE.search(q)),
         date=bool(_ASK_DATE_RE.search(q)),
         topic=topic_terms,
+        summary=bool(_SUMMARY_RE.search(q)),
     )
 
 

@@ -18,6 +18,12 @@ and reranking on sentence windows (``assistant.windows``). Trade-off: rules and 
 weights, not a trained reranker: nothing more to run on two cores, and every decision is
 explainable in ``Retrieval.reason``. Measurements: ``bench/README.md``.
 
+A request to sum up a document the question names, with nothing else to search for ("Vat het
+VIVO-rapport samen", "Wat zijn de belangrijkste conclusies van ...?"), gets that document's
+summary and conclusion sections, or its section openings (``chunks.summary_chunks``), instead
+of a search: no passage matches "conclusies" better than the conclusions themselves, and a
+search for the words of the request finds the acknowledgements or the table of contents.
+
 The modes ``dense`` and ``keyword`` (for evaluation) differ from ``hybrid`` only in which
 retrievers run; rewriting, routing, diversity and the floor are the same.
 """
@@ -29,11 +35,12 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Literal
 
 import numpy as np
 
-from assistant.chunks import Chunk, Passage, ScoredChunk
+from assistant.chunks import Chunk, Passage, ScoredChunk, summary_chunks
 from assistant.errors import IndexMissing
 from assistant.evidence import answer_type_scores, evidence_gap
 from assistant.fusion import diversify, rrf
@@ -82,6 +89,18 @@ class Retrieval:
     reason: str = ""  # why the floor refused or accepted (logs, evaluation)
     fused: list[str] = field(default_factory=list)  # chunk ids in fused order, before diversity
     signal: RelevanceSignal | None = None  # what the floor judged (calibration, logs)
+    summary: bool = False  # the passages sum up the named documents (``_summary``)
+
+
+# the words of such a request and of the kind of document: with the document's name they
+# leave nothing else to search for
+SUMMARY_WORDS = frozenset(
+    """vat samen samenvatting samenvatten samengevat kort korte conclusie conclusies
+    concludeert concluderen kern kernboodschap hoofdlijnen hoofdpunten hoofdboodschap
+    notendop belangrijkste voornaamste bevindingen uitkomsten resultaten boodschap punten
+    inzichten lessen gaat ging over whitepaper essay nieuwsbericht bericht stuk verslag
+    paper""".split()
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,6 +333,10 @@ class Retriever:
                 reason="no collections",
                 timings={"retrieve_s": time.perf_counter() - t0},
             )
+        summary = self._summary(q, collections, top_k or self.settings.top_k)
+        if summary is not None:
+            summary.timings["retrieve_s"] = time.perf_counter() - t0
+            return summary
         c, view, named = self._rank(q, mode, collections, previous)
         s = self.settings
         judged = self._rerank(q, c, collections, named)
@@ -330,6 +353,40 @@ class Retriever:
         out.fused = [p.chunk.id for p in fused[: s.candidates]]
         c.timings["retrieve_s"] = time.perf_counter() - t0
         return out
+
+    def _summary(self, q: Question, collections: set[str] | None, want: int) -> Retrieval | None:
+        """The passages that sum up the documents ``q`` names, when it asks for that and
+        nothing else (see the module docstring); None otherwise."""
+        if not q.kind.summary:
+            return None
+        _, view = self._keyword_state()
+        named, name_terms = self._route(view, q.query, collections)
+        if not named or view.asks_more(q.query, name_terms, SUMMARY_WORDS):
+            return None
+        per_document = [
+            summary_chunks(
+                [
+                    c
+                    for c, _ in self.store.iter_chunks(where={"source": src})
+                    if collections is None or c.collection in collections
+                ],
+                want,
+            )
+            for src in named
+        ]
+        # several documents ("het KPN-nieuwsbericht" may be either of two): take turns
+        chosen = [c for group in zip_longest(*per_document) for c in group if c is not None]
+        passages = [ScoredChunk(c, 1.0 / (1 + i)) for i, c in enumerate(chosen[:want])]
+        return Retrieval(
+            q.query,
+            passages,
+            bool(passages),
+            followup=q.followup,
+            named=named,
+            reason="summary of the named documents",
+            fused=[p.chunk.id for p in passages],
+            summary=True,
+        )
 
     def _rerank(
         self, q: Question, c: _Candidates, collections: set[str] | None, named: list[str]

@@ -160,6 +160,7 @@ class AnswerStream:
                 passage_tokens=min(
                     a.settings.retrieval.context_tokens, a.settings.llm.prompt_passage_tokens
                 ),
+                summary=retrieval.summary,
             )
             if not self.screened.question:
                 self.messages = []  # nothing legitimate to ask the model; quotes or refusal
@@ -445,6 +446,7 @@ class Assistant:
     def _check(self, stream: AnswerStream, raw: str, passages: list[Passage]) -> CheckedAnswer:
         """The model's answer checked against its passages, or quotes when the whole
         question was a request to decline (the model was not asked)."""
+        summary = stream.retrieval.summary
         if not stream.messages:
             return quote_fallback(
                 stream.query,
@@ -452,6 +454,7 @@ class Assistant:
                 intro=self.prompts.quotes_intro,
                 line=self.prompts.quote_line,
                 max_quotes=SHOWN_QUOTES,
+                summary=summary,
                 **self._checks(),
             )
         return check_answer(
@@ -466,6 +469,7 @@ class Assistant:
                 *(t["content"] for t in stream._history if t["role"] == "assistant"),
             ],
             quote_line=self.prompts.quote_line,
+            summary=summary,
             **self._checks(),
         )
 
@@ -514,6 +518,7 @@ class Assistant:
             passages,
             intro=self.prompts.backend_down,
             line=self.prompts.quote_line,
+            summary=stream.retrieval.summary,
             **self._checks(),
         )
         notice = stream._error.message

@@ -74,9 +74,11 @@ AI_QUESTION = "Hoeveel procent van de werknemers gebruikt AI actief in het dagel
 GOOD = "Slechts 26% van de werknemers gebruikt AI actief in het dagelijkse werk {ai}."
 
 
-def _index(root: Path, docs: dict[str, str], **retrieval: object) -> Settings:
-    """Settings for an index of ``docs`` built in ``root`` with the relevance floor off: hash
-    embeddings are not calibrated like e5."""
+def _index(
+    root: Path, docs: dict[str, str], ingest: dict[str, object] | None = None, **retrieval: object
+) -> Settings:
+    """Settings for an index of ``docs`` (name -> text, or a ``.meta.json`` sidecar) built in
+    ``root`` with the relevance floor off: hash embeddings are not calibrated like e5."""
     from assistant.settings import load_settings
     from ingest.sync import sync
 
@@ -93,7 +95,7 @@ def _index(root: Path, docs: dict[str, str], **retrieval: object) -> Settings:
         settings = load_settings(
             _env_file=None,
             store={"path": root / "store"},
-            ingest={"corpus": corpus},
+            ingest={"corpus": corpus, **(ingest or {})},
             embeddings={"mode": "fake"},
             llm={"mode": "fake"},
             retrieval={"relevance_floor": 0.0, "top_k": 4, **retrieval},
@@ -677,3 +679,43 @@ def test_a_source_named_above_its_news_item_counts_as_mentioned(tmp_path: Path) 
     assert assistant.ask("Hoeveel bibliotheken sloten volgens de Boekwijzer?").missing == (
         "boekwijzer",
     )
+
+
+# --------------------------------------------------------------------------- summing up
+
+REPORT = {
+    "raad.meta.json": '{"title": "Leden en hun bibliotheek", "organisation": "Bibliotheekraad"}',
+    "raad.txt": "\n\n".join(
+        [
+            "Inleiding",
+            "Dit rapport beschrijft hoe leden de bibliotheek in hun gemeente gebruiken. "
+            "Het onderzoek liep twee jaar in twaalf gemeenten met veel verschillende leden.",
+            "Resultaten",
+            "Veertig procent van de leden leent e-books via de app van de bibliotheek. "
+            "Jongeren reserveren vaker online dan ouderen, die liever langskomen aan de balie.",
+            "Conclusies",
+            "Bibliotheken moeten hun digitale aanbod de komende jaren flink uitbreiden. "
+            "Vrijwilligers hebben daarvoor training in digitale hulp aan leden nodig.",
+        ]
+    ),
+}
+
+
+def test_a_summary_request_is_answered_from_the_conclusions(tmp_path: Path) -> None:
+    settings = _index(tmp_path, {**REPORT, "ai.txt": AI}, ingest={"chunk_tokens": 40})
+    given: list[str] = []
+
+    def reply(messages: list[Message]) -> str:
+        given.append(messages[-1]["content"])
+        return "Bibliotheken moeten hun digitale aanbod de komende jaren uitbreiden " + cite(
+            messages, "digitale aanbod"
+        )
+
+    assistant, _ = _assistant(settings, reply)
+    answer = assistant.answer("Wat zijn de belangrijkste conclusies van de Bibliotheekraad?")
+    assert answer.mode == "answer", answer.text
+    assert "Bibliotheken moeten hun digitale aanbod" in answer.text
+    # the conclusions, not the introduction or the results, were given to the model
+    assert "Vrijwilligers hebben daarvoor training" in given[0]
+    assert "Veertig procent" not in given[0]
+    assert {c.chunk.heading for c in answer.checked.citations} == {"Conclusies"}

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from assistant.chunks import Chunk
+from assistant.chunks import Chunk, summary_chunks
 from assistant.citations import (
     DEFAULT_THRESHOLD,
     NOT_FOUND_SUFFIX,
@@ -22,6 +22,7 @@ from assistant.citations.types import nest_quotes
 from assistant.dutch.language import is_dutch
 from assistant.dutch.sentences import split_sentences
 from assistant.evidence import QUOTE_CHARS, Quote, rank_quotes
+from assistant.question import asked
 
 AI_TEXT = (
     "Slechts 26% maakt actief gebruik van kunstmatige intelligentie in hun dagelijkse werk. "
@@ -868,3 +869,86 @@ def test_quotes_for_an_open_question_stay_with_the_best_passage(
     ]
     picked = best_quotes(question, ranked, max_quotes=2)
     assert [q.passage.n for q in picked] == passages
+
+
+# --------------------------------------------------------------------------- summing up
+
+
+@pytest.mark.parametrize(
+    ("question", "summary"),
+    [
+        ("Wat zijn de belangrijkste conclusies van het rapport?", True),
+        ("Vat de gids van de Bibliotheekraad samen.", True),
+        ("Wat is de kern van dat essay?", True),
+        ("Waar gaat het nieuwsbericht over?", True),
+        ("Geef een samenvatting van de studie", True),
+        ("Wat zijn de belangrijkste bevindingen?", True),
+        ("Welke aanbevelingen doet de gids?", False),
+        ("Hoeveel leden lenen e-books?", False),
+        ("Waarom komen jongeren vaker online?", False),
+    ],
+)
+def test_a_request_to_sum_up(question: str, summary: bool) -> None:
+    assert asked(question).summary is summary
+
+
+def _section(heading: str, page: int, index: int) -> Chunk:
+    return Chunk(
+        id=f"gids:{page}:{index}",
+        text=f"Tekst {page}.{index}.",
+        source="gids.pdf",
+        page=page,
+        index=index,
+        heading=heading,
+    )
+
+
+def test_the_chunks_that_sum_up_a_document() -> None:
+    doc = [
+        _section("Inleiding", 1, 0),
+        _section("Conclusie", 2, 0),
+        _section("Conclusie", 2, 1),
+        _section("Resultaten", 3, 0),
+        _section("Algemeen besluit", 4, 0),
+        _section("Samenvatting", 1, 1),
+    ]
+    # a summary proper first, then each conclusion section's first chunk, then the rest
+    ids = [c.id for c in summary_chunks(list(reversed(doc)), 4)]
+    assert ids == ["gids:1:1", "gids:2:0", "gids:4:0", "gids:2:1"]
+    # without such a heading: the opening, in reading order
+    plain = [_section("Inleiding", 1, 0), _section("Resultaten", 1, 2), _section("", 1, 1)]
+    assert [c.id for c in summary_chunks(plain, 2)] == ["gids:1:0", "gids:1:1"]
+
+
+def test_a_summary_is_quoted_from_the_opening_of_each_passage() -> None:
+    one = "Leden lenen steeds vaker e-books via de app.\n\nLuisterboeken groeien snel bij ouderen."
+    two = (
+        "Vrijwilligers hebben training nodig in digitale hulp.\n\n"
+        "Gemeenten betalen de cursussen voor vrijwilligers."
+    )
+    first, second = Passage(1, chunk("gids", one)), Passage(2, chunk("gids", two, page=2))
+    question = "Wat zijn de belangrijkste conclusies van de gids?"
+    ranked = rank_quotes(question, [first, second], summary=True)
+    assert [q.text for q in ranked] == [
+        "Leden lenen steeds vaker e-books via de app.",
+        "Vrijwilligers hebben training nodig in digitale hulp.",
+        "Luisterboeken groeien snel bij ouderen.",
+        "Gemeenten betalen de cursussen voor vrijwilligers.",
+    ]
+    assert all(q.usable for q in ranked)
+    # ranked on the question's words, nothing in them answers "conclusies"
+    assert not any(q.usable for q in rank_quotes(question, [first, second]))
+
+
+def test_a_numbered_answer_is_renumbered_after_a_dropped_item(passages: list[Passage]) -> None:
+    raw = "\n".join(
+        [
+            "1. Slechts 26% gebruikt kunstmatige intelligentie actief in het dagelijkse werk [1].",
+            f"2. {INVENTED}",
+            "3. Hybride werken is in 2024 de norm geworden [3].",
+        ]
+    )
+    result = check_answer(raw, passages)
+    lines = [ln for ln in result.text.splitlines() if ln.strip()]
+    assert [ln[:3] for ln in lines] == ["1. ", "2. "]
+    assert lines[1].startswith("2. Hybride werken")

@@ -126,3 +126,16 @@ def test_focus_keeps_the_sentence_that_explains_a_matching_one() -> None:
     assert "Opvallend is dat thuiswerkers vaker van werkgever wisselen." in focused
     assert "Zij zoeken meer vrijheid en een kortere reistijd." in focused
     assert "kantine" not in focused
+
+
+def test_passages_that_sum_up_a_document_keep_their_opening() -> None:
+    prompts = Prompts.load(load_settings().prompts_dir)
+    text = "De bibliotheek moet digitaal groeien. " + " ".join(
+        f"Gemeente {i} meldt meer bezoekers aan de leestafel." for i in range(40)
+    )
+    chunk = Chunk(id="raad:1:0", text=text, source="raad.txt", page=1, index=0)
+    question = "Hoeveel bezoekers meldt gemeente 7 aan de leestafel?"
+    (opening,) = fit_passages(prompts.passage, [chunk], 120, question, opening=True)
+    assert "De bibliotheek moet digitaal groeien." in opening[1]
+    (focused,) = fit_passages(prompts.passage, [chunk], 120, question)
+    assert "leestafel" in focused[1] and "digitaal groeien" not in focused[1]

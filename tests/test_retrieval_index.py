@@ -407,3 +407,73 @@ def test_inside_named_documents_the_question_is_searched_without_the_name(
     embedded.clear()
     retriever.retrieve("Hoeveel procent van alle werknemers gebruikt AI?")  # names nothing
     assert embedded == ["Hoeveel procent van alle werknemers gebruikt AI?"]
+
+
+# a report with a conclusion section: asked to sum it up, its conclusions are the passages
+REPORT = [
+    ("Inleiding", "De Bibliotheekraad onderzocht hoe leden digitale diensten gebruiken."),
+    ("Resultaten", "Veertig procent van de leden leent e-books via de app."),
+    ("Resultaten", "Jongeren reserveren vaker online dan ouderen."),
+    ("Conclusies", "De bibliotheken moeten hun digitale aanbod uitbreiden."),
+    ("Conclusies", "Vrijwilligers hebben training nodig in digitale hulp aan leden."),
+]
+
+
+@pytest.fixture
+def report_retriever(settings: Settings) -> Retriever:
+    store = Store(settings.store, make_embeddings(settings.embeddings))
+    gen = store.new_generation()
+    meta = {"title": "Digitale diensten in de bibliotheek", "organisation": "Bibliotheekraad"}
+    report = [
+        Chunk(id=f"raad:1:{i}", text=t, source="raad.txt", page=1, index=i, heading=h, **meta)
+        for i, (h, t) in enumerate(REPORT)
+    ]
+    chunks = _chunks() + report
+    gen.add(chunks)
+    KeywordIndex.build(chunks).save(store.keyword_dir(gen.name))
+    documents = {
+        source: DocumentEntry(source=source, hash=source, chunks=len(texts), kind="rapport", **m)
+        for source, (m, texts) in DOCS.items()
+    }
+    documents["raad.txt"] = DocumentEntry(
+        source="raad.txt", hash="raad", chunks=len(REPORT), kind="rapport", **meta
+    )
+    _publish(store, gen, documents, "2025-01-01")
+    return Retriever(store, settings.retrieval)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wat zijn de belangrijkste conclusies van de Bibliotheekraad?",
+        "Vat het rapport van de Bibliotheekraad kort samen.",
+    ],
+)
+def test_a_request_to_sum_up_a_named_report_gets_its_conclusions(
+    report_retriever: Retriever, question: str
+) -> None:
+    res = report_retriever.retrieve(question)
+    assert res.summary and res.relevant and res.named == ["raad.txt"]
+    assert _ids(res) == ["raad:1:3", "raad:1:4"]
+
+
+def test_a_report_without_conclusions_is_summed_up_by_its_opening(
+    report_retriever: Retriever,
+) -> None:
+    res = report_retriever.retrieve("Waar gaat het onderzoek van Integron over?")
+    assert res.summary
+    assert _ids(res) == [f"integron:1:{i}" for i in range(report_retriever.settings.top_k)]
+
+
+def test_a_question_about_a_topic_of_the_report_is_searched(report_retriever: Retriever) -> None:
+    res = report_retriever.retrieve("Wat concludeert de Bibliotheekraad over jongeren?")
+    assert not res.summary
+    assert "raad:1:2" in _ids(res)
+
+
+def test_no_summary_of_a_document_the_user_may_not_read(report_retriever: Retriever) -> None:
+    question = "Vat het salarisoverzicht van Personeelszaken samen."
+    assert report_retriever.retrieve(question).summary
+    hidden = report_retriever.retrieve(question, collections={"algemeen"})
+    assert not hidden.summary
+    assert all(p.chunk.source != "salaris.txt" for p in hidden.passages)

@@ -177,11 +177,21 @@ def _segment(text: str, by_n: dict[int, Passage]) -> list[tuple[str, list[_Verdi
     return lines
 
 
+_NUMBERED_RE = re.compile(r"^(\s*)\d{1,2}([.)]\s+)")
+
+
 def _assemble(lines: list[tuple[str, list[str | None]]]) -> str:
+    """The kept sentences line by line; a numbered list renumbered after a dropped item
+    ("1.", "2.", "4." would make the reader look for the third)."""
     out: list[str] = []
+    number = 0
     for prefix, sentences in lines:
         kept = [s for s in sentences if s]
         if kept:
+            m = _NUMBERED_RE.match(prefix)
+            number = number + 1 if m else 0
+            if m:
+                prefix = f"{m.group(1)}{number}{m.group(2)}"
             out.append(prefix + " ".join(kept))
         elif not sentences and out and out[-1] != "":
             out.append("")  # keep one blank line between paragraphs
@@ -242,6 +252,7 @@ def _ranker(
     similarity: Similarity | None,
     question_similarity: QuestionSimilarity | None,
     blocked: Blocked | None,
+    summary: bool,
 ) -> Callable[[], list[Quote]]:
     """``rank_quotes`` for the check: ranked once, only when needed."""
     return functools.cache(
@@ -252,6 +263,7 @@ def _ranker(
             similarity=similarity,
             question_similarity=question_similarity,
             blocked=blocked,
+            summary=summary,
         )
     )
 
@@ -272,6 +284,7 @@ def check_answer(
     compose: bool = True,
     earlier: Sequence[str] = (),
     quote_line: str = DEFAULT_QUOTE_LINE,
+    summary: bool = False,
 ) -> CheckedAnswer:
     """Check the model's answer sentence by sentence against ``passages`` (see package doc).
 
@@ -286,15 +299,14 @@ def check_answer(
     passage, the system prompt): a sentence that is, or is backed by, such text counts as
     unsupported. So does a sentence that adds nothing to ``question`` or copies one of
     ``earlier`` (earlier answers, refusals, prompt templates; see ``citations.novelty``).
-    Quotes are shown as ``quote_line``.
-    Steps: clean, segment (a verdict per sentence), judge, answers the question?, compose.
+    Quotes are shown as ``quote_line``. ``summary``: see ``_answers``. Steps: clean, judge
+    each sentence, answers the question?, compose.
     """
     by_n = {p.n: p for p in passages}
-    asked_for = question or raw
-    quotes = _ranker(asked_for, passages, similarity, question_similarity, blocked)
+    quotes = _ranker(question or raw, passages, similarity, question_similarity, blocked, summary)
 
     def fallback() -> CheckedAnswer:
-        return quote_answer(asked_for, quotes(), max_quotes, fallback_intro, quote_line)
+        return quote_answer(question or raw, quotes(), max_quotes, fallback_intro, quote_line)
 
     text = _clean(raw or "", passages)
     if not remove_markers(text).strip() or not is_dutch(text):
@@ -308,7 +320,7 @@ def check_answer(
         return fallback()
     evidence: list[Quote] = []
     if question and compose:
-        if not _answers(question, supported, passages, similarity, question_similarity):
+        if not _answers(question, supported, passages, similarity, question_similarity, summary):
             return fallback()
         supported = _quote_terse(supported)
         if not supported:
@@ -398,9 +410,14 @@ def _answers(
     passages: list[Passage],
     similarity: Similarity | None,
     question_similarity: QuestionSimilarity | None,
+    summary: bool = False,
 ) -> bool:
     """Whether what is supported answers the question: relevant to it (``_answer_relevant``)
-    and giving the kind of fact it asks for (no figure for "hoeveel": quotes or refusal)."""
+    and giving the kind of fact it asks for (no figure for "hoeveel": quotes or refusal).
+    When the passages sum up a document (``summary``), whatever they support answers a
+    request to sum it up, which shares no words with it."""
+    if summary:
+        return True
     if not _answer_relevant(question, supported, passages, similarity, question_similarity):
         return False  # supported, but about something else than the question
     return provides(asked(question), question, " ".join(v.body for v in supported))

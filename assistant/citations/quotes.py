@@ -62,6 +62,7 @@ def quote_fallback(
     blocked: Blocked | None = None,
     intro: str,
     line: str = DEFAULT_QUOTE_LINE,
+    summary: bool = False,
 ) -> CheckedAnswer:
     """Quote the passage sentences that best answer ``question`` verbatim, with markers.
 
@@ -69,7 +70,8 @@ def quote_fallback(
     ``MIN_SCORE`` and, when the question asks for a figure, name or date, give one. Quotes
     much weaker than the best one are left out, and quotes from a passage already quoted count
     a bit less, to spread quotes over passages. With no usable candidate the result is mode
-    "refusal" with an empty text (the caller shows its message).
+    "refusal" with an empty text (the caller shows its message). ``summary``: see
+    ``rank_quotes``.
     """
     ranked = rank_quotes(
         question,
@@ -77,6 +79,7 @@ def quote_fallback(
         similarity=similarity,
         question_similarity=question_similarity,
         blocked=blocked,
+        summary=summary,
     )
     return quote_answer(question, ranked, max_quotes, intro, line)
 
