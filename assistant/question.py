@@ -212,7 +212,7 @@ _ASK_MONEY_RE = re.compile(
 )
 _ASK_DATE_RE = re.compile(r"\b(?:wanneer|in\s+welk\s+jaar|welke\s+datum|sinds\s+wanneer|when)\b")
 # what a document says as a whole: "Vat het VIVO-rapport samen", "Wat zijn de belangrijkste
-# conclusies van ...?", "Wat is de kern van ...?", "Waar gaat het essay over?"
+# conclusies trekt ...?", "Geef de kern van ...", "Waar gaat het essay over?"
 _SUMMARY_RE = re.compile(
     r"\bvat\b.{0,80}\bsamen\b|\bsamenvat\w*|\bsamengevat\b|\bconclu\w+|\bkern\s+van\b|"
     r"\bkernboodschap\w*|\bhoofd(?:lijnen|punten|boodschap)\b|\bin\s+een\s+notendop\b|"
@@ -259,7 +259,7 @@ class Asked:
     date: bool = False  # "wanneer", "in welk jaar"
     topic: tuple[str, ...] = ()  # stems of X in "wat zeggen de bronnen over X"
     counted: str = ""  # "hoeveel ziekenhuizen": the figure must count hospitals
-    summary: bool = False  # "Vat het rapport samen", "de belangrijkste conclusies van"
+    summary: bool = False  # "Vat het rapport samen", "welke conclusies trekt X"
 
     @property
     def specific(self) -> bool:

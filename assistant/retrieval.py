@@ -19,7 +19,7 @@ weights, not a trained reranker: nothing more to run on two cores, and every dec
 explainable in ``Retrieval.reason``. Measurements: ``bench/README.md``.
 
 A request to sum up a document the question names, with nothing else to search for ("Vat het
-VIVO-rapport samen", "Wat zijn de belangrijkste conclusies van ...?"), gets that document's
+VIVO-rapport samen", "Welke conclusies trekt het rapport van ...?"), gets that document's
 summary and conclusion sections, or its section openings (``chunks.summary_chunks``), instead
 of a search: no passage matches "conclusies" better than the conclusions themselves, and a
 search for the words of the request finds the acknowledgements or the table of contents.
@@ -98,8 +98,8 @@ SUMMARY_WORDS = frozenset(
     """vat samen samenvatting samenvatten samengevat kort korte conclusie conclusies
     concludeert concluderen kern kernboodschap hoofdlijnen hoofdpunten hoofdboodschap
     notendop belangrijkste voornaamste bevindingen uitkomsten resultaten boodschap punten
-    inzichten lessen gaat ging over whitepaper essay nieuwsbericht bericht stuk verslag
-    paper""".split()
+    inzichten lessen trekt trekken getrokken gaat ging over whitepaper essay nieuwsbericht
+    bericht stuk verslag paper""".split()
 )
 
 

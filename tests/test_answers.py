@@ -712,7 +712,7 @@ def test_a_summary_request_is_answered_from_the_conclusions(tmp_path: Path) -> N
         )
 
     assistant, _ = _assistant(settings, reply)
-    answer = assistant.answer("Wat zijn de belangrijkste conclusies van de Bibliotheekraad?")
+    answer = assistant.answer("Welke conclusies trekt de Bibliotheekraad?")
     assert answer.mode == "answer", answer.text
     assert "Bibliotheken moeten hun digitale aanbod" in answer.text
     # the conclusions, not the introduction or the results, were given to the model

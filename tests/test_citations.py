@@ -877,9 +877,9 @@ def test_quotes_for_an_open_question_stay_with_the_best_passage(
 @pytest.mark.parametrize(
     ("question", "summary"),
     [
-        ("Wat zijn de belangrijkste conclusies van het rapport?", True),
+        ("Welke conclusies trekt het rapport?", True),
         ("Vat de gids van de Bibliotheekraad samen.", True),
-        ("Wat is de kern van dat essay?", True),
+        ("Geef de kern van dat essay.", True),
         ("Waar gaat het nieuwsbericht over?", True),
         ("Geef een samenvatting van de studie", True),
         ("Wat zijn de belangrijkste bevindingen?", True),
@@ -927,7 +927,7 @@ def test_a_summary_is_quoted_from_the_opening_of_each_passage() -> None:
         "Gemeenten betalen de cursussen voor vrijwilligers."
     )
     first, second = Passage(1, chunk("gids", one)), Passage(2, chunk("gids", two, page=2))
-    question = "Wat zijn de belangrijkste conclusies van de gids?"
+    question = "Welke conclusies trekken de makers van de gids?"
     ranked = rank_quotes(question, [first, second], summary=True)
     assert [q.text for q in ranked] == [
         "Leden lenen steeds vaker e-books via de app.",
@@ -943,7 +943,7 @@ def test_a_summary_is_quoted_from_the_opening_of_each_passage() -> None:
 def test_a_numbered_answer_is_renumbered_after_a_dropped_item(passages: list[Passage]) -> None:
     raw = "\n".join(
         [
-            "1. Slechts 26% gebruikt kunstmatige intelligentie actief in het dagelijkse werk [1].",
+            "1. Slechts 26% maakt actief gebruik van kunstmatige intelligentie [1].",
             f"2. {INVENTED}",
             "3. Hybride werken is in 2024 de norm geworden [3].",
         ]

@@ -445,7 +445,7 @@ def report_retriever(settings: Settings) -> Retriever:
 @pytest.mark.parametrize(
     "question",
     [
-        "Wat zijn de belangrijkste conclusies van de Bibliotheekraad?",
+        "Welke conclusies trekt de Bibliotheekraad in haar rapport?",
         "Vat het rapport van de Bibliotheekraad kort samen.",
     ],
 )
