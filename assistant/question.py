@@ -212,12 +212,13 @@ _ASK_MONEY_RE = re.compile(
 )
 _ASK_DATE_RE = re.compile(r"\b(?:wanneer|in\s+welk\s+jaar|welke\s+datum|sinds\s+wanneer|when)\b")
 # what a document says as a whole: "Vat het VIVO-rapport samen", "Wat zijn de belangrijkste
-# conclusies trekt ...?", "Geef de kern van ...", "Waar gaat het essay over?"
+# conclusies trekt ...?", "Geef de kern van ...", "Waar gaat het essay over?", "Wat zegt X?"
 _SUMMARY_RE = re.compile(
     r"\bvat\b.{0,80}\bsamen\b|\bsamenvat\w*|\bsamengevat\b|\bconclu\w+|\bkern\s+van\b|"
     r"\bkernboodschap\w*|\bhoofd(?:lijnen|punten|boodschap)\b|\bin\s+een\s+notendop\b|"
     r"\b(?:belangrijkste|voornaamste)\s+(?:bevindingen|uitkomsten|resultaten|boodschap\w*|"
-    r"punten|inzichten|lessen)\b|\bwaar\s+(?:gaat|ging)\b.{0,80}\bover\b|\bsummar\w*"
+    r"punten|inzichten|lessen)\b|\bwaar\s+(?:gaat|ging)\b.{0,80}\bover\b|\bsummar\w*|"
+    r"^wat\s+(?:zegt|zeggen|vertelt|staat|stond|meldt)\b"
 )
 
 # "Wat zeggen de bronnen over X?": X is the topic; an answer must be about it

@@ -99,7 +99,7 @@ SUMMARY_WORDS = frozenset(
     concludeert concluderen kern kernboodschap hoofdlijnen hoofdpunten hoofdboodschap
     notendop belangrijkste voornaamste bevindingen uitkomsten resultaten boodschap punten
     inzichten lessen trekt trekken getrokken gaat ging over whitepaper essay nieuwsbericht
-    bericht stuk verslag paper""".split()
+    bericht stuk verslag paper zegt zeggen vertelt staat stond meldt er in""".split()
 )
 
 

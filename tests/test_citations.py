@@ -882,6 +882,7 @@ def test_quotes_for_an_open_question_stay_with_the_best_passage(
         ("Geef de kern van dat essay.", True),
         ("Waar gaat het nieuwsbericht over?", True),
         ("Geef een samenvatting van de studie", True),
+        ("Wat zegt het rapport van de Bibliotheekraad?", True),
         ("Wat zijn de belangrijkste bevindingen?", True),
         ("Welke aanbevelingen doet de gids?", False),
         ("Hoeveel leden lenen e-books?", False),
