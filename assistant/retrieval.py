@@ -357,7 +357,7 @@ class Retriever:
     def _summary(self, q: Question, collections: set[str] | None, want: int) -> Retrieval | None:
         """The passages that sum up the documents ``q`` names, when it asks for that and
         nothing else (see the module docstring); None otherwise."""
-        if not q.kind.summary:
+        if not q.kind.summary or not self.settings.summarise_named:
             return None
         _, view = self._keyword_state()
         named, name_terms = self._route(view, q.query, collections)

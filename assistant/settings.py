@@ -250,6 +250,12 @@ class RetrievalSettings(BaseModel):
         "where to look ('volgens het VIVO-rapport', 'in de focusgroepen'); false: the whole "
         "question. Off: it helped on the tune half, not on the check half.",
     )
+    summarise_named: bool = Field(
+        True,
+        description="A request to sum up a document the question names ('Vat het "
+        "VIVO-rapport samen') gets that document's summary and conclusion sections, or its "
+        "opening, instead of a search; false: searched like any question.",
+    )
     inner_without_names: bool = Field(
         True,
         description="Search densely inside the documents a question names ('volgens het "

@@ -455,6 +455,9 @@ def test_a_request_to_sum_up_a_named_report_gets_its_conclusions(
     res = report_retriever.retrieve(question)
     assert res.summary and res.relevant and res.named == ["raad.txt"]
     assert _ids(res) == ["raad:1:3", "raad:1:4"]
+    off = report_retriever.settings.model_copy(update={"summarise_named": False})
+    searched = Retriever(report_retriever.store, off).retrieve(question)
+    assert not searched.summary and len(searched.passages) > 2
 
 
 def test_a_report_without_conclusions_is_summed_up_by_its_opening(
