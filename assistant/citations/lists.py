@@ -19,12 +19,10 @@ passage. So a list question is answered with the source's list:
 
 Trade-off: list *structure* is read from line starts ("1.", "•", "→", "-", a PDF's "o" for a
 second-level bullet) and from a colon followed by short sentences; a bullet that ends in a
-colon above items of another kind is the intro of those items (a nested list), and a
-question that gives the number of items accepts a list of exactly that many whose intro
-names them in other words ("Waarom ..." for "redenen"); a list written inline ("A, B en
-C") is an ordinary sentence and is left to the sentence check. Items are shown as their
-first sentence (exact text of the source), so a long bulleted paragraph does not swamp the
-answer.
+colon above items of another kind is the intro of those items (a nested list); a list
+written inline ("A, B en C") is an ordinary sentence and is left to the sentence check.
+Items are shown as their first sentence (exact text of the source), so a long bulleted
+paragraph does not swamp the answer.
 """
 
 from __future__ import annotations
@@ -271,10 +269,8 @@ def pick_list(
             continue
         if count is not None and len(plist.items) != count:
             continue
-        # a list of something else ("vragen" for "aanbevelingen"); a list with the asked
-        # number of items may say what it lists in other words ("Waarom ..." for "redenen")
-        if count is None and not names_noun(listed_noun(question), _announces(plist)):
-            continue
+        if not names_noun(listed_noun(question), _announces(plist)):
+            continue  # a list of something else ("vragen" for "aanbevelingen")
         score = list_relevance(question, plist)
         if score >= MIN_LIST_RELEVANCE and score > best_score:
             best, best_score = plist, score
