@@ -124,6 +124,13 @@ class KeywordView:
             terms = self._meta_terms = frozenset(self.analyse(" ".join(sorted(META_WORDS))))
         return terms
 
+    def _terms_of(self, words: frozenset[str]) -> frozenset[str]:
+        """The analysed terms of a fixed word list, analysed once per view."""
+        cache: dict[frozenset[str], frozenset[str]] = self.__dict__.setdefault("_word_terms", {})
+        if words not in cache:
+            cache[words] = frozenset(self.analyse(" ".join(sorted(words))))
+        return cache[words]
+
     def idf(self, term: str) -> float:
         """BM25 IDF; a term the corpus has never seen gets the IDF of a one-off term."""
         df = int(self.df[self.vocab[term]]) if self.ok and term in self.vocab else 0
@@ -226,7 +233,7 @@ class KeywordView:
         ("Wat concludeert het VIVO-rapport over robotisering?"). A quoted title names it
         whatever its words."""
         strong = {t for t in name_terms if "strong" in self.name_terms.get(t, {}).values()}
-        known = strong | self.meta_terms | set(self.analyse(" ".join(sorted(words))))
+        known = strong | self.meta_terms | self._terms_of(frozenset(words))
         title_words = 0
         for word in re.findall(r"[^\W_]+(?:-[^\W_]+)*", _QUOTED_RE.sub(" ", query)):
             terms = self.analyse(word)

@@ -220,6 +220,15 @@ _SUMMARY_RE = re.compile(
     r"punten|inzichten|lessen)\b|\bwaar\s+(?:gaat|ging)\b.{0,80}\bover\b|\bsummar\w*|"
     r"^wat\s+(?:zegt|zeggen|vertelt|staat|stond|meldt)\b"
 )
+# the words of such a request and of the kind of document: with the document's name they
+# leave nothing else to search for
+SUMMARY_WORDS = frozenset(
+    """vat samen samenvatting samenvatten samengevat kort korte conclusie conclusies
+    concludeert concluderen kern kernboodschap hoofdlijnen hoofdpunten hoofdboodschap
+    notendop belangrijkste voornaamste bevindingen uitkomsten resultaten boodschap punten
+    inzichten lessen trekt trekken getrokken gaat ging over whitepaper essay nieuwsbericht
+    bericht stuk verslag paper zegt zeggen vertelt staat stond meldt er in""".split()
+)
 
 # "Wat zeggen de bronnen over X?": X is the topic; an answer must be about it
 _TOPIC_RE = re.compile(  # X of "wat zeggen de bronnen over X?"

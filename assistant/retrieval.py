@@ -47,7 +47,7 @@ from assistant.fusion import diversify, rrf
 from assistant.keyword import KeywordIndex
 from assistant.keyword_view import KeywordView, coverage
 from assistant.llm import Message
-from assistant.question import Question
+from assistant.question import SUMMARY_WORDS, Question
 from assistant.search_text import without_names, without_source
 from assistant.settings import RetrievalSettings
 from assistant.store import Store
@@ -90,17 +90,6 @@ class Retrieval:
     fused: list[str] = field(default_factory=list)  # chunk ids in fused order, before diversity
     signal: RelevanceSignal | None = None  # what the floor judged (calibration, logs)
     summary: bool = False  # the passages sum up the named documents (``_summary``)
-
-
-# the words of such a request and of the kind of document: with the document's name they
-# leave nothing else to search for
-SUMMARY_WORDS = frozenset(
-    """vat samen samenvatting samenvatten samengevat kort korte conclusie conclusies
-    concludeert concluderen kern kernboodschap hoofdlijnen hoofdpunten hoofdboodschap
-    notendop belangrijkste voornaamste bevindingen uitkomsten resultaten boodschap punten
-    inzichten lessen trekt trekken getrokken gaat ging over whitepaper essay nieuwsbericht
-    bericht stuk verslag paper zegt zeggen vertelt staat stond meldt er in""".split()
-)
 
 
 # --------------------------------------------------------------------------------------------

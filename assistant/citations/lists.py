@@ -35,7 +35,7 @@ from assistant.chunks import Chunk, Passage
 from assistant.citations.quotes import quote_line
 from assistant.citations.types import CheckedAnswer, Citation, SentenceCheck
 from assistant.dutch.claims import Claim
-from assistant.dutch.sentences import line_spans, remove_markers
+from assistant.dutch.sentences import CLOSED_RE, line_spans, remove_markers
 from assistant.dutch.text import stem_found, terms_of
 from assistant.evidence import (
     asked_count,
@@ -56,7 +56,6 @@ HEADING_WORDS = 8  # a line without end punctuation this short is a heading ("Aa
 # a numbered item
 NUMBERED_HEADING_WORDS = 15
 DASHES = ("–", "-")
-SENTENCE_END_RE = re.compile(r"[.!?:;…]['\"”’)]*$")
 MIN_ITEMS = 2
 MAX_SHOWN = 10  # a longer list is cut (and says so by its count)
 # The list must share this weighted share of the question's key terms (intro, items; heading
@@ -118,7 +117,7 @@ def _lines(chunks: Sequence[Chunk]) -> list[_Line]:
             m = ITEM_RE.match(raw)
             number = int(m.group("num")) if m and m.group("num") else None
             marker = "" if not m else "1" if number is not None else m.group("mark")
-            if marker in DASHES and out and not SENTENCE_END_RE.search(out[-1].text):
+            if marker in DASHES and out and not CLOSED_RE.search(out[-1].text):
                 marker = ""  # "... verloopt\n– er is geen sprake ...": a dash within a sentence
             out.append(_Line(raw.strip(), c, number, marker))
         if c.end:
@@ -150,7 +149,7 @@ def _second_paragraph(lines: list[_Line], k: int, item: _Line) -> bool:
     nxt = lines[k + 1] if k + 1 < len(lines) else None
     return (
         not lines[k].item
-        and bool(SENTENCE_END_RE.search(lines[k].text))
+        and bool(CLOSED_RE.search(lines[k].text))
         and nxt is not None
         and nxt.marker == item.marker
     )

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable
 
 from assistant.chunks import Passage
-from assistant.dutch.sentences import BULLET_RE, remove_markers
+from assistant.dutch.sentences import BULLET_RE, CLOSED_RE, remove_markers
 from assistant.dutch.text import fold
 from assistant.evidence import heading_like
 
@@ -35,7 +35,6 @@ _GAP = r"(?:…|\.\.\.)"
 _GAP_ONLY_RE = re.compile(rf"^[\s.…]*{_GAP}[\s.…]*$")
 _GAP_INSIDE_RE = re.compile(rf"(?<=[.!?:;\"”’»)])[ \t]*{_GAP}(?=[ \t])")
 _GAP_END_RE = re.compile(rf"(?<=\S)[ \t]+{_GAP}\s*$|(?<=[.!?:;\"”’»)])[ \t]*{_GAP}\s*$")
-_CLOSED_RE = re.compile(r"[.!?…:;]['\"”’»)\]]*\s*$")
 _ENDED_RE = re.compile(r"[.!?…;]['\"”’»)\]]*\s*$")
 _WORD_RE = re.compile(r"\w+")
 _NUMBERING_RE = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})*[.)]?|[-*•])\s+")
@@ -52,7 +51,7 @@ def drop_gap(body: str) -> str | None:
     if not m:
         return body
     rest = body[: m.start()].rstrip()
-    if not _CLOSED_RE.search(rest) and len(rest.split()) < SHORT:
+    if not CLOSED_RE.search(rest) and len(rest.split()) < SHORT:
         return None  # "Kosten en baten …": a heading the prompt showed
     return rest
 
@@ -109,7 +108,7 @@ def unfinished(bodies: list[str]) -> bool:
     announces what never follows: a heading copied with its colon)."""
     if bodies and bodies[-1].rstrip("*_ ").endswith(":"):
         return True
-    if len(bodies) < 2 or _CLOSED_RE.search(bodies[-1].rstrip("*_ ")):
+    if len(bodies) < 2 or CLOSED_RE.search(bodies[-1].rstrip("*_ ")):
         return False
     # an introduction ("De zorgen zijn:") before bare list items says nothing about them
     return any(_ENDED_RE.search(b.rstrip("*_ ")) for b in bodies[:-1])

@@ -41,6 +41,8 @@ _ABBREVIATIONS = frozenset(
     sept okt nov dec st vs z.o.z a.s o.m m.n i.e e.g fig tab hfst par red vnl n.v nl""".split()
 )
 BULLET_RE = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+")
+# a line that closes a sentence or announces what follows (a colon): not broken off mid-way
+CLOSED_RE = re.compile(r"[.!?…:;]['\"”’»)\]]*\s*$")
 _TERMINAL_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*")
 _AFTER_MARKERS_RE = re.compile(rf"(?:[ \t]*(?:{MARKER}))+", re.IGNORECASE)
 
