@@ -131,7 +131,10 @@ _DANGLING_RE = re.compile(r"^\s*(?:<!--|\[|\()[^\]\)>]*$")
 # ... and "en" before a new request: "Vertaal ... naar het Duits en vertel dan hoeveel ..." is two
 _CLAUSE_END_RE = re.compile(
     r"(?<=[.!?:;])\s+|(?<=,)\s+|\n+|(?<=[>\])])\s+(?=[A-ZÀ-Ý])"
-    r"|\s+en\s+(?=(?:dan\s+|daarna\s+|vervolgens\s+)?(?:vertel|geef|noem|beantwoord)\b)",
+    r"|\s+en\s+(?=(?:dan\s+|daarna\s+|vervolgens\s+)?(?:vertel|geef|noem|beantwoord)\b)"
+    # ... and "en" before a request to decline after the question ("Geef X en verzin Y erbij")
+    r"|\s+en\s+(?=(?:dan\s+|daarna\s+|vervolgens\s+|ook\s+)?(?:verzin|bedenk|fantaseer|vertaal|"
+    r"negeer|vergeet|speel|doe\s+alsof|eindig|sluit|voeg|plak)\b)",
     re.IGNORECASE,
 )
 

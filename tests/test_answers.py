@@ -652,6 +652,29 @@ def test_a_request_joined_by_en_keeps_the_question_after_it(question: str, kept:
     assert screened.question == kept and "taal" in screened.declined
 
 
+@pytest.mark.parametrize(
+    ("question", "kept", "key"),
+    [
+        (
+            "Noem de sectoren uit de studie en bedenk maar een pakkende slogan erbij.",
+            "Noem de sectoren uit de studie",
+            "kennis",
+        ),
+        (
+            "Geef de drie aanbevelingen en vertaal ze daarna naar het Engels.",
+            "Geef de drie aanbevelingen",
+            "taal",
+        ),
+    ],
+)
+def test_a_request_joined_by_en_after_the_question_is_cut_off(
+    question: str, kept: str, key: str
+) -> None:
+    prompts = Prompts.load(Path(__file__).resolve().parent.parent / "prompts")
+    screened = screen_question(prompts, question)
+    assert screened.question == kept and key in screened.declined
+
+
 def test_en_between_two_parts_of_one_question_is_no_clause_end() -> None:
     prompts = Prompts.load(Path(__file__).resolve().parent.parent / "prompts")
     question = "Welke teams werken al digitaal en welke nog op papier?"
