@@ -19,6 +19,7 @@ from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parents[1]
 BANK = ROOT / "eval" / "questions.jsonl"
+FRESH = ROOT / "eval" / "fresh.jsonl"  # the held-out set (eval/README.md), checked the same way
 
 
 def _norm(text: str) -> str:
@@ -38,8 +39,8 @@ def _documents() -> dict[str, str]:
     return docs
 
 
-def _items() -> list[dict]:
-    return [json.loads(line) for line in BANK.read_text(encoding="utf-8").splitlines() if line]
+def _items(path: Path = BANK) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def _turns(item: dict) -> list[dict]:
@@ -51,7 +52,7 @@ def _half(item_id: str) -> str:
 
 
 def test_ids_are_unique_and_types_known() -> None:
-    items = _items()
+    items = _items() + _items(FRESH)
     ids = Counter(item["id"] for item in items)
     assert [i for i, n in ids.items() if n > 1] == []
     known = {"fact", "explain", "synthesis", "compare", "list", "summary", "unanswerable"}
@@ -59,7 +60,7 @@ def test_ids_are_unique_and_types_known() -> None:
     assert {item["type"] for item in items} <= known
 
 
-@pytest.mark.parametrize("item", _items(), ids=lambda item: item["id"])
+@pytest.mark.parametrize("item", _items() + _items(FRESH), ids=lambda item: item["id"])
 def test_item_is_backed_by_the_corpus(item: dict) -> None:
     docs = _documents()
     for turn in _turns(item):
