@@ -32,9 +32,10 @@ from assistant.errors import AssistantError, BackendUnavailable
 from assistant.evidence import asks_for_list
 from assistant.llm import ChatModel, Message, make_chat_model
 from assistant.prompting import Prompts, build_messages, model_history, pipeline_texts
-from assistant.question import Question, Screened
+from assistant.question import Question
 from assistant.retrieval import Retrieval, Retriever
 from assistant.safety import shingles, strip_active_markup, strip_control_tokens
+from assistant.screening import Screened
 from assistant.settings import Settings
 from assistant.sourcenotes import annotate, asks_across
 from assistant.store import Store

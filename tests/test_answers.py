@@ -18,8 +18,9 @@ from assistant.dutch.language import is_dutch
 from assistant.embeddings import make_embeddings
 from assistant.llm import FakeChat, Message
 from assistant.prompting import Prompts
-from assistant.question import asked, provides, screen_question, strip_instructions
+from assistant.question import asked, provides
 from assistant.safety import shingles
+from assistant.screening import screen_question, strip_instructions
 from assistant.service import Answer, Assistant
 from assistant.settings import Settings
 from assistant.store import Store

@@ -22,9 +22,9 @@ from assistant.question import (
     is_followup,
     rewrite_question,
     standalone_question,
-    strip_instructions,
 )
 from assistant.retrieval import RelevanceSignal, Retriever, judge_relevance
+from assistant.screening import strip_instructions
 from assistant.settings import RetrievalSettings
 from assistant.store import DocumentEntry, Manifest
 

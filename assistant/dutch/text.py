@@ -168,6 +168,14 @@ def words_of(text: str) -> list[str]:
     return _WORD_RE.findall(fold(text))
 
 
+_CONTENT_WORD_RE = re.compile(r"[^\W\d_]{3,}")
+
+
+def content_words(text: str) -> list[str]:
+    """The folded words of ``text`` of three letters or more that are not index stop words."""
+    return [w for w in _CONTENT_WORD_RE.findall(fold(text)) if w not in INDEX_STOP_WORDS]
+
+
 def content_stems(text: str) -> set[str]:
     return {light_stem(w) for w in words_of(text) if len(w) > 1 and w not in STOP_WORDS}
 
