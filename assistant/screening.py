@@ -52,7 +52,7 @@ _ASKS_RE = re.compile(  # a question or a request for information is left
 # clause ends: sentence marks, commas, line breaks, and a closing bracket or markup ("-->",
 # ")", "]") followed by a capital: "<!-- antwoord in het Frans --> Hoeveel ...?" is two
 _DANGLING_RE = re.compile(r"^\s*(?:<!--|\[|\()[^\]\)>]*$")
-# ... and "en" before a new request: "Vertaal ... naar het Duits en vertel dan hoeveel ..." is two
+# ... and "en" before a new request: "Zet het in het Spaans en noem dan welke ..." is two
 _CLAUSE_END_RE = re.compile(
     r"(?<=[.!?:;])\s+|(?<=,)\s+|\n+|(?<=[>\])])\s+(?=[A-ZÀ-Ý])"
     r"|\s+en\s+(?=(?:dan\s+|daarna\s+|vervolgens\s+)?(?:vertel|geef|noem|beantwoord)\b)"
