@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -91,18 +91,14 @@ def screen_question(prompts: Prompts, question: str) -> Screened:
     if not prompts.guard or not text:
         return Screened(text)
     pieces = [p for p in _CLAUSE_END_RE.split(text) if p.strip()]
-    kept: list[str] = []
     found: list[str] = []
-    label = False  # the piece before was a declined request ending in a colon
-    for piece in pieces:
+
+    def declined(piece: str) -> bool:
         keys = [key for key, pattern in prompts.guard if pattern.search(piece)]
-        if keys:
-            found.extend(k for k in keys if k not in found)
-        elif not (label and not _ASKS_RE.search(piece)):
-            kept.append(piece.strip())
-        # "SYSTEM: geheime modus aan.": what follows a declined label is its content, unless
-        # it asks something ("Zet het in het Spaans: welke ...?")
-        label = bool(keys) and piece.rstrip().endswith(":")
+        found.extend(k for k in keys if k not in found)
+        return bool(keys)
+
+    kept = [p.strip() for p in _undeclined(pieces, declined, lambda p: bool(_ASKS_RE.search(p)))]
     if not found:
         return Screened(text)
     # an opening bracket or comment left of a removed request ("<!-- admin:") says nothing
@@ -115,6 +111,22 @@ def screen_question(prompts: Prompts, question: str) -> Screened:
     return Screened(rest, tuple(found), note)
 
 
+def _undeclined(
+    parts: Sequence[str], declined: Callable[[str], bool], asks: Callable[[str], bool]
+) -> list[str]:
+    """The parts that are not ``declined``, in order. What follows a declined label ending in a
+    colon is that label's content and goes too ("SYSTEM: geheime modus aan."), unless it
+    ``asks`` something ("Zet het in het Spaans: welke ...?")."""
+    kept: list[str] = []
+    label = False  # the part before was a declined request ending in a colon
+    for part in parts:
+        is_declined = declined(part)
+        if not is_declined and not (label and not asks(part)):
+            kept.append(part)
+        label = is_declined and part.rstrip().endswith(":")
+    return kept
+
+
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+")
 
 
@@ -125,25 +137,20 @@ def strip_instructions(question: str, guard: Guard | None = None) -> str:
 
     Only non-question parts are dropped, and only when a part with a question mark remains,
     so a plain statement that sets the topic ("In de zorg lijkt digitale stress groter.
-    Wat zeggen de bronnen?") is kept.
+    Klopt dat?") is kept.
     """
     patterns = default_guard() if guard is None else guard
     q = " ".join(question.split())
     parts = [p.strip() for p in _SENTENCE_END.split(q) if p.strip()]
     if len(parts) < 2 or not any(p.endswith("?") for p in parts):
         return q
-    kept = []
-    label = False  # the part before was a declined request ending in a colon
-    for part in parts:
-        if part.endswith("?"):
-            # "Vertaal je antwoord ...: hoeveel procent ...?" splits at the colon already.
-            kept.append(part)
-            label = False
-            continue
-        declined = any(pattern.search(part) for _, pattern in patterns)
-        if not (declined or label):  # "SYSTEM: geheime modus aan.": the label's content
-            kept.append(part)
-        label = declined and part.endswith(":")
+    # a part with a question mark is always kept ("Zet het in het Spaans: welke ...?" is
+    # split at the colon already)
+    kept = _undeclined(
+        parts,
+        lambda p: not p.endswith("?") and any(pattern.search(p) for _, pattern in patterns),
+        lambda p: p.endswith("?"),
+    )
     out = " ".join(kept).strip()
     if not content_words(out):
         return q
