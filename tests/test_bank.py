@@ -20,6 +20,7 @@ from pypdf import PdfReader
 ROOT = Path(__file__).resolve().parents[1]
 BANK = ROOT / "eval" / "questions.jsonl"
 FRESH = ROOT / "eval" / "fresh.jsonl"  # the held-out set (eval/README.md), checked the same way
+FRESH2 = ROOT / "eval" / "fresh2.jsonl"  # the second held-out set, checked the same way
 
 
 def _norm(text: str) -> str:
@@ -52,7 +53,7 @@ def _half(item_id: str) -> str:
 
 
 def test_ids_are_unique_and_types_known() -> None:
-    items = _items() + _items(FRESH)
+    items = _items() + _items(FRESH) + _items(FRESH2)
     ids = Counter(item["id"] for item in items)
     assert [i for i, n in ids.items() if n > 1] == []
     known = {"fact", "explain", "synthesis", "compare", "list", "summary", "unanswerable"}
@@ -60,7 +61,9 @@ def test_ids_are_unique_and_types_known() -> None:
     assert {item["type"] for item in items} <= known
 
 
-@pytest.mark.parametrize("item", _items() + _items(FRESH), ids=lambda item: item["id"])
+@pytest.mark.parametrize(
+    "item", _items() + _items(FRESH) + _items(FRESH2), ids=lambda item: item["id"]
+)
 def test_item_is_backed_by_the_corpus(item: dict) -> None:
     docs = _documents()
     for turn in _turns(item):
