@@ -109,6 +109,7 @@ class Question:
 # Words of a question that say how to answer, not what about: never key terms.
 QUESTION_WORDS = frozenset(
     """zeg zegg zegt bronn bron rapport rapporten document documenten noem noemt genoemd
+    essay whitepaper artikel beschrijft beschrijven beschreven
     vertel vertellen beschrijf geef lat waarin waarom wat welke welk hoe wie waar wanneer
     belangrijk belangrijkste verschil verschill verschillen samen elkaar naast eens
     volgens gemiddeld ongeveer precies vooral daarover hierover erover""".split()
@@ -130,7 +131,13 @@ _ASK_MONEY_RE = re.compile(
     r"\b(?:verdien\w*|salaris\w*|loon|lonen|kost(?:t|en|te|ten)?|gekost|prijs|betaal\w*|"
     r"budget\w*|uitgegeven|uitgeven|geven\s+\w+\s+uit|hoeveel\s+investe\w*)\b"
 )
-_ASK_DATE_RE = re.compile(r"\b(?:wanneer|in\s+welk\s+jaar|welke\s+datum|sinds\s+wanneer|when)\b")
+# "wanneer" asks a date where a clause starts ("Wanneer ...", "en wanneer", "sinds wanneer");
+# inside a clause it is the conjunction "when": "meer ruimte wanneer AI werk overneemt"
+_ASK_DATE_RE = re.compile(
+    r"(?:^\W*|[,;:]\s*|\b(?:en|of|maar|sinds|vanaf|tot|per)\s+)wanneer\b"
+    r"|\b(?:weet|weten|vertel|zeg)\w*(?:\s+\w+){0,2}\s+wanneer\b"  # "Weet je wanneer ...?"
+    r"|\b(?:in\s+welk\s+jaar|welke\s+datum|when)\b"
+)
 # what a document says as a whole: "Vat het VIVO-rapport samen", "Wat zijn de belangrijkste
 # conclusies trekt ...?", "Geef de kern van ...", "Waar gaat het essay over?", "Wat zegt X?"
 _SUMMARY_RE = re.compile(
@@ -419,6 +426,12 @@ def _has_name(text: str) -> bool:
     return bool(_CAPITALISED.search(text.strip()))
 
 
+def _says_little(question: str) -> bool:
+    """At most two content words and no name: "Waarom is dat zo?", "Wat zeggen ze daarover?"."""
+    n_content = len(content_words(question))
+    return n_content == 0 or (n_content <= 2 and not _has_name(question))
+
+
 @dataclass(frozen=True)
 class _Signals:
     followup: bool  # leans on the conversation
@@ -440,7 +453,7 @@ def _signals(question: str) -> _Signals:
     )
     ordinal = bool(_ORDINAL.search(q)) and (connective or n_content <= 3)
     weak = bool(_WEAK_REF.search(q)) and n_content <= 4
-    short = n_content == 0 or (n_content <= 2 and not _has_name(q))
+    short = _says_little(q)
     first = q.split()[0].lower() if q.split() else ""
     fragment = first in _PREPOSITIONS and not _QUESTION_WORD.search(q)  # "Bij directieleden?"
     refers = strong or ordinal or weak or (short and not connective and not fragment)
@@ -464,7 +477,8 @@ def answer_items(answer: str) -> list[str]:
     for line in text.splitlines():
         m = re.match(r"^\s*(?:\d{1,2}[.)]|[-•*])\s+(.+?)\s*$", line)
         if m:
-            items.append(_clause(m.group(1)))
+            # a quote line ("Volgens X: „…" [1]") states its item in the quoted words
+            items.append(_clause(m.group(1).split("„", 1)[-1]))
     if len(items) >= 2:
         return [_trim_item(i) for i in items if i]
     for sentence in re.split(r"(?<=[.!?])\s+", text.replace("\n", " ")):
@@ -515,16 +529,10 @@ def rewrite_question(
     if not is_followup(q, history):
         return Rewrite(query=q, focus=q)
     last_user = max(i for i, t in enumerate(history) if t.get("role") == "user")
-    prev_q = history[last_user]["content"]
     answer = next(
         (t["content"] for t in history[last_user + 1 :] if t.get("role") == "assistant"), ""
     )
-    earlier = history[:last_user]
-    if _depth < 2 and earlier:
-        prev_q = rewrite_question(prev_q, earlier, guard, _depth + 1).query
-    prev_q = strip_instructions(prev_q, guard)
-    if len(prev_q) > MAX_QUERY_CHARS // 2:
-        prev_q = prev_q[-(MAX_QUERY_CHARS // 2) :].split(" ", 1)[-1]
+    prev_q = _previous_question(history, last_user, guard, _depth)
     sig = _signals(q)
     refers = sig.refers
     connective = _CONNECTIVE.match(q)
@@ -562,6 +570,24 @@ def rewrite_question(
         )
     query = f"{_ensure_q(prev_q)} {q}"
     return Rewrite(query=_cap(query), focus=q, followup=True, refers_back=True, carried=prev_q)
+
+
+def _previous_question(
+    history: list[Message], last_user: int, guard: Guard | None, depth: int
+) -> str:
+    """The previous question as a follow-up carries it. Two turns back only what it needs to
+    stand alone comes along: an ellipsis or a bare "Waarom?" made whole. A question with words
+    of its own goes without the older topic, which would outweigh it."""
+    prev_q = history[last_user]["content"]
+    earlier = history[:last_user]
+    if depth < 2 and earlier:
+        older = rewrite_question(prev_q, earlier, guard, depth + 1)
+        if older.followup and (not older.refers_back or _says_little(prev_q)):
+            prev_q = older.query
+    prev_q = strip_instructions(prev_q, guard)
+    if len(prev_q) > MAX_QUERY_CHARS // 2:
+        prev_q = prev_q[-(MAX_QUERY_CHARS // 2) :].split(" ", 1)[-1]
+    return prev_q
 
 
 def _ensure_q(text: str) -> str:

@@ -434,6 +434,15 @@ def test_a_finding_is_quoted_with_the_explanation_that_follows() -> None:
     assert all("nieuwe alinea" not in q.text or q.text.startswith("Een") for q in ranked)
 
 
+def test_words_that_say_where_to_look_are_no_key_terms() -> None:
+    # "zoals het essay beschrijft" names the source, not the fact: the answering sentence
+    # need not repeat it to be usable
+    text = "Vroeger stond alle opslag in een kelder op kantoor, met eigen beheerders."
+    question = "Hoe was de opslag vroeger geregeld, zoals het essay dat beschrijft?"
+    ranked = rank_quotes(question, [Passage(1, chunk("r", text))])
+    assert ranked and ranked[0].usable
+
+
 def test_a_long_paragraph_is_quoted_up_to_its_limit() -> None:
     sentence = "De enquête onder {} bedrijven liet zien dat de kosten stegen met {} procent. "
     text = "".join(sentence.format(100 + i, i) for i in range(12)).strip()

@@ -140,6 +140,14 @@ LIST_HISTORY = [
         "\n2. Digitale competenties [1]\n3. Soft skills zoals samenwerken [2]",
     },
 ]
+QUOTE_HISTORY = [
+    {"role": "user", "content": "Welke soorten competenties onderscheidt het VIVO-rapport?"},
+    {
+        "role": "assistant",
+        "content": '- Volgens VIVO: „Digitale competenties." [1]\n'
+        '- Volgens VIVO: „Soft skills zoals samenwerken." [2]',
+    },
+]
 INLINE_HISTORY = [
     {"role": "user", "content": "Welke soorten competenties onderscheidt het VIVO-rapport?"},
     {
@@ -231,6 +239,13 @@ def test_followup_detection(question: str, expected_followup: bool) -> None:
             "(jobspecifieke competenties, digitale competenties, soft skills) is het belangrijkst?",
             True,
         ),
+        # after an answer of quotes, the item is the quoted words, not who says them
+        (
+            "En de tweede?",
+            QUOTE_HISTORY,
+            "Welke soorten competenties onderscheidt het VIVO-rapport? En de tweede (Soft skills)?",
+            True,
+        ),
         # a standalone question stays as it is
         ("Wat is NLQF?", HISTORY, "Wat is NLQF?", False),
     ],
@@ -256,6 +271,28 @@ def test_followup_of_a_followup_resolves_the_chain() -> None:
     ]
     assert standalone_question("Waarom?", history) == (
         "Hoeveel werknemers gebruiken AI in de zorg? Waarom?"
+    )
+
+
+def test_third_turn_carries_the_second_not_the_first_topic() -> None:
+    history = HISTORY + [
+        {"role": "user", "content": "Welke zorgen over privacy en datalekken hebben ze daarbij?"},
+        {"role": "assistant", "content": "Ze vrezen datalekken [1]."},
+    ]
+    # the second question has words of its own: the first one's topic stays behind
+    assert standalone_question("Wat doen werkgevers daaraan?", history) == (
+        "Welke zorgen over privacy en datalekken hebben ze daarbij? Wat doen werkgevers daaraan?"
+    )
+
+
+def test_third_turn_after_a_bare_question_carries_the_chain() -> None:
+    history = HISTORY + [
+        {"role": "user", "content": "Waarom is dat zo?"},
+        {"role": "assistant", "content": "Omdat tools ontbreken [1]."},
+    ]
+    assert standalone_question("Wat doen werkgevers daaraan?", history) == (
+        "Hoeveel werknemers gebruiken AI in hun werk? Waarom is dat zo? "
+        "Wat doen werkgevers daaraan?"
     )
 
 

@@ -50,7 +50,7 @@ STOP_WORDS: frozenset[str] = FUNCTION_WORDS | frozenset(
     alles bijv bijvoorbeeld blijken blijkt bovendien bron bronnen ca circa daarnaast elk
     elke enz etc hierdoor ieder iedere indien meest meeste minder namelijk oa onderzoek
     ongeveer passage passages percent procent ruim slechts tekst terwijl tevens verder
-    volgens weinig
+    volgens weinig zoals
     """.split()
 )
 # The keyword index (and the follow-up rules, which count a question's words as it does):
