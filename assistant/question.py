@@ -136,7 +136,7 @@ _ASK_MONEY_RE = re.compile(
 _ASK_DATE_RE = re.compile(
     r"(?:^\W*|[,;:]\s*|\b(?:en|of|maar|sinds|vanaf|tot|per)\s+)wanneer\b"
     r"|\b(?:weet|weten|vertel|zeg)\w*(?:\s+\w+){0,2}\s+wanneer\b"  # "Weet je wanneer ...?"
-    r"|\b(?:in\s+welk\s+jaar|welke\s+datum|when)\b"
+    r"|\b(?:in\s+welk\s+jaar|welke\s+(?:datum|periode|maand)|when)\b"
 )
 # what a document says as a whole: "Vat het VIVO-rapport samen", "Wat zijn de belangrijkste
 # conclusies trekt ...?", "Geef de kern van ...", "Waar gaat het essay over?", "Wat zegt X?"

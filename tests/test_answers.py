@@ -480,6 +480,7 @@ def test_prompt_texts_share_nothing_with_the_system_prompt() -> None:
         ("Wie heeft de leesgids geschreven?", "Anna de Boer schreef de gids als auteur.", True),
         ("Wanneer verscheen de leesgids?", "De gids verscheen in maart 2023.", True),
         ("Weet je wanneer de leesgids verscheen?", "De leesgids is dun.", False),
+        ("In welke periode liep de enquête?", "De enquête liep onder lezers.", False),
         # "wanneer" inside a clause is the conjunction "when": no date is asked
         ("Wat doet de bibliotheek wanneer lezers wegblijven?", "Ze belt de lezers op.", True),
         ("Wat zeggen de bronnen over de jeugd?", "Het onderzoek liep in vier provincies.", False),
