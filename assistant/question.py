@@ -168,7 +168,7 @@ _MONTHS_RE = re.compile(rf"\b(?:{MONTH_NAMES}|voorjaar|najaar|zomer|winter)\b")
 
 _AGENT_RE = re.compile(
     r"auteur|schrijver|geschreven|ondertekend|directeur|voorzitter|uitgevoerd|opgesteld|"
-    r"in\s+opdracht"
+    r"in\s+opdracht|uit\s*(?:te\s+)?beste\w*|onder\s+leiding\s+van"
 )
 # "door" before a name ("door Motivaction", "door de VIVO-werkgroep"), not "door de opkomst
 # van AI": case matters, so this reads the text as written

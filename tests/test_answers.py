@@ -478,6 +478,7 @@ def test_prompt_texts_share_nothing_with_the_system_prompt() -> None:
         ("Hoeveel uren telt de cursus?", "De cursus gaat over 3 culturen en hun natuur.", False),
         ("Wie heeft de leesgids geschreven?", "De leesgids is dun.", False),
         ("Wie heeft de leesgids geschreven?", "Anna de Boer schreef de gids als auteur.", True),
+        ("Wie heeft de enquête uitgevoerd?", "De enquête werd uitbesteed aan Bureau Lees.", True),
         ("Wanneer verscheen de leesgids?", "De gids verscheen in maart 2023.", True),
         ("Weet je wanneer de leesgids verscheen?", "De leesgids is dun.", False),
         ("In welke periode liep de enquête?", "De enquête liep onder lezers.", False),
