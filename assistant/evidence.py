@@ -36,8 +36,10 @@ from assistant.question import (
     QUESTION_WORDS,
     Asked,
     asked,
+    carry_weight,
     kinds_given,
     provides,
+    says_little,
     topic_phrase,
 )
 
@@ -342,6 +344,7 @@ def rank_quotes(
     question_similarity: QuestionSimilarity | None = None,
     blocked: Blocked | None = None,
     summary: bool = False,
+    focus: str = "",
 ) -> list[Quote]:
     """Passage sentences ranked as answers to ``question``, best first.
 
@@ -356,6 +359,9 @@ def rank_quotes(
 
     ``summary``: the passages sum up a document (``Retrieval.summary``): a request to sum up
     shares no words with what it asks for, so the sentences rank by place (``summary_quotes``).
+    ``focus``: a follow-up's own words; terms only ``question`` carries over from the previous
+    one weigh less (``question.carry_weight``), so the sentence the previous answer was about
+    does not win again.
     """
     if summary:
         return summary_quotes(_candidates(question, passages, blocked))
@@ -366,7 +372,7 @@ def rank_quotes(
     candidates = _candidates(question, passages, blocked)
     if not candidates or not terms:
         return []
-    weights = term_weights(terms, [terms_of(q) for _, _, q in candidates])
+    weights = _focused(term_weights(terms, [terms_of(q) for _, _, q in candidates]), focus)
     sims: list[float | None] = [None] * len(candidates)
     if question.strip():
         texts = [q for _, _, q in candidates]
@@ -388,6 +394,16 @@ def rank_quotes(
         out.append(Quote(p, quote, score, rel, gives, rescaled, complete))
     out.sort(key=lambda q: -q.score)
     return out
+
+
+def _focused(weights: dict[str, float], focus: str) -> dict[str, float]:
+    """``weights`` with the terms a follow-up only carries over (not in ``focus``, its own
+    words) weighed down; a follow-up that says little ("Waarom?") carries all it asks about."""
+    if not focus or says_little(focus):
+        return weights
+    own = set(key_terms(focus)) & set(weights)
+    carried = carry_weight(len(own), len(weights) - len(own))
+    return {t: w if t in own else carried * w for t, w in weights.items()}
 
 
 def summary_quotes(candidates: list[tuple[int, Passage, str]]) -> list[Quote]:

@@ -50,6 +50,14 @@ if TYPE_CHECKING:
     from assistant.prompting import Prompts
 
 MAX_QUERY_CHARS = 600  # a chain of follow-ups must not grow the query without bound
+CARRY_WEIGHT = 0.5  # weight of words a follow-up carries over from the previous question
+
+
+def carry_weight(own: int, carried: int) -> float:
+    """Weight of each word a follow-up carries over: ``CARRY_WEIGHT``, scaled down when the
+    carried words outnumber its own, so together they never outweigh them ("En bij
+    directieleden?" is about directieleden first)."""
+    return CARRY_WEIGHT * min(1.0, max(own, 1) / max(carried, 1))
 
 
 @dataclass(frozen=True)
@@ -426,7 +434,7 @@ def _has_name(text: str) -> bool:
     return bool(_CAPITALISED.search(text.strip()))
 
 
-def _says_little(question: str) -> bool:
+def says_little(question: str) -> bool:
     """At most two content words and no name: "Waarom is dat zo?", "Wat zeggen ze daarover?"."""
     n_content = len(content_words(question))
     return n_content == 0 or (n_content <= 2 and not _has_name(question))
@@ -453,7 +461,7 @@ def _signals(question: str) -> _Signals:
     )
     ordinal = bool(_ORDINAL.search(q)) and (connective or n_content <= 3)
     weak = bool(_WEAK_REF.search(q)) and n_content <= 4
-    short = _says_little(q)
+    short = says_little(q)
     first = q.split()[0].lower() if q.split() else ""
     fragment = first in _PREPOSITIONS and not _QUESTION_WORD.search(q)  # "Bij directieleden?"
     refers = strong or ordinal or weak or (short and not connective and not fragment)
@@ -582,7 +590,7 @@ def _previous_question(
     earlier = history[:last_user]
     if depth < 2 and earlier:
         older = rewrite_question(prev_q, earlier, guard, depth + 1)
-        if older.followup and (not older.refers_back or _says_little(prev_q)):
+        if older.followup and (not older.refers_back or says_little(prev_q)):
             prev_q = older.query
     prev_q = strip_instructions(prev_q, guard)
     if len(prev_q) > MAX_QUERY_CHARS // 2:

@@ -47,7 +47,7 @@ from assistant.fusion import diversify, rrf
 from assistant.keyword import KeywordIndex
 from assistant.keyword_view import KeywordView, coverage
 from assistant.llm import Message
-from assistant.question import SUMMARY_WORDS, Question
+from assistant.question import SUMMARY_WORDS, Question, carry_weight
 from assistant.search_text import without_names, without_source
 from assistant.settings import RetrievalSettings
 from assistant.store import Store
@@ -57,7 +57,6 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "dense", "keyword"]
 
-CARRY_WEIGHT = 0.5  # keyword weight of words carried over from the previous question
 NAME_WEIGHT = 0.25  # keyword weight of name terms when searching inside the named documents
 # The answer-type ranking reads this many fused candidates (~1 ms each; 15, 20, 30 and 40
 # gave the same ranks on gold_dev)
@@ -651,16 +650,11 @@ class Retriever:
 
     @staticmethod
     def _weighted_terms(view: KeywordView, rw: Question) -> dict[str, float]:
-        """Query terms with weights: the new question's words 1, carried-over words less.
-
-        Carried words weigh ``CARRY_WEIGHT`` each, scaled down when they outnumber the new
-        words, so that together they never outweigh them ("En bij directieleden?" is about
-        directieleden first).
-        """
+        """Query terms with weights: the new question's words 1, carried-over words less
+        (``question.carry_weight``)."""
         terms = dict.fromkeys(view.analyse(rw.focus), 1.0)
         if rw.followup:
             carried = [t for t in dict.fromkeys(view.analyse(rw.query)) if t not in terms]
             if carried:
-                w = CARRY_WEIGHT * min(1.0, max(len(terms), 1) / len(carried))
-                terms.update(dict.fromkeys(carried, w))
+                terms.update(dict.fromkeys(carried, carry_weight(len(terms), len(carried))))
         return terms

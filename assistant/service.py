@@ -471,6 +471,7 @@ class Assistant:
             ],
             quote_line=self.prompts.quote_line,
             summary=summary,
+            focus=stream.analysed.focus if stream.analysed.followup else "",
             **self._checks(),
         )
 

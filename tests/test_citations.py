@@ -443,6 +443,24 @@ def test_words_that_say_where_to_look_are_no_key_terms() -> None:
     assert ranked and ranked[0].usable
 
 
+def test_a_follow_up_is_answered_on_its_own_words_first() -> None:
+    text = (
+        "Van de volwassen leden leest 40% wekelijks romans uit de bibliotheek.\n"
+        "Bij scholieren ligt het aandeel lezers op 25%, vooral van strips."
+    )
+    passages = [Passage(1, chunk("r", text))]
+    question = (
+        "Welk deel van de volwassen leden leest wekelijks romans uit de bibliotheek? "
+        "Hoe ligt dat aandeel bij scholieren?"
+    )
+    # the words carried over from the previous question count less than the new ones
+    ranked = rank_quotes(question, passages, focus="Hoe ligt dat aandeel bij scholieren?")
+    assert ranked[0].text.startswith("Bij scholieren")
+    assert rank_quotes(question, passages)[0].text.startswith("Van de volwassen")
+    # a follow-up that says little ("Waarom is dat?") carries all it asks about
+    assert rank_quotes(question, passages, focus="Waarom is dat?")[0].text.startswith("Van de")
+
+
 def test_a_long_paragraph_is_quoted_up_to_its_limit() -> None:
     sentence = "De enquête onder {} bedrijven liet zien dat de kosten stegen met {} procent. "
     text = "".join(sentence.format(100 + i, i) for i in range(12)).strip()

@@ -253,6 +253,7 @@ def _ranker(
     question_similarity: QuestionSimilarity | None,
     blocked: Blocked | None,
     summary: bool,
+    focus: str = "",
 ) -> Callable[[], list[Quote]]:
     """``rank_quotes`` for the check: ranked once, only when needed."""
     return functools.cache(
@@ -264,6 +265,7 @@ def _ranker(
             question_similarity=question_similarity,
             blocked=blocked,
             summary=summary,
+            focus=focus,
         )
     )
 
@@ -285,6 +287,7 @@ def check_answer(
     earlier: Sequence[str] = (),
     quote_line: str = DEFAULT_QUOTE_LINE,
     summary: bool = False,
+    focus: str = "",
 ) -> CheckedAnswer:
     """Check the model's answer sentence by sentence against ``passages`` (see package doc).
 
@@ -299,11 +302,11 @@ def check_answer(
     passage, the system prompt): a sentence that is, or is backed by, such text counts as
     unsupported. So does a sentence that adds nothing to ``question`` or copies one of
     ``earlier`` (earlier answers, refusals, prompt templates; see ``citations.novelty``).
-    Quotes are shown as ``quote_line``. ``summary``: see ``_answers``. Steps: clean, judge
-    each sentence, answers the question?, compose.
+    Quotes: ``quote_line``. ``summary``: ``_answers``; ``focus``: ``rank_quotes``.
     """
     by_n = {p.n: p for p in passages}
-    quotes = _ranker(question or raw, passages, similarity, question_similarity, blocked, summary)
+    sims = (similarity, question_similarity)
+    quotes = _ranker(question or raw, passages, *sims, blocked, summary, focus)
 
     def fallback() -> CheckedAnswer:
         return quote_answer(question or raw, quotes(), max_quotes, fallback_intro, quote_line)
@@ -320,9 +323,8 @@ def check_answer(
         return fallback()
     evidence: list[Quote] = []
     if question and compose:
-        if not _answers(question, supported, passages, similarity, question_similarity, summary):
-            return fallback()
-        supported = _quote_terse(supported)
+        answers = _answers(question, supported, passages, similarity, question_similarity, summary)
+        supported = _quote_terse(supported) if answers else []
         if not supported:
             return fallback()
         evidence = _evidence(supported, quotes(), question, max_quotes)
