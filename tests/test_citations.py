@@ -656,6 +656,11 @@ def test_place_abbreviations_are_found_written_out(
     assert missing_names(question, [Passage(1, chunk("p", text))]) == missing
 
 
+def test_the_word_after_a_question_mark_is_no_name() -> None:
+    question = "Hoeveel bedrijven investeren niet? Geef de bron."
+    assert missing_names(question, [Passage(1, chunk("p", "39% investeert niet."))]) == []
+
+
 @pytest.mark.parametrize(
     ("question", "text", "missing"),
     [

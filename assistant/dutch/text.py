@@ -251,7 +251,7 @@ def numbers_of(text: str, *, words: bool = False) -> set[float]:
 
 
 _NAME_TOKEN_RE = re.compile(r"[^\W\d_][^\W_]*(?:[-'’][^\W_]+)*")
-_INITIAL_OPENERS = ":;„“\"'‘(*"
+_INITIAL_OPENERS = "?!:;„“\"'‘(*"
 
 
 @lru_cache(maxsize=16384)
