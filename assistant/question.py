@@ -224,6 +224,10 @@ def last_question(text: str) -> str:
     return text
 
 
+# "wat is het aandeel", "hoe groot is het aandeel", "hoe hoog was het percentage"
+_IS_THE = r"(?:wat|hoe\s+(?:groot|hoog))\s+(?:is|was)\s+het"
+
+
 @lru_cache(maxsize=1024)
 def asked(question: str) -> Asked:
     """The kind of fact ``question`` asks for (a cheap Dutch/English pattern match); of
@@ -235,9 +239,9 @@ def asked(question: str) -> Asked:
     m = re.search(r"\bhoeveel\s+(\w+)", q)
     if m and m.group(1) in UNITS:
         unit = m.group(1)
-    elif re.search(r"\b(?:welk|wat\s+is\s+het)\s+percentage\b|\bhoeveel\s+procent\b", q):
+    elif re.search(rf"\b(?:welk|{_IS_THE})\s+percentage\b|\bhoeveel\s+procent\b", q):
         unit = "procent"
-    elif re.search(r"\b(?:welke?|wat\s+is\s+het)\s+(?:aandeel|deel)\b", q):
+    elif re.search(rf"\b(?:welke?|{_IS_THE})\s+(?:aandeel|deel)\b", q):
         unit = "aandeel"
     elif _ASK_MONEY_RE.search(q) and number:
         unit = "euro"

@@ -491,6 +491,8 @@ def test_prompt_texts_share_nothing_with_the_system_prompt() -> None:
         ("Welk aandeel leest e-books?", "Inmiddels leest 18% e-books.", True),
         ("Welk aandeel leest e-books?", "Bijna de helft leest e-books.", True),
         ("Welk aandeel leest e-books?", "Een op de vier leest e-books.", True),
+        ("Hoe groot is het aandeel e-books?", "De bibliotheek leent 12.500 e-books uit.", False),
+        ("Hoe groot is het aandeel e-books?", "Een kwart van de leningen is een e-book.", True),
         ("Welk aandeel leest e-books?", "Wie e-books leest, leest ook op papier.", False),
         ("Hoeveel leden heeft de bibliotheek?", "In 2022 had de bibliotheek veel leden.", False),
         ("Hoeveel leden heeft de bibliotheek?", "De bibliotheek heeft 12.500 leden.", True),
