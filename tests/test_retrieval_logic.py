@@ -141,7 +141,7 @@ LIST_HISTORY = [
     },
 ]
 QUOTE_HISTORY = [
-    {"role": "user", "content": "Welke soorten competenties onderscheidt het VIVO-rapport?"},
+    {"role": "user", "content": "Welke vaardigheden vraagt de leesmonitor van scholieren?"},
     {
         "role": "assistant",
         "content": '- Volgens VIVO: „Digitale competenties." [1]\n'
@@ -243,7 +243,7 @@ def test_followup_detection(question: str, expected_followup: bool) -> None:
         (
             "En de tweede?",
             QUOTE_HISTORY,
-            "Welke soorten competenties onderscheidt het VIVO-rapport? En de tweede (Soft skills)?",
+            "Welke vaardigheden vraagt de leesmonitor van scholieren? En de tweede (Soft skills)?",
             True,
         ),
         # a standalone question stays as it is
@@ -264,36 +264,33 @@ def test_standalone_question_carries_topic() -> None:
     assert standalone_question("Wat is NLQF?", []) == "Wat is NLQF?"
 
 
-def test_followup_of_a_followup_resolves_the_chain() -> None:
+@pytest.mark.parametrize(
+    ("second", "third", "expected"),
+    [
+        # an ellipsis is made whole with the question before it
+        ("En in de zorg?", "Waarom?", "Hoeveel werknemers gebruiken AI in de zorg? Waarom?"),
+        # a second question with words of its own: the first one's topic stays behind
+        (
+            "Welke zorgen over privacy en datalekken hebben ze daarbij?",
+            "Wat doen werkgevers daaraan?",
+            "Welke zorgen over privacy en datalekken hebben ze daarbij? "
+            "Wat doen werkgevers daaraan?",
+        ),
+        # a bare second question carries the chain
+        (
+            "Waarom is dat zo?",
+            "Wat doen werkgevers daaraan?",
+            "Hoeveel werknemers gebruiken AI in hun werk? Waarom is dat zo? "
+            "Wat doen werkgevers daaraan?",
+        ),
+    ],
+)
+def test_a_third_turn_carries_what_the_second_needs(second: str, third: str, expected: str) -> None:
     history = HISTORY + [
-        {"role": "user", "content": "En in de zorg?"},
-        {"role": "assistant", "content": "In de zorg minder [2]."},
+        {"role": "user", "content": second},
+        {"role": "assistant", "content": "Zo staat het in de bron [1]."},
     ]
-    assert standalone_question("Waarom?", history) == (
-        "Hoeveel werknemers gebruiken AI in de zorg? Waarom?"
-    )
-
-
-def test_third_turn_carries_the_second_not_the_first_topic() -> None:
-    history = HISTORY + [
-        {"role": "user", "content": "Welke zorgen over privacy en datalekken hebben ze daarbij?"},
-        {"role": "assistant", "content": "Ze vrezen datalekken [1]."},
-    ]
-    # the second question has words of its own: the first one's topic stays behind
-    assert standalone_question("Wat doen werkgevers daaraan?", history) == (
-        "Welke zorgen over privacy en datalekken hebben ze daarbij? Wat doen werkgevers daaraan?"
-    )
-
-
-def test_third_turn_after_a_bare_question_carries_the_chain() -> None:
-    history = HISTORY + [
-        {"role": "user", "content": "Waarom is dat zo?"},
-        {"role": "assistant", "content": "Omdat tools ontbreken [1]."},
-    ]
-    assert standalone_question("Wat doen werkgevers daaraan?", history) == (
-        "Hoeveel werknemers gebruiken AI in hun werk? Waarom is dat zo? "
-        "Wat doen werkgevers daaraan?"
-    )
+    assert standalone_question(third, history) == expected
 
 
 def test_rewrite_stays_bounded() -> None:
