@@ -302,14 +302,13 @@ def check_answer(
     passage, the system prompt): a sentence that is, or is backed by, such text counts as
     unsupported. So does a sentence that adds nothing to ``question`` or copies one of
     ``earlier`` (earlier answers, refusals, prompt templates; see ``citations.novelty``).
-    Quotes: ``quote_line``. ``summary``: ``_answers``; ``focus``: ``rank_quotes``.
+    Quotes are shown as ``quote_line``; ``summary``: see ``_answers``; ``focus``: ``rank_quotes``.
     """
-    by_n = {p.n: p for p in passages}
-    sims = (similarity, question_similarity)
-    quotes = _ranker(question or raw, passages, *sims, blocked, summary, focus)
+    by_n, q = {p.n: p for p in passages}, question or raw
+    quotes = _ranker(q, passages, similarity, question_similarity, blocked, summary, focus)
 
     def fallback() -> CheckedAnswer:
-        return quote_answer(question or raw, quotes(), max_quotes, fallback_intro, quote_line)
+        return quote_answer(q, quotes(), max_quotes, fallback_intro, quote_line)
 
     text = _clean(raw or "", passages)
     if not remove_markers(text).strip() or not is_dutch(text):
@@ -323,8 +322,9 @@ def check_answer(
         return fallback()
     evidence: list[Quote] = []
     if question and compose:
-        answers = _answers(question, supported, passages, similarity, question_similarity, summary)
-        supported = _quote_terse(supported) if answers else []
+        if not _answers(question, supported, passages, similarity, question_similarity, summary):
+            return fallback()
+        supported = _quote_terse(supported)
         if not supported:
             return fallback()
         evidence = _evidence(supported, quotes(), question, max_quotes)
