@@ -70,7 +70,10 @@ NOUN_BONUS = 0.1  # score added to a sentence that names what "welke X" asks for
 # passage's opening comes before any second sentence (top_k passages stay within one step)
 SUMMARY_SENTENCE_STEP = 0.5
 SUMMARY_PASSAGE_STEP = 0.05
-QUOTE_CHARS = 400  # a quote: a sentence and what follows it in its paragraph, up to this long
+QUOTE_CHARS = 400  # a quote as ranked: a sentence and what follows it in its paragraph
+# a quote as shown: the same, run on further in its paragraph. Ranked on the shorter text, so a
+# longer run-on cannot win on words its later sentences happen to share with the question
+SHOWN_CHARS = 600
 
 QUOTE_SIM_FLOOR = 0.78  # e5 query-passage cosine at or below this: unrelated (rescaled 0)
 
@@ -294,12 +297,13 @@ def heading_like(sentence: str) -> bool:
 
 def _candidates(
     question: str, passages: list[Passage], blocked: Blocked | None
-) -> list[tuple[int, Passage, str]]:
-    """(retrieval rank, passage, sentence) of the passage sentences that may answer
+) -> list[tuple[int, Passage, str, str]]:
+    """(retrieval rank, passage, quote, shown) of the passage sentences that may answer
     ``question``: no headings, questions, trivial or ``blocked`` sentences, and none that
-    only repeat the question."""
+    only repeat the question. ``quote`` runs on to ``QUOTE_CHARS`` and is what is ranked;
+    ``shown`` runs on to ``SHOWN_CHARS`` (``_with_sequel``)."""
     q_terms = terms_of(question)
-    candidates: list[tuple[int, Passage, str]] = []
+    candidates: list[tuple[int, Passage, str, str]] = []
     for rank, p in enumerate(passages):
         index = PassageIndex.of(p.chunk.text)
         singles = index.windows[: index.singles]
@@ -313,24 +317,28 @@ def _candidates(
                 continue  # short and says no figure ("Vijfentachtig procent wil dat." does)
             if blocked is not None and blocked(quote):
                 continue
-            longer = _with_sequel(p.chunk.text, [(x.start, x.end) for x in singles[i:]])
+            spans = [(x.start, x.end) for x in singles[i:]]
+            longer = _with_sequel(p.chunk.text, spans)
             if longer != quote and (blocked is None or not blocked(longer)):
                 quote = longer
             if _novelty(quote, q_terms, question) < 2:
                 continue  # says nothing the question does not already say
-            candidates.append((rank, p, quote))
+            shown = _with_sequel(p.chunk.text, spans, SHOWN_CHARS)
+            if len(shown) <= len(quote) or (blocked is not None and blocked(shown)):
+                shown = quote
+            candidates.append((rank, p, quote, shown))
     return candidates
 
 
-def _with_sequel(text: str, spans: Sequence[tuple[int, int]]) -> str:
+def _with_sequel(text: str, spans: Sequence[tuple[int, int]], limit: int = QUOTE_CHARS) -> str:
     """The first sentence of ``spans`` with the sentences after it in its paragraph, up to
-    ``QUOTE_CHARS`` in all. Reports state a finding, then explain or detail it ("Opvallend is
+    ``limit`` characters in all. Reports state a finding, then explain or detail it ("Opvallend is
     dat AI-gebruikers vaker van baan wisselen. 34% solliciteerde ..."): the sentence that
     matches the question best is often the one before the answer."""
     start, end = spans[0]
     for nxt in spans[1:]:
         piece = text[start : nxt[1]]
-        if "\n" in piece.strip() or len(piece) > QUOTE_CHARS or heading_like(text[nxt[0] : nxt[1]]):
+        if "\n" in piece.strip() or len(piece) > limit or heading_like(text[nxt[0] : nxt[1]]):
             break
         end = nxt[1]
     return text[start:end].strip()
@@ -372,16 +380,16 @@ def rank_quotes(
     candidates = _candidates(question, passages, blocked)
     if not candidates or not terms:
         return []
-    weights = _focused(term_weights(terms, [terms_of(q) for _, _, q in candidates]), focus)
+    weights = _focused(term_weights(terms, [terms_of(q) for _, _, q, _ in candidates]), focus)
     sims: list[float | None] = [None] * len(candidates)
     if question.strip():
-        texts = [q for _, _, q in candidates]
+        texts = [q for _, _, q, _ in candidates]
         if question_similarity is not None:
             sims = list(question_similarity(question, texts))
         elif similarity is not None:
             sims = [s - 0.03 for s in similarity([question], texts)[0]]  # passage-style
     out = []
-    for (rank, p, quote), sim in zip(candidates, sims, strict=True):
+    for (rank, p, quote, shown), sim in zip(candidates, sims, strict=True):
         rel = relevance(question, quote, passage_header(p), weights)
         score, rescaled = quote_score(rel, sim, rank)
         gives = provides(ask, question, quote)
@@ -391,7 +399,7 @@ def rank_quotes(
         score += ALL_KINDS_BONUS if complete else 0.0 if gives else -1.0
         if noun and names_noun(noun, quote):
             score += NOUN_BONUS  # "Welke risico's ...?": a sentence about risks
-        out.append(Quote(p, quote, score, rel, gives, rescaled, complete))
+        out.append(Quote(p, shown, score, rel, gives, rescaled, complete))
     out.sort(key=lambda q: -q.score)
     return out
 
@@ -406,12 +414,12 @@ def _focused(weights: dict[str, float], focus: str) -> dict[str, float]:
     return {t: w if t in own else carried * w for t, w in weights.items()}
 
 
-def summary_quotes(candidates: list[tuple[int, Passage, str]]) -> list[Quote]:
+def summary_quotes(candidates: list[tuple[int, Passage, str, str]]) -> list[Quote]:
     """The opening sentence of each passage first, in passage order, then the next ones: a
     summary or conclusion section states its main point first."""
     out: list[Quote] = []
     place: dict[int, int] = {}
-    for rank, p, text in candidates:
+    for rank, p, _, text in candidates:
         place[p.n] = place.get(p.n, -1) + 1
         score = 1.0 - SUMMARY_SENTENCE_STEP * place[p.n] - SUMMARY_PASSAGE_STEP * rank
         out.append(Quote(p, text, score, 1.0, True))

@@ -21,7 +21,7 @@ from assistant.citations.quotes import JOINED_CHARS, _join_into, best_quotes, mi
 from assistant.citations.types import nest_quotes
 from assistant.dutch.language import is_dutch
 from assistant.dutch.sentences import split_sentences
-from assistant.evidence import QUOTE_CHARS, Quote, rank_quotes
+from assistant.evidence import QUOTE_CHARS, SHOWN_CHARS, Quote, rank_quotes
 from assistant.question import asked
 
 AI_TEXT = (
@@ -465,8 +465,33 @@ def test_a_long_paragraph_is_quoted_up_to_its_limit() -> None:
     sentence = "De enquête onder {} bedrijven liet zien dat de kosten stegen met {} procent. "
     text = "".join(sentence.format(100 + i, i) for i in range(12)).strip()
     ranked = rank_quotes("Hoeveel procent stegen de kosten?", [Passage(1, chunk("r", text))])
-    assert ranked and all(len(q.text) <= QUOTE_CHARS for q in ranked)
+    assert ranked and all(len(q.text) <= SHOWN_CHARS for q in ranked)
     assert all(q.text in text and q.text.endswith(".") for q in ranked)
+
+
+def test_a_quote_is_ranked_on_its_opening_and_shown_with_the_rest_of_its_paragraph() -> None:
+    lead = (
+        "Andere taken van de afdeling veranderen ook door de nieuwe roosterplanning, "
+        "bijvoorbeeld de werving van nieuwe collega's in de drukke zomermaanden. "
+    )
+    filler = "Dat vraagt elke week overleg tussen de teamleiders en de planners van alle locaties. "
+    rest = "Ook thema's als thuiswerken, leiderschap en verlof vragen om duidelijke afspraken."
+    text = lead + filler * 3 + rest
+    assert len(lead + filler * 3) > QUOTE_CHARS and len(text) <= SHOWN_CHARS
+    question = "Welke andere taken veranderen door de nieuwe roosterplanning?"
+    best = rank_quotes(question, [Passage(1, chunk("r", text))])[0]
+    assert best.text == text  # what completes the answer follows after the ranked part
+    # the score is that of the ranked part: the same paragraph cut at QUOTE_CHARS scores alike
+    short = rank_quotes(question, [Passage(1, chunk("r", lead + filler * 3))])[0]
+    assert best.score == short.score and best.relevance == short.relevance
+
+
+def test_a_later_quote_that_runs_on_over_a_picked_one_takes_its_place() -> None:
+    text = "Eerste zin over dijken. Tweede zin over gemalen. Derde zin over boeren."
+    p = Passage(1, chunk("r", text))
+    picked = Quote(p, "Tweede zin over gemalen.", 1.0, 1.0, True)
+    covering = Quote(p, text, 0.9, 1.0, True)  # starts earlier and holds all of it
+    assert [q.text for q in _join_into([picked], covering)] == [text]
 
 
 def test_overlapping_quotes_are_not_shown_twice() -> None:
@@ -677,8 +702,8 @@ def test_a_year_no_passage_mentions_is_missing_for_a_figure_question(
 
 
 def test_an_overlapping_quote_that_runs_on_further_extends_the_first() -> None:
-    # each sentence's run-on stops at QUOTE_CHARS; the second quote starts inside the first
-    # and runs on one sentence further: shown once, as one quote covering both
+    # the second quote starts inside the first and runs on one sentence further: shown
+    # once, as one quote covering both
     text = (
         "Veel gemeenten geven elke wijk hetzelfde onderhoudsbudget voor openbaar groen, "
         "ongeacht hoe de wijk gebruikt wordt of hoeveel bomen er staan. "
@@ -690,7 +715,7 @@ def test_an_overlapping_quote_that_runs_on_further_extends_the_first() -> None:
     )
     question = "Waarom werkt een vast onderhoudsbudget per wijk voor openbaar groen niet goed?"
     passages = [Passage(1, chunk("groen", text))]
-    assert all(len(q.text) <= QUOTE_CHARS for q in rank_quotes(question, passages))
+    assert all(len(q.text) <= SHOWN_CHARS for q in rank_quotes(question, passages))
     result = quote_fallback(question, passages, intro="", max_quotes=2)
     assert len(result.sentences) == 1
     quote = result.sentences[0].quote

@@ -179,10 +179,14 @@ def _join_into(picked: list[Quote], q: Quote) -> list[Quote]:
 def _joined(a: Quote, b: Quote) -> Quote:
     """``a`` extended to the end of ``b``, an overlapping quote of the same passage that
     starts inside ``a`` and runs on past it, when both fit ``JOINED_CHARS``: a run-on is cut
-    at ``QUOTE_CHARS``, and what completes the best sentence often follows just after the cut.
-    Never backwards: the sentence before the best one is context, rarely the answer."""
+    at ``SHOWN_CHARS``, and what completes the best sentence often follows just after the cut.
+    Never backwards, unless ``b`` is a ranked quote of its own that holds all of ``a`` (it
+    starts a sentence earlier): the sentence before the best one is context, rarely the
+    answer, but a quote that ranked on its own merit is not dropped for overlapping."""
     if a.passage.n != b.passage.n:
         return a
+    if a.text in b.text and len(b.text) <= JOINED_CHARS:
+        return dataclasses.replace(a, text=b.text)  # b runs on over all of a
     text = a.passage.chunk.text
     sa, sb = text.find(a.text), text.find(b.text)
     end = sb + len(b.text)
