@@ -123,7 +123,7 @@ QUESTION_WORDS = frozenset(
     volgens gemiddeld ongeveer precies vooral daarover hierover erover""".split()
 )
 _ASK_NUMBER_RE = re.compile(
-    r"\b(?:hoeveel|hoe\s+(?:groot|hoog|veel|vaak|lang|oud|duur|snel)|"
+    r"\b(?:hoeveel|hoe\s+(?:groot|hoog|veel|lang|oud|duur|snel)|"
     r"welke?\s+(?:percentage|aandeel|deel|bedrag|aantal|getal|cijfer|score|omvang|salaris)|"
     r"wat\s+(?:is|was|zijn|waren)\s+(?:het|de)\s+(?:percentage|aandeel|aantal|bedrag|omvang|"
     r"salaris)|wat\s+(?:verdien\w*|kost\w*)|"

@@ -497,6 +497,8 @@ def test_prompt_texts_share_nothing_with_the_system_prompt() -> None:
         ("Hoeveel leden heeft de bibliotheek?", "In 2022 had de bibliotheek veel leden.", False),
         ("Hoeveel leden heeft de bibliotheek?", "De bibliotheek heeft 12.500 leden.", True),
         ("Hoeveel jaar duurt de opleiding?", "De opleiding duurt 3 jaar.", True),
+        # "hoe vaak" asks how often, and Dutch says that in words as often as in figures
+        ("Hoe vaak komt de leesclub samen?", "De leesclub komt elke maand samen.", True),
         # money asked by a verb of paying or spending: a count is no answer, a share is
         ("Hoeveel heeft de gemeente betaald voor het pand?", "Er werken 40 mensen.", False),
         (
