@@ -43,6 +43,7 @@ from assistant.dutch.text import (
     words_of,
 )
 from assistant.figures import SHARE, UNITS, figures_in, same_terms
+from assistant.keyword import default_splitter
 from assistant.llm import Message
 from assistant.screening import Guard, Screened, default_guard, screen_question, strip_instructions
 
@@ -204,6 +205,7 @@ class Asked:
     date: bool = False  # "wanneer", "in welk jaar"
     topic: tuple[str, ...] = ()  # stems of X in "wat zeggen de bronnen over X"
     counted: str = ""  # "hoeveel ziekenhuizen": the figure must count hospitals
+    part: str = ""  # "zorg" of "procent van de zorgprofessionals": the figure's group too
     summary: bool = False  # "Vat het rapport samen", "welke conclusies trekt X"
 
     @property
@@ -252,6 +254,7 @@ def asked(question: str) -> Asked:
         number=number,
         unit=unit,
         counted="" if unit else counted_noun(q),
+        part=group_part(q),
         name=bool(_ASK_NAME_RE.search(q)),
         date=bool(_ASK_DATE_RE.search(q)),
         topic=topic_terms,
@@ -279,6 +282,47 @@ def counted_noun(folded_question: str) -> str:
         plural = word.isalpha() and len(word) >= 5 and word.endswith(("s", "en"))
         return word if plural and word not in _ANY_PEOPLE else ""
     return ""
+
+
+# whom a share or a count is of: "procent van de zorgprofessionals", "hoeveel HR-managers"
+_SHARE_OF_RE = re.compile(
+    r"\b(?:procent|percentage|deel|aandeel)\s+van\s+(?:de|het|alle)\s+([^?,;:]+)"
+)
+_COUNT_OF_RE = re.compile(r"\bhoeveel\s+([^?,;:]+)")
+
+
+def group_part(folded_question: str) -> str:
+    """The first part of the compound that names whom a share or count question is about
+    ("zorg" of "zorgprofessionals", "hr" of "HR-managers"), or "" when that is one word.
+    "64 procent van alle professionals" is no share of care professionals: the corpus gives
+    many figures for a whole group and few for its parts."""
+    m = _SHARE_OF_RE.search(folded_question) or _COUNT_OF_RE.search(folded_question)
+    if not m or folded_question.count("hoeveel") > 1:
+        return ""
+    words = [w for w in m.group(1).split()[:3] if len(w) > 3 and not w.endswith("e")]
+    word = words[0].strip("\"'()") if words else ""  # past "Vlaamse", "nl"
+    if not word.endswith(("s", "en")) or word in _ANY_PEOPLE:
+        return ""  # a group is a plural noun ("tijdwinst" is not)
+    if "-" in word:
+        first, _, rest = word.partition("-")
+        return first if first.isalnum() and len(rest) >= 4 else ""
+    parts = default_splitter().split(word)
+    return parts[0] if parts else ""
+
+
+def names_part(part: str, text: str) -> bool:
+    """Whether ``text`` names ``part`` as a word or as a part of a compound ("zorg", "de
+    zorgsector", "ouderenzorg", "HR-afdeling"), not merely a word that begins with it
+    ("zorgen", worries, is no care)."""
+    for word in re.findall(r"[\w-]+", fold(text)):
+        rest = word.replace(part, "", 1) if part in word else None
+        if rest is None:
+            continue
+        if word == part or rest.startswith("-") or rest.endswith("-"):
+            return True
+        if len(rest) >= 4 and (word.startswith(part) or word.endswith(part)):
+            return True
+    return False
 
 
 def counts(noun: str, text: str) -> bool:
@@ -326,6 +370,7 @@ def kinds_given(ask: Asked, question: str, text: str) -> list[bool]:
             amount
             and (unit is None or bool(re.search(unit, folded)))
             and (not ask.counted or counts(ask.counted, text))
+            and (not ask.part or names_part(ask.part, text))
         )
     if ask.name:
         new_name = bool(names_of(text) - names_of(question) - {fold(w) for w in words_of(question)})

@@ -18,7 +18,7 @@ from assistant.dutch.language import is_dutch
 from assistant.embeddings import make_embeddings
 from assistant.llm import FakeChat, Message
 from assistant.prompting import Prompts
-from assistant.question import asked, provides
+from assistant.question import asked, names_part, provides
 from assistant.safety import shingles
 from assistant.screening import screen_question, strip_instructions
 from assistant.service import Answer, Assistant
@@ -519,6 +519,11 @@ def test_prompt_texts_share_nothing_with_the_system_prompt() -> None:
         ("Hoeveel Friese bibliotheken lenen e-readers uit?", "Zo'n 30 bibliotheken.", True),
         ("Hoeveel werkgevers geven leesverlof?", "Zo'n 25% van de organisaties geeft het.", True),
         ("Hoeveel deelnemers had de enquête?", "De enquête liep onder 900 lezers.", True),
+        # a share or count of a compound group: the figure must be of that part of the group
+        ("Hoeveel procent van de jeugdwerkers leest?", "Van alle werkers leest 31%.", False),
+        ("Hoeveel procent van de jeugdwerkers leest?", "In het jeugdwerk leest 31%.", True),
+        ("Hoeveel ICT-docenten volgen de cursus?", "Er volgen 40 docenten de cursus.", False),
+        ("Hoeveel ICT-docenten volgen de cursus?", "Er volgen 40 ICT-docenten de cursus.", True),
     ],
 )
 def test_what_is_asked(question: str, text: str, ok: bool) -> None:
@@ -766,3 +771,16 @@ def test_a_summary_request_is_answered_from_the_conclusions(tmp_path: Path) -> N
     assert "Vrijwilligers hebben daarvoor training" in given[0]
     assert "Veertig procent" not in given[0]
     assert {c.chunk.heading for c in answer.checked.citations} == {"Conclusies"}
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("In de zorg leest 31% dagelijks.", True),
+        ("In de ouderenzorg en de zorgsector", True),
+        ("De grootste zorgen van de bibliotheken", False),  # worries are no care
+        ("Van alle professionals", False),
+    ],
+)
+def test_a_group_part_is_named_as_a_word_or_a_compound_part(text: str, named: bool) -> None:
+    assert names_part("zorg", text) is named
