@@ -294,8 +294,8 @@ _COUNT_OF_RE = re.compile(r"\bhoeveel\s+([^?,;:]+)")
 def group_part(folded_question: str) -> str:
     """The first part of the compound that names whom a share or count question is about
     ("zorg" of "zorgprofessionals", "hr" of "HR-managers"), or "" when that is one word.
-    "64 procent van alle professionals" is no share of care professionals: the corpus gives
-    many figures for a whole group and few for its parts."""
+    "60 procent van alle docenten" is no share of ICT teachers: reports give many figures for
+    a whole group and few for its parts."""
     m = _SHARE_OF_RE.search(folded_question) or _COUNT_OF_RE.search(folded_question)
     if not m or folded_question.count("hoeveel") > 1:
         return ""
