@@ -520,8 +520,8 @@ def test_prompt_texts_share_nothing_with_the_system_prompt() -> None:
         ("Hoeveel werkgevers geven leesverlof?", "Zo'n 25% van de organisaties geeft het.", True),
         ("Hoeveel deelnemers had de enquête?", "De enquête liep onder 900 lezers.", True),
         # a share or count of a compound group: the figure must be of that part of the group
-        ("Hoeveel procent van de jeugdwerkers leest?", "Van alle werkers leest 31%.", False),
-        ("Hoeveel procent van de jeugdwerkers leest?", "In het jeugdwerk leest 31%.", True),
+        ("Welk deel van alle jeugdwerkers leest?", "Van alle werkers leest 31%.", False),
+        ("Welk deel van alle jeugdwerkers leest?", "In het jeugdwerk leest 31%.", True),
         ("Hoeveel ICT-docenten volgen de cursus?", "Er volgen 40 docenten de cursus.", False),
         ("Hoeveel ICT-docenten volgen de cursus?", "Er volgen 40 ICT-docenten de cursus.", True),
     ],
