@@ -275,20 +275,26 @@ def counted_noun(folded_question: str) -> str:
     m = _COUNTED_RE.search(folded_question)
     if not m or folded_question.count("hoeveel") > 1:
         return ""
-    for word in m.group(1).split()[:3]:
-        word = word.strip("\"'()").split("-")[-1]
-        if len(word) <= 3 or (word.endswith("e") and word.isalpha()):
+    return _group_word(m.group(1)).split("-")[-1]
+
+
+def _group_word(phrase: str) -> str:
+    """The plural noun of ``phrase`` (what follows "hoeveel" or "procent van de") that a
+    figure counts, whole ("ai-gebruikers"), or "" when it names no particular group."""
+    for word in phrase.split()[:3]:
+        word = word.strip("\"'()")
+        tail = word.split("-")[-1]
+        if len(tail) <= 3 or (tail.endswith("e") and tail.isalpha()):
             continue  # "nl", "Vlaamse", "jonge": a qualifier before the noun
-        plural = word.isalpha() and len(word) >= 5 and word.endswith(("s", "en"))
-        return word if plural and word not in _ANY_PEOPLE else ""
+        plural = tail.isalpha() and len(tail) >= 5 and tail.endswith(("s", "en"))
+        return word if plural and tail not in _ANY_PEOPLE else ""
     return ""
 
 
-# whom a share or a count is of: "procent van de zorgprofessionals", "hoeveel HR-managers"
+# whom a share is of: "procent van de zorgprofessionals" (a count: ``_COUNTED_RE``)
 _SHARE_OF_RE = re.compile(
     r"\b(?:procent|percentage|deel|aandeel)\s+van\s+(?:de|het|alle)\s+([^?,;:]+)"
 )
-_COUNT_OF_RE = re.compile(r"\bhoeveel\s+([^?,;:]+)")
 
 
 def group_part(folded_question: str) -> str:
@@ -296,17 +302,14 @@ def group_part(folded_question: str) -> str:
     ("zorg" of "zorgprofessionals", "hr" of "HR-managers"), or "" when that is one word.
     "60 procent van alle docenten" is no share of ICT teachers: reports give many figures for
     a whole group and few for its parts."""
-    m = _SHARE_OF_RE.search(folded_question) or _COUNT_OF_RE.search(folded_question)
+    m = _SHARE_OF_RE.search(folded_question) or _COUNTED_RE.search(folded_question)
     if not m or folded_question.count("hoeveel") > 1:
         return ""
-    words = [w for w in m.group(1).split()[:3] if len(w) > 3 and not w.endswith("e")]
-    word = words[0].strip("\"'()") if words else ""  # past "Vlaamse", "nl"
-    if not word.endswith(("s", "en")) or word in _ANY_PEOPLE:
-        return ""  # a group is a plural noun ("tijdwinst" is not)
+    word = _group_word(m.group(1))
     if "-" in word:
         first, _, rest = word.partition("-")
         return first if first.isalnum() and len(rest) >= 4 else ""
-    parts = default_splitter().split(word)
+    parts = default_splitter().split(word) if word else None
     return parts[0] if parts else ""
 
 
@@ -315,12 +318,13 @@ def names_part(part: str, text: str) -> bool:
     zorgsector", "ouderenzorg", "HR-afdeling"), not merely a word that begins with it
     ("zorgen", worries, is no care)."""
     for word in re.findall(r"[\w-]+", fold(text)):
-        rest = word.replace(part, "", 1) if part in word else None
-        if rest is None:
+        if word.startswith(part):
+            rest = word[len(part) :]
+        elif word.endswith(part):
+            rest = word[: -len(part)]
+        else:
             continue
-        if word == part or rest.startswith("-") or rest.endswith("-"):
-            return True
-        if len(rest) >= 4 and (word.startswith(part) or word.endswith(part)):
+        if not rest or rest.startswith("-") or rest.endswith("-") or len(rest) >= 4:
             return True
     return False
 
