@@ -141,7 +141,7 @@ _ASK_MONEY_RE = re.compile(
     r"budget\w*|uitgegeven|uitgeven|geven\s+\w+\s+uit|hoeveel\s+investe\w*)\b"
 )
 # "wanneer" asks a date where a clause starts ("Wanneer ...", "en wanneer", "sinds wanneer");
-# inside a clause it is the conjunction "when": "meer ruimte wanneer AI werk overneemt"
+# inside a clause it is the conjunction "when": "ze stoppen wanneer de subsidie afloopt"
 _ASK_DATE_RE = re.compile(
     r"(?:^\W*|[,;:]\s*|\b(?:en|of|maar|sinds|vanaf|tot|per)\s+)wanneer\b"
     r"|\b(?:weet|weten|vertel|zeg)\w*(?:\s+\w+){0,2}\s+wanneer\b"  # "Weet je wanneer ...?"
@@ -226,7 +226,7 @@ def last_question(text: str) -> str:
     return text
 
 
-# "wat is het aandeel", "hoe groot is het aandeel", "hoe hoog was het percentage"
+# "wat is het aandeel", "hoe groot was het aandeel", "hoe hoog is het percentage"
 _IS_THE = r"(?:wat|hoe\s+(?:groot|hoog))\s+(?:is|was)\s+het"
 
 
