@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BANK = ROOT / "eval" / "questions.jsonl"
 FRESH = ROOT / "eval" / "fresh.jsonl"  # the first fresh set, checked the same way
 FRESH2 = ROOT / "eval" / "fresh2.jsonl"  # the second fresh set, checked the same way
-FRESH3 = ROOT / "eval" / "fresh3.jsonl"  # the held-out set (eval/README.md)
+FRESH3 = ROOT / "eval" / "fresh3.jsonl"  # the third fresh set, checked the same way
+FRESH4 = ROOT / "eval" / "fresh4.jsonl"  # the held-out set (eval/README.md)
 
 
 def _norm(text: str) -> str:
@@ -54,7 +55,7 @@ def _half(item_id: str) -> str:
 
 
 def test_ids_are_unique_and_types_known() -> None:
-    items = _items() + _items(FRESH) + _items(FRESH2) + _items(FRESH3)
+    items = _items() + _items(FRESH) + _items(FRESH2) + _items(FRESH3) + _items(FRESH4)
     ids = Counter(item["id"] for item in items)
     assert [i for i, n in ids.items() if n > 1] == []
     known = {"fact", "explain", "synthesis", "compare", "list", "summary", "unanswerable"}
@@ -63,7 +64,7 @@ def test_ids_are_unique_and_types_known() -> None:
 
 
 @pytest.mark.parametrize(
-    "item", _items() + _items(FRESH) + _items(FRESH2) + _items(FRESH3), ids=lambda item: item["id"]
+    "item", _items() + _items(FRESH) + _items(FRESH2) + _items(FRESH3) + _items(FRESH4), ids=lambda item: item["id"]
 )
 def test_item_is_backed_by_the_corpus(item: dict) -> None:
     docs = _documents()
