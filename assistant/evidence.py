@@ -29,6 +29,7 @@ from assistant.dutch.text import (
     fold,
     light_stem,
     numbers_of,
+    same_spelling,
     stem_found,
     terms_of,
 )
@@ -102,8 +103,8 @@ _COUNTS = {w: n for w, n in NUMBER_WORDS.items() if n <= 12}
 
 _COUNT_RE = re.compile(
     r"\b(?:top\s*-?\s*)?(?P<n>" + "|".join(_COUNTS) + r"|\d{1,2})\b(?!\s*(?:%|procent|jaar|keer))"
-    r"\s+(?:\w+\s+){0,2}?(?P<noun>[^\W\d_]{3,}(?:en|s|'s|’s))\b"
-)
+    r"\s+(?:\w+\s+){0,2}?(?P<noun>(?:[^\W\d_]+-)*[^\W\d_]{3,}(?:en|s|'s|’s))\b"
+)  # a compound with a hyphen is one noun: "de vijf HR-uitdagingen"
 
 _LIST_START_RE = re.compile(
     r"^\W*(?:en\s+|maar\s+)?(?:wat\s+zijn|welke|noem|geef|op\s+welke|in\s+welke|met\s+welke|"
@@ -171,10 +172,13 @@ def names_noun(noun: str, text: str) -> bool:
     if not noun:
         return False
     asked_stem = light_stem(noun.replace("'", "").replace("’", ""))
+    head = asked_stem.rsplit("-", 1)[-1]
     for w in terms_of(text):
         if w == asked_stem or (len(w) >= 4 and asked_stem.endswith(w)):
             return True
         if len(asked_stem) >= 4 and w.endswith(asked_stem):
+            return True
+        if len(head) >= 6 and same_spelling(head, w):  # a typo: "uitdagngen"
             return True
     return False
 

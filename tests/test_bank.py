@@ -23,6 +23,7 @@ FRESH = ROOT / "eval" / "fresh.jsonl"  # the first fresh set, checked the same w
 FRESH2 = ROOT / "eval" / "fresh2.jsonl"  # the second fresh set, checked the same way
 FRESH3 = ROOT / "eval" / "fresh3.jsonl"  # the third fresh set, checked the same way
 FRESH4 = ROOT / "eval" / "fresh4.jsonl"  # the held-out set (eval/README.md)
+ALL_SETS = (BANK, FRESH, FRESH2, FRESH3, FRESH4)
 
 
 def _norm(text: str) -> str:
@@ -55,7 +56,7 @@ def _half(item_id: str) -> str:
 
 
 def test_ids_are_unique_and_types_known() -> None:
-    items = _items() + _items(FRESH) + _items(FRESH2) + _items(FRESH3) + _items(FRESH4)
+    items = [i for path in ALL_SETS for i in _items(path)]
     ids = Counter(item["id"] for item in items)
     assert [i for i, n in ids.items() if n > 1] == []
     known = {"fact", "explain", "synthesis", "compare", "list", "summary", "unanswerable"}
@@ -64,7 +65,7 @@ def test_ids_are_unique_and_types_known() -> None:
 
 
 @pytest.mark.parametrize(
-    "item", _items() + _items(FRESH) + _items(FRESH2) + _items(FRESH3) + _items(FRESH4), ids=lambda item: item["id"]
+    "item", [i for path in ALL_SETS for i in _items(path)], ids=lambda item: item["id"]
 )
 def test_item_is_backed_by_the_corpus(item: dict) -> None:
     docs = _documents()

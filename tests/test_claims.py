@@ -9,7 +9,7 @@ from assistant.chunks import Chunk, Passage
 from assistant.citations.lists import covers, item_matches, pick_list, source_lists
 from assistant.citations.novelty import adds_information, echoes, yes_no
 from assistant.citations.quotes import missing_names
-from assistant.evidence import asked_count, asks_for_list, listed_noun
+from assistant.evidence import asked_count, asks_for_list, listed_noun, names_noun
 
 
 def chunk(text: str, page: int = 1, index: int = 0, stem: str = "gids") -> Chunk:
@@ -71,6 +71,7 @@ DOC = [HEAD, SHORT, NUMBERED_A, NUMBERED_B, BULLETS]
         ("Hoeveel bezoekers komen er per jaar?", None, False),
         ("Waarom komen werkenden 's avonds?", None, False),
         ("Hoe lang duurt het twee jaar durende traject?", None, False),
+        ("Noem de drie grootste ICT-knelpunten van de bibliotheek.", 3, True),
     ],
 )
 def test_list_questions(question: str, n: int | None, is_list: bool) -> None:
@@ -178,10 +179,19 @@ def test_a_longer_heading_above_a_numbered_list_announces_it() -> None:
         ("Welke rol speelt de gemeente?", ""),
         ("Welke e-books leent de bibliotheek uit?", "e-books"),
         ("Welke ICT-diensten biedt de bibliotheek?", "ict-diensten"),
+        ("Wat zijn de vier ICT-knelpunten van de bibliotheek?", "ict-knelpunten"),
     ],
 )
 def test_what_is_to_be_listed(question: str, noun: str) -> None:
     assert listed_noun(question) == noun
+
+
+def test_a_typo_in_the_listed_noun_still_finds_the_list() -> None:
+    lists = source_lists(DOC)
+    picked = pick_list("Wat zijn de vier grootste kneplunten van bibliotheken?", lists, [HEAD])
+    assert picked is not None and len(picked.items) == 4
+    # another word of about the same length is no typo of it
+    assert not names_noun("kneplunten", "De vier grootste kansen voor bibliotheken:")
 
 
 def test_a_list_of_something_else_is_not_picked() -> None:

@@ -9,7 +9,6 @@ model's answer fails the check: less fluent, never wrong about what the source s
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections.abc import Sequence
 
@@ -28,6 +27,7 @@ from assistant.dutch.text import (
     YEAR_RE,
     light_stem,
     names_of,
+    same_spelling,
     stem_found,
     words_of,
 )
@@ -203,8 +203,6 @@ def _overlaps(a: Quote, b: Quote) -> bool:
     return sa < sb + len(b.text) and sb < sa + len(a.text)
 
 
-NAME_MATCH = 0.8  # difflib ratio at which a name counts as found ("McKinsy" / "McKinsey")
-
 _BY_DATE_RE = re.compile(r"\b(?:uit|van)\s+(?:19|20)\d\d\b", re.I)
 
 
@@ -240,9 +238,5 @@ def missing_names(
             stem_found(light_stem(form.split()[0]), stems)
             for form in (name, *PLACE_ABBREVIATIONS.get(name, ()))
         )
-        and not any(
-            difflib.SequenceMatcher(None, name, w).ratio() >= NAME_MATCH
-            for w in words
-            if abs(len(w) - len(name)) <= 2
-        )
+        and not any(same_spelling(name, w) for w in words)  # "McKinsy" / "McKinsey"
     ]

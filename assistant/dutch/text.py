@@ -10,6 +10,7 @@ across inflections matters more; both fold text with ``fold`` below.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Set as AbstractSet
@@ -295,3 +296,12 @@ MONTH_NAMES = (
     "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
 )
 MONTH_NAME_RE = re.compile(rf"\b(?:{MONTH_NAMES})\b")
+
+
+TYPO_MATCH = 0.8  # difflib ratio at which two spellings are one word ("McKinsy" / "McKinsey")
+
+
+def same_spelling(a: str, b: str) -> bool:
+    """Whether two folded words are one word written with a typo: a letter left out, added or
+    swapped (at most two letters' difference in length)."""
+    return abs(len(a) - len(b)) <= 2 and difflib.SequenceMatcher(None, a, b).ratio() >= TYPO_MATCH
