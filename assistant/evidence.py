@@ -39,6 +39,7 @@ from assistant.question import (
     asked,
     carry_weight,
     kinds_given,
+    last_question,
     provides,
     says_little,
     topic_phrase,
@@ -128,8 +129,9 @@ _DE_NOUN_RE = re.compile(
 
 
 def asked_count(question: str) -> int | None:
-    """N of "Wat zijn de vijf ...", "Welke drie ...", "de top 5 ...", or None."""
-    m = _COUNT_RE.search(fold(question))
+    """N of "Wat zijn de vijf ...", "Welke drie ...", "de top 5 ...", or None. Of several
+    questions (a follow-up searched with the one before it), the last one's, as in ``asked``."""
+    m = _COUNT_RE.search(fold(last_question(question)))
     if not m:
         return None
     n = m.group("n")
@@ -138,8 +140,9 @@ def asked_count(question: str) -> int | None:
 
 def asks_for_list(question: str) -> bool:
     """Does ``question`` ask for several things: a count ("de vijf ..."), "Wat zijn ...", or
-    "Welke" with a plural noun ("Welke risico's ...", not "Welke rol ...")?"""
-    q = fold(" ".join(question.split()))
+    "Welke" with a plural noun ("Welke risico's ...", not "Welke rol ...")? Of several
+    questions, the last one."""
+    q = fold(" ".join(last_question(question).split()))
     if asked_count(question) not in (None, 1):
         return True
     if not _LIST_START_RE.search(q) and not re.search(r"\bnoem\w*\b", q):
@@ -148,8 +151,9 @@ def asks_for_list(question: str) -> bool:
 
 
 def listed_noun(question: str) -> str:
-    """The plural noun that names what is to be listed ("zorgen", "risico's"), or ""."""
-    q = fold(" ".join(question.split()))
+    """The plural noun that names what is to be listed ("zorgen", "risico's"), or "". Of
+    several questions, the last one's."""
+    q = fold(" ".join(last_question(question).split()))
     m = _COUNT_RE.search(q)
     if m:
         return m.group("noun")

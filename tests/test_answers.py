@@ -567,6 +567,19 @@ def test_list_question_gets_the_source_list(indexed: Settings) -> None:
         assert s.passage is not None and s.quote in answer.passages[s.passage - 1].text
 
 
+def test_a_list_asked_as_a_follow_up_gets_the_source_list(indexed: Settings) -> None:
+    """The follow-up is searched with the question before it ("Wat vroeg ...? Welke ...?"):
+    what the last question asks decides that a list is wanted."""
+    history: list[Message] = [
+        {"role": "user", "content": "Wat vroeg het onderzoek aan openbare bibliotheken?"},
+        {"role": "assistant", "content": "Het vroeg naar hun grootste zorgen [1]."},
+    ]
+    assistant, _ = _assistant(indexed, scripted("Bibliotheken hebben zorgen {bieb}."))
+    answer = assistant.answer("Welke zorgen hebben ze dan?", history)
+    assert all(item in answer.text for item in LIST_ITEMS), answer.text
+    assert "digitale cursussen" not in answer.text
+
+
 def test_a_list_with_an_item_the_source_does_not_list_is_replaced(indexed: Settings) -> None:
     reply = (
         "- Te weinig vrijwilligers {bieb}\n- Digitale cursussen {bieb}\n"

@@ -72,6 +72,10 @@ DOC = [HEAD, SHORT, NUMBERED_A, NUMBERED_B, BULLETS]
         ("Waarom komen werkenden 's avonds?", None, False),
         ("Hoe lang duurt het twee jaar durende traject?", None, False),
         ("Noem de drie grootste ICT-knelpunten van de bibliotheek.", 3, True),
+        # a follow-up searched with the question before it: the last question counts
+        ("Hoeveel bezoekers komen er per jaar? Welke vier knelpunten noemt de gids?", 4, True),
+        ("Hoeveel bezoekers komen er per jaar? Welke knelpunten ziet de gids?", None, True),
+        ("Welke knelpunten noemt de gids? Hoeveel bezoekers komen er per jaar?", None, False),
     ],
 )
 def test_list_questions(question: str, n: int | None, is_list: bool) -> None:
@@ -180,6 +184,7 @@ def test_a_longer_heading_above_a_numbered_list_announces_it() -> None:
         ("Welke e-books leent de bibliotheek uit?", "e-books"),
         ("Welke ICT-diensten biedt de bibliotheek?", "ict-diensten"),
         ("Wat zijn de vier ICT-knelpunten van de bibliotheek?", "ict-knelpunten"),
+        ("Hoeveel bezoekers komen er? En welke knelpunten noemt de gids?", "knelpunten"),
     ],
 )
 def test_what_is_to_be_listed(question: str, noun: str) -> None:
