@@ -169,7 +169,7 @@ SUMMARY_WORDS = frozenset(
 # "Wat zeggen de bronnen over X?": X is the topic; an answer must be about it
 _TOPIC_RE = re.compile(  # X of "wat zeggen de bronnen over X?"
     r"\b(?:zeg\w*|zei|vertel\w*|meld\w*|schrijf\w*|schrijv\w*|stel\w*|say\w*|tell\w*)\b"
-    r"[^?]*?\b(?:over|about)\s+(.+?)\s*(?:\?|$)",
+    r"[^?]*?\b(?:over|about)\s+(.+?)\s*(?:\?|[.!](?:\s|$)|$)",  # to the end of its sentence
     re.IGNORECASE,
 )
 _MONTHS_RE = re.compile(rf"\b(?:{MONTH_NAMES}|voorjaar|najaar|zomer|winter)\b")

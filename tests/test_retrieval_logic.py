@@ -722,6 +722,9 @@ def test_topic_phrase_is_what_follows_over() -> None:
     assert topic_phrase("Wat vertellen de bronnen  over\nhet onderwijs?") == "het onderwijs"
     assert topic_phrase("Hoeveel werknemers gebruiken AI?") == ""
     assert topic_phrase("Hoe denken managers over AI?") == ""  # no "zeggen/vertellen ... over"
+    # the topic ends with its sentence: a second question is not part of it
+    q = "Beide gidsen vertellen iets over leesclubs. Welke cijfers geven ze?"
+    assert topic_phrase(q) == "leesclubs"
 
 
 def test_evidence_gap_refuses_whatever_the_cosine() -> None:
