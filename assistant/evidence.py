@@ -182,7 +182,7 @@ def names_noun(noun: str, text: str) -> bool:
             return True
         if len(asked_stem) >= 4 and w.endswith(asked_stem):
             return True
-        if len(head) >= 6 and same_spelling(head, w):  # a typo: "uitdagngen"
+        if len(head) >= 6 and same_spelling(head, w):  # a typo: "kneplunten"
             return True
     return False
 
