@@ -1,11 +1,12 @@
 """Re-check recorded model answers with the current answer check, no model run.
 
-For the tune-half single-turn items of an eval JSON (``python -m assistant eval --json``: per
-item ``question``, ``raw`` = the model's text, ``half``), the passages are retrieved again with
-the current code (``Assistant.ask`` with ``RAG_LLM__MODE=fake``: nothing is generated) and the
-stored ``raw`` text goes through the same check the service runs (``Assistant._check`` and the
-list answer, ``Assistant._list``; the sources block and the date note added after it are left
-out). Conversations and follow-ups are skipped: their history is not replayed.
+For the tune-half (``--half all``: every) single-turn items of an eval JSON (``python -m
+assistant eval --json``: per item ``question``, ``raw`` = the model's text, ``half``), the
+passages are retrieved again with the current code (``Assistant.ask`` with
+``RAG_LLM__MODE=fake``: nothing is generated) and the stored ``raw`` text goes through the same
+check the service runs (``Assistant._check`` and the list answer, ``Assistant._list``; the
+sources block and the date note added after it are left out). Conversations and follow-ups
+are skipped: their history is not replayed.
 
 Prints every key fact (``facts_found``), passage-level citation precision
 (``citation_correct``), mode counts, and how often the shown text has each presentation defect
@@ -14,6 +15,7 @@ version, e.g. main's, run the same way from a copy of that tree) adds the figure
 and prints every answer whose shown text changed.
 
     PYTHONPATH=. RAG_LLM__MODE=fake .venv/bin/python bench/recheck.py RUN.json --out after.json
+    ... bench/recheck.py FRESH_RUN.json --gold eval/fresh3.jsonl --half all   # a development set
 
 Trade-off: the passages are today's retrieval, not those the model saw, so a marker may point
 at another passage than the model meant; both code versions get the same passages, so the
@@ -177,10 +179,12 @@ def main() -> None:
     parser.add_argument("--before", help="rows of another code version to compare with")
     parser.add_argument("--vectors", help="keep e5 vectors in this file between runs")
     parser.add_argument("--gold", default=str(default_gold()), help="the bank (key facts)")
+    # a development set other than the bank is read whole: its items' halves mean nothing
+    parser.add_argument("--half", choices=("tune", "all"), default="tune")
     args = parser.parse_args()
-    bank = {c["id"]: c for c in load_items(args.gold, half="tune")}
+    bank = {c["id"]: c for c in load_items(args.gold, half=args.half)}
     items = json.loads(Path(args.run).read_text("utf-8"))["items"]
-    items = [i for i in items if i["half"] == "tune" and i["type"] not in SKIPPED_TYPES]
+    items = [i for i in items if i["type"] not in SKIPPED_TYPES]
     items = [i for i in items if i["id"] in bank and not bank[i["id"]].get("history")]
     assistant = Assistant.from_settings(load_settings())
     cache = None
