@@ -128,10 +128,17 @@ _DE_NOUN_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=1024)
+def _last_asked(question: str) -> str:
+    """The question's last question (a follow-up is searched with the one before it), folded,
+    on one line: what the list rules read, as ``asked`` does."""
+    return fold(" ".join(last_question(question).split()))
+
+
 def asked_count(question: str) -> int | None:
     """N of "Wat zijn de vijf ...", "Welke drie ...", "de top 5 ...", or None. Of several
-    questions (a follow-up searched with the one before it), the last one's, as in ``asked``."""
-    m = _COUNT_RE.search(fold(last_question(question)))
+    questions, the last one's (``_last_asked``)."""
+    m = _COUNT_RE.search(_last_asked(question))
     if not m:
         return None
     n = m.group("n")
@@ -142,7 +149,7 @@ def asks_for_list(question: str) -> bool:
     """Does ``question`` ask for several things: a count ("de vijf ..."), "Wat zijn ...", or
     "Welke" with a plural noun ("Welke risico's ...", not "Welke rol ...")? Of several
     questions, the last one."""
-    q = fold(" ".join(last_question(question).split()))
+    q = _last_asked(question)
     if asked_count(question) not in (None, 1):
         return True
     if not _LIST_START_RE.search(q) and not re.search(r"\bnoem\w*\b", q):
@@ -153,7 +160,7 @@ def asks_for_list(question: str) -> bool:
 def listed_noun(question: str) -> str:
     """The plural noun that names what is to be listed ("zorgen", "risico's"), or "". Of
     several questions, the last one's."""
-    q = fold(" ".join(last_question(question).split()))
+    q = _last_asked(question)
     m = _COUNT_RE.search(q)
     if m:
         return m.group("noun")
