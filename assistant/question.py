@@ -207,6 +207,7 @@ class Asked:
     counted: str = ""  # "hoeveel ziekenhuizen": the figure must count hospitals
     part: str = ""  # "zorg" of "procent van de zorgprofessionals": the figure's group too
     summary: bool = False  # "Vat het rapport samen", "welke conclusies trekt X"
+    sample: bool = False  # "hoeveel respondenten": a survey's size, which no share gives
 
     @property
     def specific(self) -> bool:
@@ -259,7 +260,17 @@ def asked(question: str) -> Asked:
         date=bool(_ASK_DATE_RE.search(q)),
         topic=topic_terms,
         summary=bool(_SUMMARY_RE.search(q)),
+        sample=number and not unit and bool(_SAMPLE_RE.search(q)),
     )
+
+
+# how many took part in a survey: "hoeveel respondenten", "onder hoeveel mensen", "hoeveel
+# ... deden mee / ondervraagd". A share ("26% maakt ...") is a finding, never the sample's size
+_SAMPLE_RE = re.compile(
+    r"\bonder\s+hoeveel\b|\bhoeveel\b.*\b(?:respondent\w*|deelnemer\w*|ondervraag\w*|"
+    r"bevraag\w*|deelgenomen|(?:deden|doen)\s+(?:er\s+)?mee|meegedaan|namen\s+(?:er\s+)?deel)"
+)
+_SHARE_FIGURE_RE = re.compile(r"\d[\d.,]*\s*(?:%|procent\b)")
 
 
 # who takes part in a survey may be named any way ("920 professionals" answers "hoeveel
@@ -363,10 +374,13 @@ def kinds_given(ask: Asked, question: str, text: str) -> list[bool]:
     if ask.number:
         unit = UNITS.get(ask.unit)
         # a year ("in 2025") is no answer to "hoeveel" / "welk aandeel", unless years are asked
+        counted = _SHARE_FIGURE_RE.sub(" ", text) if ask.sample else text
         amounts = (
             new_numbers
             if ask.unit in ("jaar", "jaren")
-            else (numbers_of(YEAR_RE.sub(" ", text), words=True) - numbers_of(question, words=True))
+            else (
+                numbers_of(YEAR_RE.sub(" ", counted), words=True) - numbers_of(question, words=True)
+            )
         )
         # for "welk aandeel" a fraction word ("de helft") is an amount too
         amount = bool(amounts) or (ask.unit == "aandeel" and bool(re.search(SHARE, folded)))

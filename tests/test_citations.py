@@ -878,7 +878,7 @@ def test_an_open_question_gets_the_sentences_after_its_best_match() -> None:
         "Steeds meer dorpsbibliotheken op het platteland sluiten hun deuren [1]. "
         "Dat blijkt uit het rapport van de provincie over het platteland [1].",
         [Passage(1, chunk("dorp", VILLAGE_TEXT)), Passage(2, chunk("stad", CITY_TEXT))],
-        question="Waarom sluiten er steeds meer dorpsbibliotheken op het platteland?",
+        question="Waarom verdwijnen er zoveel bibliotheken uit de dorpen?",
         evidence_intro="Letterlijk:",
         question_similarity=_all_close,
     )

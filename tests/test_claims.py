@@ -275,6 +275,30 @@ def test_answer_items_must_be_the_source_items() -> None:
             "Bibliotheken bij het werven op leesvaardigheid [1].",
             False,
         ),
+        # a why/how question turned into a statement with a word or two of its own says nothing
+        (
+            "Waarom sluiten zoveel kleine bibliotheken op het platteland hun deuren?",
+            "Zoveel kleine bibliotheken op het platteland sluiten hun deuren in de regio [1].",
+            False,
+        ),
+        (
+            "Hoe verschilt het aantal leden tussen grote en kleine bibliotheken?",
+            "Het aantal leden tussen grote en kleine bibliotheken is anders [1].",
+            False,
+        ),
+        # ... but a reason after the copied words is one
+        (
+            "Waarom sluiten zoveel kleine bibliotheken op het platteland hun deuren?",
+            "Kleine bibliotheken op het platteland sluiten omdat de gemeente de subsidie "
+            "stopt en vrijwilligers moeilijk te vinden zijn [1].",
+            True,
+        ),
+        # ... and a fact question may be answered with one word of its own
+        (
+            "Waar staat de L voor in de afkorting LVB van de bibliotheken?",
+            "De L in de afkorting LVB van de bibliotheken staat voor Landelijk [1].",
+            True,
+        ),
     ],
 )
 def test_a_sentence_must_add_to_the_question(question: str, sentence: str, adds: bool) -> None:

@@ -798,3 +798,41 @@ def test_a_follow_up_asks_what_its_own_question_asks() -> None:
     assert asked("Hoe werkt de chatbot? En wie heeft hem gebouwd?").name
     # one question with a remark after it keeps its kind
     assert asked("Hoeveel gemeenten doen mee? stond in het jaarverslag").number
+
+
+@pytest.mark.parametrize(
+    ("question", "size"),
+    [
+        (
+            "Hoeveel respondenten telde de ledenpeiling van de bibliotheken?",
+            "In totaal vulden 812 leden de peiling in.",
+        ),
+        (
+            "Onder hoeveel gemeenten is de enquête over chatbots gehouden?",
+            "De enquête ging naar 64 gemeenten.",
+        ),
+        (
+            "Hoeveel bibliothecarissen deden er mee aan de peiling?",
+            "Aan de peiling deden 230 bibliothecarissen mee.",
+        ),
+    ],
+)
+def test_a_share_is_no_answer_to_the_size_of_a_survey(question: str, size: str) -> None:
+    """How many took part in a survey is a count: "41% leest dagelijks" is a finding of the
+    survey, not its size."""
+    from assistant.question import asked, kinds_given
+
+    ask = asked(question)
+    assert ask.sample
+    assert kinds_given(ask, question, "Uit de peiling blijkt dat 41% dagelijks leest.") == [False]
+    assert kinds_given(ask, question, size) == [True]
+
+
+def test_a_share_still_answers_how_many_think_something() -> None:
+    from assistant.question import asked, kinds_given
+
+    question = "Hoeveel leden vinden de openingstijden te kort?"
+    assert not asked(question).sample
+    assert kinds_given(asked(question), question, "Van de leden vindt 41% ze te kort.") == [True]
+    # a share asked for is never left out
+    assert not asked("Hoeveel procent van de deelnemers leest dagelijks?").sample

@@ -62,6 +62,8 @@ _WH_RE = re.compile(
 _EXPLAIN_RE = re.compile(r"\b(?:waarom|hoe(?!veel)\w*)\b")  # "hoeveel" asks for a figure
 ECHO_N = 4  # word n-grams
 ECHO_SHARE = 0.5  # of the sentence's n-grams found in one earlier text
+RESTATED_RUN = 5  # words copied in a row from the question ...
+RESTATED_NEW = 2  # ... with at most this many content words of the sentence's own
 
 
 def yes_no(question: str) -> bool:
@@ -96,7 +98,31 @@ def adds_information(sentence: str, question: str, sources: str = "") -> bool:
     ]
     new_numbers = claim.numbers - numbers_of(question, words=True)
     new_names = claim.names - names_of(given) - {fold(w) for w in words_of(given)}
+    if explains(question) and not new_numbers and _restates(sentence, question, new_stems):
+        return False
     return bool(new_stems or new_numbers or new_names)
+
+
+def _restates(sentence: str, question: str, new_stems: Sequence[str]) -> bool:
+    """A why/how question turned into a statement: half the sentence or more is one run of
+    the question's words, and the rest adds at most ``RESTATED_NEW`` content words ("Het zo
+    dringend om X te doen is urgent"). A reason or a way takes more words than that; a fact
+    question is left alone, where one new word ("Uncertain") can be the whole answer."""
+    words = words_of(remove_markers(sentence))
+    run = _longest_run(words, words_of(question))
+    return run >= RESTATED_RUN and 2 * run >= len(words) and len(new_stems) <= RESTATED_NEW
+
+
+def _longest_run(words: Sequence[str], question: Sequence[str]) -> int:
+    """The length of the longest run of ``words`` that occurs in ``question`` as it is."""
+    best = 0
+    for i in range(len(words)):
+        for j in range(len(question)):
+            k = 0
+            while i + k < len(words) and j + k < len(question) and words[i + k] == question[j + k]:
+                k += 1
+            best = max(best, k)
+    return best
 
 
 _SIDE_RE = re.compile(r"\b(?:ja|nee|wel|yes|no|not)\b")
