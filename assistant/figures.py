@@ -120,6 +120,9 @@ UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that un
     # an amount of money, or a share of one (a fee of "15% van het jaarsalaris")
     "euro": r"euro|€|\$|dollar|\bsalaris|\bloon|procent|%",
     "seconden": r"second",
+    # "hoeveel tijd(winst)": a duration, in any unit of time
+    "tijd": rf"minu|{HOURS}|\bdag|\bweek|\bweken|\bmaand|\bjaar|\bjaren|second",
+    "tijdwinst": rf"minu|{HOURS}|\bdag|\bweek|\bweken|\bmaand|\bjaar|\bjaren|second",
     "kilometer": r"kilometer|\bkm\b",
     "procent": r"procent|percent|%",
     # "welk aandeel": a share, as a percentage or a fraction ("de helft", "een op de vijf")

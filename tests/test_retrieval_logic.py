@@ -836,3 +836,15 @@ def test_a_share_still_answers_how_many_think_something() -> None:
     assert kinds_given(asked(question), question, "Van de leden vindt 41% ze te kort.") == [True]
     # a share asked for is never left out
     assert not asked("Hoeveel procent van de deelnemers leest dagelijks?").sample
+
+
+def test_an_amount_of_time_is_asked_with_a_unit_of_time() -> None:
+    """ "Hoeveel tijd" asks a duration: a count of people or a share is no answer to it."""
+    from assistant.question import asked, kinds_given
+
+    question = "Hoeveel tijd kost het uitlenen van een boek aan de balie?"
+    ask = asked(question)
+    assert ask.unit == "tijd"
+    assert kinds_given(ask, question, "Aan de peiling deden 230 bibliothecarissen mee.") == [False]
+    assert kinds_given(ask, question, "Het uitlenen kost gemiddeld 4 minuten per boek.") == [True]
+    assert kinds_given(ask, question, "Dat kost twee uur per dag.") == [True]
