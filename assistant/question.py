@@ -175,9 +175,12 @@ _TOPIC_RE = re.compile(  # X of "wat zeggen de bronnen over X?"
 _MONTHS_RE = re.compile(rf"\b(?:{MONTH_NAMES}|voorjaar|najaar|zomer|winter)\b")
 
 
+# who someone is or did it: a role after a name ("X, Managing Director van Y", "Authors: X,
+# Senior Economist"), in Dutch or in an English byline
 _AGENT_RE = re.compile(
-    r"auteur|schrijver|geschreven|ondertekend|directeur|voorzitter|uitgevoerd|opgesteld|"
-    r"in\s+opdracht|uit\s*(?:te\s+)?beste\w*|onder\s+leiding\s+van"
+    r"auteur|author|schrijver|geschreven|ondertekend|directeur|director|voorzitter|"
+    r"econo(?:om|mist)|uitgevoerd|opgesteld|in\s+opdracht|uit\s*(?:te\s+)?beste\w*|"
+    r"onder\s+leiding\s+van"
 )
 # "door" before a name ("door Motivaction", "door de VIVO-werkgroep"), not "door de opkomst
 # van AI": case matters, so this reads the text as written

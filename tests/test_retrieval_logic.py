@@ -848,3 +848,17 @@ def test_an_amount_of_time_is_asked_with_a_unit_of_time() -> None:
     assert kinds_given(ask, question, "Aan de peiling deden 230 bibliothecarissen mee.") == [False]
     assert kinds_given(ask, question, "Het uitlenen kost gemiddeld 4 minuten per boek.") == [True]
     assert kinds_given(ask, question, "Dat kost twee uur per dag.") == [True]
+
+
+def test_a_role_after_a_name_says_who_someone_is() -> None:
+    """ "Wie is X?" is answered by the role the text gives X, also in an English byline."""
+    from assistant.question import asked, kinds_given
+
+    question = "Wie is Jan de Wit van de leesbevordering?"
+    said = "„Lezen loont,” aldus Jan de Wit, Managing Director van Leesfonds Nederland."
+    assert kinds_given(asked(question), question, said) == [True]
+    byline = "Authors: Anna Bakker, Senior Economist, Rabo Onderzoek."
+    assert kinds_given(asked("Wie schreven dat stuk?"), "Wie schreven dat stuk?", byline) == [True]
+    # a name without a role or a deed is no answer to who someone is
+    plain = "Jan de Wit en Leesfonds Nederland bespraken de cijfers."
+    assert kinds_given(asked(question), question, plain) == [False]
