@@ -107,6 +107,7 @@ SHARE = (
 # hours, also as the tail of a compound ("400 studiebelastingsuren", "werkuren"); not every
 # word ending in "uur" (cultuur, natuur, duur)
 HOURS = r"\buur|\buren|\w{3,}s(?:uur|uren)\b|(?:werk|les|over|contact|arbeids)(?:uur|uren)\b"
+DURATION = rf"minu|{HOURS}|\bdag|\bweek|\bweken|\bmaand|\bjaar|\bjaren|second"
 UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that unit
     "minuten": r"minu",
     "minuut": r"minu",
@@ -121,8 +122,8 @@ UNITS: dict[str, str] = {  # "hoeveel <unit>": the figure must come with that un
     "euro": r"euro|€|\$|dollar|\bsalaris|\bloon|procent|%",
     "seconden": r"second",
     # "hoeveel tijd(winst)": a duration, in any unit of time
-    "tijd": rf"minu|{HOURS}|\bdag|\bweek|\bweken|\bmaand|\bjaar|\bjaren|second",
-    "tijdwinst": rf"minu|{HOURS}|\bdag|\bweek|\bweken|\bmaand|\bjaar|\bjaren|second",
+    "tijd": DURATION,
+    "tijdwinst": DURATION,
     "kilometer": r"kilometer|\bkm\b",
     "procent": r"procent|percent|%",
     # "welk aandeel": a share, as a percentage or a fraction ("de helft", "een op de vijf")

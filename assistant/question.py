@@ -377,12 +377,14 @@ def kinds_given(ask: Asked, question: str, text: str) -> list[bool]:
     if ask.number:
         unit = UNITS.get(ask.unit)
         # a year ("in 2025") is no answer to "hoeveel" / "welk aandeel", unless years are asked
-        counted = _SHARE_FIGURE_RE.sub(" ", text) if ask.sample else text
+        # a survey's size is a count: its shares are findings, not amounts (``Asked.sample``)
+        countable = _SHARE_FIGURE_RE.sub(" ", text) if ask.sample else text
         amounts = (
             new_numbers
             if ask.unit in ("jaar", "jaren")
             else (
-                numbers_of(YEAR_RE.sub(" ", counted), words=True) - numbers_of(question, words=True)
+                numbers_of(YEAR_RE.sub(" ", countable), words=True)
+                - numbers_of(question, words=True)
             )
         )
         # for "welk aandeel" a fraction word ("de helft") is an amount too

@@ -27,6 +27,7 @@ relevance check and the list check catch more of those. Vague quantifiers ("vers
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -115,14 +116,8 @@ def _restates(sentence: str, question: str, new_stems: Sequence[str]) -> bool:
 
 def _longest_run(words: Sequence[str], question: Sequence[str]) -> int:
     """The length of the longest run of ``words`` that occurs in ``question`` as it is."""
-    best = 0
-    for i in range(len(words)):
-        for j in range(len(question)):
-            k = 0
-            while i + k < len(words) and j + k < len(question) and words[i + k] == question[j + k]:
-                k += 1
-            best = max(best, k)
-    return best
+    matcher = difflib.SequenceMatcher(None, words, question, autojunk=False)
+    return matcher.find_longest_match(0, len(words), 0, len(question)).size
 
 
 _SIDE_RE = re.compile(r"\b(?:ja|nee|wel|yes|no|not)\b")
