@@ -33,7 +33,8 @@ from assistant.dutch.text import NEGATION_RE
 from assistant.keyword import analyse
 
 _NUM = r"\d{1,3}(?:[,.]\d{1,2})?"
-_PCT_RE = re.compile(rf"(?<![\d,.])({_NUM})\s*(?:%|procent\b(?!punt))", re.IGNORECASE)
+# a percentage ("26%", "39,2 procent"), not a percentage point
+PERCENT_RE = re.compile(rf"(?<![\d,.])({_NUM})\s*(?:%|procent\b(?!punt))", re.IGNORECASE)
 _NUMBER_WORDS = {
     w: i for i, w in enumerate("een twee drie vier vijf zes zeven acht negen tien".split(), start=1)
 } | {"één": 1}
@@ -283,7 +284,7 @@ def _count(word: str) -> int:
 
 def _matches(sentence: str) -> list[tuple[int, int, float, str]]:
     found: list[tuple[int, int, float, str]] = []
-    for m in _PCT_RE.finditer(sentence):
+    for m in PERCENT_RE.finditer(sentence):
         found.append((m.start(), m.end(), float(m.group(1).replace(",", ".")), m.group(0)))
     for m in _RATIO_RE.finditer(sentence):
         a, b = _count(m.group(1)), _count(m.group(2))

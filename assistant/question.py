@@ -42,7 +42,7 @@ from assistant.dutch.text import (
     terms_of,
     words_of,
 )
-from assistant.figures import SHARE, UNITS, figures_in, same_terms
+from assistant.figures import PERCENT_RE, SHARE, UNITS, figures_in, same_terms
 from assistant.keyword import default_splitter
 from assistant.llm import Message
 from assistant.screening import Guard, Screened, default_guard, screen_question, strip_instructions
@@ -273,7 +273,6 @@ _SAMPLE_RE = re.compile(
     r"\bonder\s+hoeveel\b|\bhoeveel\b.*\b(?:respondent\w*|deelnemer\w*|ondervraag\w*|"
     r"bevraag\w*|deelgenomen|(?:deden|doen)\s+(?:er\s+)?mee|meegedaan|namen\s+(?:er\s+)?deel)"
 )
-_SHARE_FIGURE_RE = re.compile(r"\d[\d.,]*\s*(?:%|procent\b)")
 
 
 # who takes part in a survey may be named any way ("920 professionals" answers "hoeveel
@@ -378,7 +377,7 @@ def kinds_given(ask: Asked, question: str, text: str) -> list[bool]:
         unit = UNITS.get(ask.unit)
         # a year ("in 2025") is no answer to "hoeveel" / "welk aandeel", unless years are asked
         # a survey's size is a count: its shares are findings, not amounts (``Asked.sample``)
-        countable = _SHARE_FIGURE_RE.sub(" ", text) if ask.sample else text
+        countable = PERCENT_RE.sub(" ", text) if ask.sample else text
         amounts = (
             new_numbers
             if ask.unit in ("jaar", "jaren")

@@ -835,7 +835,7 @@ def test_a_share_still_answers_how_many_think_something() -> None:
     assert not asked(question).sample
     assert kinds_given(asked(question), question, "Van de leden vindt 41% ze te kort.") == [True]
     # a share asked for is never left out
-    assert not asked("Hoeveel procent van de deelnemers leest dagelijks?").sample
+    assert not asked("Hoeveel procent deelnemers leest dagelijks?").sample
 
 
 def test_an_amount_of_time_is_asked_with_a_unit_of_time() -> None:
