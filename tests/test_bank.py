@@ -23,8 +23,9 @@ FRESH = ROOT / "eval" / "fresh.jsonl"  # the first fresh set, checked the same w
 FRESH2 = ROOT / "eval" / "fresh2.jsonl"  # the second fresh set, checked the same way
 FRESH3 = ROOT / "eval" / "fresh3.jsonl"  # the third fresh set, checked the same way
 FRESH4 = ROOT / "eval" / "fresh4.jsonl"  # the fourth fresh set, checked the same way
-FRESH5 = ROOT / "eval" / "fresh5.jsonl"  # the held-out set (eval/README.md)
-ALL_SETS = (BANK, FRESH, FRESH2, FRESH3, FRESH4, FRESH5)
+FRESH5 = ROOT / "eval" / "fresh5.jsonl"
+FRESH6 = ROOT / "eval" / "fresh6.jsonl"  # the held-out set (eval/README.md)
+ALL_SETS = (BANK, FRESH, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6)
 
 
 def _norm(text: str) -> str:
