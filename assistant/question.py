@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from assistant.dutch.sentences import split_sentences
 from assistant.dutch.text import (
     MONTH_NAMES,
     YEAR_RE,
@@ -342,6 +343,19 @@ def names_part(part: str, text: str) -> bool:
     return False
 
 
+def _part_of_figure(part: str, question: str, text: str) -> bool:
+    """Whether a sentence of ``text`` with a new amount names ``part`` (or the sentence
+    before it does): a quote that speaks of care in one sentence and gives a share of all
+    professionals in another gives no share of care professionals."""
+    sentences = split_sentences(text)
+    asked_numbers = numbers_of(question, words=True)
+    for i, sentence in enumerate(sentences):
+        if numbers_of(YEAR_RE.sub(" ", sentence), words=True) - asked_numbers:
+            if names_part(part, sentence) or (i > 0 and names_part(part, sentences[i - 1])):
+                return True
+    return False
+
+
 def counts(noun: str, text: str) -> bool:
     """Whether a figure of ``text`` may count ``noun``: the text speaks of it (its stem, or a
     word reports use for it: "organisaties" for "bedrijven"), or gives a share of a group it
@@ -392,7 +406,7 @@ def kinds_given(ask: Asked, question: str, text: str) -> list[bool]:
             amount
             and (unit is None or bool(re.search(unit, folded)))
             and (not ask.counted or counts(ask.counted, text))
-            and (not ask.part or names_part(ask.part, text))
+            and (not ask.part or _part_of_figure(ask.part, question, text))
         )
     if ask.name:
         new_name = bool(names_of(text) - names_of(question) - {fold(w) for w in words_of(question)})

@@ -797,3 +797,17 @@ def test_a_summary_request_is_answered_from_the_conclusions(tmp_path: Path) -> N
 )
 def test_a_group_part_is_named_as_a_word_or_a_compound_part(text: str, named: bool) -> None:
     assert names_part("zorg", text) is named
+
+
+@pytest.mark.parametrize(
+    ("text", "gives"),
+    [
+        ("In de zorg leest 31% van de medewerkers dagelijks.", True),
+        ("Dat geldt ook voor de zorg. Daar leest 31% van de medewerkers dagelijks.", True),
+        # care is named, but the share is of all employees, two sentences on
+        ("De zorg kampt met tekorten. Er is veel verloop. Van alle medewerkers leest 31%.", False),
+    ],
+)
+def test_a_share_of_a_group_part_names_it_beside_the_figure(text: str, gives: bool) -> None:
+    question = "Hoeveel procent van de zorgmedewerkers leest dagelijks?"
+    assert provides(asked(question), question, text) is gives
