@@ -51,11 +51,12 @@ from typing import TYPE_CHECKING
 from assistant.citations import Citation
 from assistant.citations.types import nest_quotes
 from assistant.dates import age_note, sort_key, title_key, year_of
-from assistant.dutch.sentences import sentence_spans
+from assistant.dutch.sentences import sentence_spans, split_sentences
 from assistant.evidence import QuestionSimilarity, heading_like, rescale_similarity
 from assistant.figures import LIGHT, Figure, compare, figures_in, focus, same_terms
 from assistant.fusion import near_duplicate
 from assistant.keyword import analyse
+from assistant.question import META_WORDS
 
 if TYPE_CHECKING:
     from assistant.chunks import Chunk
@@ -198,7 +199,19 @@ _HOW_MUCH_RE = re.compile(
     r"hoe\s+breed|in\s+welke\s+mate)\b",
     re.IGNORECASE,
 )
-_NOT_TOPIC = frozenset(analyse("hoeveel deel percentage procent mate echt al nog wel"))
+# the user says the sources differ ("X en Y lijken iets anders te zeggen", "twee
+# verschillende dingen", "ze zijn het oneens"): a named source then does not narrow the block
+_CONTRAST_RE = re.compile(
+    r"\b(?:verschillende?|verschillen|verschil|oneens|tegenstrijdig\w*|tegenspr\w+|"
+    r"spreken\s+elkaar\s+tegen|(?:iets|heel)\s+anders|uiteen)\b",
+    re.IGNORECASE,
+)
+_URL_RE = re.compile(r"https?://|\bwww\.")
+# question words, fillers of spoken Dutch ("nou", "eigenlijk") and words about sources
+# ("wat zeggen de rapporten daarover") are not what a sentence must share
+_NOT_TOPIC = frozenset(
+    analyse("hoeveel deel percentage procent mate echt al nog wel nou eigenlijk daarover cijfers")
+) | frozenset(analyse(" ".join(sorted(META_WORDS))))
 _ANYONE = frozenset(analyse("mensen personen"))
 # a function word as alternative ("voor of achter") counts only as the start of a longer
 # word ("voorop", "voorloper"): as a word of its own it is mostly a preposition
@@ -217,6 +230,7 @@ class Statement:
 def _topic(question: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
     """The terms a sentence must share with a broad question, and the raw alternatives
     ("voor", "achter") matched as word beginnings; None for other questions."""
+    question = _without_contrast(question)
     how_much = _HOW_MUCH_RE.search(question)
     if not (how_much or _YES_NO_RE.match(question)):
         return None
@@ -224,14 +238,39 @@ def _topic(question: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
     asked = _HOW_MUCH_RE.sub(" ", question)
     # "maakt zich zorgen", "doen ze": light verbs carry no topic (``figures.LIGHT``)
     terms = same_terms(asked) - _NOT_TOPIC - LIGHT
-    alts = tuple(w.lower() for m in _ALTERNATIVES_RE.finditer(question) for w in m.groups() if w)
+    alts = tuple(
+        w.lower()
+        for m in _ALTERNATIVES_RE.finditer(question)
+        if m.group(2).lower() not in ("niet", "wel")  # "..., of niet?" asks yes or no
+        for w in m.groups()
+    )
     return (terms, alts) if terms else None
 
 
+def contrasts(question: str) -> bool:
+    """The user says the sources differ on what is asked."""
+    return bool(_CONTRAST_RE.search(question))
+
+
+def _without_contrast(question: str) -> str:
+    """``question`` without its sentences that only say the sources differ ("KPN en
+    Integron lijken iets anders te zeggen."): their words are not the topic."""
+    kept = [s for s in split_sentences(question) if not _CONTRAST_RE.search(s)]
+    return " ".join(kept) if kept else question
+
+
+def _one_source(question: str, passages: Sequence[object]) -> bool:
+    """The question asks for one source's view: it names a source and does not say the
+    sources differ."""
+    if contrasts(question):
+        return False
+    return bool(_NAMES_A_SOURCE_RE.search(question)) or _names_a_source(question, passages)
+
+
 def asks_across(question: str, passages: Sequence[object]) -> bool:
-    """The question is one the sources block may serve (broad, or asking a figure) and names
-    no source: worth looking for other documents' answers too."""
-    if _NAMES_A_SOURCE_RE.search(question) or _names_a_source(question, passages):
+    """The question is one the sources block may serve (broad, or asking a figure) and does
+    not ask for one source's view: worth looking for other documents' answers too."""
+    if _one_source(question, passages):
         return False
     return _topic(question) is not None or focus(question) is not None
 
@@ -305,7 +344,7 @@ def statements(
     e5 cosines) ranks the sentences by meaning and admits one a term short of the rule
     (``_answering``), at most ``embed_limit`` sentences."""
     topic = _topic(question)
-    if topic is None or _NAMES_A_SOURCE_RE.search(question) or _names_a_source(question, passages):
+    if topic is None or _one_source(question, passages):
         return []
     found = _answering(question, topic, passages, similarity, embed_limit)
 
@@ -368,12 +407,12 @@ def _answering(
             sentence = text[start:end]
             if len(sentence) < 25 or (wants_figure and not figures_in(sentence)):
                 continue
-            if sentence.endswith(":"):
-                continue  # a list's lead-in: what it says is in the items
+            if sentence.endswith(":") or heading_like(sentence) or _URL_RE.search(sentence):
+                continue  # a list's lead-in, a heading or a footnote's link states nothing
             if group and not group & same_terms(sentence):
                 continue  # a share of another group ("hoeveel werkzoekenden ...")
             hits = _hits(sentence, terms, alts, str(getattr(chunk, "heading", "") or ""))
-            if hits >= need or (hits >= near and not heading_like(sentence)):
+            if hits >= near:
                 cands.append((n, chunk, start, sentence, hits))
     meaning = _meaning(question, cands, similarity, embed_limit)
     out: list[tuple[int, object, int, str, float]] = []

@@ -451,12 +451,53 @@ def test_statements_quote_sentences_as_the_one_splitter_cuts_them() -> None:
         ("Hoeveel bedrijven gebruiken volgens de Bouwbond al robots?", False),
         ("Wat zegt het rapport over robots?", False),
         ("Wie schreef het rapport over robots?", False),
+        # the user says the named sources differ: their views side by side
+        ("Werken robots in de bouw? De Bouwbond en het ministerie zeggen iets anders.", True),
+        ("Zijn robots nuttig? In het Bouwbond-rapport lees ik twee verschillende dingen.", True),
     ],
 )
 def test_asks_across(question: str, across: bool) -> None:
     from assistant.sourcenotes import asks_across
 
     assert asks_across(question, []) is across
+
+
+def test_statements_topic_leaves_out_the_remark_fillers_and_or_not() -> None:
+    from assistant.sourcenotes import _topic
+
+    plain = _topic("Werken robots in de bouw?")
+    said = _topic("Werken robots nou eigenlijk in de bouw of niet? De bonden zeggen iets anders.")
+    assert plain is not None and said is not None
+    assert said[0] == plain[0] and said[1] == ()  # "of niet" offers no alternatives
+    assert _topic("Lopen scholen voor of achter met robots?") is not None
+
+
+def test_statements_skip_headings_and_footnote_links() -> None:
+    from assistant.sourcenotes import statements
+
+    chunks = [
+        _chunk(
+            "a:1:0",
+            "a.txt",
+            "Bureau A",
+            "2023",
+            "Robots in de bouw en de haven\n"
+            "In de bouw werken robots al op een op de drie bouwplaatsen.",
+        ),
+        _chunk(
+            "b:1:0",
+            "b.txt",
+            "Bureau B",
+            "2024",
+            "3 https://example.org/robots-in-de-bouw"
+            " robots bouw werken\nRobots werken in de bouw nog nauwelijks, zegt de bond.",
+        ),
+    ]
+    quotes = [s.quote for s in statements("Werken robots in de bouw?", chunks)]
+    assert quotes == [
+        "In de bouw werken robots al op een op de drie bouwplaatsen.",
+        "Robots werken in de bouw nog nauwelijks, zegt de bond.",
+    ]
 
 
 def test_per_document_candidates_from_the_real_index(
