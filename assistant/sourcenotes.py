@@ -201,9 +201,12 @@ _HOW_MUCH_RE = re.compile(
 )
 # the user says the sources differ ("X en Y lijken iets anders te zeggen", "twee
 # verschillende dingen", "ze zijn het oneens"): a named source then does not narrow the block
+# (not "verschillende" alone: "Welke verschillende tools ..." asks for kinds; not "het
+# verschil tussen X en Y": a comparison of groups, not of sources)
 _CONTRAST_RE = re.compile(
-    r"\b(?:verschillende?|verschillen|verschil|oneens|tegenstrijdig\w*|tegenspr\w+|"
-    r"spreken\s+elkaar\s+tegen|(?:iets|heel)\s+anders|uiteen)\b",
+    r"\b(?:(?:twee|heel)\s+verschillende|verschillende\s+(?:dingen|cijfers|getallen|"
+    r"uitkomsten|conclusies|antwoorden|beelden)|oneens|tegenstrijdig\w*|tegenspr\w+|"
+    r"spreken\s+elkaar\s+tegen|(?:iets|heel)\s+anders|lopen\s+uiteen|uiteenlopende?)\b",
     re.IGNORECASE,
 )
 _URL_RE = re.compile(r"https?://|\bwww\.")

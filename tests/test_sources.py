@@ -454,6 +454,9 @@ def test_statements_quote_sentences_as_the_one_splitter_cuts_them() -> None:
         # the user says the named sources differ: their views side by side
         ("Werken robots in de bouw? De Bouwbond en het ministerie zeggen iets anders.", True),
         ("Zijn robots nuttig? In het Bouwbond-rapport lees ik twee verschillende dingen.", True),
+        # "verschillende" as "various", and a comparison of groups, name one source
+        ("Hoeveel verschillende robots noemt het Bouwbond-rapport?", False),
+        ("Wat is volgens het Bouwbond-rapport het verschil tussen dak en gevel?", False),
     ],
 )
 def test_asks_across(question: str, across: bool) -> None:
