@@ -9,7 +9,8 @@ citation's quote, so the source card highlights it). The age note is decided on 
 the final answer cites, the figures block's included.
 
 The statements block ("Wat de bronnen zeggen:") serves questions across the corpus that name
-no source: a yes/no question ("Lopen X voor of achter?") or a "hoeveel/welk deel" one. When
+no source, or that name sources and say they differ ("X zegt iets anders dan Y"):
+a yes/no question ("Lopen X voor of achter?") or a "hoeveel/welk deel" one. When
 two or more *voices* each have a sentence sharing enough of the question's terms (a figure
 too for "hoeveel", and for "hoeveel X" a share of X), it gives per voice its best sentences
 verbatim (up to three; every voice its best before any its second), each with the sentences
@@ -199,7 +200,7 @@ _HOW_MUCH_RE = re.compile(
     r"hoe\s+breed|in\s+welke\s+mate)\b",
     re.IGNORECASE,
 )
-# the user says the sources differ ("X en Y lijken iets anders te zeggen", "twee
+# the user says the sources differ ("X zegt iets anders dan Y", "twee
 # verschillende dingen", "ze zijn het oneens"): a named source then does not narrow the block
 # (not "verschillende" alone: "Welke verschillende tools ..." asks for kinds; not "het
 # verschil tussen X en Y": a comparison of groups, not of sources)
@@ -211,7 +212,7 @@ _CONTRAST_RE = re.compile(
 )
 _URL_RE = re.compile(r"https?://|\bwww\.")
 # question words, fillers of spoken Dutch ("nou", "eigenlijk") and words about sources
-# ("wat zeggen de rapporten daarover") are not what a sentence must share
+# ("welke cijfers geven de bronnen daarover") are not what a sentence must share
 _NOT_TOPIC = frozenset(
     analyse("hoeveel deel percentage procent mate echt al nog wel nou eigenlijk daarover cijfers")
 ) | frozenset(analyse(" ".join(sorted(META_WORDS))))
@@ -256,8 +257,8 @@ def contrasts(question: str) -> bool:
 
 
 def _without_contrast(question: str) -> str:
-    """``question`` without its sentences that only say the sources differ ("KPN en
-    Integron lijken iets anders te zeggen."): their words are not the topic."""
+    """``question`` without its sentences that only say the sources differ ("De bond zegt
+    iets anders dan het ministerie."): their words are not the topic."""
     kept = [s for s in split_sentences(question) if not _CONTRAST_RE.search(s)]
     return " ".join(kept) if kept else question
 
