@@ -326,6 +326,14 @@ def _chunk(cid: str, source: str, org: str, date_: str, text: str) -> Chunk:
     return Chunk(id=cid, text=text, source=source, page=1, index=0, organisation=org, date=date_)
 
 
+def _two_bureaus(text_a: str, text_b: str) -> list[Chunk]:
+    """Two sources: Bureau A (2023) and Bureau B (2024)."""
+    return [
+        _chunk("a:1:0", "a.txt", "Bureau A", "2023", text_a),
+        _chunk("b:1:0", "b.txt", "Bureau B", "2024", text_b),
+    ]
+
+
 def test_statements_block_cites_each_source_including_a_further_candidate() -> None:
     from assistant.citations import CheckedAnswer, Citation
     from assistant.settings import SourceSettings
@@ -419,22 +427,10 @@ def test_statements_read_synonyms_groups_and_alternatives() -> None:
 def test_statements_quote_sentences_as_the_one_splitter_cuts_them() -> None:
     from assistant.sourcenotes import statements
 
-    chunks = [
-        _chunk(
-            "a:1:0",
-            "a.txt",
-            "Bureau A",
-            "2023",
-            "In de regio zet 31% van de bedrijven AI in, bijv. bij de planning. Dat groeit.",
-        ),
-        _chunk(
-            "b:1:0",
-            "b.txt",
-            "Bureau B",
-            "2024",
-            "Werkgevers:\n- Onder werkgevers in de regio zet 18% kunstmatige intelligentie in.",
-        ),
-    ]
+    chunks = _two_bureaus(
+        "In de regio zet 31% van de bedrijven AI in, bijv. bij de planning. Dat groeit.",
+        "Werkgevers:\n- Onder werkgevers in de regio zet 18% kunstmatige intelligentie in.",
+    )
     quotes = [s.quote for s in statements("Hoeveel bedrijven in de regio zetten AI in?", chunks)]
     # an abbreviation does not end the statement, a list bullet is not part of it
     assert quotes == [
@@ -478,24 +474,12 @@ def test_statements_topic_leaves_out_the_remark_fillers_and_or_not() -> None:
 def test_statements_skip_headings_and_footnote_links() -> None:
     from assistant.sourcenotes import statements
 
-    chunks = [
-        _chunk(
-            "a:1:0",
-            "a.txt",
-            "Bureau A",
-            "2023",
-            "Robots in de bouw en de haven\n"
-            "In de bouw werken robots al op een op de drie bouwplaatsen.",
-        ),
-        _chunk(
-            "b:1:0",
-            "b.txt",
-            "Bureau B",
-            "2024",
-            "3 https://example.org/robots-in-de-bouw"
-            " robots bouw werken\nRobots werken in de bouw nog nauwelijks, zegt de bond.",
-        ),
-    ]
+    chunks = _two_bureaus(
+        "Robots in de bouw en de haven\n"
+        "In de bouw werken robots al op een op de drie bouwplaatsen.",
+        "3 https://example.org/robots-in-de-bouw"
+        " robots bouw werken\nRobots werken in de bouw nog nauwelijks, zegt de bond.",
+    )
     quotes = [s.quote for s in statements("Werken robots in de bouw?", chunks)]
     assert quotes == [
         "In de bouw werken robots al op een op de drie bouwplaatsen.",
