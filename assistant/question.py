@@ -348,12 +348,17 @@ def _part_of_figure(part: str, question: str, text: str) -> bool:
     before it does): a quote that speaks of care in one sentence and gives a share of all
     professionals in another gives no share of care professionals."""
     sentences = split_sentences(text)
-    asked_numbers = numbers_of(question, words=True)
     for i, sentence in enumerate(sentences):
-        if numbers_of(YEAR_RE.sub(" ", sentence), words=True) - asked_numbers:
+        if _new_amounts(sentence, question):
             if names_part(part, sentence) or (i > 0 and names_part(part, sentences[i - 1])):
                 return True
     return False
+
+
+def _new_amounts(text: str, question: str) -> set[float]:
+    """The numbers of ``text`` that the question does not already give, years left out (a
+    year, "in 2025", is no answer to "hoeveel" or "welk aandeel")."""
+    return numbers_of(YEAR_RE.sub(" ", text), words=True) - numbers_of(question, words=True)
 
 
 def counts(noun: str, text: str) -> bool:
@@ -393,12 +398,7 @@ def kinds_given(ask: Asked, question: str, text: str) -> list[bool]:
         # a survey's size is a count: its shares are findings, not amounts (``Asked.sample``)
         countable = PERCENT_RE.sub(" ", text) if ask.sample else text
         amounts = (
-            new_numbers
-            if ask.unit in ("jaar", "jaren")
-            else (
-                numbers_of(YEAR_RE.sub(" ", countable), words=True)
-                - numbers_of(question, words=True)
-            )
+            new_numbers if ask.unit in ("jaar", "jaren") else _new_amounts(countable, question)
         )
         # for "welk aandeel" a fraction word ("de helft") is an amount too
         amount = bool(amounts) or (ask.unit == "aandeel" and bool(re.search(SHARE, folded)))

@@ -50,6 +50,11 @@ _BARE_URL_RE = re.compile(
 _OUTSIDE_RE = re.compile(r"(?:https?:|ftp:|mailto:|//)", re.I)
 
 
+def has_link(text: str) -> bool:
+    """Whether ``text`` holds a bare web address ("https://…", "www.…")."""
+    return bool(_BARE_URL_RE.search(text))
+
+
 def _outside_link(m: re.Match[str]) -> str:
     """A link to another address as its text; anything else (a "[1] (zie tabel)" after a
     marker, a relative target) stays as written."""

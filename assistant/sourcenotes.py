@@ -58,6 +58,7 @@ from assistant.figures import LIGHT, Figure, compare, figures_in, focus, same_te
 from assistant.fusion import near_duplicate
 from assistant.keyword import analyse
 from assistant.question import META_WORDS
+from assistant.safety import has_link
 
 if TYPE_CHECKING:
     from assistant.chunks import Chunk
@@ -210,7 +211,6 @@ _CONTRAST_RE = re.compile(
     r"spreken\s+elkaar\s+tegen|(?:iets|heel)\s+anders|lopen\s+uiteen|uiteenlopende?)\b",
     re.IGNORECASE,
 )
-_URL_RE = re.compile(r"https?://|\bwww\.")
 # question words, fillers of spoken Dutch ("nou", "eigenlijk") and words about sources
 # ("welke cijfers geven de bronnen daarover") are not what a sentence must share
 _NOT_TOPIC = frozenset(
@@ -251,7 +251,7 @@ def _topic(question: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
     return (terms, alts) if terms else None
 
 
-def contrasts(question: str) -> bool:
+def _contrasts(question: str) -> bool:
     """The user says the sources differ on what is asked."""
     return bool(_CONTRAST_RE.search(question))
 
@@ -266,7 +266,7 @@ def _without_contrast(question: str) -> str:
 def _one_source(question: str, passages: Sequence[object]) -> bool:
     """The question asks for one source's view: it names a source and does not say the
     sources differ."""
-    if contrasts(question):
+    if _contrasts(question):
         return False
     return bool(_NAMES_A_SOURCE_RE.search(question)) or _names_a_source(question, passages)
 
@@ -411,7 +411,7 @@ def _answering(
             sentence = text[start:end]
             if len(sentence) < 25 or (wants_figure and not figures_in(sentence)):
                 continue
-            if sentence.endswith(":") or heading_like(sentence) or _URL_RE.search(sentence):
+            if sentence.endswith(":") or heading_like(sentence) or has_link(sentence):
                 continue  # a list's lead-in, a heading or a footnote's link states nothing
             if group and not group & same_terms(sentence):
                 continue  # a share of another group ("hoeveel werkzoekenden ...")
