@@ -24,8 +24,9 @@ FRESH2 = ROOT / "eval" / "fresh2.jsonl"  # the second fresh set, checked the sam
 FRESH3 = ROOT / "eval" / "fresh3.jsonl"  # the third fresh set, checked the same way
 FRESH4 = ROOT / "eval" / "fresh4.jsonl"  # the fourth fresh set, checked the same way
 FRESH5 = ROOT / "eval" / "fresh5.jsonl"
-FRESH6 = ROOT / "eval" / "fresh6.jsonl"  # the held-out set (eval/README.md)
-ALL_SETS = (BANK, FRESH, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6)
+FRESH6 = ROOT / "eval" / "fresh6.jsonl"
+FRESH7 = ROOT / "eval" / "fresh7.jsonl"  # the held-out set (eval/README.md)
+ALL_SETS = (BANK, FRESH, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6, FRESH7)
 
 
 def _norm(text: str) -> str:
