@@ -548,6 +548,8 @@ class Retriever:
                 inner = without_names(q.query, view, name_terms)
                 if inner and inner not in (q.query, text):
                     inner_vector = self.store.embeddings.embed_query(inner)
+            if s.global_without_names and inner_vector is not vector:
+                self._rank_without_names(c, inner_vector, collections, view)
             c.add_scores(
                 "dense_doc",
                 s.document_weight * s.dense_weight,
@@ -576,6 +578,18 @@ class Retriever:
                     self._dense_in(tv, s.candidates, collections, view, named),
                 )
             c.timings[f"dense_{name}_s"] = time.perf_counter() - t
+
+    def _rank_without_names(
+        self, c: _Candidates, vector: list[float], collections: set[str] | None, view: KeywordView
+    ) -> None:
+        """Order the whole-index dense ranking by the name-free question: a report's name
+        pulls e5 towards the passages *about* that report (its foreword, its aims) in every
+        document, not only inside it. The cosines stay those of the whole question: the floor
+        judges what was asked, not a shortened question."""
+        hits = self._dense(vector, self.settings.candidates, collections, view)
+        c.rankings["dense"] = [chunk.id for chunk, _ in hits]
+        for chunk, _ in hits:
+            c.chunks.setdefault(chunk.id, chunk)
 
     def _rewritten_forms(self, q: Question) -> list[tuple[str, str, float]]:
         """(name, text, weight) of the question's other forms searched densely besides it.

@@ -262,6 +262,12 @@ class RetrievalSettings(BaseModel):
         "HRM-rapport') with the question without the words that name them (one more e5 "
         "embedding for such questions); false: with the whole question.",
     )
+    global_without_names: bool = Field(
+        True,
+        description="Rank the whole index too with the question without the words that name "
+        "a document (the same embedding as the name-free inner search; the floor keeps the "
+        "cosines of the whole question); false: the whole-index ranking uses the whole question.",
+    )
     previous_weight: float = Field(
         0.0,
         ge=0.0,

@@ -76,6 +76,10 @@ FEATURES: dict[str, Feature] = {
     "name-free inner search": Feature(
         {R + "INNER_WITHOUT_NAMES": "false"}, "off = the whole question inside named reports"
     ),
+    "name-free whole-index ranking": Feature(
+        {R + "GLOBAL_WITHOUT_NAMES": "false"},
+        "off = the whole-index dense ranking uses the whole question",
+    ),
     # Off by default (their gain on the check half was not clearly above zero): the
     # overrides turn them on, so a negative gain means "on" would have done better.
     "tuned fusion weights": Feature(

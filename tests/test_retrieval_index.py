@@ -409,6 +409,33 @@ def test_inside_named_documents_the_question_is_searched_without_the_name(
     assert embedded == ["Hoeveel procent van alle werknemers gebruikt AI?"]
 
 
+def test_the_whole_index_is_ranked_without_the_name_but_the_floor_reads_the_whole_question(
+    store: Store, settings: Settings, retriever: Retriever
+) -> None:
+    question = "Hoeveel procent gebruikt AI bij Integron?"
+    view = retriever.keyword_view()
+    inner = without_names(question, view, view.named_documents(question)[1])
+    k = settings.retrieval.candidates
+
+    def order(text: str) -> list[str]:
+        return [c.id for c, _ in store.query(store.embeddings.embed_query(text), k, None)]
+
+    def dense_ranks(r: Retriever) -> tuple[list[str], float | None]:
+        res = r.retrieve(question, top_k=k)
+        ranked = sorted((p.ranks["dense"], p.chunk.id) for p in res.passages if "dense" in p.ranks)
+        return [cid for _, cid in ranked], res.best_dense
+
+    assert order(inner) != order(question)  # else this test could not tell them apart
+    whole_best = store.query(store.embeddings.embed_query(question), 1, None)[0][1]
+    on_ids, on_best = dense_ranks(retriever)
+    assert on_ids == [cid for cid in order(inner) if cid in on_ids]
+    assert on_best == pytest.approx(whole_best)
+    off = settings.retrieval.model_copy(update={"global_without_names": False})
+    off_ids, off_best = dense_ranks(Retriever(store, off))
+    assert off_ids == [cid for cid in order(question) if cid in off_ids]
+    assert off_best == pytest.approx(whole_best)
+
+
 # a report with a conclusion section: asked to sum it up, its conclusions are the passages
 REPORT = [
     ("Inleiding", "De Bibliotheekraad onderzocht hoe leden digitale diensten gebruiken."),
