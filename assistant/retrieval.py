@@ -4,8 +4,9 @@
 ``assistant.question``) and, in order: runs two retrievers, ``candidates`` each (dense e5
 finds paraphrases; the keyword index finds figures, names and rare terms a 384-d embedding
 blurs); routes to the documents the question names (``KeywordView.named_documents``: a
-boost, not a filter, so a wrong routing costs rank, not recall; inside them the question is
-searched without the words that name them, ``without_names``); fuses by reciprocal rank (no
+boost, not a filter, so a wrong routing costs rank, not recall; inside them, and for the
+order of the whole-index dense ranking, the question is searched without the words that name
+them, ``without_names``, while the floor keeps the whole question's cosines); fuses by reciprocal rank (no
 calibration between cosine and BM25 scales, robust when either retriever misses); drops
 near-duplicates; and applies a relevance floor (``judge_relevance``) that refuses questions
 the sources cannot answer.
