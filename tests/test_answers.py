@@ -809,5 +809,5 @@ def test_a_group_part_is_named_as_a_word_or_a_compound_part(text: str, named: bo
     ],
 )
 def test_a_share_of_a_group_part_names_it_beside_the_figure(text: str, gives: bool) -> None:
-    question = "Welk aandeel van de zorgmedewerkers leest dagelijks?"
+    question = "Hoe groot is het deel van de zorgmedewerkers dat dagelijks leest?"
     assert provides(asked(question), question, text) is gives
