@@ -25,8 +25,9 @@ FRESH3 = ROOT / "eval" / "fresh3.jsonl"  # the third fresh set, checked the same
 FRESH4 = ROOT / "eval" / "fresh4.jsonl"  # the fourth fresh set, checked the same way
 FRESH5 = ROOT / "eval" / "fresh5.jsonl"
 FRESH6 = ROOT / "eval" / "fresh6.jsonl"
-FRESH7 = ROOT / "eval" / "fresh7.jsonl"  # the held-out set (eval/README.md)
-ALL_SETS = (BANK, FRESH, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6, FRESH7)
+FRESH7 = ROOT / "eval" / "fresh7.jsonl"
+FRESH8 = ROOT / "eval" / "fresh8.jsonl"  # the held-out set (eval/README.md)
+ALL_SETS = (BANK, FRESH, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6, FRESH7, FRESH8)
 
 
 def _norm(text: str) -> str:
