@@ -22,12 +22,13 @@ from functools import lru_cache
 
 from assistant.chunks import Chunk, Passage
 from assistant.dutch.claims import Claim, PassageIndex
-from assistant.dutch.sentences import remove_markers
+from assistant.dutch.sentences import remove_markers, split_sentences
 from assistant.dutch.text import (
     NUMBER_WORDS,
     content_stems,
     fold,
     light_stem,
+    names_of,
     numbers_of,
     same_spelling,
     stem_found,
@@ -81,18 +82,26 @@ QUOTE_SIM_FLOOR = 0.78  # e5 query-passage cosine at or below this: unrelated (r
 
 QUOTE_SIM_CEIL = 0.90  # at or above this: as related as it gets (rescaled 1)
 
+_DOCUMENT = r"[\w'’-]*(?:rapport|onderzoek|whitepaper|essay|artikel|studie)"  # "het HRM-rapport"
+
 # "volgens bureau X", "in het jaarverslag", "van X en Y": where the answer should
 # come from, not what it says. Such terms weigh little; the passage header usually has them.
 _SOURCE_PHRASE_RE = re.compile(
     r"\b(?:volgens|according\s+to)\s+((?:(?:het|de|een)\s+)?[\w'’-]+(?:\s+[\w'’-]+)?)"
-    r"|\b(?:in|uit|van)\s+(?:het|de)\s+([\w'’-]*(?:rapport|onderzoek|whitepaper|essay|"
-    r"artikel|studie))\b"
+    rf"|\b(?:in|uit|van)\s+(?:het|de)\s+({_DOCUMENT})\b"
 )
 
 # "de studie over thuiswerk en welzijn": a report named by its subject (loose names)
 _REPORT_ABOUT_RE = re.compile(
-    r"\b(?:het|de|dat|die)\s+(?:[\w'’-]*(?:rapport|onderzoek|whitepaper|essay|artikel|studie))"
-    r"\s+(?:over|naar)\s+([^?,.;]{3,60})"
+    rf"\b(?:het|de|dat|die)\s+(?:{_DOCUMENT})\s+(?:over|naar)\s+([^?,.;]{{3,60}})"
+)
+
+# "Dit rapport biedt een overzicht van ...", "Voorliggend rapport levert ...": a sentence whose
+# subject is the document itself says what the document covers, not what it found
+_ABOUT_THE_DOCUMENT_RE = re.compile(
+    r"^\W*(?:in\s+)?(?:dit|deze|voorliggende?)\s+(?:\w+\s+)?"
+    rf"(?:rapportage|verslag|publicatie|hoofdstuk|{_DOCUMENT})\b",
+    re.IGNORECASE,
 )
 
 CONTEXT_WEIGHT = 0.3  # weight of a source term relative to a content term
@@ -338,24 +347,50 @@ def _candidates(
                 quote = longer
             if _novelty(quote, q_terms, question) < 2:
                 continue  # says nothing the question does not already say
-            shown = _with_sequel(p.chunk.text, spans, SHOWN_CHARS)
-            if len(shown) <= len(quote) or (blocked is not None and blocked(shown)):
+            # shown never ends on a question (ranked with it: its words are the topic)
+            shown = _with_sequel(p.chunk.text, spans, SHOWN_CHARS, question)
+            if blocked is not None and blocked(shown):
                 shown = quote
             candidates.append((rank, p, quote, shown))
     return candidates
 
 
-def _with_sequel(text: str, spans: Sequence[tuple[int, int]], limit: int = QUOTE_CHARS) -> str:
+def describes_the_document(sentence: str) -> bool:
+    """A sentence whose subject is the document itself ("Dit rapport biedt een overzicht van
+    ..."): it says what the document covers, so it shares the words of many questions about
+    that subject and answers none of them but those about the document."""
+    return bool(_ABOUT_THE_DOCUMENT_RE.match(sentence))
+
+
+def _only_covers(quote: str, question: str) -> bool:
+    """``quote`` says what the document covers, with no figure or name the question lacks: a
+    sentence on who made the study or whom it asked ("... uitgevoerd door X", "... betrof
+    2223 werkenden") answers questions about the study itself."""
+    first = split_sentences(quote)[0]
+    if not describes_the_document(first):
+        return False
+    return not (numbers_of(first) - numbers_of(question) or names_of(first) - names_of(question))
+
+
+def _with_sequel(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    limit: int = QUOTE_CHARS,
+    question: str | None = None,
+) -> str:
     """The first sentence of ``spans`` with the sentences after it in its paragraph, up to
     ``limit`` characters in all. Reports state a finding, then explain or detail it ("Opvallend is
     dat AI-gebruikers vaker van baan wisselen. 34% solliciteerde ..."): the sentence that
-    matches the question best is often the one before the answer."""
+    matches the question best is often the one before the answer. With ``question``, it never
+    ends on a sentence that asserts nothing for it (``asserts``): "De verklaring? ..." is followed
+    by its answer, a question at the end is not."""
     start, end = spans[0]
     for nxt in spans[1:]:
         piece = text[start : nxt[1]]
         if "\n" in piece.strip() or len(piece) > limit or heading_like(text[nxt[0] : nxt[1]]):
             break
-        end = nxt[1]
+        if question is None or asserts(text[nxt[0] : nxt[1]], question):
+            end = nxt[1]
     return text[start:end].strip()
 
 
@@ -414,6 +449,8 @@ def rank_quotes(
         score += ALL_KINDS_BONUS if complete else 0.0 if gives else -1.0
         if noun and names_noun(noun, quote):
             score += NOUN_BONUS  # "Welke risico's ...?": a sentence about risks
+        elif noun and _only_covers(quote, question):
+            gives, score = False, score - 1.0  # what the report covers is not the list
         out.append(Quote(p, shown, score, rel, gives, rescaled, complete))
     out.sort(key=lambda q: -q.score)
     return out

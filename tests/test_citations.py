@@ -434,6 +434,38 @@ def test_a_finding_is_quoted_with_the_explanation_that_follows() -> None:
     assert all("nieuwe alinea" not in q.text or q.text.startswith("Een") for q in ranked)
 
 
+def test_a_quote_does_not_end_on_a_question_but_keeps_one_that_is_answered() -> None:
+    text = (
+        "Gemeenten kampen met een tekort aan handhavers op straat. "
+        "Centraal staat de vraag: hoe houden gemeenten genoeg handhavers in dienst?\n"
+        "Boa's stoppen vaker dan vroeger. De oorzaak? Zij werken veel in de avond."
+    )
+    passages = [Passage(1, chunk("r", text))]
+    ranked = rank_quotes("Waarmee kampen gemeenten bij de handhaving?", passages)
+    assert ranked[0].text == "Gemeenten kampen met een tekort aan handhavers op straat."
+    assert all(not q.text.endswith("?") for q in ranked)
+    why = rank_quotes("Waarom stoppen boa's vaker dan vroeger?", passages)
+    assert why[0].text == text.split("\n")[1]  # the question is followed by its answer
+    # asked for the questions themselves, the question is the answer and may end the quote
+    asked_for = rank_quotes("Welke vraag staat centraal bij de handhaving in gemeenten?", passages)
+    assert any(q.text.endswith("in dienst?") for q in asked_for)
+
+
+def test_what_a_report_covers_is_not_the_list_a_question_asks_for() -> None:
+    text = (
+        "Dit rapport beschrijft de gevolgen van vergrijzing voor gemeenten en hun personeel.\n"
+        "De knelpunten zijn het tekort aan handhavers, hoge werkdruk en verouderde systemen."
+    )
+    passages = [Passage(1, chunk("r", text))]
+    ranked = rank_quotes("Welke knelpunten hebben gemeenten door vergrijzing?", passages)
+    assert ranked[0].text.startswith("De knelpunten")
+    about = next(q for q in ranked if q.text.startswith("Dit rapport"))
+    assert not about.usable
+    # asked what the report covers, the same sentence is the answer
+    covers = rank_quotes("Welke gevolgen van vergrijzing beschrijft het rapport?", passages)
+    assert covers[0].text.startswith("Dit rapport") and covers[0].usable
+
+
 def test_words_that_say_where_to_look_are_no_key_terms() -> None:
     # "zoals het essay beschrijft" names the source, not the fact: the answering sentence
     # need not repeat it to be usable
