@@ -4,21 +4,20 @@
 ``assistant.question``) and, in order: runs two retrievers, ``candidates`` each (dense e5
 finds paraphrases; the keyword index finds figures, names and rare terms a 384-d embedding
 blurs); routes to the documents the question names (``KeywordView.named_documents``: a
-boost, not a filter, so a wrong routing costs rank, not recall; inside them the question is
-searched without the words that name them, ``without_names``); fuses by reciprocal rank (no
-calibration between cosine and BM25 scales, robust when either retriever misses); drops
-near-duplicates; and applies a relevance floor (``judge_relevance``) that refuses questions
-the sources cannot answer.
+boost, not a filter, so a wrong routing costs rank, not recall; inside them, and for the
+order of the whole-index dense ranking, the question is searched without the words that name
+them, ``without_names``, while the floor keeps the whole question's cosines); fuses by
+reciprocal rank (no calibration between cosine and BM25 scales, robust when either retriever
+misses); drops near-duplicates; and applies a relevance floor (``judge_relevance``) that
+refuses questions the sources cannot answer.
 
 Off by default, each behind a setting, because their gain on the check half of the question
 bank was not clearly above zero (``bench/README.md``, ablation): the answer-type ranking,
 dense searches on other forms of the question (the X of "over X", a follow-up's own words),
 ``without_source``, the previous answer's passages, tuned fusion weights, a cap per document,
-and reranking on sentence windows (``assistant.windows``). Also off: ordering the whole-index
-dense ranking by the name-free question (``global_without_names``): it lifts retrieval, but
-answers then quote a report's introduction for questions that name the report. Trade-off:
-rules and fixed weights, not a trained reranker: nothing more to run on two cores, and
-every decision is explainable in ``Retrieval.reason``. Measurements: ``bench/README.md``.
+and reranking on sentence windows (``assistant.windows``). Trade-off: rules and fixed
+weights, not a trained reranker: nothing more to run on two cores, and every decision is
+explainable in ``Retrieval.reason``. Measurements: ``bench/README.md``.
 
 A request to sum up a document the question names, with nothing else to search for ("Vat het
 VIVO-rapport samen", "Welke conclusies trekt het rapport van ...?"), gets that document's

@@ -263,11 +263,10 @@ class RetrievalSettings(BaseModel):
         "embedding for such questions); false: with the whole question.",
     )
     global_without_names: bool = Field(
-        False,
+        True,
         description="Rank the whole index too with the question without the words that name "
         "a document (the same embedding as the name-free inner search; the floor keeps the "
-        "cosines of the whole question); false (default): the whole question. Off although it "
-        "lifts retrieval: answers then quote the named report's introduction (bench/README.md).",
+        "cosines of the whole question); false: the whole-index ranking uses the whole question.",
     )
     previous_weight: float = Field(
         0.0,

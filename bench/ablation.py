@@ -76,14 +76,14 @@ FEATURES: dict[str, Feature] = {
     "name-free inner search": Feature(
         {R + "INNER_WITHOUT_NAMES": "false"}, "off = the whole question inside named reports"
     ),
+    "name-free whole-index ranking": Feature(
+        {R + "GLOBAL_WITHOUT_NAMES": "false"},
+        "off = the whole-index dense ranking uses the whole question",
+    ),
     # Off by default (their gain on the check half was not clearly above zero): the
     # overrides turn them on, so a negative gain means "on" would have done better.
     "tuned fusion weights": Feature(
         {R + "DENSE_WEIGHT": "1.5", R + "RRF_K": "30"}, "alternative: dense 1.5, k=30"
-    ),
-    "name-free whole-index ranking": Feature(
-        {R + "GLOBAL_WITHOUT_NAMES": "true"},
-        "alternative: the whole-index dense ranking without the document's name",
     ),
     "answer-type ranking": Feature(
         {R + "ANSWER_TYPE_WEIGHT": "1"}, "alternative: rank candidates giving the fact asked"

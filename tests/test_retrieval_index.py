@@ -427,11 +427,11 @@ def test_the_whole_index_is_ranked_without_the_name_but_the_floor_reads_the_whol
 
     assert order(inner) != order(question)  # else this test could not tell them apart
     whole_best = store.query(store.embeddings.embed_query(question), 1, None)[0][1]
-    on = settings.retrieval.model_copy(update={"global_without_names": True})
-    on_ids, on_best = dense_ranks(Retriever(store, on))
+    on_ids, on_best = dense_ranks(retriever)
     assert on_ids == [cid for cid in order(inner) if cid in on_ids]
     assert on_best == pytest.approx(whole_best)
-    off_ids, off_best = dense_ranks(retriever)  # off by default (bench/README.md)
+    off = settings.retrieval.model_copy(update={"global_without_names": False})
+    off_ids, off_best = dense_ranks(Retriever(store, off))
     assert off_ids == [cid for cid in order(question) if cid in off_ids]
     assert off_best == pytest.approx(whole_best)
 
