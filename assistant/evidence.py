@@ -355,20 +355,15 @@ def _candidates(
     return candidates
 
 
-def describes_the_document(sentence: str) -> bool:
-    """A sentence whose subject is the document itself ("Dit rapport biedt een overzicht van
-    ..."): it says what the document covers, so it shares the words of many questions about
-    that subject and answers none of them but those about the document."""
-    return bool(_ABOUT_THE_DOCUMENT_RE.match(sentence))
-
-
 def _only_covers(quote: str, question: str) -> bool:
-    """``quote`` says what the document covers, with no figure or name the question lacks: a
-    sentence on who made the study or whom it asked ("... uitgevoerd door X", "... betrof
-    2223 werkenden") answers questions about the study itself."""
-    first = split_sentences(quote)[0]
-    if not describes_the_document(first):
+    """``quote`` opens with a sentence whose subject is the document itself ("Dit rapport biedt
+    een overzicht van ..."), with no figure or name the question lacks. Such a sentence says
+    what the document covers: it shares the words of many questions about that subject and
+    answers none of them but those about the document. One on who made the study or whom it
+    asked ("... uitgevoerd door X", "... betrof 2223 werkenden") answers those and counts."""
+    if not _ABOUT_THE_DOCUMENT_RE.match(quote):  # the opening words: no split needed
         return False
+    first = split_sentences(quote)[0]
     return not (numbers_of(first) - numbers_of(question) or names_of(first) - names_of(question))
 
 
