@@ -49,6 +49,9 @@ _SHARES = {
     "drie kwart": 75.0,
 }
 _SHARE_RE = re.compile(r"\b(" + "|".join(_SHARES) + r")\b(?!\s*\(\s*\d)", re.IGNORECASE)
+# any amount a "hoeveel" question may get: a share, or a number that is not a year or a
+# footnote mark glued to a word ("12 miljoen euro", "2 procentpunt", "tussen 0,3 en 0,8")
+_AMOUNT_RE = re.compile(r"(?<![\w,.])(?!(?:19|20)\d\d\b)\d{1,3}(?:[.,]\d{1,3})*\b")
 _SENTENCE_RE = re.compile(r"[^\n.!?;]*(?:[.!?;]+(?=\s|$)|\n|$)")
 _ALIASES = ((re.compile(r"\bkunstmatige\s+intelligentie\b", re.IGNORECASE), "AI"),)
 _QUALIFIERS = re.compile(
@@ -71,6 +74,12 @@ _SAME_GROUP = {
     "werkver": "bedrijf",  # werkgever(s)
     "organiseer": "bedrijf",  # organisatie(s)
     "onderneem": "bedrijf",  # onderneming(en)
+}
+# other words reports use for one another (not people: ``focus`` keeps those out of a measure)
+_SAME_THING = {
+    "job": "baan",  # Flemish reports say "jobs" where Dutch ones say "banen"
+    "inzet": "bruik",  # AI "inzetten" is using it
+    "krap": "tekort",  # (arbeidsmarkt)krapte: a shortage of staff
 }
 # Words that end a noun group ("werknemers | die ...", "bedrijven | verwachten ..."): pronouns,
 # conjunctions and verbs. Not a stop-word list: "de", "het", "van" belong inside a group, and
@@ -185,8 +194,9 @@ def _group_terms(text: str) -> frozenset[str]:
 
 def same_terms(text: str) -> frozenset[str]:
     """The analysed terms of ``text`` with the words reports use for one another made one
-    ("kunstmatige intelligentie" = "AI", "werkgevers" = "bedrijven"); numbers left out."""
-    return _group_terms(text)
+    ("kunstmatige intelligentie" = "AI", "werkgevers" = "bedrijven", "jobs" = "banen");
+    numbers left out."""
+    return frozenset(_SAME_THING.get(t, t) for t in _group_terms(text))
 
 
 def _noun_group(words_in: list[str], verbs: bool = True) -> str:
@@ -293,6 +303,11 @@ def _matches(sentence: str) -> list[tuple[int, int, float, str]]:
     for m in _SHARE_RE.finditer(sentence):
         found.append((m.start(), m.end(), _SHARES[m.group(1).lower()], m.group(0)))
     return sorted(found)
+
+
+def has_amount(text: str) -> bool:
+    """``text`` gives a share or another amount (not only a year)."""
+    return bool(_matches(text)) or bool(_AMOUNT_RE.search(text))
 
 
 def figures_in(text: str, passage: int = 0, meta: object = None) -> list[Figure]:

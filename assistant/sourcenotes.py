@@ -44,7 +44,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -54,7 +54,7 @@ from assistant.citations.types import nest_quotes
 from assistant.dates import age_note, sort_key, title_key, year_of
 from assistant.dutch.sentences import sentence_spans, split_sentences
 from assistant.evidence import QuestionSimilarity, heading_like, rescale_similarity
-from assistant.figures import LIGHT, Figure, compare, figures_in, focus, same_terms
+from assistant.figures import LIGHT, Figure, compare, figures_in, focus, has_amount, same_terms
 from assistant.fusion import near_duplicate
 from assistant.keyword import analyse
 from assistant.question import META_WORDS
@@ -214,7 +214,10 @@ _CONTRAST_RE = re.compile(
 # question words, fillers of spoken Dutch ("nou", "eigenlijk") and words about sources
 # ("welke cijfers geven de bronnen daarover") are not what a sentence must share
 _NOT_TOPIC = frozenset(
-    analyse("hoeveel deel percentage procent mate echt al nog wel nou eigenlijk daarover cijfers")
+    analyse(
+        "hoeveel deel percentage procent mate echt al nog wel nou eigenlijk daarover cijfers "
+        "genoeg voldoende"
+    )
 ) | frozenset(analyse(" ".join(sorted(META_WORDS))))
 _ANYONE = frozenset(analyse("mensen personen"))
 # a function word as alternative ("voor of achter") counts only as the start of a longer
@@ -389,8 +392,10 @@ def _answering(
     """(passage number, chunk, offset, sentence, score) of the sentences that answer.
 
     The term rule: a sentence shares ``need`` of the question's terms (its section heading
-    counts). With ``similarity``, the sentences that share at least one term fewer are
-    embedded (at most ``embed_limit``, the most terms first) and, for a yes/no question,
+    counts, and the sentence before it for one a term short by itself: ``_in_context``); a
+    "hoeveel" question also needs an amount (``has_amount``). With ``similarity``, the
+    sentences that share at least one term fewer are embedded (at most ``embed_limit``, the
+    most terms first) and, for a yes/no question,
     one a term short is admitted when its meaning is close (``MEANING_ADMITS``); one whose
     meaning is far (below ``MEANING_FLOOR``) is dropped even with all the terms. Score: the
     share of terms plus the rescaled similarity, so meaning decides among sentences with
@@ -406,16 +411,18 @@ def _answering(
     group = _asked_group(question) if wants_figure else frozenset()
     cands: list[tuple[int, object, int, str, int]] = []
     for n, chunk in enumerate(passages, start=1):
-        text = str(getattr(chunk, "text", ""))
-        for start, end in sentence_spans(text):
-            sentence = text[start:end]
-            if len(sentence) < 25 or (wants_figure and not figures_in(sentence)):
+        text, heading = str(getattr(chunk, "text", "")), str(getattr(chunk, "heading", "") or "")
+        for start, sentence, section, before in _in_context(text, heading):
+            if len(sentence) < 25 or (wants_figure and not has_amount(sentence)):
                 continue
             if sentence.endswith(":") or heading_like(sentence) or has_link(sentence):
                 continue  # a list's lead-in, a heading or a footnote's link states nothing
             if group and not group & same_terms(sentence):
                 continue  # a share of another group ("hoeveel werkzoekenden ...")
-            hits = _hits(sentence, terms, alts, str(getattr(chunk, "heading", "") or ""))
+            hits = _hits(sentence, terms, alts, section)
+            # the subject named one sentence earlier, for a sentence a term short of its own
+            if before and hits < need and _hits(sentence, terms, alts) == need - 1:
+                hits = _hits(sentence, terms, alts, f"{section} {before}")
             if hits >= near:
                 cands.append((n, chunk, start, sentence, hits))
     meaning = _meaning(question, cands, similarity, embed_limit)
@@ -428,6 +435,25 @@ def _answering(
             continue  # the question's words, another subject
         out.append((n, chunk, start, sentence, hits / total + (sim or 0.0)))
     return out
+
+
+def _in_context(text: str, heading: str) -> Iterator[tuple[int, str, str, str]]:
+    """(offset, sentence, section heading, sentence before) of the sentences of ``text``.
+    What a sentence leaves unsaid stands there: the heading of its section (the last heading
+    line above it in the chunk, else the chunk's heading: a list item under "Impact op
+    werknemers") and the sentence before it in its paragraph, whose subject a finding often
+    does not repeat ("De meeste werknemers ... Slechts 26% maakt ..."; a list item is a
+    paragraph of its own)."""
+    previous, last_end = "", 0
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        same_paragraph = "\n" not in text[last_end:start]
+        yield start, sentence, heading, previous if same_paragraph else ""
+        if heading_like(sentence):
+            heading, previous = sentence, ""
+        else:
+            previous = sentence
+        last_end = end
 
 
 def _meaning(

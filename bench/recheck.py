@@ -5,8 +5,10 @@ assistant eval --json``: per item ``question``, ``raw`` = the model's text, ``ha
 passages are retrieved again with the current code (``Assistant.ask`` with
 ``RAG_LLM__MODE=fake``: nothing is generated) and the stored ``raw`` text goes through the same
 check the service runs (``Assistant._check`` and the list answer, ``Assistant._list``; the
-sources block and the date note added after it are left out). Conversations and follow-ups
-are skipped: their history is not replayed.
+sources block and the date note added after it are left out unless ``--sources``: then the
+whole answer as the service finishes it). Conversations and follow-ups are skipped: their
+history is not replayed. Disagreement items (type or tag ``disagree``) also get
+``all_figures``, as in the evaluation.
 
 Prints every key fact (``facts_found``), passage-level citation precision
 (``citation_correct``), mode counts, and how often the shown text has each presentation defect
@@ -99,11 +101,17 @@ def defects(text: str, question: str, chunks: list[Chunk]) -> Counter[str]:
     return found
 
 
-def recheck(assistant: Assistant, item: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
+def recheck(
+    assistant: Assistant, item: dict[str, Any], case: dict[str, Any], sources: bool = False
+) -> dict[str, Any]:
     stream = assistant.ask(item["question"])
     passages = [Passage(i, c) for i, c in enumerate(stream.passages, start=1)]
     raw = item.get("raw") or ""
-    if stream.refused:
+    if sources:  # the service's own finish: check, list answer, sources block, date note
+        stream._parts = [raw]
+        answer = assistant._finish(stream)
+        text, mode, citations = answer.text, answer.mode, list(answer.citations)
+    elif stream.refused:
         text, mode, citations = "", "refusal", []
     else:
         checked = assistant._check(stream, raw, passages)
@@ -111,7 +119,7 @@ def recheck(assistant: Assistant, item: dict[str, Any], case: dict[str, Any]) ->
         text, mode, citations = checked.text, checked.mode, list(checked.citations)
     must = list(case.get("must_contain") or [])
     answerable = bool(case.get("sources")) and item["type"] != "unanswerable"
-    return {
+    row = {
         "id": item["id"],
         "question": item["question"],
         "shown": text,
@@ -124,6 +132,9 @@ def recheck(assistant: Assistant, item: dict[str, Any], case: dict[str, Any]) ->
         else [],
         "defects": dict(defects(text, item["question"], list(stream.passages))),
     }
+    if case["type"] == "disagree" or "disagree" in (case.get("tags") or []):
+        row["all_figures"] = row["facts_ok"]
+    return row
 
 
 class _CachedVectors:
@@ -165,6 +176,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "citation precision": round(sum(cited) / len(cited), 3) if cited else None,
         "citations": len(cited),
     }
+    if any("all_figures" in r for r in rows):
+        out["disagree: every figure shown"] = sum(r.get("all_figures", False) for r in rows)
     out.update({f"mode {m}": n for m, n in sorted(Counter(r["mode"] for r in rows).items())})
     for d in DEFECTS:
         n_items = sum(bool(r["defects"].get(d)) for r in rows)
@@ -181,6 +194,7 @@ def main() -> None:
     parser.add_argument("--gold", default=str(default_gold()), help="the bank (key facts)")
     # a development set other than the bank is read whole: its items' halves mean nothing
     parser.add_argument("--half", choices=("tune", "all"), default="tune")
+    parser.add_argument("--sources", action="store_true", help="add the sources block too")
     args = parser.parse_args()
     bank = {c["id"]: c for c in load_items(args.gold, half=args.half)}
     items = json.loads(Path(args.run).read_text("utf-8"))["items"]
@@ -191,7 +205,7 @@ def main() -> None:
     if args.vectors:
         cache = _CachedVectors(assistant.embeddings, Path(args.vectors))
         assistant.embeddings = assistant.store.embeddings = cache  # type: ignore[assignment]
-    rows = [recheck(assistant, i, bank[i["id"]]) for i in items]
+    rows = [recheck(assistant, i, bank[i["id"]], args.sources) for i in items]
     if cache is not None:
         cache.save()
     if args.out:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from assistant.chunks import Chunk
-from assistant.figures import cluster, compare, figures_in, focus, measure_label
+from assistant.figures import cluster, compare, figures_in, focus, measure_label, same_terms
 
 
 def _chunk(n: int, text: str, date: str, organisation: str, source: str = "") -> Chunk:
@@ -243,3 +243,12 @@ def test_statements_for_how_many_need_a_figure() -> None:
     )
     assert {s.voice for s in found} == {"Kadeklub (in: Bureau Samenvatting)", "Telbureau"}
     assert all(re.search(r"\d+%", s.quote) for s in found)  # the harbour view has no figure
+
+
+def test_same_terms_read_words_reports_use_for_one_another() -> None:
+    assert same_terms("jobs") == same_terms("banen")
+    assert same_terms("AI ingezet") == same_terms("AI gebruikt")
+    assert same_terms("krapte") == same_terms("tekort")
+    # they are no people: "gebruikt" stays the measure of a question about employees
+    want = focus("Hoeveel docenten gebruiken robots?")
+    assert want is not None and "bruik" in want.measure and want.group == {"docent"}

@@ -531,3 +531,46 @@ def test_per_document_candidates_from_the_real_index(
     calls.clear()
     helper._more_candidates(named)
     assert calls == []
+
+
+def test_statements_read_the_section_heading_and_the_sentence_before() -> None:
+    from assistant.sourcenotes import statements
+
+    question = "Werken havenbedrijven met robots?"
+    bond = "Havenbedrijven werken steeds vaker met robots, zegt de bond."
+    # a list item says its subject only in the heading of its section
+    listed = "Overzicht 2023\n\nRobots bij havenbedrijven\n\n• In 2023 werkte 35% ermee.\n"
+    quotes = [s.quote for s in statements(question, _two_bureaus(listed, bond))]
+    assert "In 2023 werkte 35% ermee." in quotes
+    bare = listed.replace("Robots bij havenbedrijven\n\n", "")
+    assert statements(question, _two_bureaus(bare, bond)) == []
+    # a finding that names its subject one sentence earlier, in the same paragraph
+    said = "De meeste havenbedrijven twijfelen nog. Slechts 12% werkt al met robots."
+    quotes = [s.quote for s in statements(question, _two_bureaus(said, bond))]
+    assert any(q.startswith("Slechts 12% werkt al met robots.") for q in quotes)
+    apart = said.replace(" Slechts", "\nSlechts")  # a new line: not the same paragraph
+    assert not any(
+        q.startswith("Slechts")
+        for q in (s.quote for s in statements(question, _two_bureaus(apart, bond)))
+    )
+    # the sentence itself must be near the question: an aside inherits nothing
+    aside = "Havenbedrijven werken al jaren met robots. Het weer was die week guur."
+    quotes = [s.quote for s in statements(question, _two_bureaus(aside, bond))]
+    assert not any("guur" in q for q in quotes)
+
+
+def test_statements_for_how_much_take_any_amount_but_not_a_year() -> None:
+    from assistant.sourcenotes import statements
+
+    question = "Hoeveel levert robotisering de havens op?"
+    chunks = _two_bureaus(
+        "Robotisering levert de havens jaarlijks 40 miljoen euro op.",
+        "Volgens de bond levert robotisering de havens 2 procentpunt extra groei op.",
+    )
+    quotes = [s.quote for s in statements(question, chunks)]
+    assert len(quotes) == 2 and "40 miljoen euro" in quotes[0] and "2 procentpunt" in quotes[1]
+    dated = _two_bureaus(
+        "Robotisering levert de havens jaarlijks 40 miljoen euro op.",
+        "Sinds 2019 levert robotisering de havens vooral veiligheid op.",
+    )
+    assert statements(question, dated) == []  # a year is no amount
