@@ -1042,3 +1042,19 @@ def test_a_numbered_answer_is_renumbered_after_a_dropped_item(passages: list[Pas
     lines = [ln for ln in result.text.splitlines() if ln.strip()]
     assert [ln[:3] for ln in lines] == ["1. ", "2. "]
     assert lines[1].startswith("2. Hybride werken")
+
+
+def test_a_yes_against_the_passage_is_not_shown_as_the_answer() -> None:
+    question = "Hebben gemeenten een plan voor de bibliotheken?"
+    text = "Een plan van de gemeenten voor de bibliotheken bestaat nog niet. Dat volgt in 2027."
+    passages = [Passage(1, chunk("plan", text))]
+    wrong = check_answer(
+        "Ja, gemeenten hebben een plan voor de bibliotheken [1].", passages, question=question
+    )
+    # the sentence is dropped: what is left is the fallback (quotes, or here without e5 a
+    # refusal), never the wrong side
+    assert "Ja, gemeenten" not in wrong.text and wrong.mode != "answer"
+    right = check_answer(
+        "Nee, gemeenten hebben nog geen plan voor de bibliotheken [1].", passages, question=question
+    )
+    assert right.mode == "answer" and right.text.startswith("Nee, gemeenten")

@@ -7,7 +7,7 @@ import pytest
 
 from assistant.chunks import Chunk, Passage
 from assistant.citations.lists import covers, item_matches, pick_list, source_lists
-from assistant.citations.novelty import adds_information, echoes, yes_no
+from assistant.citations.novelty import adds_information, contradicts, echoes, yes_no
 from assistant.citations.quotes import missing_names
 from assistant.evidence import asked_count, asks_for_list, listed_noun, names_noun
 
@@ -310,6 +310,36 @@ def test_yes_no_questions() -> None:
     assert yes_no("En zijn de subsidies gedaald?")
     assert not yes_no("Welke bibliotheken sluiten?")
     assert not yes_no("En in welke provincies sluiten ze?")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "quote", "against"),
+    [
+        # only a side, in the question's words: it must agree with the quote's side
+        (
+            "Ja, gemeenten hebben een plan voor de bibliotheken [1].",
+            "Een plan bestaat nog niet.",
+            True,
+        ),
+        ("Nee, gemeenten hebben geen plan voor de bibliotheken [1].", "Er is geen plan.", False),
+        ("Nee [1].", "Gemeenten hebben een plan voor de bibliotheken.", True),
+        (
+            "Ja, gemeenten hebben een plan voor de bibliotheken [1].",
+            "Elke gemeente heeft er een.",
+            False,
+        ),
+        # words of its own: left to the support check (a negation may be a paraphrase)
+        (
+            "Ja, gemeenten hebben een sluitingsplan voor 2026 [1].",
+            "Een plan bestaat nog niet.",
+            False,
+        ),
+    ],
+)
+def test_a_bare_side_must_agree_with_its_quote(sentence: str, quote: str, against: bool) -> None:
+    question = "Hebben gemeenten een plan voor de bibliotheken?"
+    assert contradicts(sentence, quote, question) is against
+    assert not contradicts(sentence, quote, "Welk plan hebben gemeenten voor de bibliotheken?")
 
 
 def test_copies_of_earlier_texts_are_found() -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from assistant.chunks import Passage
 from assistant.citations.markers import dedupe, parse_markers, render, strip_invalid_markers
-from assistant.citations.novelty import adds_information, echoes
+from assistant.citations.novelty import adds_information, contradicts, echoes
 from assistant.citations.quotes import (
     DEFAULT_QUOTE_LINE,
     EVIDENCE_MARGIN,
@@ -317,6 +317,9 @@ def check_answer(
     substantive = [v for _, vs in lines for v in vs if not _is_trivial(v, blocked, earlier)]
     claims = _claims(substantive, question, passages, earlier)
     _judge_all(claims, passages, similarity, blocked, threshold)
+    for v in claims:  # "Ja, X" backed by "nog geen X"
+        if v.passages and contradicts(v.body, v.quotes[v.passages[0]][1], question):
+            v.passages, v.status = [], "unsupported"
     supported = [v for v in substantive if v.passages]
     if not supported:
         return fallback()

@@ -89,19 +89,44 @@ def adds_information(sentence: str, question: str, sources: str = "") -> bool:
         return True
     if yes_no(question) and _takes_side(sentence, question):
         return True
-    claim = Claim.of(sentence)
     given = f"{question} {sources}" if explains(question) else question
+    new_stems, new_numbers, new_names = _new(sentence, question, given)
+    if explains(question) and not new_numbers and _restates(sentence, question, new_stems):
+        return False
+    return bool(new_stems or new_numbers or new_names)
+
+
+def _new(sentence: str, question: str, given: str) -> tuple[list[str], set[float], set[str]]:
+    """The content words, numbers and names of ``sentence`` that ``given`` lacks."""
+    claim = Claim.of(sentence)
     terms = terms_of(given)
     new_stems = [
         s
         for s in claim.stems
         if not stem_found(s, terms) and s not in _VAGUE and s not in QUESTION_WORDS
     ]
-    new_numbers = claim.numbers - numbers_of(question, words=True)
-    new_names = claim.names - names_of(given) - {fold(w) for w in words_of(given)}
-    if explains(question) and not new_numbers and _restates(sentence, question, new_stems):
+    new_numbers = set(claim.numbers - numbers_of(question, words=True))
+    new_names = set(claim.names - names_of(given) - {fold(w) for w in words_of(given)})
+    return new_stems, new_numbers, new_names
+
+
+def contradicts(sentence: str, quote: str, question: str) -> bool:
+    """A yes/no answer in the question's own words ("Ja, X doet Y") whose backing ``quote``
+    says the opposite ("X doet nog geen Y"): such a sentence has nothing but its side, and a
+    word check cannot see the side, so it must agree with the quote's (a negation in both or
+    in neither). A sentence with words of its own is left to the support check: a negation
+    there may be a paraphrase ("weinig" for "niet veel")."""
+    if not (yes_no(question) and _takes_side(sentence, question)):
         return False
-    return bool(new_stems or new_numbers or new_names)
+    stems, numbers, names = _new(sentence, question, question)
+    if numbers or names or set(stems) - _SIDE_WORDS:
+        return False
+    return _negative(sentence) != bool(NEGATION_RE.search(fold(quote)))
+
+
+def _negative(sentence: str) -> bool:
+    folded = fold(remove_markers(sentence))
+    return bool(re.match(r"\W*nee\b", folded) or NEGATION_RE.search(folded))
 
 
 def _restates(sentence: str, question: str, new_stems: Sequence[str]) -> bool:
@@ -121,6 +146,7 @@ def _longest_run(words: Sequence[str], question: Sequence[str]) -> int:
 
 
 _SIDE_RE = re.compile(r"\b(?:ja|nee|wel|yes|no|not)\b")
+_SIDE_WORDS = frozenset(content_stems("ja nee wel inderdaad nog"))
 
 
 def _takes_side(sentence: str, question: str) -> bool:
