@@ -26,8 +26,9 @@ FRESH4 = ROOT / "eval" / "fresh4.jsonl"  # the fourth fresh set, checked the sam
 FRESH5 = ROOT / "eval" / "fresh5.jsonl"
 FRESH6 = ROOT / "eval" / "fresh6.jsonl"
 FRESH7 = ROOT / "eval" / "fresh7.jsonl"
-FRESH8 = ROOT / "eval" / "fresh8.jsonl"  # the held-out set (eval/README.md)
-ALL_SETS = (BANK, FRESH, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6, FRESH7, FRESH8)
+FRESH8 = ROOT / "eval" / "fresh8.jsonl"
+FRESH9 = ROOT / "eval" / "fresh9.jsonl"  # the held-out set (eval/README.md)
+ALL_SETS = (BANK, FRESH, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6, FRESH7, FRESH8, FRESH9)
 
 
 def _norm(text: str) -> str:
