@@ -1044,7 +1044,7 @@ def test_a_numbered_answer_is_renumbered_after_a_dropped_item(passages: list[Pas
     assert lines[1].startswith("2. Hybride werken")
 
 
-def test_a_yes_against_the_passage_is_not_shown_as_the_answer() -> None:
+def test_a_bare_side_is_shown_as_its_passage_and_never_against_it() -> None:
     question = "Hebben gemeenten een plan voor de bibliotheken?"
     text = "Een plan van de gemeenten voor de bibliotheken bestaat nog niet. Dat volgt in 2027."
     passages = [Passage(1, chunk("plan", text))]
@@ -1057,4 +1057,12 @@ def test_a_yes_against_the_passage_is_not_shown_as_the_answer() -> None:
     right = check_answer(
         "Nee, gemeenten hebben nog geen plan voor de bibliotheken [1].", passages, question=question
     )
-    assert right.mode == "answer" and right.text.startswith("Nee, gemeenten")
+    # the right side, and only the side: shown as the passage's own words, which say more
+    assert right.mode == "answer" and "Nee, gemeenten" not in right.text
+    assert right.text.startswith("„Een plan van de gemeenten voor de bibliotheken bestaat nog")
+    kept = check_answer(
+        "Nee, gemeenten hebben pas in 2027 een plan voor de bibliotheken [1].",
+        passages,
+        question=question,
+    )
+    assert kept.mode == "answer" and kept.text.startswith("Nee, gemeenten hebben pas in 2027")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from assistant.chunks import Passage
 from assistant.citations.markers import dedupe, parse_markers, render, strip_invalid_markers
-from assistant.citations.novelty import adds_information, contradicts, echoes
+from assistant.citations.novelty import adds_information, bare_side, contradicts, echoes
 from assistant.citations.quotes import (
     DEFAULT_QUOTE_LINE,
     EVIDENCE_MARGIN,
@@ -316,10 +316,7 @@ def check_answer(
     lines = _segment(text, by_n)
     substantive = [v for _, vs in lines for v in vs if not _is_trivial(v, blocked, earlier)]
     claims = _claims(substantive, question, passages, earlier)
-    _judge_all(claims, passages, similarity, blocked, threshold)
-    for v in claims:  # "Ja, X" backed by "nog geen X"
-        if v.passages and contradicts(v.body, v.quotes[v.passages[0]][1], question):
-            v.passages, v.status = [], "unsupported"
+    _judge_all(claims, passages, similarity, blocked, threshold, question)
     supported = [v for v in substantive if v.passages]
     if not supported:
         return fallback()
@@ -327,7 +324,7 @@ def check_answer(
     if question and compose:
         if not _answers(question, supported, passages, similarity, question_similarity, summary):
             return fallback()
-        supported = _quote_terse(supported)
+        supported = _quote_terse(supported, question)
         if not supported:
             return fallback()
         evidence = _evidence(supported, quotes(), question, max_quotes)
@@ -349,14 +346,15 @@ def _claims(
     ]
 
 
-def _quote_terse(supported: list[_Verdict]) -> list[_Verdict]:
-    """A bare fact ("43% [1]") is shown as the passage sentence that backs it, and so is an
-    answer that is one passage sentence word for word: both are the source's words. A bare
-    fact backed by a heading or title line (a page header with a page number) is no answer.
-    Returns the sentences still supported."""
+def _quote_terse(supported: list[_Verdict], question: str = "") -> list[_Verdict]:
+    """A bare fact ("43% [1]") or a bare side ("Ja, X doet Y [1]", ``bare_side``) is shown
+    as the passage sentence that backs it, and so is an answer that is one passage sentence
+    word for word: all are the source's words, which say more. A bare fact backed by a
+    heading or title line (a page header with a page number) is no answer. Returns the
+    sentences still supported."""
     for v in supported:
         quote = v.quotes[v.passages[0]][1].strip()
-        if _terse(v.body):
+        if _terse(v.body) or bare_side(v.body, question):
             if heading_like(quote):
                 v.passages, v.status = [], "unsupported"
             else:
@@ -392,8 +390,10 @@ def _judge_all(
     similarity: Similarity | None,
     blocked: Blocked | None,
     threshold: float,
+    question: str = "",
 ) -> None:
-    """Score every substantive sentence against every passage and judge it."""
+    """Score every substantive sentence against every passage and judge it; a bare yes or
+    no against its quote's side is unsupported ("Ja, X" backed by "nog geen X")."""
     sims = _similarities(similarity, [v.body for v in verdicts], passages)
     indexes = [PassageIndex.of(p.chunk.text) for p in passages]
     for v, row in zip(verdicts, sims, strict=True):
@@ -407,6 +407,8 @@ def _judge_all(
         if blocked is not None:
             scores = {n: (0.0, "") if blocked(q) else (sc, q) for n, (sc, q) in scores.items()}
         _judge(v, scores, threshold)
+        if v.passages and contradicts(v.body, v.quotes[v.passages[0]][1], question):
+            v.passages, v.status = [], "unsupported"
 
 
 def _answers(

@@ -110,18 +110,23 @@ def _new(sentence: str, question: str, given: str) -> tuple[list[str], set[float
     return new_stems, new_numbers, new_names
 
 
-def contradicts(sentence: str, quote: str, question: str) -> bool:
-    """A yes/no answer in the question's own words ("Ja, X doet Y") whose backing ``quote``
-    says the opposite ("X doet nog geen Y"): such a sentence has nothing but its side, and a
-    word check cannot see the side, so it must agree with the quote's (a negation in both or
-    in neither). A sentence with words of its own is left to the support check: a negation
-    there may be a paraphrase ("weinig" for "niet veel")."""
+def bare_side(sentence: str, question: str) -> bool:
+    """A yes/no answer that is only its side in the question's own words ("Ja, X doet Y",
+    "X doet Y nog niet"): nothing in it but the side."""
     if not (yes_no(question) and _takes_side(sentence, question)):
         return False
     stems, numbers, names = _new(sentence, question, question)
-    if numbers or names or set(stems) - _SIDE_WORDS:
-        return False
-    return _negative(sentence) != bool(NEGATION_RE.search(fold(quote)))
+    return not (numbers or names or set(stems) - _SIDE_WORDS)
+
+
+def contradicts(sentence: str, quote: str, question: str) -> bool:
+    """A bare side (``bare_side``) whose backing ``quote`` says the opposite ("X doet nog
+    geen Y"): a word check cannot see the side, so it must agree with the quote's (a
+    negation in both or in neither). A sentence with words of its own is left to the support
+    check: a negation there may be a paraphrase ("weinig" for "niet veel")."""
+    return bare_side(sentence, question) and _negative(sentence) != bool(
+        NEGATION_RE.search(fold(quote))
+    )
 
 
 def _negative(sentence: str) -> bool:
