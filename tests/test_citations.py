@@ -1066,3 +1066,15 @@ def test_a_bare_side_is_shown_as_its_passage_and_never_against_it() -> None:
         question=question,
     )
     assert kept.mode == "answer" and kept.text.startswith("Nee, gemeenten hebben pas in 2027")
+
+
+def test_a_question_the_model_copies_is_not_shown_unchecked() -> None:
+    text = (
+        "De bibliotheek zet in op vrijwilligers bij de balie. Dat vraagt een goede uitleg. "
+        "Wie neemt de planning op zich? Hoe blijft het werk leuk?"
+    )
+    passages = [Passage(1, chunk("balie", text))]
+    raw = "De bibliotheek zet in op vrijwilligers bij de balie [1]. Hoe blijft het werk leuk?"
+    result = check_answer(raw, passages, question="Op wie rekent de bibliotheek aan de balie?")
+    assert "vrijwilligers bij de balie" in result.text
+    assert "Hoe blijft het werk leuk?" not in result.text

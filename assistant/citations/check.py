@@ -46,6 +46,7 @@ from assistant.evidence import (
     QuestionSimilarity,
     Quote,
     Similarity,
+    asserts,
     heading_like,
     passage_header,
     quote_score,
@@ -314,7 +315,7 @@ def check_answer(
     if not remove_markers(text).strip() or not is_dutch(text):
         return fallback()
     lines = _segment(text, by_n)
-    substantive = [v for _, vs in lines for v in vs if not _is_trivial(v, blocked, earlier)]
+    substantive = [v for _, vs in lines for v in vs if not _is_trivial(v, blocked, earlier, q)]
     claims = _claims(substantive, question, passages, earlier)
     _judge_all(claims, passages, similarity, blocked, threshold, question)
     supported = [v for v in substantive if v.passages]
@@ -375,11 +376,14 @@ def _verbatim(body: str, quote: str) -> str:
     return ""
 
 
-def _is_trivial(v: _Verdict, blocked: Blocked | None, earlier: Sequence[str]) -> bool:
-    """A trivial sentence is kept unchecked, unless it is text never to show or a copy of an
-    earlier turn (a list item of the previous answer repeated is short, but no answer)."""
+def _is_trivial(
+    v: _Verdict, blocked: Blocked | None, earlier: Sequence[str], question: str = ""
+) -> bool:
+    """A trivial sentence is kept unchecked, unless it is text never to show, a copy of an
+    earlier turn (a list item of the previous answer repeated is short, but no answer) or a
+    question (copied from a passage: "Hoe kan die winst tastbaar worden gemaakt?")."""
     never = blocked is not None and blocked(v.body)
-    if v.trivial and (never or echoes(v.body, earlier)):
+    if v.trivial and (never or echoes(v.body, earlier) or not asserts(v.body, question)):
         v.trivial = False  # checked (and dropped) like any claim
     return v.trivial
 
