@@ -11,12 +11,13 @@ the final answer cites, the figures block's included.
 The statements block ("Wat de bronnen zeggen:") serves questions across the corpus that name
 no source, or that name sources and say they differ ("X zegt iets anders dan Y"):
 a yes/no question ("Lopen X voor of achter?") or a "hoeveel/welk deel" one. When
-two or more *voices* each have a sentence sharing enough of the question's terms (a figure
+two or more *voices* each have a sentence sharing enough of the question's terms (an amount
 too for "hoeveel", and for "hoeveel X" a share of X), it gives per voice its best sentences
 verbatim (up to three; every voice its best before any its second), each with the sentences
 after it in its paragraph that stay on the question, cited. Terms are read as
 ``figures.same_terms`` reads them ("kunstmatige intelligentie" = "AI", "werkgevers" =
-"bedrijven"), the heading of a sentence's section counts as its context. "Best" is by meaning
+"bedrijven"), with what a sentence leaves unsaid as its context: the heading of its section,
+and for a sentence a term short by itself the sentence before it. "Best" is by meaning
 as well: the sentences with the most terms are embedded (e5, as the question's query vector;
 at most ``SourceSettings.meaning`` a question) and ranked by terms plus similarity; for a
 yes/no question a sentence one term short is admitted when it is close in meaning (it says
@@ -395,11 +396,10 @@ def _answering(
     counts, and the sentence before it for one a term short by itself: ``_in_context``); a
     "hoeveel" question also needs an amount (``has_amount``). With ``similarity``, the
     sentences that share at least one term fewer are embedded (at most ``embed_limit``, the
-    most terms first) and, for a yes/no question,
-    one a term short is admitted when its meaning is close (``MEANING_ADMITS``); one whose
-    meaning is far (below ``MEANING_FLOOR``) is dropped even with all the terms. Score: the
-    share of terms plus the rescaled similarity, so meaning decides among sentences with
-    the same terms."""
+    most terms first) and, for a yes/no question, one a term short is admitted when its
+    meaning is close (``MEANING_ADMITS``); one whose meaning is far (below
+    ``MEANING_FLOOR``) is dropped even with all the terms. Score: the share of terms plus the
+    rescaled similarity, so meaning decides among sentences with the same terms."""
     terms, alts = topic
     # words every passage shares ("AI", "gebruik") make two hits cheap: three when there are
     total = len(terms) + len(alts)
