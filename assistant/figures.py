@@ -28,6 +28,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.dutch.text import NEGATION_RE
 from assistant.keyword import analyse
@@ -192,6 +193,7 @@ def _group_terms(text: str) -> frozenset[str]:
     return frozenset(_SAME_GROUP.get(t, t) for t in _terms(text))
 
 
+@lru_cache(maxsize=65536)  # the sources block reads a sentence up to three times
 def same_terms(text: str) -> frozenset[str]:
     """The analysed terms of ``text`` with the words reports use for one another made one
     ("kunstmatige intelligentie" = "AI", "werkgevers" = "bedrijven", "jobs" = "banen");

@@ -321,10 +321,10 @@ def _earlier_ids(chunk: object) -> list[str]:
 
 
 def _hits(sentence: str, terms: frozenset[str], alts: tuple[str, ...], context: str = "") -> int:
-    """How many of the question's terms the sentence (or its ``context``, the heading of its
-    section) has; a long term also counts for a word of the same first six letters
-    ("strategie" / "strategisch"), and an alternative for a word it begins ("achter" /
-    "achterloper"; a function word only for a longer one)."""
+    """How many of the question's terms the sentence (or its ``context``: the heading of its
+    section, perhaps the sentence before it) has; a long term also counts for a word of the
+    same first six letters ("strategie" / "strategisch"), and an alternative for a word it
+    begins ("achter" / "achterloper"; a function word only for a longer one)."""
     have = set(same_terms(sentence)) | set(same_terms(context) if context else ())
     stems = {t[:6] for t in have if len(t) >= 6}
     words = re.findall(r"\w+", sentence.lower())
